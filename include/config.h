@@ -1,0 +1,134 @@
+/*
+ * config.h - /etc/extlb.conf parsed and validated into an immutable snapshot.
+ *
+ * xl_config_load() reads the main file and every *.conf of include_dir, and
+ * either returns a complete snapshot or NULL with every problem it found,
+ * each "file:line: message".  Nothing in a snapshot is changed after load;
+ * a reload builds a new one and the old one stays in force if it fails.
+ */
+#ifndef EXTLB_CONFIG_H
+#define EXTLB_CONFIG_H
+
+#include "model.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum xl_log_level {
+	XL_LOG_ERROR = 3, /* syslog priorities, so they pass straight through */
+	XL_LOG_WARNING = 4,
+	XL_LOG_INFO = 6,
+	XL_LOG_DEBUG = 7,
+};
+
+enum xl_on_stop { XL_ON_STOP_KEEP, XL_ON_STOP_REMOVE };
+
+enum xl_check_type {
+	XL_CHECK_TCP,
+	XL_CHECK_HTTP,
+	XL_CHECK_HTTPS,
+	XL_CHECK_UDP,
+	XL_CHECK_SCRIPT,
+	XL_CHECK_NONE,
+};
+
+struct xl_status_range {
+	uint16_t lo, hi;
+};
+
+#define XL_STATUS_MAX 16
+
+/* One check, after inheritance (global -> service -> real server). */
+struct xl_check_config {
+	enum xl_check_type type;
+	double interval; /* seconds */
+	double timeout;
+	uint32_t rise;
+	uint32_t fall;
+	bool initial_up; /* initial_state = "up" */
+
+	bool has_connect_ip;
+	uint16_t connect_af;
+	union xl_inaddr connect_ip;
+	int32_t connect_port; /* -1: the real server's */
+
+	/* http, https */
+	char *method; /* "GET" */
+	char *path;   /* "/" */
+	char *host;   /* NULL: none */
+	struct xl_status_range status[XL_STATUS_MAX];
+	size_t nstatus; /* 0: 200-299 */
+	char *expect;   /* body substring (http) or reply substring (udp) */
+	bool tls_verify;
+	char *ca_file;
+	char *sni;
+
+	/* udp */
+	char *send;
+
+	/* script */
+	char *command;
+	char *user; /* "nobody" */
+};
+
+struct xl_rs_config {
+	const char *file; /* points into xl_config.files */
+	int line;
+	struct xl_check_config check;
+};
+
+struct xl_vs_config {
+	char *name;
+	const char *file;
+	int line;
+
+	/* svc.dests[i] is the real server described by reals[i] */
+	struct xl_service svc;
+	struct xl_rs_config *reals;
+
+	struct xl_check_config check;
+	double drain_timeout;
+	bool inhibit_on_failure;
+	bool has_sorry;
+	struct xl_dest sorry; /* same forwarding as the service's reals */
+	uint32_t quorum;
+};
+
+struct xl_config {
+	enum xl_log_level log_level;
+	char *include_dir;
+	bool owns_all;
+	enum xl_on_stop on_stop;
+	double resync_interval;
+	double drain_timeout;
+	struct xl_check_config check; /* global default */
+
+	struct xl_vs_config *vs;
+	size_t nvs;
+
+	/* every file read, in order: main file first, then include_dir */
+	char **files;
+	size_t nfiles;
+};
+
+/* Accumulated "file:line: message" lines. */
+struct xl_errors {
+	char **msgs;
+	size_t n;
+};
+
+void xl_errors_add(struct xl_errors *e, const char *file, int line,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void xl_errors_free(struct xl_errors *e);
+
+/* NULL when the file (or an included one) is invalid; errs holds why. */
+struct xl_config *xl_config_load(const char *path, struct xl_errors *errs);
+void xl_config_free(struct xl_config *c);
+
+/* The IPVS table the configuration asks for, sorted; 0 or -ENOMEM. */
+int xl_config_table(const struct xl_config *c, struct xl_table *out);
+
+const char *xl_check_type_name(enum xl_check_type t);
+
+#endif

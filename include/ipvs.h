@@ -1,0 +1,53 @@
+/*
+ * ipvs.h - the kernel's IPVS tables over generic netlink (libnl-genl-3).
+ *
+ * One socket for the life of the process, the "IPVS" family resolved once.
+ * Writes are pipelined: many requests per sendmsg(), every request asks for
+ * an acknowledgement, and acknowledgements are matched to requests by
+ * sequence number, so one failing op is reported against its object while
+ * the others still apply.
+ */
+#ifndef EXTLB_IPVS_H
+#define EXTLB_IPVS_H
+
+#include "model.h"
+#include "reconcile.h"
+
+#include <stddef.h>
+
+struct nl_msg;
+struct nlattr;
+struct xl_ipvs;
+
+/* NULL on failure, with a sentence in err. */
+struct xl_ipvs *xl_ipvs_open(char *err, size_t errlen);
+void xl_ipvs_close(struct xl_ipvs *h);
+int xl_ipvs_family(const struct xl_ipvs *h);
+
+/* Every service and its destinations, sorted.  0 or -errno. */
+int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out);
+
+/* Called for each op the kernel refused; err is a positive errno. */
+typedef void (*xl_ipvs_err_fn)(const struct xl_op *op, int err, void *arg);
+
+/*
+ * Applies ops in order, in batches.  Returns the number of ops that
+ * failed (each reported to fn), or -errno when the socket itself failed
+ * (then the state of unacknowledged ops is unknown: dump again).
+ */
+long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
+		   xl_ipvs_err_fn fn, void *arg);
+
+/* What an errno means for this op: "unknown scheduler", "no such service" */
+const char *xl_ipvs_strerror(const struct xl_op *op, int err);
+
+/* Message encoding and decoding, exposed for the unit tests. */
+struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op);
+struct nl_msg *xl_ipvs_msg_dump_services(int family);
+struct nl_msg *xl_ipvs_msg_dump_dests(int family, const struct xl_service *s);
+/* nested IPVS_CMD_ATTR_SERVICE / IPVS_CMD_ATTR_DEST; 0 or -EINVAL */
+int xl_ipvs_parse_service(struct nlattr *nest, struct xl_service *out);
+int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,
+		       struct xl_dest *out);
+
+#endif

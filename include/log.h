@@ -1,0 +1,21 @@
+/*
+ * log.h - one place where extlbd's messages go: syslog (so the journal)
+ * or the console, filtered by log_level.
+ */
+#ifndef EXTLB_LOG_H
+#define EXTLB_LOG_H
+
+#include <stdbool.h>
+
+void xl_log_open(const char *ident, bool console, int level);
+void xl_log_set_level(int level);
+void xl_log_close(void);
+void xl_log(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define xl_err(...) xl_log(3, __VA_ARGS__)
+#define xl_warn(...) xl_log(4, __VA_ARGS__)
+#define xl_info(...) xl_log(6, __VA_ARGS__)
+#define xl_debug(...) xl_log(7, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds extlb out of tree: installs the build dependencies, runs autoreconf
+# when the generated files are missing or older than their sources, then
+# configure (once per build directory) and make.
+#
+# Usage: scripts/build.sh [BUILDDIR [CONFIGURE-ARGS...]]   (default: build)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/deps.sh
+. "$repo/scripts/deps.sh"
+
+xl_build_deps() {
+    xl_apt_install build-essential autoconf automake pkg-config \
+        libnl-3-dev libnl-genl-3-dev libconfig-dev libev-dev libcmocka-dev
+}
+
+xl_build() {
+    local dir="$1"; shift
+    xl_build_deps
+    if [[ ! -x "$repo/configure" || "$repo/configure.ac" -nt "$repo/configure" ||
+          "$repo/Makefile.am" -nt "$repo/Makefile.in" ]]; then
+        (cd "$repo" && autoreconf -fi)
+    fi
+    mkdir -p "$dir"
+    if [[ ! -f "$dir/Makefile" || "$repo/configure" -nt "$dir/config.status" ]]; then
+        (cd "$dir" && "$repo/configure" -q --prefix=/usr --sysconfdir=/etc "$@")
+    fi
+    make -C "$dir" -s -j"$(nproc)"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    d="${1:-build}"; shift || true
+    [[ "$d" = /* ]] || d="$repo/$d"
+    xl_build "$d" "$@"
+fi

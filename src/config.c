@@ -1,0 +1,2013 @@
+/*
+ * config.c - /etc/extlb.conf and its include_dir into an xl_config snapshot.
+ *
+ * The file is the operator's interface, so this module is strict and says
+ * exactly what is wrong: every key is checked for its place, its type and
+ * its range, and every problem in every file is collected as
+ * "file:line: message" before the load fails as a whole, so that an operator
+ * sees all of a file's mistakes at once and a reload never half-applies.
+ * libconfig does the parsing; meaning is ours: defaults, checks inherited
+ * field by field (global -> service -> real server), the IPVS rules the
+ * kernel would otherwise reject with a bare EINVAL (address families, dr/tun
+ * ports, scheduler flags, tunnel options), and duplicates, which are found by
+ * sorting so that half a million real servers load in O(n log n).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <linux/ip_vs.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define SECS_MAX 86400.0       /* intervals and timeouts: a day is plenty */
+#define LONG_SECS_MAX 31536000 /* drains and persistence: up to a year */
+#define THRESH_MAX 2147483647LL
+
+/* ---- error list ------------------------------------------------------ */
+
+static void errors_vadd(struct xl_errors *e, const char *file, int line,
+			const char *fmt, va_list ap)
+{
+	char msg[1024]; /* a longer message is cut, never lost */
+	char *full = NULL, **msgs;
+	int n;
+
+	if (!e)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (file && line > 0)
+		n = asprintf(&full, "%s:%d: %s", file, line, msg);
+	else if (file)
+		n = asprintf(&full, "%s: %s", file, msg);
+	else
+		n = asprintf(&full, "%s", msg);
+	if (n < 0)
+		return;
+	/* the capacity doubles at each power of two: n adds cost O(n) */
+	if ((e->n & (e->n - 1)) == 0) {
+		msgs = realloc(e->msgs, (e->n ? 2 * e->n : 1) * sizeof(*msgs));
+		if (!msgs) {
+			free(full);
+			return;
+		}
+		e->msgs = msgs;
+	}
+	e->msgs[e->n++] = full;
+}
+
+void xl_errors_add(struct xl_errors *e, const char *file, int line,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errors_vadd(e, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void xl_errors_free(struct xl_errors *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		free(e->msgs[i]);
+	free(e->msgs);
+	e->msgs = NULL;
+	e->n = 0;
+}
+
+/* ---- loader state and locations -------------------------------------- */
+
+/* Where a check's type was set: a script check without a command is
+ * reported there, once, however many real servers inherit it. */
+struct origin {
+	const char *file;
+	int line;
+	bool reported;
+};
+
+struct loader {
+	struct xl_config *c;
+	struct xl_errors *errs;
+	size_t nerr; /* counted here too: errs may fail to store one */
+	bool oom;
+	size_t cap_vs, cap_files;
+
+	const char *file;     /* the file being read, an entry of c->files */
+	const char *seen_raw; /* last libconfig file name seen (@include) */
+	const char *seen;     /* ... and its entry in c->files */
+	char *main_dir; /* directory of the main file, for relative paths */
+
+	const char *incdir_file; /* where include_dir was set */
+	int incdir_line;
+
+	struct origin global_org;
+	struct origin *global_eff; /* NULL: the type is the built-in default */
+};
+
+static const char *files_add(struct loader *ld, const char *path)
+{
+	struct xl_config *c = ld->c;
+	char **files, *copy;
+	size_t cap;
+
+	if (c->nfiles == ld->cap_files) {
+		cap = ld->cap_files ? 2 * ld->cap_files : 8;
+		files = realloc(c->files, cap * sizeof(*files));
+		if (!files)
+			return NULL;
+		c->files = files;
+		ld->cap_files = cap;
+	}
+	copy = strdup(path);
+	if (copy)
+		c->files[c->nfiles++] = copy;
+	return copy;
+}
+
+static void ld_oom(struct loader *ld);
+
+/* libconfig names an @include'd file as written, and finds it relative to
+ * the include directory we gave it: the main file's. */
+static const char *include_path(struct loader *ld, const char *raw, char *buf,
+				size_t len)
+{
+	int n;
+
+	if (raw[0] == '/' || !ld->main_dir || !strcmp(ld->main_dir, "."))
+		return raw;
+	n = snprintf(buf, len, "%s/%s", ld->main_dir, raw);
+	return n > 0 && (size_t)n < len ? buf : raw;
+}
+
+/*
+ * The file a setting came from, as an entry of c->files.  Text we hand to
+ * libconfig has no name (see file_read), so NULL means the file being read;
+ * a name means libconfig's own @include, which we record as read too.
+ */
+static const char *setting_file(struct loader *ld, const config_setting_t *s)
+{
+	const char *raw = config_setting_source_file(s);
+	const char *found = NULL, *path;
+	char buf[4096];
+
+	if (!raw)
+		return ld->file;
+	if (raw == ld->seen_raw)
+		return ld->seen;
+	path = include_path(ld, raw, buf, sizeof(buf));
+	for (size_t i = 0; i < ld->c->nfiles && !found; i++)
+		if (!strcmp(ld->c->files[i], path))
+			found = ld->c->files[i];
+	if (!found)
+		found = files_add(ld, path);
+	if (!found) {
+		ld_oom(ld);
+		return ld->file;
+	}
+	ld->seen_raw = raw;
+	ld->seen = found;
+	return found;
+}
+
+static void ld_verr(struct loader *ld, const char *file, int line,
+		    const char *fmt, va_list ap)
+{
+	ld->nerr++;
+	errors_vadd(ld->errs, file, line, fmt, ap);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+ld_err_at(struct loader *ld, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ld_verr(ld, file, line, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+ld_err(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	const char *file = setting_file(ld, s);
+	va_list ap;
+
+	va_start(ap, fmt);
+	ld_verr(ld, file, config_setting_source_line(s), fmt, ap);
+	va_end(ap);
+}
+
+static void ld_oom(struct loader *ld)
+{
+	if (!ld->oom)
+		ld_err_at(ld, ld->file, 0, "out of memory");
+	ld->oom = true;
+}
+
+static int line_of(const config_setting_t *s)
+{
+	return config_setting_source_line(s);
+}
+
+/* ---- typed access to keys -------------------------------------------- */
+
+enum kind { K_INT, K_NUM, K_BOOL, K_STR, K_GROUP, K_LIST };
+
+static const char *const kind_names[] = {
+    [K_INT] = "an integer", [K_NUM] = "a number",  [K_BOOL] = "a boolean",
+    [K_STR] = "a string",   [K_GROUP] = "a group", [K_LIST] = "a list",
+};
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a floating-point number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	default:
+		return "an unknown type";
+	}
+}
+
+static bool kind_accepts(enum kind k, int type)
+{
+	switch (k) {
+	case K_INT:
+		return type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+	case K_NUM:
+		return kind_accepts(K_INT, type) || type == CONFIG_TYPE_FLOAT;
+	case K_BOOL:
+		return type == CONFIG_TYPE_BOOL;
+	case K_STR:
+		return type == CONFIG_TYPE_STRING;
+	case K_GROUP:
+		return type == CONFIG_TYPE_GROUP;
+	case K_LIST: /* (..) and [..] read the same to an operator */
+		return type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY;
+	}
+	return false;
+}
+
+/* Every getter returns 1: present and valid (*out set), 0: absent, -1:
+ * present but invalid (reported, *out untouched). */
+static int member(struct loader *ld, const config_setting_t *grp,
+		  const char *key, enum kind k, config_setting_t **out)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+
+	*out = NULL;
+	if (!s)
+		return 0;
+	if (!kind_accepts(k, config_setting_type(s))) {
+		ld_err(ld, s, "wrong type for %s: expected %s, got %s", key,
+		       kind_names[k], type_name(config_setting_type(s)));
+		return -1;
+	}
+	*out = s;
+	return 1;
+}
+
+static int get_int(struct loader *ld, const config_setting_t *grp,
+		   const char *key, long long lo, long long hi, long long *out)
+{
+	config_setting_t *s;
+	long long v;
+	int r = member(ld, grp, key, K_INT, &s);
+
+	if (r <= 0)
+		return r;
+	v = config_setting_get_int64(s);
+	if (v < lo || v > hi) {
+		ld_err(ld, s, "%s: %lld is out of range %lld-%lld", key, v, lo,
+		       hi);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+/* Seconds, written 2 or 2.5; lo_open means "more than lo". */
+static int get_secs(struct loader *ld, const config_setting_t *grp,
+		    const char *key, bool lo_open, double lo, double hi,
+		    double *out)
+{
+	config_setting_t *s;
+	double v;
+	int r = member(ld, grp, key, K_NUM, &s);
+
+	if (r <= 0)
+		return r;
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else
+		v = (double)config_setting_get_int64(s);
+	if (!(lo_open ? v > lo : v >= lo) || !(v <= hi)) {
+		ld_err(ld, s,
+		       "%s: %.15g is out of range: must be %s %.15g and at "
+		       "most %.15g seconds",
+		       key, v, lo_open ? "more than" : "at least", lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+static int get_bool(struct loader *ld, const config_setting_t *grp,
+		    const char *key, bool *out)
+{
+	config_setting_t *s;
+	int r = member(ld, grp, key, K_BOOL, &s);
+
+	if (r == 1)
+		*out = config_setting_get_bool(s);
+	return r;
+}
+
+static int get_str(struct loader *ld, const config_setting_t *grp,
+		   const char *key, const char **out)
+{
+	config_setting_t *s;
+	int r = member(ld, grp, key, K_STR, &s);
+
+	if (r == 1)
+		*out = config_setting_get_string(s);
+	return r;
+}
+
+struct named {
+	const char *name;
+	int value;
+};
+
+static const char *named_join(const struct named *t, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (; t->name && o < len; t++)
+		o += snprintf(buf + o, len - o, "%s\"%s\"", o ? ", " : "",
+			      t->name);
+	return buf;
+}
+
+static const char *named_name(const struct named *t, int value)
+{
+	for (; t->name; t++)
+		if (t->value == value)
+			return t->name;
+	return "?";
+}
+
+static int get_enum(struct loader *ld, const config_setting_t *grp,
+		    const char *key, const struct named *tab, int *out)
+{
+	const char *s = NULL;
+	char buf[256];
+	int r = get_str(ld, grp, key, &s);
+
+	if (r <= 0)
+		return r;
+	for (const struct named *t = tab; t->name; t++) {
+		if (!strcmp(s, t->name)) {
+			*out = t->value;
+			return 1;
+		}
+	}
+	ld_err(ld, config_setting_get_member(grp, key),
+	       "%s: \"%s\" is not one of %s", key, s,
+	       named_join(tab, buf, sizeof(buf)));
+	return -1;
+}
+
+static int get_addr(struct loader *ld, const config_setting_t *grp,
+		    const char *key, uint16_t *af, union xl_inaddr *out)
+{
+	const char *s = NULL;
+	int r = get_str(ld, grp, key, &s);
+
+	if (r <= 0)
+		return r;
+	if (xl_addr_parse(s, af, out)) {
+		ld_err(ld, config_setting_get_member(grp, key),
+		       "%s: \"%s\" is not an IPv4 or IPv6 address", key, s);
+		return -1;
+	}
+	return 1;
+}
+
+static const char *names_join(const char *const *names, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (; *names && o < len; names++)
+		o += snprintf(buf + o, len - o, "%s%s", o ? ", " : "", *names);
+	return buf;
+}
+
+static bool names_has(const char *const *names, const char *name)
+{
+	for (; *names; names++)
+		if (!strcmp(*names, name))
+			return true;
+	return false;
+}
+
+/* A typo must not silently become a default, so unknown keys are errors. */
+static void check_keys(struct loader *ld, const config_setting_t *grp,
+		       const char *where, const char *const *known)
+{
+	char list[512];
+	int n = config_setting_length(grp);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, i);
+		const char *name = config_setting_name(s);
+
+		if (!name || names_has(known, name))
+			continue;
+		ld_err(ld, s, "unknown key \"%s\" %s (known: %s)", name, where,
+		       names_join(known, list, sizeof(list)));
+	}
+}
+
+static bool has_space_or_ctl(const char *s)
+{
+	for (; *s; s++)
+		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
+			return true;
+	return false;
+}
+
+/* ---- key tables ------------------------------------------------------ */
+
+static const char *const global_keys[] = {
+    "log_level",       "include_dir",	"owns_all", "on_stop",
+    "resync_interval", "drain_timeout", "check",    NULL,
+};
+
+static const char *const vs_keys[] = {
+    "name",
+    "vip",
+    "port",
+    "protocol",
+    "fwmark",
+    "family",
+    "scheduler",
+    "scheduler_flags",
+    "forward",
+    "tunnel",
+    "persistence_timeout",
+    "persistence_netmask",
+    "one_packet",
+    "real_servers",
+    "drain_timeout",
+    "inhibit_on_failure",
+    "sorry_server",
+    "quorum",
+    "check",
+    NULL,
+};
+
+static const char *const rs_keys[] = {
+    "address",	       "port",	"weight", "upper_threshold",
+    "lower_threshold", "check", NULL,
+};
+
+static const char *const sorry_keys[] = {"address", "port", NULL};
+static const char *const tunnel_keys[] = {"type", "port", "checksum", NULL};
+
+static const char *const check_key_names[] = {
+    "type",	     "interval",   "timeout",	   "rise",	 "fall",
+    "initial_state", "connect_ip", "connect_port", "method",	 "path",
+    "host",	     "status",	   "expect",	   "tls_verify", "ca_file",
+    "sni",	     "send",	   "command",	   "user",	 NULL,
+};
+
+static const struct named log_levels[] = {
+    {"error", XL_LOG_ERROR},
+    {"warning", XL_LOG_WARNING},
+    {"info", XL_LOG_INFO},
+    {"debug", XL_LOG_DEBUG},
+    {NULL, 0},
+};
+
+static const struct named on_stops[] = {
+    {"keep", XL_ON_STOP_KEEP},
+    {"remove", XL_ON_STOP_REMOVE},
+    {NULL, 0},
+};
+
+static const struct named protocols[] = {
+    {"tcp", IPPROTO_TCP},
+    {"udp", IPPROTO_UDP},
+    {"sctp", IPPROTO_SCTP},
+    {NULL, 0},
+};
+
+static const struct named families[] = {
+    {"inet", AF_INET},
+    {"inet6", AF_INET6},
+    {NULL, 0},
+};
+
+static const struct named forwards[] = {
+    {"nat", IP_VS_CONN_F_MASQ},
+    {"dr", IP_VS_CONN_F_DROUTE},
+    {"tun", IP_VS_CONN_F_TUNNEL},
+    {NULL, 0},
+};
+
+static const struct named tunnel_types[] = {
+    {"ipip", IP_VS_CONN_F_TUNNEL_TYPE_IPIP},
+    {"gue", IP_VS_CONN_F_TUNNEL_TYPE_GUE},
+    {"gre", IP_VS_CONN_F_TUNNEL_TYPE_GRE},
+    {NULL, 0},
+};
+
+static const struct named tunnel_csums[] = {
+    {"none", IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM},
+    {"csum", IP_VS_TUNNEL_ENCAP_FLAG_CSUM},
+    {"remcsum", IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM},
+    {NULL, 0},
+};
+
+static const struct named check_types[] = {
+    {"tcp", XL_CHECK_TCP},
+    {"http", XL_CHECK_HTTP},
+    {"https", XL_CHECK_HTTPS},
+    {"udp", XL_CHECK_UDP},
+    {"script", XL_CHECK_SCRIPT},
+    {"none", XL_CHECK_NONE},
+    {NULL, 0},
+};
+
+static const struct named initial_states[] = {
+    {"down", 0},
+    {"up", 1},
+    {NULL, 0},
+};
+
+/* ---- checks ---------------------------------------------------------- */
+
+/* Every string a check owns, so that copy and free cannot miss one. */
+#define CHECK_STRS(k)                                                          \
+	{                                                                      \
+		&(k)->method, &(k)->path, &(k)->host, &(k)->expect,            \
+		    &(k)->ca_file, &(k)->sni, &(k)->send, &(k)->command,       \
+		    &(k)->user                                                 \
+	}
+
+static void check_free(struct xl_check_config *k)
+{
+	char **strs[] = CHECK_STRS(k);
+
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+static int check_copy(struct xl_check_config *dst,
+		      const struct xl_check_config *src)
+{
+	char **strs[] = CHECK_STRS(dst);
+	size_t i;
+
+	*dst = *src;
+	for (i = 0; i < ARRAY_SIZE(strs); i++)
+		if (*strs[i] && !(*strs[i] = strdup(*strs[i])))
+			goto fail;
+	return 0;
+fail:
+	/* the ones not reached yet still point into src */
+	while (++i < ARRAY_SIZE(strs))
+		*strs[i] = NULL;
+	check_free(dst);
+	return -ENOMEM;
+}
+
+static int check_defaults(struct xl_check_config *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->type = XL_CHECK_TCP;
+	k->interval = 2.0;
+	k->timeout = 1.0;
+	k->rise = 2;
+	k->fall = 3;
+	k->connect_port = -1;
+	k->tls_verify = true;
+	k->method = strdup("GET");
+	k->path = strdup("/");
+	k->user = strdup("nobody");
+	if (!k->method || !k->path || !k->user) {
+		check_free(k);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void check_timing(struct loader *ld, const config_setting_t *grp,
+			 struct xl_check_config *k)
+{
+	long long v;
+	int up;
+
+	get_secs(ld, grp, "interval", true, 0, SECS_MAX, &k->interval);
+	get_secs(ld, grp, "timeout", true, 0, SECS_MAX, &k->timeout);
+	if (get_int(ld, grp, "rise", 1, 1000, &v) == 1)
+		k->rise = (uint32_t)v;
+	if (get_int(ld, grp, "fall", 1, 1000, &v) == 1)
+		k->fall = (uint32_t)v;
+	if (get_enum(ld, grp, "initial_state", initial_states, &up) == 1)
+		k->initial_up = up;
+}
+
+static void check_target(struct loader *ld, const config_setting_t *grp,
+			 struct xl_check_config *k)
+{
+	union xl_inaddr a;
+	uint16_t af;
+	long long v;
+
+	if (get_addr(ld, grp, "connect_ip", &af, &a) == 1) {
+		k->has_connect_ip = true;
+		k->connect_af = af;
+		k->connect_ip = a;
+	}
+	if (get_int(ld, grp, "connect_port", 1, 65535, &v) == 1)
+		k->connect_port = (int32_t)v;
+}
+
+enum str_rule { STR_ANY, STR_NONEMPTY, STR_TOKEN, STR_METHOD, STR_PATH };
+
+static const struct check_str {
+	const char *key;
+	size_t off;
+	enum str_rule rule;
+} check_strs[] = {
+    {"method", offsetof(struct xl_check_config, method), STR_METHOD},
+    {"path", offsetof(struct xl_check_config, path), STR_PATH},
+    {"host", offsetof(struct xl_check_config, host), STR_TOKEN},
+    {"expect", offsetof(struct xl_check_config, expect), STR_ANY},
+    {"ca_file", offsetof(struct xl_check_config, ca_file), STR_NONEMPTY},
+    {"sni", offsetof(struct xl_check_config, sni), STR_TOKEN},
+    {"send", offsetof(struct xl_check_config, send), STR_ANY},
+    {"command", offsetof(struct xl_check_config, command), STR_NONEMPTY},
+    {"user", offsetof(struct xl_check_config, user), STR_NONEMPTY},
+};
+
+/* NULL when s is fine for the rule, else why not.  These strings end up in
+ * HTTP request lines and headers, where a space or CR/LF would corrupt the
+ * request. */
+static const char *str_problem(enum str_rule rule, const char *s)
+{
+	switch (rule) {
+	case STR_ANY:
+		return NULL;
+	case STR_NONEMPTY:
+		return *s ? NULL : "must not be empty";
+	case STR_TOKEN:
+		return *s && !has_space_or_ctl(s)
+			   ? NULL
+			   : "must be non-empty, without spaces or control "
+			     "characters";
+	case STR_METHOD:
+		if (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(s))
+			return "must be an HTTP method in capitals, like GET "
+			       "or HEAD";
+		return NULL;
+	case STR_PATH:
+		return s[0] == '/' && !has_space_or_ctl(s)
+			   ? NULL
+			   : "must start with \"/\" and have no spaces or "
+			     "control characters";
+	}
+	return NULL;
+}
+
+static void check_strings(struct loader *ld, const config_setting_t *grp,
+			  struct xl_check_config *k)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(check_strs); i++) {
+		const struct check_str *cs = &check_strs[i];
+		char **dst = (char **)((char *)k + cs->off);
+		const char *s = NULL, *why;
+		char *copy;
+
+		if (get_str(ld, grp, cs->key, &s) != 1)
+			continue;
+		why = str_problem(cs->rule, s);
+		if (why) {
+			ld_err(ld, config_setting_get_member(grp, cs->key),
+			       "%s: \"%s\" %s", cs->key, s, why);
+			continue;
+		}
+		copy = strdup(s);
+		if (!copy) {
+			ld_oom(ld);
+			continue;
+		}
+		free(*dst);
+		*dst = copy;
+	}
+}
+
+static bool three_digits(const char *s)
+{
+	return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+	       isdigit((unsigned char)s[2]);
+}
+
+/* "200-299" or "404", exactly; 0 when it is neither. */
+static int status_range(const char *s, struct xl_status_range *r)
+{
+	size_t n = strlen(s);
+
+	if ((n != 3 && (n != 7 || s[3] != '-')) || !three_digits(s) ||
+	    (n == 7 && !three_digits(s + 4)))
+		return 0;
+	r->lo = (uint16_t)atoi(s);
+	r->hi = n == 7 ? (uint16_t)atoi(s + 4) : r->lo;
+	return r->lo >= 100 && r->hi <= 599 && r->lo <= r->hi;
+}
+
+static int status_elem(struct loader *ld, const config_setting_t *e,
+		       struct xl_status_range *r)
+{
+	long long v;
+
+	switch (config_setting_type(e)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(e);
+		if (v >= 100 && v <= 599) {
+			r->lo = r->hi = (uint16_t)v;
+			return 0;
+		}
+		ld_err(ld, e, "status: %lld is out of range 100-599", v);
+		return -1;
+	case CONFIG_TYPE_STRING:
+		if (status_range(config_setting_get_string(e), r))
+			return 0;
+		ld_err(ld, e,
+		       "status: \"%s\" is not a status code or a range of "
+		       "codes like \"200-299\" (100-599)",
+		       config_setting_get_string(e));
+		return -1;
+	default:
+		ld_err(ld, e,
+		       "wrong type for status entry: expected an integer or a "
+		       "string like \"200-299\", got %s",
+		       type_name(config_setting_type(e)));
+		return -1;
+	}
+}
+
+static void check_status(struct loader *ld, const config_setting_t *grp,
+			 struct xl_check_config *k)
+{
+	struct xl_status_range st[XL_STATUS_MAX];
+	config_setting_t *list;
+	int n, bad = 0;
+
+	if (member(ld, grp, "status", K_LIST, &list) != 1)
+		return;
+	n = config_setting_length(list);
+	if (n > XL_STATUS_MAX) {
+		ld_err(ld, list, "status: %d entries, at most %d are allowed",
+		       n, XL_STATUS_MAX);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		bad |=
+		    status_elem(ld, config_setting_get_elem(list, i), &st[i]);
+	if (bad)
+		return;
+	memcpy(k->status, st, (size_t)n * sizeof(st[0]));
+	k->nstatus = (size_t)n;
+}
+
+/*
+ * Lay a check group over k, which holds what the level above decided: a key
+ * that is absent keeps the inherited value.  A group that sets type becomes
+ * the origin that a missing script command is reported at.
+ */
+static void check_apply(struct loader *ld, const config_setting_t *grp,
+			struct xl_check_config *k, struct origin *org,
+			struct origin **eff)
+{
+	bool b;
+	int t;
+
+	check_keys(ld, grp, "in check", check_key_names);
+	if (get_enum(ld, grp, "type", check_types, &t) == 1) {
+		k->type = t;
+		org->file = setting_file(ld, grp);
+		org->line = line_of(grp);
+		org->reported = false;
+		*eff = org;
+	}
+	check_timing(ld, grp, k);
+	check_target(ld, grp, k);
+	check_strings(ld, grp, k);
+	check_status(ld, grp, k);
+	if (get_bool(ld, grp, "tls_verify", &b) == 1)
+		k->tls_verify = b;
+}
+
+/* Called on every check that is actually used (a real server's, or the
+ * service's when it has none yet). */
+static void check_script(struct loader *ld, const struct xl_check_config *k,
+			 struct origin *eff)
+{
+	if (k->type != XL_CHECK_SCRIPT || k->command || !eff || eff->reported)
+		return;
+	eff->reported = true;
+	ld_err_at(ld, eff->file, eff->line,
+		  "check type \"script\" needs a command (set command in this "
+		  "check or in one that inherits it)");
+}
+
+/* ---- virtual services ------------------------------------------------ */
+
+struct vs_ctx {
+	struct xl_vs_config *vs;
+	const config_setting_t *grp;
+	bool id_ok; /* identity complete: join the duplicate search */
+	bool sched_ok;
+	bool fwd_ok;
+	struct xl_dest tmpl; /* the forwarding every destination gets */
+	struct origin org;   /* this service's check type, if it sets one */
+	struct origin *eff;
+};
+
+static const char *family_name(uint16_t af)
+{
+	return af == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+static void vs_name(struct loader *ld, struct vs_ctx *x)
+{
+	const char *s = NULL;
+	int r = get_str(ld, x->grp, "name", &s);
+
+	if (r == 0) {
+		ld_err(ld, x->grp, "virtual service has no name (required)");
+		return;
+	}
+	if (r < 0)
+		return;
+	if (!*s || strpbrk(s, "\t\n\r")) {
+		ld_err(ld, config_setting_get_member(x->grp, "name"),
+		       "name: must be non-empty and on one line");
+		return;
+	}
+	x->vs->name = strdup(s);
+	if (!x->vs->name)
+		ld_oom(ld);
+}
+
+static void vs_vip(struct loader *ld, struct vs_ctx *x)
+{
+	struct xl_service *svc = &x->vs->svc;
+	config_setting_t *fam = config_setting_get_member(x->grp, "family");
+	long long port;
+	int proto = IPPROTO_TCP;
+	int r;
+
+	if (get_addr(ld, x->grp, "vip", &svc->af, &svc->addr) != 1)
+		x->id_ok = false;
+	r = get_int(ld, x->grp, "port", 1, 65535, &port);
+	if (r == 0)
+		ld_err(ld, x->grp,
+		       "virtual service with a vip needs a port (1-65535)");
+	if (r == 1)
+		svc->port = (uint16_t)port;
+	else
+		x->id_ok = false;
+	if (get_enum(ld, x->grp, "protocol", protocols, &proto) < 0)
+		x->id_ok = false;
+	svc->protocol = (uint16_t)proto;
+	if (fam)
+		ld_err(ld, fam,
+		       "family is only for fwmark services: a vip service has "
+		       "its address's family");
+}
+
+static void vs_fwmark(struct loader *ld, struct vs_ctx *x)
+{
+	struct xl_service *svc = &x->vs->svc;
+	config_setting_t *s;
+	long long mark;
+	int af = AF_INET;
+
+	if (get_int(ld, x->grp, "fwmark", 1, 4294967295LL, &mark) == 1)
+		svc->fwmark = (uint32_t)mark;
+	else
+		x->id_ok = false;
+	if (get_enum(ld, x->grp, "family", families, &af) < 0)
+		x->id_ok = false;
+	else
+		svc->af = (uint16_t)af;
+	if ((s = config_setting_get_member(x->grp, "port")))
+		ld_err(ld, s,
+		       "port is not used with fwmark: the mark selects the "
+		       "traffic (give ports to the real servers)");
+	if ((s = config_setting_get_member(x->grp, "protocol")))
+		ld_err(ld, s,
+		       "protocol is not used with fwmark: the mark selects the "
+		       "traffic");
+}
+
+static void vs_identity(struct loader *ld, struct vs_ctx *x)
+{
+	config_setting_t *vip = config_setting_get_member(x->grp, "vip");
+	config_setting_t *mark = config_setting_get_member(x->grp, "fwmark");
+
+	if (vip && mark) {
+		ld_err(ld, mark,
+		       "virtual service has both vip and fwmark: it is either "
+		       "a vip with port and protocol, or a fwmark");
+		x->id_ok = false;
+	} else if (!vip && !mark) {
+		ld_err(ld, x->grp,
+		       "virtual service needs either a vip (with port and "
+		       "protocol) or a fwmark");
+		x->id_ok = false;
+	} else if (vip) {
+		vs_vip(ld, x);
+	} else {
+		vs_fwmark(ld, x);
+	}
+}
+
+static const struct sched_flag {
+	const char *name;
+	const char *sched; /* NULL: any scheduler */
+	uint32_t flag;
+} sched_flags[] = {
+    {"sh-fallback", "sh", IP_VS_SVC_F_SCHED1},
+    {"sh-port", "sh", IP_VS_SVC_F_SCHED2},
+    {"mh-fallback", "mh", IP_VS_SVC_F_SCHED1},
+    {"mh-port", "mh", IP_VS_SVC_F_SCHED2},
+    {"flag-1", NULL, IP_VS_SVC_F_SCHED1},
+    {"flag-2", NULL, IP_VS_SVC_F_SCHED2},
+    {"flag-3", NULL, IP_VS_SVC_F_SCHED3},
+};
+
+static void vs_sched_flag(struct loader *ld, struct vs_ctx *x,
+			  const config_setting_t *e)
+{
+	struct xl_service *svc = &x->vs->svc;
+	const char *s;
+
+	if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+		ld_err(ld, e,
+		       "wrong type for scheduler_flags entry: expected a "
+		       "string, got %s",
+		       type_name(config_setting_type(e)));
+		return;
+	}
+	s = config_setting_get_string(e);
+	for (size_t i = 0; i < ARRAY_SIZE(sched_flags); i++) {
+		const struct sched_flag *f = &sched_flags[i];
+
+		if (strcmp(s, f->name))
+			continue;
+		if (f->sched && x->sched_ok && strcmp(f->sched, svc->sched))
+			ld_err(ld, e,
+			       "scheduler_flags: \"%s\" needs scheduler \"%s\" "
+			       "(scheduler is \"%s\")",
+			       s, f->sched, svc->sched);
+		else
+			svc->flags |= f->flag;
+		return;
+	}
+	ld_err(ld, e,
+	       "scheduler_flags: unknown flag \"%s\" (known: sh-fallback, "
+	       "sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3)",
+	       s);
+}
+
+static void vs_scheduler(struct loader *ld, struct vs_ctx *x)
+{
+	struct xl_service *svc = &x->vs->svc;
+	config_setting_t *list;
+	const char *s = "wlc";
+	size_t len;
+	int r, n;
+
+	r = get_str(ld, x->grp, "scheduler", &s);
+	len = strlen(s);
+	if (r >= 0 &&
+	    (!len || len >= XL_SCHED_MAX ||
+	     strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)) {
+		ld_err(ld, config_setting_get_member(x->grp, "scheduler"),
+		       "scheduler: \"%s\" is not a scheduler name (1-%d "
+		       "characters of a-z, 0-9, _)",
+		       s, XL_SCHED_MAX - 1);
+		r = -1;
+	}
+	x->sched_ok = r >= 0;
+	/* the length was checked above, so this copy is never cut */
+	snprintf(svc->sched, sizeof(svc->sched), "%s", x->sched_ok ? s : "wlc");
+	if (member(ld, x->grp, "scheduler_flags", K_LIST, &list) != 1)
+		return;
+	n = config_setting_length(list);
+	for (int i = 0; i < n; i++)
+		vs_sched_flag(ld, x, config_setting_get_elem(list, i));
+}
+
+static void vs_tunnel(struct loader *ld, struct vs_ctx *x,
+		      const config_setting_t *tun)
+{
+	int type = IP_VS_CONN_F_TUNNEL_TYPE_IPIP;
+	int csum = IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM;
+	long long port = 0;
+	int rt, rp, rc;
+
+	check_keys(ld, tun, "in tunnel", tunnel_keys);
+	rt = get_enum(ld, tun, "type", tunnel_types, &type);
+	rp = get_int(ld, tun, "port", 1, 65535, &port);
+	rc = get_enum(ld, tun, "checksum", tunnel_csums, &csum);
+	x->tmpl.tun_type = (uint8_t)type;
+	x->tmpl.tun_port = (uint16_t)port;
+	x->tmpl.tun_flags = (uint16_t)csum;
+	/* the rules tie the keys together: judge them only when all are valid
+	 */
+	if (rt < 0 || rp < 0 || rc < 0)
+		return;
+	if (type == IP_VS_CONN_F_TUNNEL_TYPE_GUE && rp == 0)
+		ld_err(ld, tun,
+		       "tunnel type \"gue\" needs a port (the UDP port the "
+		       "real servers decapsulate GUE on)");
+	if (type != IP_VS_CONN_F_TUNNEL_TYPE_GUE && rp == 1)
+		ld_err(ld, config_setting_get_member(tun, "port"),
+		       "tunnel port is only used with type \"gue\" (type is "
+		       "\"%s\")",
+		       named_name(tunnel_types, type));
+	if (csum == IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM &&
+	    type != IP_VS_CONN_F_TUNNEL_TYPE_GUE)
+		ld_err(ld, config_setting_get_member(tun, "checksum"),
+		       "tunnel checksum \"remcsum\" needs type \"gue\" (type "
+		       "is \"%s\")",
+		       named_name(tunnel_types, type));
+	if (csum == IP_VS_TUNNEL_ENCAP_FLAG_CSUM &&
+	    type == IP_VS_CONN_F_TUNNEL_TYPE_IPIP)
+		ld_err(ld, config_setting_get_member(tun, "checksum"),
+		       "tunnel checksum \"csum\" needs type \"gue\" or \"gre\" "
+		       "(ipip carries no checksum)");
+}
+
+static void vs_forward(struct loader *ld, struct vs_ctx *x)
+{
+	config_setting_t *tun;
+	int fwd = IP_VS_CONN_F_MASQ;
+
+	x->fwd_ok = get_enum(ld, x->grp, "forward", forwards, &fwd) >= 0;
+	x->tmpl.fwd = (uint32_t)fwd;
+	if (member(ld, x->grp, "tunnel", K_GROUP, &tun) != 1)
+		return;
+	if (x->fwd_ok && fwd != IP_VS_CONN_F_TUNNEL) {
+		ld_err(ld, tun,
+		       "tunnel is only used with forward \"tun\" (forward is "
+		       "\"%s\")",
+		       xl_fwd_name((uint32_t)fwd));
+		return;
+	}
+	vs_tunnel(ld, x, tun);
+}
+
+/* v4: a dotted contiguous mask or a prefix length; v6: a prefix length. */
+static void vs_netmask(struct loader *ld, const config_setting_t *s,
+		       struct xl_service *svc)
+{
+	int type = config_setting_type(s);
+	bool v6 = svc->af == AF_INET6;
+	long long p;
+	struct in_addr a;
+	uint32_t inv;
+	bool ok;
+
+	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
+		p = config_setting_get_int64(s);
+		if (p < (v6 ? 1 : 0) || p > (v6 ? 128 : 32))
+			ld_err(ld, s,
+			       "persistence_netmask: %lld is out of range "
+			       "%d-%d (an %s prefix length)",
+			       p, v6 ? 1 : 0, v6 ? 128 : 32,
+			       family_name(svc->af));
+		else if (v6)
+			svc->netmask = (uint32_t)p;
+		else
+			svc->netmask = htonl(p ? 0xffffffffu << (32 - p) : 0);
+	} else if (type == CONFIG_TYPE_STRING && !v6) {
+		ok = inet_pton(AF_INET, config_setting_get_string(s), &a) == 1;
+		/* contiguous: the host part, plus one, is a power of two */
+		inv = ok ? ~ntohl(a.s_addr) : 0;
+		if (!ok || (inv & (inv + 1)))
+			ld_err(ld, s,
+			       "persistence_netmask: \"%s\" is not a "
+			       "contiguous IPv4 netmask like \"255.255.255.0\"",
+			       config_setting_get_string(s));
+		else
+			svc->netmask = a.s_addr;
+	} else if (type == CONFIG_TYPE_STRING) {
+		ld_err(ld, s,
+		       "persistence_netmask: an IPv6 service takes a prefix "
+		       "length 1-128, not \"%s\"",
+		       config_setting_get_string(s));
+	} else {
+		ld_err(ld, s,
+		       "wrong type for persistence_netmask: expected a string "
+		       "or an integer, got %s",
+		       type_name(type));
+	}
+}
+
+static void vs_persistence(struct loader *ld, struct vs_ctx *x)
+{
+	struct xl_service *svc = &x->vs->svc;
+	config_setting_t *mask;
+	long long t = 0;
+	int r;
+
+	/* IPVS stores a netmask even without persistence; say so explicitly
+	 * so a dump of the kernel compares equal */
+	svc->netmask = svc->af == AF_INET6 ? 128 : 0xffffffffu;
+	r = get_int(ld, x->grp, "persistence_timeout", 0, LONG_SECS_MAX, &t);
+	if (r == 1 && t > 0) {
+		svc->flags |= IP_VS_SVC_F_PERSISTENT;
+		svc->timeout = (uint32_t)t;
+	}
+	mask = config_setting_get_member(x->grp, "persistence_netmask");
+	if (!mask || r < 0)
+		return;
+	if (t == 0)
+		ld_err(ld, mask,
+		       "persistence_netmask needs persistence_timeout > 0");
+	else if (svc->af)
+		vs_netmask(ld, mask, svc);
+}
+
+static void vs_options(struct loader *ld, struct vs_ctx *x)
+{
+	struct xl_vs_config *vs = x->vs;
+	struct xl_service *svc = &vs->svc;
+	bool one = false;
+	long long q;
+
+	if (get_bool(ld, x->grp, "one_packet", &one) == 1 && one) {
+		if (svc->fwmark || svc->protocol == IPPROTO_UDP)
+			svc->flags |= IP_VS_SVC_F_ONEPACKET;
+		else if (x->id_ok)
+			ld_err(ld,
+			       config_setting_get_member(x->grp, "one_packet"),
+			       "one_packet is only for udp or fwmark services "
+			       "(protocol is \"%s\")",
+			       named_name(protocols, svc->protocol));
+	}
+	vs->drain_timeout = ld->c->drain_timeout;
+	get_secs(ld, x->grp, "drain_timeout", false, 0, LONG_SECS_MAX,
+		 &vs->drain_timeout);
+	get_bool(ld, x->grp, "inhibit_on_failure", &vs->inhibit_on_failure);
+	vs->quorum = 1;
+	if (get_int(ld, x->grp, "quorum", 0, 4294967295LL, &q) == 1)
+		vs->quorum = (uint32_t)q;
+}
+
+static void vs_check(struct loader *ld, struct vs_ctx *x)
+{
+	config_setting_t *chk;
+
+	if (check_copy(&x->vs->check, &ld->c->check)) {
+		ld_oom(ld);
+		return;
+	}
+	x->eff = ld->global_eff;
+	if (member(ld, x->grp, "check", K_GROUP, &chk) == 1)
+		check_apply(ld, chk, &x->vs->check, &x->org, &x->eff);
+}
+
+/* ---- real servers and the sorry server ------------------------------- */
+
+/* A destination of another family than its service: the kernel takes it
+ * only when the traffic is tunnelled, and says EINVAL otherwise. */
+static void dest_family(struct loader *ld, const struct vs_ctx *x,
+			const config_setting_t *grp, const struct xl_dest *d)
+{
+	uint16_t saf = x->vs->svc.af;
+	char buf[XL_ADDRSTR_MAX];
+
+	if (!saf || d->af == saf || !x->fwd_ok ||
+	    x->tmpl.fwd == IP_VS_CONN_F_TUNNEL)
+		return;
+	ld_err(ld, config_setting_get_member(grp, "address"),
+	       "address %s is %s but the service is %s: IPVS mixes address "
+	       "families only with forward \"tun\"",
+	       xl_addr_format(d->af, &d->addr, buf, sizeof(buf)),
+	       family_name(d->af), family_name(saf));
+}
+
+/* dr and tun do not rewrite the destination port: the packet reaches the
+ * real server on the port the client sent it to. */
+static void dest_port(struct loader *ld, const struct vs_ctx *x,
+		      const config_setting_t *grp, struct xl_dest *d)
+{
+	const struct xl_service *svc = &x->vs->svc;
+	uint16_t want = svc->fwmark ? 0 : svc->port;
+	long long port;
+	int r;
+
+	d->port = want;
+	r = get_int(ld, grp, "port", 0, 65535, &port);
+	if (r < 0)
+		d->af = 0; /* its real port is unknown: no duplicate search */
+	if (r != 1)
+		return;
+	d->port = (uint16_t)port;
+	if (!x->id_ok || !x->fwd_ok || x->tmpl.fwd == IP_VS_CONN_F_MASQ ||
+	    port == want)
+		return;
+	if (svc->fwmark)
+		ld_err(ld, config_setting_get_member(grp, "port"),
+		       "port %lld: with forward \"%s\" IPVS forwards traffic "
+		       "to the port the client used, so a fwmark service's "
+		       "real servers have port 0 (or none)",
+		       port, xl_fwd_name(x->tmpl.fwd));
+	else
+		ld_err(ld, config_setting_get_member(grp, "port"),
+		       "port %lld differs from the service port %u: with "
+		       "forward \"%s\" IPVS forwards traffic to the service "
+		       "port (omit port or set %u)",
+		       port, want, xl_fwd_name(x->tmpl.fwd), want);
+}
+
+static void dest_endpoint(struct loader *ld, const struct vs_ctx *x,
+			  const config_setting_t *grp, struct xl_dest *d,
+			  const char *what)
+{
+	int r;
+
+	*d = x->tmpl;
+	r = get_addr(ld, grp, "address", &d->af, &d->addr);
+	if (r == 0)
+		ld_err(ld, grp, "%s has no address (required)", what);
+	if (r == 1)
+		dest_family(ld, x, grp, d);
+	else
+		d->af = 0; /* keep it out of the duplicate search */
+	dest_port(ld, x, grp, d);
+}
+
+static void rs_thresholds(struct loader *ld, const config_setting_t *grp,
+			  struct xl_dest *d)
+{
+	long long up = 0, low = 0;
+	int ru, rl;
+
+	ru = get_int(ld, grp, "upper_threshold", 0, THRESH_MAX, &up);
+	rl = get_int(ld, grp, "lower_threshold", 0, THRESH_MAX, &low);
+	d->u_thresh = (uint32_t)up;
+	d->l_thresh = (uint32_t)low;
+	if (rl != 1 || ru < 0 || low == 0)
+		return;
+	if (up == 0)
+		ld_err(ld, config_setting_get_member(grp, "lower_threshold"),
+		       "lower_threshold needs an upper_threshold above 0 (the "
+		       "server is paused above upper and resumes below lower)");
+	else if (low > up)
+		ld_err(ld, config_setting_get_member(grp, "lower_threshold"),
+		       "lower_threshold %lld is above upper_threshold %lld",
+		       low, up);
+}
+
+static void rs_parse(struct loader *ld, struct vs_ctx *x,
+		     const config_setting_t *grp, size_t i)
+{
+	struct xl_rs_config *r = &x->vs->reals[i];
+	struct xl_dest *d = &x->vs->svc.dests[i];
+	struct origin org = {0}, *eff = x->eff;
+	config_setting_t *chk;
+	long long w;
+
+	r->file = setting_file(ld, grp);
+	r->line = line_of(grp);
+	check_keys(ld, grp, "in real server", rs_keys);
+	dest_endpoint(ld, x, grp, d, "real server");
+	d->weight = 1;
+	if (get_int(ld, grp, "weight", 0, 65535, &w) == 1)
+		d->weight = (int32_t)w;
+	rs_thresholds(ld, grp, d);
+	if (check_copy(&r->check, &x->vs->check)) {
+		ld_oom(ld);
+		return;
+	}
+	if (member(ld, grp, "check", K_GROUP, &chk) == 1)
+		check_apply(ld, chk, &r->check, &org, &eff);
+	check_script(ld, &r->check, eff);
+}
+
+static int dest_ptr_cmp(const void *a, const void *b)
+{
+	const struct xl_dest *x = *(const struct xl_dest *const *)a;
+	const struct xl_dest *y = *(const struct xl_dest *const *)b;
+	int c = xl_dest_cmp(x, y);
+
+	/* among equals, keep file order so the first one is named first */
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Sorting, not comparing all pairs: reloads stay fast at any size. */
+static void rs_dupes(struct loader *ld, const struct xl_vs_config *vs)
+{
+	const struct xl_dest *small[32], **v = small;
+	const struct xl_rs_config *a, *b;
+	char buf[XL_ADDRSTR_MAX + 8];
+	size_t n = 0, first = 0;
+
+	if (vs->svc.ndests > ARRAY_SIZE(small))
+		v = malloc(vs->svc.ndests * sizeof(*v));
+	if (!v) {
+		ld_oom(ld);
+		return;
+	}
+	for (size_t i = 0; i < vs->svc.ndests; i++)
+		if (vs->svc.dests[i].af)
+			v[n++] = &vs->svc.dests[i];
+	qsort(v, n, sizeof(*v), dest_ptr_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (xl_dest_cmp(v[first], v[i])) {
+			first = i;
+			continue;
+		}
+		a = &vs->reals[v[first] - vs->svc.dests];
+		b = &vs->reals[v[i] - vs->svc.dests];
+		ld_err_at(ld, b->file, b->line,
+			  "duplicate real server %s (first defined at %s:%d)",
+			  xl_dest_format(v[i], buf, sizeof(buf)), a->file,
+			  a->line);
+	}
+	if (v != small)
+		free(v);
+}
+
+static void vs_reals(struct loader *ld, struct vs_ctx *x)
+{
+	struct xl_vs_config *vs = x->vs;
+	config_setting_t *list, *e;
+	int n = 0;
+
+	if (member(ld, x->grp, "real_servers", K_LIST, &list) == 1)
+		n = config_setting_length(list);
+	if (n == 0) {
+		/* the check real servers will get when they are added */
+		check_script(ld, &vs->check, x->eff);
+		return;
+	}
+	vs->reals = calloc((size_t)n, sizeof(*vs->reals));
+	vs->svc.dests = calloc((size_t)n, sizeof(*vs->svc.dests));
+	if (!vs->reals || !vs->svc.dests) {
+		ld_oom(ld);
+		return;
+	}
+	vs->svc.ndests = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		e = config_setting_get_elem(list, i);
+		if (config_setting_type(e) == CONFIG_TYPE_GROUP)
+			rs_parse(ld, x, e, (size_t)i);
+		else
+			ld_err(ld, e,
+			       "real_servers: entry %d is %s, expected a group "
+			       "{ address = ...; }",
+			       i + 1, type_name(config_setting_type(e)));
+	}
+	rs_dupes(ld, vs);
+}
+
+static void vs_sorry(struct loader *ld, struct vs_ctx *x)
+{
+	config_setting_t *grp;
+
+	if (member(ld, x->grp, "sorry_server", K_GROUP, &grp) != 1)
+		return;
+	check_keys(ld, grp, "in sorry_server", sorry_keys);
+	dest_endpoint(ld, x, grp, &x->vs->sorry, "sorry_server");
+	x->vs->sorry.weight = 1;
+	x->vs->has_sorry = true;
+}
+
+static struct xl_vs_config *vs_append(struct loader *ld,
+				      const config_setting_t *grp)
+{
+	struct xl_config *c = ld->c;
+	struct xl_vs_config *vs;
+	size_t cap;
+
+	if (c->nvs == ld->cap_vs) {
+		cap = ld->cap_vs ? 2 * ld->cap_vs : 16;
+		vs = realloc(c->vs, cap * sizeof(*vs));
+		if (!vs) {
+			ld_oom(ld);
+			return NULL;
+		}
+		c->vs = vs;
+		ld->cap_vs = cap;
+	}
+	vs = &c->vs[c->nvs++];
+	memset(vs, 0, sizeof(*vs));
+	vs->file = setting_file(ld, grp);
+	vs->line = line_of(grp);
+	return vs;
+}
+
+static void vs_parse(struct loader *ld, const config_setting_t *grp)
+{
+	struct vs_ctx x = {.grp = grp, .id_ok = true};
+
+	x.vs = vs_append(ld, grp);
+	if (!x.vs)
+		return;
+	check_keys(ld, grp, "in virtual service", vs_keys);
+	vs_name(ld, &x);
+	vs_identity(ld, &x);
+	vs_scheduler(ld, &x);
+	vs_forward(ld, &x);
+	vs_persistence(ld, &x);
+	vs_options(ld, &x);
+	vs_check(ld, &x);
+	vs_reals(ld, &x);
+	vs_sorry(ld, &x);
+	if (!x.id_ok)
+		x.vs->svc.af = 0; /* keep it out of the duplicate search */
+}
+
+static void vs_list(struct loader *ld, const config_setting_t *list)
+{
+	int n = config_setting_length(list);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(list, i);
+
+		if (config_setting_type(e) == CONFIG_TYPE_GROUP)
+			vs_parse(ld, e);
+		else
+			ld_err(ld, e,
+			       "virtual_services: entry %d is %s, expected a "
+			       "group { name = ...; }",
+			       i + 1, type_name(config_setting_type(e)));
+	}
+}
+
+static int vs_ptr_cmp(const void *a, const void *b)
+{
+	const struct xl_vs_config *x = *(const struct xl_vs_config *const *)a;
+	const struct xl_vs_config *y = *(const struct xl_vs_config *const *)b;
+	int c = xl_service_cmp(&x->svc, &y->svc);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+static int name_ptr_cmp(const void *a, const void *b)
+{
+	const struct xl_vs_config *x = *(const struct xl_vs_config *const *)a;
+	const struct xl_vs_config *y = *(const struct xl_vs_config *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Services are appended in reading order, so among equal ones the lower
+ * address is the first definition. */
+static void vs_dupes(struct loader *ld, bool by_name)
+{
+	struct xl_config *c = ld->c;
+	const struct xl_vs_config **v, *a, *b;
+	char buf[XL_ADDRSTR_MAX + 32];
+	size_t n = 0, first = 0;
+
+	v = malloc((c->nvs ? c->nvs : 1) * sizeof(*v));
+	if (!v) {
+		ld_oom(ld);
+		return;
+	}
+	for (size_t i = 0; i < c->nvs; i++)
+		if (by_name ? c->vs[i].name != NULL : c->vs[i].svc.af != 0)
+			v[n++] = &c->vs[i];
+	qsort(v, n, sizeof(*v), by_name ? name_ptr_cmp : vs_ptr_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (by_name ? strcmp(v[first]->name, v[i]->name)
+			    : xl_service_cmp(&v[first]->svc, &v[i]->svc)) {
+			first = i;
+			continue;
+		}
+		a = v[first];
+		b = v[i];
+		if (by_name)
+			ld_err_at(ld, b->file, b->line,
+				  "duplicate virtual service name \"%s\" "
+				  "(first defined at %s:%d)",
+				  b->name, a->file, a->line);
+		else
+			ld_err_at(ld, b->file, b->line,
+				  "duplicate virtual service %s (first defined "
+				  "at %s:%d)",
+				  xl_service_format(&b->svc, buf, sizeof(buf)),
+				  a->file, a->line);
+	}
+	free(v);
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+static void global_include_dir(struct loader *ld, const config_setting_t *g)
+{
+	const char *dir = NULL, *main = ld->c->files[0], *slash;
+	config_setting_t *s;
+	int n;
+
+	if (get_str(ld, g, "include_dir", &dir) != 1)
+		return;
+	s = config_setting_get_member(g, "include_dir");
+	if (!*dir) {
+		ld_err(ld, s, "include_dir: must not be empty");
+		return;
+	}
+	ld->incdir_file = setting_file(ld, s);
+	ld->incdir_line = line_of(s);
+	slash = strrchr(main, '/');
+	/* relative to the main file, not to wherever extlbd was started */
+	if (dir[0] == '/' || !slash)
+		n = asprintf(&ld->c->include_dir, "%s", dir);
+	else
+		n = asprintf(&ld->c->include_dir, "%.*s/%s",
+			     (int)(slash - main), main, dir);
+	if (n < 0) {
+		ld->c->include_dir = NULL;
+		ld_oom(ld);
+	}
+}
+
+static void global_parse(struct loader *ld, const config_setting_t *g)
+{
+	struct xl_config *c = ld->c;
+	config_setting_t *chk;
+	int v;
+
+	check_keys(ld, g, "in global", global_keys);
+	if (get_enum(ld, g, "log_level", log_levels, &v) == 1)
+		c->log_level = v;
+	if (get_enum(ld, g, "on_stop", on_stops, &v) == 1)
+		c->on_stop = v;
+	get_bool(ld, g, "owns_all", &c->owns_all);
+	get_secs(ld, g, "resync_interval", true, 0, SECS_MAX,
+		 &c->resync_interval);
+	get_secs(ld, g, "drain_timeout", false, 0, LONG_SECS_MAX,
+		 &c->drain_timeout);
+	global_include_dir(ld, g);
+	if (member(ld, g, "check", K_GROUP, &chk) == 1)
+		check_apply(ld, chk, &c->check, &ld->global_org,
+			    &ld->global_eff);
+}
+
+static void root_parse(struct loader *ld, const config_setting_t *root,
+		       bool included)
+{
+	config_setting_t *g, *list;
+	int n = config_setting_length(root);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(root, i);
+		const char *name = config_setting_name(s);
+
+		if (!strcmp(name, "virtual_services") ||
+		    (!strcmp(name, "global") && !included))
+			continue;
+		if (!strcmp(name, "global"))
+			ld_err(ld, s,
+			       "global is only allowed in the main file %s: an "
+			       "included file holds only virtual_services",
+			       ld->c->files[0]);
+		else
+			ld_err(ld, s,
+			       "unknown key \"%s\" at top level (known: %s)",
+			       name,
+			       included ? "virtual_services"
+					: "global, virtual_services");
+	}
+	if (!included && member(ld, root, "global", K_GROUP, &g) == 1)
+		global_parse(ld, g);
+	if (member(ld, root, "virtual_services", K_LIST, &list) == 1)
+		vs_list(ld, list);
+}
+
+/* Is the decimal or hex literal in[0..len) outside 32 bits? */
+static bool literal_is_wide(const char *in, size_t len, bool hex)
+{
+	char buf[40];
+	long long v;
+
+	if (len >= sizeof(buf))
+		return true;
+	memcpy(buf, in, len);
+	buf[len] = '\0';
+	errno = 0;
+	if (hex)
+		return strtoull(buf, NULL, 16) > 0x7fffffffULL || errno;
+	v = strtoll(buf, NULL, 10);
+	return errno || v > 2147483647LL || v < -2147483648LL;
+}
+
+/* The end of the number that starts at in[i]; *wide when it is an integer
+ * that needs the L suffix. */
+static size_t number_end(const char *in, size_t len, size_t i, bool *wide)
+{
+	size_t j = i;
+	bool flt = false;
+
+	if (in[j] == '+' || in[j] == '-')
+		j++;
+	if (in[j] == '0' && j + 1 < len && (in[j + 1] | 0x20) == 'x') {
+		j += 2;
+		while (j < len && isxdigit((unsigned char)in[j]))
+			j++;
+		*wide = (j == len || in[j] != 'L') &&
+			literal_is_wide(in + i, j - i, true);
+		return j;
+	}
+	while (j < len && isdigit((unsigned char)in[j]))
+		j++;
+	if (j < len && in[j] == '.') {
+		flt = true;
+		while (++j < len && isdigit((unsigned char)in[j]))
+			;
+	}
+	if (j < len && (in[j] | 0x20) == 'e') {
+		flt = true;
+		if (++j < len && (in[j] == '+' || in[j] == '-'))
+			j++;
+		while (j < len && isdigit((unsigned char)in[j]))
+			j++;
+	}
+	*wide = !flt && (j == len || in[j] != 'L') &&
+		literal_is_wide(in + i, j - i, false);
+	return j;
+}
+
+/* The end of the token that starts at in[i], skipping what can hold digits
+ * that are not numbers: comments, strings and names such as "flag-1". */
+static size_t token_end(const char *in, size_t len, size_t i, bool *wide)
+{
+	const char *p;
+
+	*wide = false;
+	if (in[i] == '#' || (in[i] == '/' && i + 1 < len && in[i + 1] == '/')) {
+		p = memchr(in + i, '\n', len - i);
+		return p ? (size_t)(p - in) : len;
+	}
+	if (in[i] == '/' && i + 1 < len && in[i + 1] == '*') {
+		p = memmem(in + i + 2, len - i - 2, "*/", 2);
+		return p ? (size_t)(p - in) + 2 : len;
+	}
+	if (in[i] == '"') {
+		while (++i < len && in[i] != '"')
+			if (in[i] == '\\')
+				i++;
+		return i < len ? i + 1 : len;
+	}
+	if (isalpha((unsigned char)in[i]) || in[i] == '*') {
+		while (++i < len &&
+		       (isalnum((unsigned char)in[i]) || in[i] == '-' ||
+			in[i] == '_' || in[i] == '*'))
+			;
+		return i;
+	}
+	if (isdigit((unsigned char)in[i]) ||
+	    ((in[i] == '+' || in[i] == '-' || in[i] == '.') && i + 1 < len &&
+	     isdigit((unsigned char)in[i + 1])))
+		return number_end(in, len, i, wide);
+	return i + 1;
+}
+
+/*
+ * libconfig 1.5 reads a decimal integer with atoi(): fwmark 4294967295
+ * becomes -1 and port 4294967376 silently becomes 80.  Give every integer
+ * literal that does not fit in 32 bits the "L" suffix, so libconfig reads
+ * it as 64 bits and our range checks see the value the operator wrote.
+ * Lines are untouched, so every line number stays exact.
+ */
+static char *text_widen(const char *in, size_t len)
+{
+	/* an L follows at least 10 characters, so len / 8 is room enough */
+	char *out = malloc(len + len / 8 + 2);
+	size_t i = 0, o = 0, end;
+	bool wide;
+
+	if (!out)
+		return NULL;
+	while (i < len) {
+		end = token_end(in, len, i, &wide);
+		memcpy(out + o, in + i, end - i);
+		o += end - i;
+		if (wide)
+			out[o++] = 'L';
+		i = end;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A literal beyond 32 bits has 10 decimal or 8 hex digits in a row: most
+ * files have none, and then need no second pass. */
+static bool text_may_be_wide(const char *in, size_t len)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		run = isxdigit((unsigned char)in[i]) ? run + 1 : 0;
+		if (run >= 8)
+			return true;
+	}
+	return false;
+}
+
+static char *file_read(struct loader *ld, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *raw = NULL, *text = NULL, *p;
+	size_t len = 0, cap = 0, got;
+
+	if (!f) {
+		ld_err_at(ld, path, 0, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	do {
+		if (len == cap) {
+			cap = cap ? 2 * cap : 65536;
+			if (!(p = realloc(raw, cap)))
+				goto fail;
+			raw = p;
+		}
+		got = fread(raw + len, 1, cap - len, f);
+		len += got;
+	} while (got);
+	if (ferror(f)) {
+		ld_err_at(ld, path, 0, "cannot read: %s", strerror(errno));
+		goto out;
+	}
+	raw[len] = '\0'; /* the loop above always leaves room */
+	if (!text_may_be_wide(raw, len)) {
+		text = raw;
+		raw = NULL;
+		goto out;
+	}
+	text = text_widen(raw, len);
+	if (!text)
+		goto fail;
+	goto out;
+fail:
+	ld_oom(ld);
+out:
+	fclose(f);
+	free(raw);
+	return text;
+}
+
+static int file_load(struct loader *ld, const char *path, bool included)
+{
+	config_t cf;
+	char *text = NULL, buf[4096];
+	const char *ef;
+	int ret = -1;
+
+	config_init(&cf);
+	ld->file = files_add(ld, path);
+	ld->seen_raw = NULL;
+	if (!ld->file) {
+		ld_oom(ld);
+		goto out;
+	}
+	text = file_read(ld, path);
+	if (!text)
+		goto out;
+	if (ld->main_dir)
+		config_set_include_dir(&cf, ld->main_dir);
+	if (!config_read_string(&cf, text)) {
+		ef = config_error_file(&cf);
+		ef = ef ? include_path(ld, ef, buf, sizeof(buf)) : path;
+		ld_err_at(ld, ef, config_error_line(&cf), "%s",
+			  config_error_text(&cf));
+		goto out;
+	}
+	root_parse(ld, config_root_setting(&cf), included);
+	ret = 0;
+out:
+	config_destroy(&cf);
+	free(text);
+	return ret;
+}
+
+static bool include_wanted(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".conf");
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names to read from dir, sorted; NULL with *n 0 when there are none. */
+static char **include_names(struct loader *ld, DIR *d, size_t *n)
+{
+	char **names = NULL, **p;
+	struct dirent *de;
+	size_t cap = 0;
+
+	*n = 0;
+	while ((errno = 0, de = readdir(d))) {
+		if (!include_wanted(de->d_name))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			if (!(p = realloc(names, cap * sizeof(*p))))
+				goto fail;
+			names = p;
+		}
+		if (!(names[*n] = strdup(de->d_name)))
+			goto fail;
+		(*n)++;
+	}
+	if (errno)
+		ld_err_at(ld, ld->incdir_file, ld->incdir_line,
+			  "include_dir: cannot list %s: %s", ld->c->include_dir,
+			  strerror(errno));
+	if (*n)
+		qsort(names, *n, sizeof(*names), str_ptr_cmp);
+	return names;
+fail:
+	ld_oom(ld);
+	return names;
+}
+
+static void include_dir_load(struct loader *ld)
+{
+	const char *dir = ld->c->include_dir;
+	char **names, *path;
+	struct stat st;
+	size_t n;
+	DIR *d;
+
+	if (!dir)
+		return;
+	d = opendir(dir);
+	if (!d) {
+		/* no directory, no extra services: a fresh install has none */
+		if (errno != ENOENT)
+			ld_err_at(ld, ld->incdir_file, ld->incdir_line,
+				  "include_dir: cannot open %s: %s", dir,
+				  strerror(errno));
+		return;
+	}
+	names = include_names(ld, d, &n);
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+			ld_oom(ld);
+			break;
+		}
+		/* a directory called x.conf is not a file to read */
+		if (stat(path, &st) || !S_ISDIR(st.st_mode))
+			file_load(ld, path, true);
+		free(path);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* ---- the snapshot ---------------------------------------------------- */
+
+static int config_defaults(struct xl_config *c)
+{
+	c->log_level = XL_LOG_INFO;
+	c->on_stop = XL_ON_STOP_KEEP;
+	c->owns_all = false;
+	c->resync_interval = 30;
+	c->drain_timeout = 60;
+	return check_defaults(&c->check);
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+struct xl_config *xl_config_load(const char *path, struct xl_errors *errs)
+{
+	struct loader ld = {.errs = errs};
+	struct xl_config *c = calloc(1, sizeof(*c));
+
+	ld.c = c;
+	if (!c || config_defaults(c) || !(ld.main_dir = dir_of(path))) {
+		xl_errors_add(errs, path, 0, "out of memory");
+		goto fail;
+	}
+	if (file_load(&ld, path, false) == 0)
+		include_dir_load(&ld);
+	vs_dupes(&ld, false);
+	vs_dupes(&ld, true);
+	if (ld.nerr)
+		goto fail;
+	free(ld.main_dir);
+	return c;
+fail:
+	free(ld.main_dir);
+	xl_config_free(c);
+	return NULL;
+}
+
+static void vs_free(struct xl_vs_config *vs)
+{
+	if (vs->reals)
+		for (size_t i = 0; i < vs->svc.ndests; i++)
+			check_free(&vs->reals[i].check);
+	free(vs->reals);
+	free(vs->name);
+	check_free(&vs->check);
+	xl_service_free(&vs->svc);
+}
+
+void xl_config_free(struct xl_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nvs; i++)
+		vs_free(&c->vs[i]);
+	free(c->vs);
+	check_free(&c->check);
+	free(c->include_dir);
+	for (size_t i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	free(c);
+}
+
+int xl_config_table(const struct xl_config *c, struct xl_table *out)
+{
+	out->nsvcs = 0;
+	out->svcs = calloc(c->nvs ? c->nvs : 1, sizeof(*out->svcs));
+	if (!out->svcs)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nvs; i++) {
+		if (xl_service_copy(&out->svcs[i], &c->vs[i].svc))
+			goto fail;
+		out->nsvcs++;
+	}
+	xl_table_sort(out);
+	return 0;
+fail:
+	xl_table_free(out);
+	return -ENOMEM;
+}
+
+const char *xl_check_type_name(enum xl_check_type t)
+{
+	return named_name(check_types, (int)t);
+}

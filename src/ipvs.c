@@ -1,0 +1,590 @@
+/*
+ * ipvs.c - IPVS over generic netlink: encode ops, decode dumps, pipeline.
+ *
+ * The kernel handles every request of one sendmsg() in turn, in the
+ * sender's context, and queues one acknowledgement per request on our
+ * socket.  So a batch of requests costs two system calls, and the only
+ * limit is the receive buffer that must hold a batch's acknowledgements:
+ * it is raised with SO_RCVBUFFORCE and batches are kept to XL_BATCH.
+ */
+#include "ipvs.h"
+
+#include <errno.h>
+#include <linux/ip_vs.h>
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XL_BATCH 256
+#define XL_SOCKBUF (8 << 20)
+#define XL_MSG_SIZE 512
+
+struct xl_ipvs {
+	struct nl_sock *sk;
+	int family;
+	uint32_t seq;
+};
+
+/* ---- encoding -------------------------------------------------------- */
+
+static int put_service_key(struct nl_msg *m, const struct xl_service *s)
+{
+	if (nla_put_u16(m, IPVS_SVC_ATTR_AF, s->af) < 0)
+		return -1;
+	if (s->fwmark)
+		return nla_put_u32(m, IPVS_SVC_ATTR_FWMARK, s->fwmark) < 0 ? -1
+									    : 0;
+	if (nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, s->protocol) < 0 ||
+	    nla_put(m, IPVS_SVC_ATTR_ADDR, sizeof(s->addr), &s->addr) < 0 ||
+	    nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(s->port)) < 0)
+		return -1;
+	return 0;
+}
+
+static int put_service(struct nl_msg *m, const struct xl_service *s, bool full)
+{
+	struct nlattr *nest = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	struct ip_vs_flags fl = { .flags = s->flags & ~IP_VS_SVC_F_HASHED,
+				  .mask = ~0U };
+
+	if (!nest || put_service_key(m, s))
+		return -1;
+	if (full && (nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, s->sched) < 0 ||
+		     nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl) < 0 ||
+		     nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, s->timeout) < 0 ||
+		     nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, s->netmask) < 0))
+		return -1;
+	return nla_nest_end(m, nest) < 0 ? -1 : 0;
+}
+
+static int put_dest(struct nl_msg *m, const struct xl_dest *d, bool full)
+{
+	struct nlattr *nest = nla_nest_start(m, IPVS_CMD_ATTR_DEST);
+
+	if (!nest ||
+	    nla_put(m, IPVS_DEST_ATTR_ADDR, sizeof(d->addr), &d->addr) < 0 ||
+	    nla_put_u16(m, IPVS_DEST_ATTR_PORT, htons(d->port)) < 0 ||
+	    nla_put_u16(m, IPVS_DEST_ATTR_ADDR_FAMILY, d->af) < 0)
+		return -1;
+	if (full &&
+	    (nla_put_u32(m, IPVS_DEST_ATTR_FWD_METHOD,
+			 d->fwd & IP_VS_CONN_F_FWD_MASK) < 0 ||
+	     nla_put_u32(m, IPVS_DEST_ATTR_WEIGHT, (uint32_t)d->weight) < 0 ||
+	     nla_put_u32(m, IPVS_DEST_ATTR_U_THRESH, d->u_thresh) < 0 ||
+	     nla_put_u32(m, IPVS_DEST_ATTR_L_THRESH, d->l_thresh) < 0))
+		return -1;
+	if (full && (d->fwd & IP_VS_CONN_F_FWD_MASK) == IP_VS_CONN_F_TUNNEL &&
+	    (nla_put_u8(m, IPVS_DEST_ATTR_TUN_TYPE, d->tun_type) < 0 ||
+	     nla_put_u16(m, IPVS_DEST_ATTR_TUN_PORT, htons(d->tun_port)) < 0 ||
+	     nla_put_u16(m, IPVS_DEST_ATTR_TUN_FLAGS, d->tun_flags) < 0))
+		return -1;
+	return nla_nest_end(m, nest) < 0 ? -1 : 0;
+}
+
+static struct nl_msg *new_msg(int family, int flags, uint8_t cmd)
+{
+	struct nl_msg *m = nlmsg_alloc_size(XL_MSG_SIZE);
+
+	if (!m)
+		return NULL;
+	if (!genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
+			 NLM_F_REQUEST | flags, cmd, IPVS_GENL_VERSION)) {
+		nlmsg_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op)
+{
+	static const uint8_t cmds[] = {
+		[XL_OP_ADD_SVC] = IPVS_CMD_NEW_SERVICE,
+		[XL_OP_EDIT_SVC] = IPVS_CMD_SET_SERVICE,
+		[XL_OP_DEL_SVC] = IPVS_CMD_DEL_SERVICE,
+		[XL_OP_ADD_DEST] = IPVS_CMD_NEW_DEST,
+		[XL_OP_EDIT_DEST] = IPVS_CMD_SET_DEST,
+		[XL_OP_DEL_DEST] = IPVS_CMD_DEL_DEST,
+	};
+	bool full = op->kind != XL_OP_DEL_SVC && op->kind != XL_OP_DEL_DEST;
+	bool svc_only = op->kind <= XL_OP_DEL_SVC;
+	struct nl_msg *m = new_msg(family, NLM_F_ACK, cmds[op->kind]);
+
+	if (!m)
+		return NULL;
+	if (put_service(m, op->svc, svc_only && full) ||
+	    (!svc_only && put_dest(m, op->dest, full))) {
+		nlmsg_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+struct nl_msg *xl_ipvs_msg_dump_services(int family)
+{
+	return new_msg(family, NLM_F_DUMP, IPVS_CMD_GET_SERVICE);
+}
+
+struct nl_msg *xl_ipvs_msg_dump_dests(int family, const struct xl_service *s)
+{
+	struct nl_msg *m = new_msg(family, NLM_F_DUMP, IPVS_CMD_GET_DEST);
+
+	if (m && put_service(m, s, false)) {
+		nlmsg_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* ---- decoding -------------------------------------------------------- */
+
+static struct nla_policy svc_policy[IPVS_SVC_ATTR_MAX + 1] = {
+	[IPVS_SVC_ATTR_AF] = { .type = NLA_U16 },
+	[IPVS_SVC_ATTR_PROTOCOL] = { .type = NLA_U16 },
+	[IPVS_SVC_ATTR_ADDR] = { .type = NLA_UNSPEC, .minlen = 4 },
+	[IPVS_SVC_ATTR_PORT] = { .type = NLA_U16 },
+	[IPVS_SVC_ATTR_FWMARK] = { .type = NLA_U32 },
+	[IPVS_SVC_ATTR_SCHED_NAME] = { .type = NLA_STRING },
+	[IPVS_SVC_ATTR_FLAGS] = { .type = NLA_UNSPEC,
+				  .minlen = sizeof(struct ip_vs_flags) },
+	[IPVS_SVC_ATTR_TIMEOUT] = { .type = NLA_U32 },
+	[IPVS_SVC_ATTR_NETMASK] = { .type = NLA_U32 },
+	[IPVS_SVC_ATTR_STATS] = { .type = NLA_NESTED },
+	[IPVS_SVC_ATTR_PE_NAME] = { .type = NLA_STRING },
+	[IPVS_SVC_ATTR_STATS64] = { .type = NLA_NESTED },
+};
+
+static struct nla_policy dest_policy[IPVS_DEST_ATTR_MAX + 1] = {
+	[IPVS_DEST_ATTR_ADDR] = { .type = NLA_UNSPEC, .minlen = 4 },
+	[IPVS_DEST_ATTR_PORT] = { .type = NLA_U16 },
+	[IPVS_DEST_ATTR_FWD_METHOD] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_WEIGHT] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_U_THRESH] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_L_THRESH] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_ACTIVE_CONNS] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_INACT_CONNS] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_PERSIST_CONNS] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_STATS] = { .type = NLA_NESTED },
+	[IPVS_DEST_ATTR_ADDR_FAMILY] = { .type = NLA_U16 },
+	[IPVS_DEST_ATTR_STATS64] = { .type = NLA_NESTED },
+	[IPVS_DEST_ATTR_TUN_TYPE] = { .type = NLA_U8 },
+	[IPVS_DEST_ATTR_TUN_PORT] = { .type = NLA_U16 },
+	[IPVS_DEST_ATTR_TUN_FLAGS] = { .type = NLA_U16 },
+};
+
+static void get_addr(struct nlattr *a, union xl_inaddr *out)
+{
+	int n = nla_len(a);
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out, nla_data(a), n > 16 ? 16 : (size_t)n);
+}
+
+int xl_ipvs_parse_service(struct nlattr *nest, struct xl_service *out)
+{
+	struct nlattr *tb[IPVS_SVC_ATTR_MAX + 1];
+	struct ip_vs_flags fl;
+
+	memset(out, 0, sizeof(*out));
+	if (nla_parse_nested(tb, IPVS_SVC_ATTR_MAX, nest, svc_policy) < 0 ||
+	    !tb[IPVS_SVC_ATTR_AF] || !tb[IPVS_SVC_ATTR_SCHED_NAME] ||
+	    !tb[IPVS_SVC_ATTR_FLAGS] || !tb[IPVS_SVC_ATTR_TIMEOUT] ||
+	    !tb[IPVS_SVC_ATTR_NETMASK])
+		return -EINVAL;
+	out->af = nla_get_u16(tb[IPVS_SVC_ATTR_AF]);
+	if (tb[IPVS_SVC_ATTR_FWMARK]) {
+		out->fwmark = nla_get_u32(tb[IPVS_SVC_ATTR_FWMARK]);
+	} else {
+		if (!tb[IPVS_SVC_ATTR_PROTOCOL] || !tb[IPVS_SVC_ATTR_ADDR] ||
+		    !tb[IPVS_SVC_ATTR_PORT])
+			return -EINVAL;
+		out->protocol = nla_get_u16(tb[IPVS_SVC_ATTR_PROTOCOL]);
+		get_addr(tb[IPVS_SVC_ATTR_ADDR], &out->addr);
+		out->port = ntohs(nla_get_u16(tb[IPVS_SVC_ATTR_PORT]));
+	}
+	nla_strlcpy(out->sched, tb[IPVS_SVC_ATTR_SCHED_NAME], sizeof(out->sched));
+	memcpy(&fl, nla_data(tb[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
+	out->flags = fl.flags & ~IP_VS_SVC_F_HASHED;
+	out->timeout = nla_get_u32(tb[IPVS_SVC_ATTR_TIMEOUT]);
+	out->netmask = nla_get_u32(tb[IPVS_SVC_ATTR_NETMASK]);
+	return 0;
+}
+
+static uint32_t get_u32_or(struct nlattr *a, uint32_t dflt)
+{
+	return a ? nla_get_u32(a) : dflt;
+}
+
+int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,
+		       struct xl_dest *out)
+{
+	struct nlattr *tb[IPVS_DEST_ATTR_MAX + 1];
+
+	memset(out, 0, sizeof(*out));
+	if (nla_parse_nested(tb, IPVS_DEST_ATTR_MAX, nest, dest_policy) < 0 ||
+	    !tb[IPVS_DEST_ATTR_ADDR] || !tb[IPVS_DEST_ATTR_PORT] ||
+	    !tb[IPVS_DEST_ATTR_FWD_METHOD] || !tb[IPVS_DEST_ATTR_WEIGHT])
+		return -EINVAL;
+	/* kernels before mixed-family pools do not say: the service's */
+	out->af = tb[IPVS_DEST_ATTR_ADDR_FAMILY]
+			  ? nla_get_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY])
+			  : svc_af;
+	get_addr(tb[IPVS_DEST_ATTR_ADDR], &out->addr);
+	out->port = ntohs(nla_get_u16(tb[IPVS_DEST_ATTR_PORT]));
+	out->fwd = nla_get_u32(tb[IPVS_DEST_ATTR_FWD_METHOD]) &
+		   IP_VS_CONN_F_FWD_MASK;
+	out->weight = (int32_t)nla_get_u32(tb[IPVS_DEST_ATTR_WEIGHT]);
+	out->u_thresh = get_u32_or(tb[IPVS_DEST_ATTR_U_THRESH], 0);
+	out->l_thresh = get_u32_or(tb[IPVS_DEST_ATTR_L_THRESH], 0);
+	out->active_conns = get_u32_or(tb[IPVS_DEST_ATTR_ACTIVE_CONNS], 0);
+	out->inact_conns = get_u32_or(tb[IPVS_DEST_ATTR_INACT_CONNS], 0);
+	out->persist_conns = get_u32_or(tb[IPVS_DEST_ATTR_PERSIST_CONNS], 0);
+	if (tb[IPVS_DEST_ATTR_TUN_TYPE])
+		out->tun_type = nla_get_u8(tb[IPVS_DEST_ATTR_TUN_TYPE]);
+	if (tb[IPVS_DEST_ATTR_TUN_PORT])
+		out->tun_port = ntohs(nla_get_u16(tb[IPVS_DEST_ATTR_TUN_PORT]));
+	if (tb[IPVS_DEST_ATTR_TUN_FLAGS])
+		out->tun_flags = nla_get_u16(tb[IPVS_DEST_ATTR_TUN_FLAGS]);
+	return 0;
+}
+
+/* ---- the socket ------------------------------------------------------ */
+
+static void try_modprobe(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		execlp("modprobe", "modprobe", "-q", "ip_vs", (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+}
+
+static void raise_bufs(int fd)
+{
+	int sz = XL_SOCKBUF;
+
+	/* FORCE needs CAP_NET_ADMIN, which we have; fall back if not */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	sz = 1;
+	/* errors need not echo our whole request back */
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &sz, sizeof(sz));
+}
+
+struct xl_ipvs *xl_ipvs_open(char *err, size_t errlen)
+{
+	struct xl_ipvs *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (!h || !(h->sk = nl_socket_alloc())) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((rc = genl_connect(h->sk)) < 0) {
+		snprintf(err, errlen, "generic netlink socket: %s",
+			 nl_geterror(rc));
+		goto fail;
+	}
+	h->family = genl_ctrl_resolve(h->sk, IPVS_GENL_NAME);
+	if (h->family < 0) {
+		try_modprobe();
+		h->family = genl_ctrl_resolve(h->sk, IPVS_GENL_NAME);
+	}
+	if (h->family < 0) {
+		snprintf(err, errlen,
+			 "the kernel has no IPVS generic netlink family "
+			 "(is ip_vs loaded? modprobe ip_vs): %s",
+			 nl_geterror(h->family));
+		goto fail;
+	}
+	raise_bufs(nl_socket_get_fd(h->sk));
+	h->seq = (uint32_t)time(NULL);
+	return h;
+fail:
+	xl_ipvs_close(h);
+	return NULL;
+}
+
+void xl_ipvs_close(struct xl_ipvs *h)
+{
+	if (!h)
+		return;
+	if (h->sk)
+		nl_socket_free(h->sk);
+	free(h);
+}
+
+int xl_ipvs_family(const struct xl_ipvs *h)
+{
+	return h->family;
+}
+
+/*
+ * Reads one datagram and hands every message in it to fn, which returns
+ * <0 on error, 1 when the caller's wait is over, 0 to go on.
+ */
+typedef int (*rx_fn)(struct nlmsghdr *nh, void *arg);
+
+static int rx_once(struct xl_ipvs *h, rx_fn fn, void *arg)
+{
+	static unsigned char buf[256 * 1024];
+	ssize_t n;
+	int done = 0, rc;
+
+	do
+		n = recv(nl_socket_get_fd(h->sk), buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	int len = (int)n;
+	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; nlmsg_ok(nh, len);
+	     nh = nlmsg_next(nh, &len)) {
+		if ((rc = fn(nh, arg)) < 0)
+			return rc;
+		done |= rc;
+	}
+	return done;
+}
+
+static int rx_until(struct xl_ipvs *h, rx_fn fn, void *arg)
+{
+	int rc;
+
+	while ((rc = rx_once(h, fn, arg)) == 0)
+		;
+	return rc < 0 ? rc : 0;
+}
+
+static int send_one(struct xl_ipvs *h, struct nl_msg *m, uint32_t *seq)
+{
+	struct nlmsghdr *nh = nlmsg_hdr(m);
+	int rc;
+
+	nh->nlmsg_seq = *seq = ++h->seq;
+	nh->nlmsg_pid = nl_socket_get_local_port(h->sk);
+	rc = nl_sendto(h->sk, nh, nh->nlmsg_len);
+	nlmsg_free(m);
+	return rc < 0 ? -EIO : 0;
+}
+
+/* ---- dumps ----------------------------------------------------------- */
+
+struct dump_ctx {
+	uint32_t seq;
+	int err;
+	int (*item)(struct nlattr **attrs, void *arg);
+	void *arg;
+};
+
+static int dump_rx(struct nlmsghdr *nh, void *arg)
+{
+	struct dump_ctx *d = arg;
+	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
+
+	if (nh->nlmsg_seq != d->seq)
+		return 0;
+	if (nh->nlmsg_type == NLMSG_DONE)
+		return 1;
+	if (nh->nlmsg_type == NLMSG_ERROR) {
+		struct nlmsgerr *e = nlmsg_data(nh);
+
+		d->err = e->error; /* already negative */
+		return 1;
+	}
+	if (genlmsg_parse(nh, 0, tb, IPVS_CMD_ATTR_MAX, NULL) < 0)
+		return -EINVAL;
+	return d->item(tb, d->arg) < 0 ? -ENOMEM : 0;
+}
+
+static int svc_item(struct nlattr **tb, void *arg)
+{
+	struct xl_table *t = arg;
+	struct xl_service s;
+
+	if (!tb[IPVS_CMD_ATTR_SERVICE] ||
+	    xl_ipvs_parse_service(tb[IPVS_CMD_ATTR_SERVICE], &s) < 0)
+		return 0; /* not ours to judge: skip what we cannot read */
+	if ((t->nsvcs & (t->nsvcs - 1)) == 0) {
+		void *v = realloc(t->svcs, (t->nsvcs ? t->nsvcs * 2 : 1) *
+						   sizeof(*t->svcs));
+		if (!v)
+			return -1;
+		t->svcs = v;
+	}
+	t->svcs[t->nsvcs++] = s;
+	return 0;
+}
+
+static int dest_item(struct nlattr **tb, void *arg)
+{
+	struct xl_service *s = arg;
+	struct xl_dest d;
+
+	if (!tb[IPVS_CMD_ATTR_DEST] ||
+	    xl_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST], s->af, &d) < 0)
+		return 0;
+	if ((s->ndests & (s->ndests - 1)) == 0) {
+		void *v = realloc(s->dests, (s->ndests ? s->ndests * 2 : 1) *
+						    sizeof(*s->dests));
+		if (!v)
+			return -1;
+		s->dests = v;
+	}
+	s->dests[s->ndests++] = d;
+	return 0;
+}
+
+static int dump(struct xl_ipvs *h, struct nl_msg *m,
+		int (*item)(struct nlattr **, void *), void *arg)
+{
+	struct dump_ctx d = { .item = item, .arg = arg };
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	if ((rc = send_one(h, m, &d.seq)) < 0)
+		return rc;
+	if ((rc = rx_until(h, dump_rx, &d)) < 0)
+		return rc;
+	return d.err;
+}
+
+int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = dump(h, xl_ipvs_msg_dump_services(h->family), svc_item, out);
+	for (size_t i = 0; i < out->nsvcs && !rc; i++)
+		rc = dump(h, xl_ipvs_msg_dump_dests(h->family, &out->svcs[i]),
+			  dest_item, &out->svcs[i]);
+	/* a service deleted between the two dumps is simply empty */
+	if (rc == -ESRCH)
+		rc = 0;
+	if (rc) {
+		xl_table_free(out);
+		return rc;
+	}
+	xl_table_sort(out);
+	return 0;
+}
+
+/* ---- pipelined writes ------------------------------------------------ */
+
+struct apply_ctx {
+	const struct xl_op *ops;
+	uint32_t first_seq;
+	size_t n, acked;
+	long failed;
+	xl_ipvs_err_fn fn;
+	void *arg;
+};
+
+static int apply_rx(struct nlmsghdr *nh, void *arg)
+{
+	struct apply_ctx *a = arg;
+	struct nlmsgerr *e;
+	uint32_t idx = nh->nlmsg_seq - a->first_seq;
+
+	if (nh->nlmsg_type != NLMSG_ERROR || idx >= a->n)
+		return 0; /* stale reply to an earlier, abandoned batch */
+	e = nlmsg_data(nh);
+	if (e->error) {
+		a->failed++;
+		if (a->fn)
+			a->fn(&a->ops[idx], -e->error, a->arg);
+	}
+	return ++a->acked == a->n;
+}
+
+static long apply_batch(struct xl_ipvs *h, struct apply_ctx *a,
+			unsigned char *buf, size_t cap)
+{
+	size_t len = 0;
+	uint32_t port = nl_socket_get_local_port(h->sk);
+
+	a->first_seq = h->seq + 1;
+	for (size_t i = 0; i < a->n; i++) {
+		struct nl_msg *m = xl_ipvs_msg_op(h->family, &a->ops[i]);
+		struct nlmsghdr *nh;
+
+		if (!m)
+			return -ENOMEM;
+		nh = nlmsg_hdr(m);
+		nh->nlmsg_seq = ++h->seq;
+		nh->nlmsg_pid = port;
+		if (len + NLMSG_ALIGN(nh->nlmsg_len) > cap) {
+			nlmsg_free(m);
+			return -E2BIG;
+		}
+		memcpy(buf + len, nh, nh->nlmsg_len);
+		len += NLMSG_ALIGN(nh->nlmsg_len);
+		nlmsg_free(m);
+	}
+	if (nl_sendto(h->sk, buf, len) < 0)
+		return -EIO;
+	return rx_until(h, apply_rx, a);
+}
+
+long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
+		   xl_ipvs_err_fn fn, void *arg)
+{
+	size_t cap = XL_BATCH * XL_MSG_SIZE;
+	unsigned char *buf = malloc(cap);
+	long failed = 0, rc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !rc; i += XL_BATCH) {
+		struct apply_ctx a = { .ops = ops + i, .fn = fn, .arg = arg };
+
+		a.n = n - i < XL_BATCH ? n - i : XL_BATCH;
+		rc = apply_batch(h, &a, buf, cap);
+		failed += a.failed;
+	}
+	free(buf);
+	return rc < 0 ? rc : failed;
+}
+
+const char *xl_ipvs_strerror(const struct xl_op *op, int err)
+{
+	static char buf[96];
+	bool svc_op = op->kind <= XL_OP_DEL_SVC;
+
+	switch (err) {
+	case ENOENT:
+		if (svc_op) {
+			snprintf(buf, sizeof(buf),
+				 "unknown scheduler \"%s\" (no ip_vs_%s module?)",
+				 op->svc->sched, op->svc->sched);
+			return buf;
+		}
+		return "no such real server in the service";
+	case ESRCH:
+		return "no such virtual service";
+	case EEXIST:
+		return svc_op ? "virtual service already exists"
+			      : "real server already in the service";
+	case ERANGE:
+		return "weight or thresholds out of range";
+	case EINVAL:
+		return svc_op ? "invalid virtual service"
+			      : "invalid real server (mixed address families "
+				"need tunnel forwarding)";
+	default:
+		return strerror(err);
+	}
+}

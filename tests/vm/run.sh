@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every tests/vm/t-*.sh (or the ones named) in its own freshly booted test VM with the
+# extlbd binary of BUILDDIR, the example config as /etc/extlb.conf and tests/vm/conf as
+# /test/conf. Prints each VM's console, then one line per test and a closing
+# "N passed, N failed" line counting the checks of every VM; exits non-zero if any failed.
+#
+# Usage: tests/vm/run.sh BUILDDIR [tests/vm/t-NAME.sh...]
+set -uo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="$(cd "${1:?usage: tests/vm/run.sh BUILDDIR [TEST...]}" && pwd)"
+shift
+if [[ $# -eq 0 ]]; then
+    set -- "$repo"/tests/vm/t-*.sh
+fi
+
+passed=0 failed=0 results=()
+for t in "$@"; do
+    name="$(basename "$t" .sh)"
+    log="$repo/.vm/logs/$name.log"
+    echo "=== VM test $name"
+    "$repo/scripts/vm-run" --timeout 900 --log "$log" \
+        --bin "$build/extlbd" \
+        --add "$repo/etc/extlb.conf:/etc/extlb.conf" \
+        --add "$repo/tests/vm/conf:/test/conf" \
+        "$t"
+    rc=$?
+    # the guest's own closing line counts its checks
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)"
+    p="${line%% passed*}"; f="${line#*passed, }"; f="${f%% failed}"
+    [[ -n "$line" ]] || { p=0; f=1; }
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    results+=("$(printf '%-22s %s (exit %d)' "$name" "${line:-no summary}" "$rc")")
+done
+echo "=== VM tests"
+printf '%s\n' "${results[@]}"
+echo "vm: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
