@@ -275,38 +275,35 @@ static bool kind_accepts(enum kind k, int type)
 	return false;
 }
 
-/* Every getter returns 1: present and valid (*out set), 0: absent, -1:
- * present but invalid (reported, *out untouched). */
-static int member(struct loader *ld, const config_setting_t *grp,
-		  const char *key, enum kind k, config_setting_t **out)
+/*
+ * The getters take the member itself (NULL when the key is absent, see
+ * keys_read) and return 1: present and valid (*out set), 0: absent, -1:
+ * present but invalid (reported, *out untouched).
+ */
+static int typed(struct loader *ld, const config_setting_t *s, enum kind k)
 {
-	config_setting_t *s = config_setting_get_member(grp, key);
-
-	*out = NULL;
 	if (!s)
 		return 0;
-	if (!kind_accepts(k, config_setting_type(s))) {
-		ld_err(ld, s, "wrong type for %s: expected %s, got %s", key,
-		       kind_names[k], type_name(config_setting_type(s)));
-		return -1;
-	}
-	*out = s;
-	return 1;
+	if (kind_accepts(k, config_setting_type(s)))
+		return 1;
+	ld_err(ld, s, "wrong type for %s: expected %s, got %s",
+	       config_setting_name(s), kind_names[k],
+	       type_name(config_setting_type(s)));
+	return -1;
 }
 
-static int get_int(struct loader *ld, const config_setting_t *grp,
-		   const char *key, long long lo, long long hi, long long *out)
+static int get_int(struct loader *ld, const config_setting_t *s, long long lo,
+		   long long hi, long long *out)
 {
-	config_setting_t *s;
+	int r = typed(ld, s, K_INT);
 	long long v;
-	int r = member(ld, grp, key, K_INT, &s);
 
 	if (r <= 0)
 		return r;
 	v = config_setting_get_int64(s);
 	if (v < lo || v > hi) {
-		ld_err(ld, s, "%s: %lld is out of range %lld-%lld", key, v, lo,
-		       hi);
+		ld_err(ld, s, "%s: %lld is out of range %lld-%lld",
+		       config_setting_name(s), v, lo, hi);
 		return -1;
 	}
 	*out = v;
@@ -314,13 +311,11 @@ static int get_int(struct loader *ld, const config_setting_t *grp,
 }
 
 /* Seconds, written 2 or 2.5; lo_open means "more than lo". */
-static int get_secs(struct loader *ld, const config_setting_t *grp,
-		    const char *key, bool lo_open, double lo, double hi,
-		    double *out)
+static int get_secs(struct loader *ld, const config_setting_t *s, bool lo_open,
+		    double lo, double hi, double *out)
 {
-	config_setting_t *s;
+	int r = typed(ld, s, K_NUM);
 	double v;
-	int r = member(ld, grp, key, K_NUM, &s);
 
 	if (r <= 0)
 		return r;
@@ -332,29 +327,27 @@ static int get_secs(struct loader *ld, const config_setting_t *grp,
 		ld_err(ld, s,
 		       "%s: %.15g is out of range: must be %s %.15g and at "
 		       "most %.15g seconds",
-		       key, v, lo_open ? "more than" : "at least", lo, hi);
+		       config_setting_name(s), v,
+		       lo_open ? "more than" : "at least", lo, hi);
 		return -1;
 	}
 	*out = v;
 	return 1;
 }
 
-static int get_bool(struct loader *ld, const config_setting_t *grp,
-		    const char *key, bool *out)
+static int get_bool(struct loader *ld, const config_setting_t *s, bool *out)
 {
-	config_setting_t *s;
-	int r = member(ld, grp, key, K_BOOL, &s);
+	int r = typed(ld, s, K_BOOL);
 
 	if (r == 1)
 		*out = config_setting_get_bool(s);
 	return r;
 }
 
-static int get_str(struct loader *ld, const config_setting_t *grp,
-		   const char *key, const char **out)
+static int get_str(struct loader *ld, const config_setting_t *s,
+		   const char **out)
 {
-	config_setting_t *s;
-	int r = member(ld, grp, key, K_STR, &s);
+	int r = typed(ld, s, K_STR);
 
 	if (r == 1)
 		*out = config_setting_get_string(s);
@@ -385,131 +378,235 @@ static const char *named_name(const struct named *t, int value)
 	return "?";
 }
 
-static int get_enum(struct loader *ld, const config_setting_t *grp,
-		    const char *key, const struct named *tab, int *out)
+static int get_enum(struct loader *ld, const config_setting_t *s,
+		    const struct named *tab, int *out)
 {
-	const char *s = NULL;
+	const char *v = NULL;
 	char buf[256];
-	int r = get_str(ld, grp, key, &s);
+	int r = get_str(ld, s, &v);
 
 	if (r <= 0)
 		return r;
 	for (const struct named *t = tab; t->name; t++) {
-		if (!strcmp(s, t->name)) {
+		if (!strcmp(v, t->name)) {
 			*out = t->value;
 			return 1;
 		}
 	}
-	ld_err(ld, config_setting_get_member(grp, key),
-	       "%s: \"%s\" is not one of %s", key, s,
+	ld_err(ld, s, "%s: \"%s\" is not one of %s", config_setting_name(s), v,
 	       named_join(tab, buf, sizeof(buf)));
 	return -1;
 }
 
-static int get_addr(struct loader *ld, const config_setting_t *grp,
-		    const char *key, uint16_t *af, union xl_inaddr *out)
+static int get_addr(struct loader *ld, const config_setting_t *s, uint16_t *af,
+		    union xl_inaddr *out)
 {
-	const char *s = NULL;
-	int r = get_str(ld, grp, key, &s);
+	const char *v = NULL;
+	int r = get_str(ld, s, &v);
 
 	if (r <= 0)
 		return r;
-	if (xl_addr_parse(s, af, out)) {
-		ld_err(ld, config_setting_get_member(grp, key),
-		       "%s: \"%s\" is not an IPv4 or IPv6 address", key, s);
+	if (xl_addr_parse(v, af, out)) {
+		ld_err(ld, s, "%s: \"%s\" is not an IPv4 or IPv6 address",
+		       config_setting_name(s), v);
 		return -1;
 	}
 	return 1;
 }
 
-static const char *names_join(const char *const *names, char *buf, size_t len)
+/* ---- key tables ------------------------------------------------------ */
+
+/*
+ * Each kind of group has a table of its keys, indexed by an enum.
+ * keys_read() walks a group's members once, puts each in the slot of its
+ * key and reports the ones that match no key: a typo must not silently
+ * become a default.  One walk instead of one search per key is what keeps
+ * half a million real servers quick.
+ */
+#define KEYS_MAX 20
+
+struct keys {
+	config_setting_t *s[KEYS_MAX];
+};
+
+enum {
+	G_LOG_LEVEL,
+	G_INCLUDE_DIR,
+	G_OWNS_ALL,
+	G_ON_STOP,
+	G_RESYNC_INTERVAL,
+	G_DRAIN_TIMEOUT,
+	G_CHECK,
+	G_NKEYS
+};
+
+static const char *const global_keys[G_NKEYS] = {
+    [G_LOG_LEVEL] = "log_level",
+    [G_INCLUDE_DIR] = "include_dir",
+    [G_OWNS_ALL] = "owns_all",
+    [G_ON_STOP] = "on_stop",
+    [G_RESYNC_INTERVAL] = "resync_interval",
+    [G_DRAIN_TIMEOUT] = "drain_timeout",
+    [G_CHECK] = "check",
+};
+
+enum {
+	VS_NAME,
+	VS_VIP,
+	VS_PORT,
+	VS_PROTOCOL,
+	VS_FWMARK,
+	VS_FAMILY,
+	VS_SCHEDULER,
+	VS_SCHEDULER_FLAGS,
+	VS_FORWARD,
+	VS_TUNNEL,
+	VS_PERSISTENCE_TIMEOUT,
+	VS_PERSISTENCE_NETMASK,
+	VS_ONE_PACKET,
+	VS_REAL_SERVERS,
+	VS_DRAIN_TIMEOUT,
+	VS_INHIBIT_ON_FAILURE,
+	VS_SORRY_SERVER,
+	VS_QUORUM,
+	VS_CHECK,
+	VS_NKEYS
+};
+
+static const char *const vs_keys[VS_NKEYS] = {
+    [VS_NAME] = "name",
+    [VS_VIP] = "vip",
+    [VS_PORT] = "port",
+    [VS_PROTOCOL] = "protocol",
+    [VS_FWMARK] = "fwmark",
+    [VS_FAMILY] = "family",
+    [VS_SCHEDULER] = "scheduler",
+    [VS_SCHEDULER_FLAGS] = "scheduler_flags",
+    [VS_FORWARD] = "forward",
+    [VS_TUNNEL] = "tunnel",
+    [VS_PERSISTENCE_TIMEOUT] = "persistence_timeout",
+    [VS_PERSISTENCE_NETMASK] = "persistence_netmask",
+    [VS_ONE_PACKET] = "one_packet",
+    [VS_REAL_SERVERS] = "real_servers",
+    [VS_DRAIN_TIMEOUT] = "drain_timeout",
+    [VS_INHIBIT_ON_FAILURE] = "inhibit_on_failure",
+    [VS_SORRY_SERVER] = "sorry_server",
+    [VS_QUORUM] = "quorum",
+    [VS_CHECK] = "check",
+};
+
+/* A sorry server's keys are the first RS_NDEST of a real server's. */
+enum {
+	RS_ADDRESS,
+	RS_PORT,
+	RS_NDEST,
+	RS_WEIGHT = RS_NDEST,
+	RS_UPPER_THRESHOLD,
+	RS_LOWER_THRESHOLD,
+	RS_CHECK,
+	RS_NKEYS
+};
+
+static const char *const rs_keys[RS_NKEYS] = {
+    [RS_ADDRESS] = "address",
+    [RS_PORT] = "port",
+    [RS_WEIGHT] = "weight",
+    [RS_UPPER_THRESHOLD] = "upper_threshold",
+    [RS_LOWER_THRESHOLD] = "lower_threshold",
+    [RS_CHECK] = "check",
+};
+
+enum { TUN_TYPE, TUN_PORT, TUN_CHECKSUM, TUN_NKEYS };
+
+static const char *const tunnel_keys[TUN_NKEYS] = {
+    [TUN_TYPE] = "type",
+    [TUN_PORT] = "port",
+    [TUN_CHECKSUM] = "checksum",
+};
+
+enum {
+	CK_TYPE,
+	CK_INTERVAL,
+	CK_TIMEOUT,
+	CK_RISE,
+	CK_FALL,
+	CK_INITIAL_STATE,
+	CK_CONNECT_IP,
+	CK_CONNECT_PORT,
+	CK_METHOD,
+	CK_PATH,
+	CK_HOST,
+	CK_STATUS,
+	CK_EXPECT,
+	CK_TLS_VERIFY,
+	CK_CA_FILE,
+	CK_SNI,
+	CK_SEND,
+	CK_COMMAND,
+	CK_USER,
+	CK_NKEYS
+};
+
+static const char *const check_keys[CK_NKEYS] = {
+    [CK_TYPE] = "type",
+    [CK_INTERVAL] = "interval",
+    [CK_TIMEOUT] = "timeout",
+    [CK_RISE] = "rise",
+    [CK_FALL] = "fall",
+    [CK_INITIAL_STATE] = "initial_state",
+    [CK_CONNECT_IP] = "connect_ip",
+    [CK_CONNECT_PORT] = "connect_port",
+    [CK_METHOD] = "method",
+    [CK_PATH] = "path",
+    [CK_HOST] = "host",
+    [CK_STATUS] = "status",
+    [CK_EXPECT] = "expect",
+    [CK_TLS_VERIFY] = "tls_verify",
+    [CK_CA_FILE] = "ca_file",
+    [CK_SNI] = "sni",
+    [CK_SEND] = "send",
+    [CK_COMMAND] = "command",
+    [CK_USER] = "user",
+};
+
+_Static_assert(VS_NKEYS <= KEYS_MAX && CK_NKEYS <= KEYS_MAX &&
+		   G_NKEYS <= KEYS_MAX && RS_NKEYS <= KEYS_MAX,
+	       "struct keys is too small");
+
+static const char *names_join(const char *const *names, size_t n, char *buf,
+			      size_t len)
 {
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (; *names && o < len; names++)
-		o += snprintf(buf + o, len - o, "%s%s", o ? ", " : "", *names);
+	for (size_t i = 0; i < n && o < len; i++)
+		o +=
+		    snprintf(buf + o, len - o, "%s%s", o ? ", " : "", names[i]);
 	return buf;
 }
 
-static bool names_has(const char *const *names, const char *name)
+static void keys_read(struct loader *ld, const config_setting_t *grp,
+		      const char *where, const char *const *names, size_t n,
+		      struct keys *k)
 {
-	for (; *names; names++)
-		if (!strcmp(*names, name))
-			return true;
-	return false;
-}
-
-/* A typo must not silently become a default, so unknown keys are errors. */
-static void check_keys(struct loader *ld, const config_setting_t *grp,
-		       const char *where, const char *const *known)
-{
+	int len = config_setting_length(grp);
 	char list[512];
-	int n = config_setting_length(grp);
+	size_t j;
 
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(grp, i);
+	memset(k, 0, sizeof(*k));
+	for (int i = 0; i < len; i++) {
+		config_setting_t *s = config_setting_get_elem(grp, i);
 		const char *name = config_setting_name(s);
 
-		if (!name || names_has(known, name))
-			continue;
-		ld_err(ld, s, "unknown key \"%s\" %s (known: %s)", name, where,
-		       names_join(known, list, sizeof(list)));
+		for (j = 0; j < n && strcmp(names[j], name); j++)
+			;
+		if (j < n)
+			k->s[j] = s;
+		else
+			ld_err(ld, s, "unknown key \"%s\" %s (known: %s)", name,
+			       where, names_join(names, n, list, sizeof(list)));
 	}
 }
-
-static bool has_space_or_ctl(const char *s)
-{
-	for (; *s; s++)
-		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
-			return true;
-	return false;
-}
-
-/* ---- key tables ------------------------------------------------------ */
-
-static const char *const global_keys[] = {
-    "log_level",       "include_dir",	"owns_all", "on_stop",
-    "resync_interval", "drain_timeout", "check",    NULL,
-};
-
-static const char *const vs_keys[] = {
-    "name",
-    "vip",
-    "port",
-    "protocol",
-    "fwmark",
-    "family",
-    "scheduler",
-    "scheduler_flags",
-    "forward",
-    "tunnel",
-    "persistence_timeout",
-    "persistence_netmask",
-    "one_packet",
-    "real_servers",
-    "drain_timeout",
-    "inhibit_on_failure",
-    "sorry_server",
-    "quorum",
-    "check",
-    NULL,
-};
-
-static const char *const rs_keys[] = {
-    "address",	       "port",	"weight", "upper_threshold",
-    "lower_threshold", "check", NULL,
-};
-
-static const char *const sorry_keys[] = {"address", "port", NULL};
-static const char *const tunnel_keys[] = {"type", "port", "checksum", NULL};
-
-static const char *const check_key_names[] = {
-    "type",	     "interval",   "timeout",	   "rise",	 "fall",
-    "initial_state", "connect_ip", "connect_port", "method",	 "path",
-    "host",	     "status",	   "expect",	   "tls_verify", "ca_file",
-    "sni",	     "send",	   "command",	   "user",	 NULL,
-};
 
 static const struct named log_levels[] = {
     {"error", XL_LOG_ERROR},
@@ -634,54 +731,62 @@ static int check_defaults(struct xl_check_config *k)
 	return 0;
 }
 
-static void check_timing(struct loader *ld, const config_setting_t *grp,
+static void check_timing(struct loader *ld, const struct keys *g,
 			 struct xl_check_config *k)
 {
 	long long v;
 	int up;
 
-	get_secs(ld, grp, "interval", true, 0, SECS_MAX, &k->interval);
-	get_secs(ld, grp, "timeout", true, 0, SECS_MAX, &k->timeout);
-	if (get_int(ld, grp, "rise", 1, 1000, &v) == 1)
+	get_secs(ld, g->s[CK_INTERVAL], true, 0, SECS_MAX, &k->interval);
+	get_secs(ld, g->s[CK_TIMEOUT], true, 0, SECS_MAX, &k->timeout);
+	if (get_int(ld, g->s[CK_RISE], 1, 1000, &v) == 1)
 		k->rise = (uint32_t)v;
-	if (get_int(ld, grp, "fall", 1, 1000, &v) == 1)
+	if (get_int(ld, g->s[CK_FALL], 1, 1000, &v) == 1)
 		k->fall = (uint32_t)v;
-	if (get_enum(ld, grp, "initial_state", initial_states, &up) == 1)
+	if (get_enum(ld, g->s[CK_INITIAL_STATE], initial_states, &up) == 1)
 		k->initial_up = up;
 }
 
-static void check_target(struct loader *ld, const config_setting_t *grp,
+static void check_target(struct loader *ld, const struct keys *g,
 			 struct xl_check_config *k)
 {
 	union xl_inaddr a;
 	uint16_t af;
 	long long v;
 
-	if (get_addr(ld, grp, "connect_ip", &af, &a) == 1) {
+	if (get_addr(ld, g->s[CK_CONNECT_IP], &af, &a) == 1) {
 		k->has_connect_ip = true;
 		k->connect_af = af;
 		k->connect_ip = a;
 	}
-	if (get_int(ld, grp, "connect_port", 1, 65535, &v) == 1)
+	if (get_int(ld, g->s[CK_CONNECT_PORT], 1, 65535, &v) == 1)
 		k->connect_port = (int32_t)v;
+}
+
+static bool has_space_or_ctl(const char *s)
+{
+	for (; *s; s++)
+		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
+			return true;
+	return false;
 }
 
 enum str_rule { STR_ANY, STR_NONEMPTY, STR_TOKEN, STR_METHOD, STR_PATH };
 
 static const struct check_str {
-	const char *key;
+	int key;
 	size_t off;
 	enum str_rule rule;
 } check_strs[] = {
-    {"method", offsetof(struct xl_check_config, method), STR_METHOD},
-    {"path", offsetof(struct xl_check_config, path), STR_PATH},
-    {"host", offsetof(struct xl_check_config, host), STR_TOKEN},
-    {"expect", offsetof(struct xl_check_config, expect), STR_ANY},
-    {"ca_file", offsetof(struct xl_check_config, ca_file), STR_NONEMPTY},
-    {"sni", offsetof(struct xl_check_config, sni), STR_TOKEN},
-    {"send", offsetof(struct xl_check_config, send), STR_ANY},
-    {"command", offsetof(struct xl_check_config, command), STR_NONEMPTY},
-    {"user", offsetof(struct xl_check_config, user), STR_NONEMPTY},
+    {CK_METHOD, offsetof(struct xl_check_config, method), STR_METHOD},
+    {CK_PATH, offsetof(struct xl_check_config, path), STR_PATH},
+    {CK_HOST, offsetof(struct xl_check_config, host), STR_TOKEN},
+    {CK_EXPECT, offsetof(struct xl_check_config, expect), STR_ANY},
+    {CK_CA_FILE, offsetof(struct xl_check_config, ca_file), STR_NONEMPTY},
+    {CK_SNI, offsetof(struct xl_check_config, sni), STR_TOKEN},
+    {CK_SEND, offsetof(struct xl_check_config, send), STR_ANY},
+    {CK_COMMAND, offsetof(struct xl_check_config, command), STR_NONEMPTY},
+    {CK_USER, offsetof(struct xl_check_config, user), STR_NONEMPTY},
 };
 
 /* NULL when s is fine for the rule, else why not.  These strings end up in
@@ -713,24 +818,25 @@ static const char *str_problem(enum str_rule rule, const char *s)
 	return NULL;
 }
 
-static void check_strings(struct loader *ld, const config_setting_t *grp,
+static void check_strings(struct loader *ld, const struct keys *g,
 			  struct xl_check_config *k)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(check_strs); i++) {
 		const struct check_str *cs = &check_strs[i];
+		const config_setting_t *s = g->s[cs->key];
 		char **dst = (char **)((char *)k + cs->off);
-		const char *s = NULL, *why;
+		const char *v = NULL, *why;
 		char *copy;
 
-		if (get_str(ld, grp, cs->key, &s) != 1)
+		if (get_str(ld, s, &v) != 1)
 			continue;
-		why = str_problem(cs->rule, s);
+		why = str_problem(cs->rule, v);
 		if (why) {
-			ld_err(ld, config_setting_get_member(grp, cs->key),
-			       "%s: \"%s\" %s", cs->key, s, why);
+			ld_err(ld, s, "%s: \"%s\" %s", check_keys[cs->key], v,
+			       why);
 			continue;
 		}
-		copy = strdup(s);
+		copy = strdup(v);
 		if (!copy) {
 			ld_oom(ld);
 			continue;
@@ -791,14 +897,13 @@ static int status_elem(struct loader *ld, const config_setting_t *e,
 	}
 }
 
-static void check_status(struct loader *ld, const config_setting_t *grp,
+static void check_status(struct loader *ld, const config_setting_t *list,
 			 struct xl_check_config *k)
 {
 	struct xl_status_range st[XL_STATUS_MAX];
-	config_setting_t *list;
 	int n, bad = 0;
 
-	if (member(ld, grp, "status", K_LIST, &list) != 1)
+	if (typed(ld, list, K_LIST) != 1)
 		return;
 	n = config_setting_length(list);
 	if (n > XL_STATUS_MAX) {
@@ -824,22 +929,25 @@ static void check_apply(struct loader *ld, const config_setting_t *grp,
 			struct xl_check_config *k, struct origin *org,
 			struct origin **eff)
 {
+	struct keys g;
 	bool b;
 	int t;
 
-	check_keys(ld, grp, "in check", check_key_names);
-	if (get_enum(ld, grp, "type", check_types, &t) == 1) {
+	if (typed(ld, grp, K_GROUP) != 1)
+		return;
+	keys_read(ld, grp, "in check", check_keys, CK_NKEYS, &g);
+	if (get_enum(ld, g.s[CK_TYPE], check_types, &t) == 1) {
 		k->type = t;
 		org->file = setting_file(ld, grp);
 		org->line = line_of(grp);
 		org->reported = false;
 		*eff = org;
 	}
-	check_timing(ld, grp, k);
-	check_target(ld, grp, k);
-	check_strings(ld, grp, k);
-	check_status(ld, grp, k);
-	if (get_bool(ld, grp, "tls_verify", &b) == 1)
+	check_timing(ld, &g, k);
+	check_target(ld, &g, k);
+	check_strings(ld, &g, k);
+	check_status(ld, g.s[CK_STATUS], k);
+	if (get_bool(ld, g.s[CK_TLS_VERIFY], &b) == 1)
 		k->tls_verify = b;
 }
 
@@ -861,6 +969,7 @@ static void check_script(struct loader *ld, const struct xl_check_config *k,
 struct vs_ctx {
 	struct xl_vs_config *vs;
 	const config_setting_t *grp;
+	struct keys k;
 	bool id_ok; /* identity complete: join the duplicate search */
 	bool sched_ok;
 	bool fwd_ok;
@@ -876,8 +985,9 @@ static const char *family_name(uint16_t af)
 
 static void vs_name(struct loader *ld, struct vs_ctx *x)
 {
-	const char *s = NULL;
-	int r = get_str(ld, x->grp, "name", &s);
+	const config_setting_t *s = x->k.s[VS_NAME];
+	const char *v = NULL;
+	int r = get_str(ld, s, &v);
 
 	if (r == 0) {
 		ld_err(ld, x->grp, "virtual service has no name (required)");
@@ -885,12 +995,11 @@ static void vs_name(struct loader *ld, struct vs_ctx *x)
 	}
 	if (r < 0)
 		return;
-	if (!*s || strpbrk(s, "\t\n\r")) {
-		ld_err(ld, config_setting_get_member(x->grp, "name"),
-		       "name: must be non-empty and on one line");
+	if (!*v || strpbrk(v, "\t\n\r")) {
+		ld_err(ld, s, "name: must be non-empty and on one line");
 		return;
 	}
-	x->vs->name = strdup(s);
+	x->vs->name = strdup(v);
 	if (!x->vs->name)
 		ld_oom(ld);
 }
@@ -898,14 +1007,13 @@ static void vs_name(struct loader *ld, struct vs_ctx *x)
 static void vs_vip(struct loader *ld, struct vs_ctx *x)
 {
 	struct xl_service *svc = &x->vs->svc;
-	config_setting_t *fam = config_setting_get_member(x->grp, "family");
 	long long port;
 	int proto = IPPROTO_TCP;
 	int r;
 
-	if (get_addr(ld, x->grp, "vip", &svc->af, &svc->addr) != 1)
+	if (get_addr(ld, x->k.s[VS_VIP], &svc->af, &svc->addr) != 1)
 		x->id_ok = false;
-	r = get_int(ld, x->grp, "port", 1, 65535, &port);
+	r = get_int(ld, x->k.s[VS_PORT], 1, 65535, &port);
 	if (r == 0)
 		ld_err(ld, x->grp,
 		       "virtual service with a vip needs a port (1-65535)");
@@ -913,11 +1021,11 @@ static void vs_vip(struct loader *ld, struct vs_ctx *x)
 		svc->port = (uint16_t)port;
 	else
 		x->id_ok = false;
-	if (get_enum(ld, x->grp, "protocol", protocols, &proto) < 0)
+	if (get_enum(ld, x->k.s[VS_PROTOCOL], protocols, &proto) < 0)
 		x->id_ok = false;
 	svc->protocol = (uint16_t)proto;
-	if (fam)
-		ld_err(ld, fam,
+	if (x->k.s[VS_FAMILY])
+		ld_err(ld, x->k.s[VS_FAMILY],
 		       "family is only for fwmark services: a vip service has "
 		       "its address's family");
 }
@@ -925,32 +1033,31 @@ static void vs_vip(struct loader *ld, struct vs_ctx *x)
 static void vs_fwmark(struct loader *ld, struct vs_ctx *x)
 {
 	struct xl_service *svc = &x->vs->svc;
-	config_setting_t *s;
 	long long mark;
 	int af = AF_INET;
 
-	if (get_int(ld, x->grp, "fwmark", 1, 4294967295LL, &mark) == 1)
+	if (get_int(ld, x->k.s[VS_FWMARK], 1, 4294967295LL, &mark) == 1)
 		svc->fwmark = (uint32_t)mark;
 	else
 		x->id_ok = false;
-	if (get_enum(ld, x->grp, "family", families, &af) < 0)
+	if (get_enum(ld, x->k.s[VS_FAMILY], families, &af) < 0)
 		x->id_ok = false;
 	else
 		svc->af = (uint16_t)af;
-	if ((s = config_setting_get_member(x->grp, "port")))
-		ld_err(ld, s,
+	if (x->k.s[VS_PORT])
+		ld_err(ld, x->k.s[VS_PORT],
 		       "port is not used with fwmark: the mark selects the "
 		       "traffic (give ports to the real servers)");
-	if ((s = config_setting_get_member(x->grp, "protocol")))
-		ld_err(ld, s,
+	if (x->k.s[VS_PROTOCOL])
+		ld_err(ld, x->k.s[VS_PROTOCOL],
 		       "protocol is not used with fwmark: the mark selects the "
 		       "traffic");
 }
 
 static void vs_identity(struct loader *ld, struct vs_ctx *x)
 {
-	config_setting_t *vip = config_setting_get_member(x->grp, "vip");
-	config_setting_t *mark = config_setting_get_member(x->grp, "fwmark");
+	const config_setting_t *vip = x->k.s[VS_VIP];
+	const config_setting_t *mark = x->k.s[VS_FWMARK];
 
 	if (vip && mark) {
 		ld_err(ld, mark,
@@ -1020,17 +1127,17 @@ static void vs_sched_flag(struct loader *ld, struct vs_ctx *x,
 static void vs_scheduler(struct loader *ld, struct vs_ctx *x)
 {
 	struct xl_service *svc = &x->vs->svc;
-	config_setting_t *list;
+	const config_setting_t *flags = x->k.s[VS_SCHEDULER_FLAGS];
 	const char *s = "wlc";
 	size_t len;
 	int r, n;
 
-	r = get_str(ld, x->grp, "scheduler", &s);
+	r = get_str(ld, x->k.s[VS_SCHEDULER], &s);
 	len = strlen(s);
 	if (r >= 0 &&
 	    (!len || len >= XL_SCHED_MAX ||
 	     strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)) {
-		ld_err(ld, config_setting_get_member(x->grp, "scheduler"),
+		ld_err(ld, x->k.s[VS_SCHEDULER],
 		       "scheduler: \"%s\" is not a scheduler name (1-%d "
 		       "characters of a-z, 0-9, _)",
 		       s, XL_SCHED_MAX - 1);
@@ -1039,11 +1146,11 @@ static void vs_scheduler(struct loader *ld, struct vs_ctx *x)
 	x->sched_ok = r >= 0;
 	/* the length was checked above, so this copy is never cut */
 	snprintf(svc->sched, sizeof(svc->sched), "%s", x->sched_ok ? s : "wlc");
-	if (member(ld, x->grp, "scheduler_flags", K_LIST, &list) != 1)
+	if (typed(ld, flags, K_LIST) != 1)
 		return;
-	n = config_setting_length(list);
+	n = config_setting_length(flags);
 	for (int i = 0; i < n; i++)
-		vs_sched_flag(ld, x, config_setting_get_elem(list, i));
+		vs_sched_flag(ld, x, config_setting_get_elem(flags, i));
 }
 
 static void vs_tunnel(struct loader *ld, struct vs_ctx *x,
@@ -1052,12 +1159,13 @@ static void vs_tunnel(struct loader *ld, struct vs_ctx *x,
 	int type = IP_VS_CONN_F_TUNNEL_TYPE_IPIP;
 	int csum = IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM;
 	long long port = 0;
+	struct keys t;
 	int rt, rp, rc;
 
-	check_keys(ld, tun, "in tunnel", tunnel_keys);
-	rt = get_enum(ld, tun, "type", tunnel_types, &type);
-	rp = get_int(ld, tun, "port", 1, 65535, &port);
-	rc = get_enum(ld, tun, "checksum", tunnel_csums, &csum);
+	keys_read(ld, tun, "in tunnel", tunnel_keys, TUN_NKEYS, &t);
+	rt = get_enum(ld, t.s[TUN_TYPE], tunnel_types, &type);
+	rp = get_int(ld, t.s[TUN_PORT], 1, 65535, &port);
+	rc = get_enum(ld, t.s[TUN_CHECKSUM], tunnel_csums, &csum);
 	x->tmpl.tun_type = (uint8_t)type;
 	x->tmpl.tun_port = (uint16_t)port;
 	x->tmpl.tun_flags = (uint16_t)csum;
@@ -1070,31 +1178,31 @@ static void vs_tunnel(struct loader *ld, struct vs_ctx *x,
 		       "tunnel type \"gue\" needs a port (the UDP port the "
 		       "real servers decapsulate GUE on)");
 	if (type != IP_VS_CONN_F_TUNNEL_TYPE_GUE && rp == 1)
-		ld_err(ld, config_setting_get_member(tun, "port"),
+		ld_err(ld, t.s[TUN_PORT],
 		       "tunnel port is only used with type \"gue\" (type is "
 		       "\"%s\")",
 		       named_name(tunnel_types, type));
 	if (csum == IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM &&
 	    type != IP_VS_CONN_F_TUNNEL_TYPE_GUE)
-		ld_err(ld, config_setting_get_member(tun, "checksum"),
+		ld_err(ld, t.s[TUN_CHECKSUM],
 		       "tunnel checksum \"remcsum\" needs type \"gue\" (type "
 		       "is \"%s\")",
 		       named_name(tunnel_types, type));
 	if (csum == IP_VS_TUNNEL_ENCAP_FLAG_CSUM &&
 	    type == IP_VS_CONN_F_TUNNEL_TYPE_IPIP)
-		ld_err(ld, config_setting_get_member(tun, "checksum"),
+		ld_err(ld, t.s[TUN_CHECKSUM],
 		       "tunnel checksum \"csum\" needs type \"gue\" or \"gre\" "
 		       "(ipip carries no checksum)");
 }
 
 static void vs_forward(struct loader *ld, struct vs_ctx *x)
 {
-	config_setting_t *tun;
+	const config_setting_t *tun = x->k.s[VS_TUNNEL];
 	int fwd = IP_VS_CONN_F_MASQ;
 
-	x->fwd_ok = get_enum(ld, x->grp, "forward", forwards, &fwd) >= 0;
+	x->fwd_ok = get_enum(ld, x->k.s[VS_FORWARD], forwards, &fwd) >= 0;
 	x->tmpl.fwd = (uint32_t)fwd;
-	if (member(ld, x->grp, "tunnel", K_GROUP, &tun) != 1)
+	if (typed(ld, tun, K_GROUP) != 1)
 		return;
 	if (x->fwd_ok && fwd != IP_VS_CONN_F_TUNNEL) {
 		ld_err(ld, tun,
@@ -1156,19 +1264,18 @@ static void vs_netmask(struct loader *ld, const config_setting_t *s,
 static void vs_persistence(struct loader *ld, struct vs_ctx *x)
 {
 	struct xl_service *svc = &x->vs->svc;
-	config_setting_t *mask;
+	const config_setting_t *mask = x->k.s[VS_PERSISTENCE_NETMASK];
 	long long t = 0;
 	int r;
 
 	/* IPVS stores a netmask even without persistence; say so explicitly
 	 * so a dump of the kernel compares equal */
 	svc->netmask = svc->af == AF_INET6 ? 128 : 0xffffffffu;
-	r = get_int(ld, x->grp, "persistence_timeout", 0, LONG_SECS_MAX, &t);
+	r = get_int(ld, x->k.s[VS_PERSISTENCE_TIMEOUT], 0, LONG_SECS_MAX, &t);
 	if (r == 1 && t > 0) {
 		svc->flags |= IP_VS_SVC_F_PERSISTENT;
 		svc->timeout = (uint32_t)t;
 	}
-	mask = config_setting_get_member(x->grp, "persistence_netmask");
 	if (!mask || r < 0)
 		return;
 	if (t == 0)
@@ -1185,36 +1292,34 @@ static void vs_options(struct loader *ld, struct vs_ctx *x)
 	bool one = false;
 	long long q;
 
-	if (get_bool(ld, x->grp, "one_packet", &one) == 1 && one) {
+	if (get_bool(ld, x->k.s[VS_ONE_PACKET], &one) == 1 && one) {
 		if (svc->fwmark || svc->protocol == IPPROTO_UDP)
 			svc->flags |= IP_VS_SVC_F_ONEPACKET;
 		else if (x->id_ok)
-			ld_err(ld,
-			       config_setting_get_member(x->grp, "one_packet"),
+			ld_err(ld, x->k.s[VS_ONE_PACKET],
 			       "one_packet is only for udp or fwmark services "
 			       "(protocol is \"%s\")",
 			       named_name(protocols, svc->protocol));
 	}
 	vs->drain_timeout = ld->c->drain_timeout;
-	get_secs(ld, x->grp, "drain_timeout", false, 0, LONG_SECS_MAX,
+	get_secs(ld, x->k.s[VS_DRAIN_TIMEOUT], false, 0, LONG_SECS_MAX,
 		 &vs->drain_timeout);
-	get_bool(ld, x->grp, "inhibit_on_failure", &vs->inhibit_on_failure);
+	get_bool(ld, x->k.s[VS_INHIBIT_ON_FAILURE], &vs->inhibit_on_failure);
 	vs->quorum = 1;
-	if (get_int(ld, x->grp, "quorum", 0, 4294967295LL, &q) == 1)
+	if (get_int(ld, x->k.s[VS_QUORUM], 0, 4294967295LL, &q) == 1)
 		vs->quorum = (uint32_t)q;
 }
 
 static void vs_check(struct loader *ld, struct vs_ctx *x)
 {
-	config_setting_t *chk;
-
 	if (check_copy(&x->vs->check, &ld->c->check)) {
 		ld_oom(ld);
 		return;
 	}
 	x->eff = ld->global_eff;
-	if (member(ld, x->grp, "check", K_GROUP, &chk) == 1)
-		check_apply(ld, chk, &x->vs->check, &x->org, &x->eff);
+	if (x->k.s[VS_CHECK])
+		check_apply(ld, x->k.s[VS_CHECK], &x->vs->check, &x->org,
+			    &x->eff);
 }
 
 /* ---- real servers and the sorry server ------------------------------- */
@@ -1222,7 +1327,7 @@ static void vs_check(struct loader *ld, struct vs_ctx *x)
 /* A destination of another family than its service: the kernel takes it
  * only when the traffic is tunnelled, and says EINVAL otherwise. */
 static void dest_family(struct loader *ld, const struct vs_ctx *x,
-			const config_setting_t *grp, const struct xl_dest *d)
+			const config_setting_t *addr, const struct xl_dest *d)
 {
 	uint16_t saf = x->vs->svc.af;
 	char buf[XL_ADDRSTR_MAX];
@@ -1230,7 +1335,7 @@ static void dest_family(struct loader *ld, const struct vs_ctx *x,
 	if (!saf || d->af == saf || !x->fwd_ok ||
 	    x->tmpl.fwd == IP_VS_CONN_F_TUNNEL)
 		return;
-	ld_err(ld, config_setting_get_member(grp, "address"),
+	ld_err(ld, addr,
 	       "address %s is %s but the service is %s: IPVS mixes address "
 	       "families only with forward \"tun\"",
 	       xl_addr_format(d->af, &d->addr, buf, sizeof(buf)),
@@ -1240,7 +1345,7 @@ static void dest_family(struct loader *ld, const struct vs_ctx *x,
 /* dr and tun do not rewrite the destination port: the packet reaches the
  * real server on the port the client sent it to. */
 static void dest_port(struct loader *ld, const struct vs_ctx *x,
-		      const config_setting_t *grp, struct xl_dest *d)
+		      const config_setting_t *s, struct xl_dest *d)
 {
 	const struct xl_service *svc = &x->vs->svc;
 	uint16_t want = svc->fwmark ? 0 : svc->port;
@@ -1248,7 +1353,7 @@ static void dest_port(struct loader *ld, const struct vs_ctx *x,
 	int r;
 
 	d->port = want;
-	r = get_int(ld, grp, "port", 0, 65535, &port);
+	r = get_int(ld, s, 0, 65535, &port);
 	if (r < 0)
 		d->af = 0; /* its real port is unknown: no duplicate search */
 	if (r != 1)
@@ -1258,54 +1363,57 @@ static void dest_port(struct loader *ld, const struct vs_ctx *x,
 	    port == want)
 		return;
 	if (svc->fwmark)
-		ld_err(ld, config_setting_get_member(grp, "port"),
+		ld_err(ld, s,
 		       "port %lld: with forward \"%s\" IPVS forwards traffic "
 		       "to the port the client used, so a fwmark service's "
 		       "real servers have port 0 (or none)",
 		       port, xl_fwd_name(x->tmpl.fwd));
 	else
-		ld_err(ld, config_setting_get_member(grp, "port"),
+		ld_err(ld, s,
 		       "port %lld differs from the service port %u: with "
 		       "forward \"%s\" IPVS forwards traffic to the service "
 		       "port (omit port or set %u)",
 		       port, want, xl_fwd_name(x->tmpl.fwd), want);
 }
 
+/* The address and port of a real or sorry server: k holds RS_ADDRESS and
+ * RS_PORT. */
 static void dest_endpoint(struct loader *ld, const struct vs_ctx *x,
-			  const config_setting_t *grp, struct xl_dest *d,
-			  const char *what)
+			  const config_setting_t *grp, const struct keys *k,
+			  struct xl_dest *d, const char *what)
 {
 	int r;
 
 	*d = x->tmpl;
-	r = get_addr(ld, grp, "address", &d->af, &d->addr);
+	r = get_addr(ld, k->s[RS_ADDRESS], &d->af, &d->addr);
 	if (r == 0)
 		ld_err(ld, grp, "%s has no address (required)", what);
 	if (r == 1)
-		dest_family(ld, x, grp, d);
+		dest_family(ld, x, k->s[RS_ADDRESS], d);
 	else
 		d->af = 0; /* keep it out of the duplicate search */
-	dest_port(ld, x, grp, d);
+	dest_port(ld, x, k->s[RS_PORT], d);
 }
 
-static void rs_thresholds(struct loader *ld, const config_setting_t *grp,
+static void rs_thresholds(struct loader *ld, const struct keys *k,
 			  struct xl_dest *d)
 {
+	const config_setting_t *lower = k->s[RS_LOWER_THRESHOLD];
 	long long up = 0, low = 0;
 	int ru, rl;
 
-	ru = get_int(ld, grp, "upper_threshold", 0, THRESH_MAX, &up);
-	rl = get_int(ld, grp, "lower_threshold", 0, THRESH_MAX, &low);
+	ru = get_int(ld, k->s[RS_UPPER_THRESHOLD], 0, THRESH_MAX, &up);
+	rl = get_int(ld, lower, 0, THRESH_MAX, &low);
 	d->u_thresh = (uint32_t)up;
 	d->l_thresh = (uint32_t)low;
 	if (rl != 1 || ru < 0 || low == 0)
 		return;
 	if (up == 0)
-		ld_err(ld, config_setting_get_member(grp, "lower_threshold"),
+		ld_err(ld, lower,
 		       "lower_threshold needs an upper_threshold above 0 (the "
 		       "server is paused above upper and resumes below lower)");
 	else if (low > up)
-		ld_err(ld, config_setting_get_member(grp, "lower_threshold"),
+		ld_err(ld, lower,
 		       "lower_threshold %lld is above upper_threshold %lld",
 		       low, up);
 }
@@ -1316,23 +1424,23 @@ static void rs_parse(struct loader *ld, struct vs_ctx *x,
 	struct xl_rs_config *r = &x->vs->reals[i];
 	struct xl_dest *d = &x->vs->svc.dests[i];
 	struct origin org = {0}, *eff = x->eff;
-	config_setting_t *chk;
+	struct keys k;
 	long long w;
 
 	r->file = setting_file(ld, grp);
 	r->line = line_of(grp);
-	check_keys(ld, grp, "in real server", rs_keys);
-	dest_endpoint(ld, x, grp, d, "real server");
+	keys_read(ld, grp, "in real server", rs_keys, RS_NKEYS, &k);
+	dest_endpoint(ld, x, grp, &k, d, "real server");
 	d->weight = 1;
-	if (get_int(ld, grp, "weight", 0, 65535, &w) == 1)
+	if (get_int(ld, k.s[RS_WEIGHT], 0, 65535, &w) == 1)
 		d->weight = (int32_t)w;
-	rs_thresholds(ld, grp, d);
+	rs_thresholds(ld, &k, d);
 	if (check_copy(&r->check, &x->vs->check)) {
 		ld_oom(ld);
 		return;
 	}
-	if (member(ld, grp, "check", K_GROUP, &chk) == 1)
-		check_apply(ld, chk, &r->check, &org, &eff);
+	if (k.s[RS_CHECK])
+		check_apply(ld, k.s[RS_CHECK], &r->check, &org, &eff);
 	check_script(ld, &r->check, eff);
 }
 
@@ -1383,10 +1491,11 @@ static void rs_dupes(struct loader *ld, const struct xl_vs_config *vs)
 static void vs_reals(struct loader *ld, struct vs_ctx *x)
 {
 	struct xl_vs_config *vs = x->vs;
-	config_setting_t *list, *e;
+	const config_setting_t *list = x->k.s[VS_REAL_SERVERS];
+	config_setting_t *e;
 	int n = 0;
 
-	if (member(ld, x->grp, "real_servers", K_LIST, &list) == 1)
+	if (typed(ld, list, K_LIST) == 1)
 		n = config_setting_length(list);
 	if (n == 0) {
 		/* the check real servers will get when they are added */
@@ -1415,12 +1524,13 @@ static void vs_reals(struct loader *ld, struct vs_ctx *x)
 
 static void vs_sorry(struct loader *ld, struct vs_ctx *x)
 {
-	config_setting_t *grp;
+	const config_setting_t *grp = x->k.s[VS_SORRY_SERVER];
+	struct keys k;
 
-	if (member(ld, x->grp, "sorry_server", K_GROUP, &grp) != 1)
+	if (typed(ld, grp, K_GROUP) != 1)
 		return;
-	check_keys(ld, grp, "in sorry_server", sorry_keys);
-	dest_endpoint(ld, x, grp, &x->vs->sorry, "sorry_server");
+	keys_read(ld, grp, "in sorry_server", rs_keys, RS_NDEST, &k);
+	dest_endpoint(ld, x, grp, &k, &x->vs->sorry, "sorry_server");
 	x->vs->sorry.weight = 1;
 	x->vs->has_sorry = true;
 }
@@ -1456,7 +1566,7 @@ static void vs_parse(struct loader *ld, const config_setting_t *grp)
 	x.vs = vs_append(ld, grp);
 	if (!x.vs)
 		return;
-	check_keys(ld, grp, "in virtual service", vs_keys);
+	keys_read(ld, grp, "in virtual service", vs_keys, VS_NKEYS, &x.k);
 	vs_name(ld, &x);
 	vs_identity(ld, &x);
 	vs_scheduler(ld, &x);
@@ -1548,15 +1658,13 @@ static void vs_dupes(struct loader *ld, bool by_name)
 
 /* ---- files ----------------------------------------------------------- */
 
-static void global_include_dir(struct loader *ld, const config_setting_t *g)
+static void global_include_dir(struct loader *ld, const config_setting_t *s)
 {
 	const char *dir = NULL, *main = ld->c->files[0], *slash;
-	config_setting_t *s;
 	int n;
 
-	if (get_str(ld, g, "include_dir", &dir) != 1)
+	if (get_str(ld, s, &dir) != 1)
 		return;
-	s = config_setting_get_member(g, "include_dir");
 	if (!*dir) {
 		ld_err(ld, s, "include_dir: must not be empty");
 		return;
@@ -1576,42 +1684,43 @@ static void global_include_dir(struct loader *ld, const config_setting_t *g)
 	}
 }
 
-static void global_parse(struct loader *ld, const config_setting_t *g)
+static void global_parse(struct loader *ld, const config_setting_t *grp)
 {
 	struct xl_config *c = ld->c;
-	config_setting_t *chk;
+	struct keys g;
 	int v;
 
-	check_keys(ld, g, "in global", global_keys);
-	if (get_enum(ld, g, "log_level", log_levels, &v) == 1)
+	keys_read(ld, grp, "in global", global_keys, G_NKEYS, &g);
+	if (get_enum(ld, g.s[G_LOG_LEVEL], log_levels, &v) == 1)
 		c->log_level = v;
-	if (get_enum(ld, g, "on_stop", on_stops, &v) == 1)
+	if (get_enum(ld, g.s[G_ON_STOP], on_stops, &v) == 1)
 		c->on_stop = v;
-	get_bool(ld, g, "owns_all", &c->owns_all);
-	get_secs(ld, g, "resync_interval", true, 0, SECS_MAX,
+	get_bool(ld, g.s[G_OWNS_ALL], &c->owns_all);
+	get_secs(ld, g.s[G_RESYNC_INTERVAL], true, 0, SECS_MAX,
 		 &c->resync_interval);
-	get_secs(ld, g, "drain_timeout", false, 0, LONG_SECS_MAX,
+	get_secs(ld, g.s[G_DRAIN_TIMEOUT], false, 0, LONG_SECS_MAX,
 		 &c->drain_timeout);
-	global_include_dir(ld, g);
-	if (member(ld, g, "check", K_GROUP, &chk) == 1)
-		check_apply(ld, chk, &c->check, &ld->global_org,
+	global_include_dir(ld, g.s[G_INCLUDE_DIR]);
+	if (g.s[G_CHECK])
+		check_apply(ld, g.s[G_CHECK], &c->check, &ld->global_org,
 			    &ld->global_eff);
 }
 
 static void root_parse(struct loader *ld, const config_setting_t *root,
 		       bool included)
 {
-	config_setting_t *g, *list;
+	config_setting_t *g = NULL, *list = NULL;
 	int n = config_setting_length(root);
 
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(root, i);
+		config_setting_t *s = config_setting_get_elem(root, i);
 		const char *name = config_setting_name(s);
 
-		if (!strcmp(name, "virtual_services") ||
-		    (!strcmp(name, "global") && !included))
-			continue;
-		if (!strcmp(name, "global"))
+		if (!strcmp(name, "virtual_services"))
+			list = s;
+		else if (!strcmp(name, "global") && !included)
+			g = s;
+		else if (!strcmp(name, "global"))
 			ld_err(ld, s,
 			       "global is only allowed in the main file %s: an "
 			       "included file holds only virtual_services",
@@ -1623,9 +1732,10 @@ static void root_parse(struct loader *ld, const config_setting_t *root,
 			       included ? "virtual_services"
 					: "global, virtual_services");
 	}
-	if (!included && member(ld, root, "global", K_GROUP, &g) == 1)
+	/* global first: the services inherit from it */
+	if (typed(ld, g, K_GROUP) == 1)
 		global_parse(ld, g);
-	if (member(ld, root, "virtual_services", K_LIST, &list) == 1)
+	if (typed(ld, list, K_LIST) == 1)
 		vs_list(ld, list);
 }
 

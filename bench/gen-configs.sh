@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Writes the same IPVS table, N TCP services x R NAT real servers, in three forms for the
+# load benchmark (bench/run.sh):
+#   OUTDIR/extlb-N.conf        extlbd configuration (health checks off: type "none")
+#   OUTDIR/ipvsadm-N.rules     input for `ipvsadm -R`
+#   OUTDIR/keepalived-N.conf   keepalived configuration (no checkers, so every real server
+#                              is added at start-up and stays)
+# The addresses follow the scheme of bench/floor-loader.c (keep the two equal):
+#   service i (0-based): TCP 10.100.(i/250).(i%250+1):80, scheduler wlc
+#   real server j of it: k = i*R + j, a = k/250, 10.(200+a/250).(a%250).(k%250+1):8080,
+#                        NAT, weight 1
+# They are only data inside the test VM; no packet is ever sent to them.
+#
+# Usage: bench/gen-configs.sh N OUTDIR [R]      (R defaults to 10; N at most 64000)
+set -euo pipefail
+
+usage() {
+    sed -n 's/^# Usage: //p' "${BASH_SOURCE[0]}" >&2
+    exit 2
+}
+
+[[ $# -ge 2 && $# -le 3 ]] || usage
+n="$1" out="$2" reals="${3:-10}"
+[[ "$n" =~ ^[0-9]+$ && "$n" -ge 1 && "$n" -le 64000 ]] || usage
+[[ "$reals" =~ ^[0-9]+$ && "$reals" -ge 1 && "$reals" -le 1000 ]] || usage
+mkdir -p "$out"
+
+awk -v n="$n" -v r="$reals" \
+    -v xl="$out/extlb-$n.conf" -v ipv="$out/ipvsadm-$n.rules" -v ka="$out/keepalived-$n.conf" '
+function vip(i) { return sprintf("10.100.%d.%d", int(i / 250), i % 250 + 1) }
+function rip(k,    a) { a = int(k / 250); return sprintf("10.%d.%d.%d", 200 + int(a / 250), a % 250, k % 250 + 1) }
+BEGIN {
+    print "# extlbd: " n " services x " r " real servers (bench/gen-configs.sh)" > xl
+    print "global: {" > xl
+    print "  log_level = \"info\";" > xl
+    print "  include_dir = \"extlb-bench.d\";  # does not exist: adds nothing" > xl
+    print "  check = { type = \"none\"; };" > xl
+    print "};" > xl
+    print "virtual_services = (" > xl
+
+    print "! keepalived: " n " services x " r " real servers (bench/gen-configs.sh)" > ka
+    print "global_defs {" > ka
+    print "    router_id extlb_bench" > ka
+    print "}" > ka
+
+    for (i = 0; i < n; i++) {
+        v = vip(i)
+        printf "  %s{ name = \"s%d\"; vip = \"%s\"; port = 80; protocol = \"tcp\"; " \
+            "scheduler = \"wlc\"; forward = \"nat\";\n    real_servers = (\n", \
+            (i ? ", " : ""), i + 1, v > xl
+        printf "-A -t %s:80 -s wlc\n", v > ipv
+        printf "virtual_server %s 80 {\n    lvs_sched wlc\n    lvs_method NAT\n" \
+            "    protocol TCP\n", v > ka
+        for (j = 0; j < r; j++) {
+            k = i * r + j
+            a = rip(k)
+            printf "      %s{ address = \"%s\"; port = 8080; weight = 1; }\n", \
+                (j ? ", " : ""), a > xl
+            printf "-a -t %s:80 -r %s:8080 -m -w 1\n", v, a > ipv
+            printf "    real_server %s 8080 {\n        weight 1\n    }\n", a > ka
+        }
+        print "    ); }" > xl
+        print "}" > ka
+    }
+    print ");" > xl
+}'
+echo "gen-configs: $n x $reals in $out: extlb-$n.conf ipvsadm-$n.rules keepalived-$n.conf"

@@ -1,0 +1,65 @@
+# shellcheck shell=dash
+# Bad input changes nothing that works: an invalid file is refused whole with every error
+# as file:line and the kernel untouched (at start-up and at reload); an op the kernel
+# refuses (unknown scheduler) is logged with its object while the other ops apply, and is
+# retried until a corrected file is loaded.
+# shellcheck source=tests/vm/guest-lib.sh
+. /test/guest-lib.sh
+
+VIP=192.168.10.100
+xl_topology_nat "$VIP" 2 >/dev/null
+ipvsadm -A -t "$VIP:8000" -s wlc
+ipvsadm -a -t "$VIP:8000" -r 10.20.0.5:80 -m -w 3
+before=$(ipvsadm -Sn)
+
+st=0
+extlbd -t -f /test/conf/bad.conf >/tmp/t.out 2>&1 || st=$?
+xl_assert_eq "-t on a bad file: exit 1" 1 "$st"
+xl_assert_eq "-t prints every error with file:line" "\
+/test/conf/bad.conf:2: log_level: \"verbose\" is not one of \"error\", \"warning\", \"info\", \"debug\"
+/test/conf/bad.conf:5: unknown key \"wieght\" in real server (known: address, port, weight, upper_threshold, lower_threshold, check)
+/test/conf/bad.conf:6: address: \"10.20.0.300\" is not an IPv4 or IPv6 address
+/test/conf/bad.conf:8: address fd00:20::5 is IPv6 but the service is IPv4: IPVS mixes address families only with forward \"tun\"
+/test/conf/bad.conf:8: port: 70000 is out of range 0-65535
+/test/conf/bad.conf:7: duplicate virtual service TCP 192.168.10.100:8000 (first defined at /test/conf/bad.conf:4)
+extlbd: /test/conf/bad.conf: 6 errors" "$(cat /tmp/t.out)"
+st=0
+extlbd -n -l -f /test/conf/bad.conf >/tmp/start.out 2>&1 || st=$?
+xl_assert_eq "start on a bad file: exit 1" 1 "$st"
+xl_assert_eq "start on a bad file: kernel untouched" "$before" "$(ipvsadm -Sn)"
+
+# unknown scheduler: one service refused, the other applied, the failure retried
+cat >/tmp/sched.conf <<'CONF'
+virtual_services = (
+  { name = "a"; vip = "192.168.10.100"; port = 8000; scheduler = "rr";
+    real_servers = ( { address = "10.20.0.5"; port = 80; } ); },
+  { name = "b"; vip = "192.168.10.100"; port = 8001; scheduler = "nosuch";
+    real_servers = ( { address = "10.20.0.6"; port = 80; } ); }
+);
+CONF
+xl_check "extlbd starts with an unknown scheduler in the file" xl_extlbd_start /tmp/sched.conf
+xl_assert_eq "the refused op is logged with its object and meaning" 1 \
+    "$(xl_log_count 'error: add-service TCP 192.168.10.100:8001 \(nosuch, timeout 0\): unknown scheduler "nosuch"')"
+xl_assert_eq "the other service is applied" "TCP 192.168.10.100:8000 rr
+  -> 10.20.0.5:80 Masq 1" "$(xl_ipvs_table)"
+xl_check "the refused op is retried" xl_wait_for -t 60 sh -c \
+    "[ \$(grep -c 'unknown scheduler \"nosuch\"' $XL_EXTLBD_LOG) -ge 2 ]"
+sed -i 's/"nosuch"/"sed"/' /tmp/sched.conf
+xl_extlbd_reload
+xl_assert_eq "after the fix and a reload both services are there" "TCP 192.168.10.100:8000 rr
+  -> 10.20.0.5:80 Masq 1
+TCP 192.168.10.100:8001 sed
+  -> 10.20.0.6:80 Masq 1" "$(xl_ipvs_table)"
+
+# reload with an invalid file: the running configuration and the kernel stay
+before=$(ipvsadm -Sn)
+cp /test/conf/bad.conf /tmp/sched.conf
+xl_extlbd_reload
+xl_assert_eq "invalid reload: error with file:line logged" 1 \
+    "$(xl_log_count 'error: /tmp/sched.conf:5: unknown key "wieght"')"
+xl_assert_eq "invalid reload: stays in force" 1 \
+    "$(xl_log_count 'reload: /tmp/sched.conf is invalid \(6 errors\); the running configuration stays in force')"
+xl_assert_eq "invalid reload: kernel untouched" "$before" "$(ipvsadm -Sn)"
+xl_check "still running" kill -0 "$XL_EXTLBD_PID"
+xl_extlbd_stop TERM
+xl_summary
