@@ -1869,45 +1869,59 @@ static bool text_may_be_wide(const char *in, size_t len)
 	return false;
 }
 
+/* All of f, with a NUL after it; NULL when out of memory. */
+static char *stream_slurp(FILE *f, size_t *len)
+{
+	char *buf = NULL, *p;
+	size_t cap = 0, got;
+
+	*len = 0;
+	do {
+		if (*len == cap) {
+			cap = cap ? 2 * cap : 65536;
+			p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				return NULL;
+			}
+			buf = p;
+		}
+		got = fread(buf + *len, 1, cap - *len, f);
+		*len += got;
+	} while (got);
+	buf[*len] = '\0'; /* a short read always leaves room */
+	return buf;
+}
+
 static char *file_read(struct loader *ld, const char *path)
 {
 	FILE *f = fopen(path, "r");
-	char *raw = NULL, *text = NULL, *p;
-	size_t len = 0, cap = 0, got;
+	char *raw, *text;
+	size_t len;
+	int err;
 
 	if (!f) {
 		ld_err_at(ld, path, 0, "cannot read: %s", strerror(errno));
 		return NULL;
 	}
-	do {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 65536;
-			if (!(p = realloc(raw, cap)))
-				goto fail;
-			raw = p;
-		}
-		got = fread(raw + len, 1, cap - len, f);
-		len += got;
-	} while (got);
-	if (ferror(f)) {
-		ld_err_at(ld, path, 0, "cannot read: %s", strerror(errno));
-		goto out;
-	}
-	raw[len] = '\0'; /* the loop above always leaves room */
-	if (!text_may_be_wide(raw, len)) {
-		text = raw;
-		raw = NULL;
-		goto out;
-	}
-	text = text_widen(raw, len);
-	if (!text)
-		goto fail;
-	goto out;
-fail:
-	ld_oom(ld);
-out:
+	raw = stream_slurp(f, &len);
+	err = ferror(f) ? errno : 0;
 	fclose(f);
+	if (!raw || err) {
+		if (raw)
+			ld_err_at(ld, path, 0, "cannot read: %s",
+				  strerror(err));
+		else
+			ld_oom(ld);
+		free(raw);
+		return NULL;
+	}
+	if (!text_may_be_wide(raw, len))
+		return raw;
+	text = text_widen(raw, len);
 	free(raw);
+	if (!text)
+		ld_oom(ld);
 	return text;
 }
 

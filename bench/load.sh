@@ -1,0 +1,246 @@
+# shellcheck shell=dash
+# Guest side of the load benchmark (bench/run.sh boots a fresh test VM for each run):
+# fills an empty IPVS with N services x R real servers using one TOOL and times it.
+#
+# Usage (in the guest, through scripts/vm-run): load.sh TOOL N [R]
+#   TOOL  floor            /usr/sbin/floor-loader N (pre-built requests, batches of 256)
+#         extlbd           extlbd -n -l -f /test/extlb-N.conf, then a restart on the full table
+#         ipvsadm-restore  ipvsadm -R </test/ipvsadm-N.rules
+#         keepalived       keepalived -n -l -D -G -f /test/keepalived-N.conf
+#   R     real servers per service (default 10)
+#
+# Every tool is timed the same way: from just before the tool is started until the kernel
+# shows every object, polled every 20 ms by counting the lines of /proc/net/ip_vs (3 header
+# lines, then one per service and one per real server). /proc/net/ip_vs is read under RCU,
+# so polling it does not hold the IPVS mutex that writers need (`ipvsadm -Ln` would take it
+# for each of its N+1 dumps). Clock: `ts '%.s'` (busybox, microseconds). Afterwards the table
+# is checked against /test/ipvsadm-N.rules (`ipvsadm -Sn`, both sorted, compared by md5).
+# Peak RSS is VmHWM of /proc/PID/status for the daemons (keepalived: its parent and its
+# checker child, and their sum), busybox `time -f %M` for ipvsadm, and the floor loader's own
+# VmHWM. Results are printed as one line "BENCH key=value ..." that bench/run.sh collects.
+
+tool="${1:?usage: load.sh TOOL N [R]}"
+n="${2:?usage: load.sh TOOL N [R]}"
+reals="${3:-10}"
+objects=$((n * (reals + 1)))
+deadline_s=1800
+poll_s=0.02
+
+now() {
+    local t
+    t=$(echo | ts '%.s')
+    echo "${t%% *}"
+}
+
+# secs T0 T1: T1 - T0 in seconds with 2 decimals
+secs() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'
+}
+
+# alive PID: the process exists and is not a zombie
+alive() {
+    local st
+    [ -r "/proc/$1/stat" ] || return 1
+    read -r _ _ st _ <"/proc/$1/stat" 2>/dev/null || return 1
+    [ "$st" != Z ]
+}
+
+# hwm PID: VmHWM in kB (0 if unknown)
+hwm() {
+    awk '/^VmHWM:/ { print $2; f = 1 } END { if (!f) print 0 }' "/proc/$1/status" 2>/dev/null ||
+        echo 0
+}
+
+ipvs_lines() {
+    wc -l </proc/net/ip_vs
+}
+
+# wait_full PID: poll until /proc/net/ip_vs shows every object. Succeeds once the table is
+# full; fails if PID is gone and the table is still not full, or after the deadline.
+wait_full() {
+    local pid="$1" lines start
+    start=$(date +%s)
+    while :; do
+        lines=$(ipvs_lines)
+        [ "$lines" -ge "$target" ] && return 0
+        if ! alive "$pid"; then
+            lines=$(ipvs_lines)
+            [ "$lines" -ge "$target" ] && return 0
+            echo "# $tool exited with $((lines - base)) of $objects objects in the table"
+            return 1
+        fi
+        if [ $(($(date +%s) - start)) -ge "$deadline_s" ]; then
+            echo "# gave up after ${deadline_s}s with $((lines - base)) of $objects objects"
+            return 1
+        fi
+        sleep "$poll_s"
+    done
+}
+
+# wait_log FILE PATTERN PID: until FILE has a line matching PATTERN (grep -E), or PID exits
+wait_log() {
+    while ! grep -q -E "$2" "$1" 2>/dev/null; do
+        alive "$3" || return 1
+        sleep "$poll_s"
+    done
+}
+
+# log_secs LINE: the extlbd log line's HH:MM:SS.mmm as seconds of the day
+log_secs() {
+    echo "$1" | awk '{ split($1, t, ":"); printf "%.3f", t[1] * 3600 + t[2] * 60 + t[3] }'
+}
+
+# day_secs EPOCH: seconds of the day (UTC, as extlbd's log in the guest)
+day_secs() {
+    awk -v e="$1" 'BEGIN { printf "%.3f", e - int(e / 86400) * 86400 }'
+}
+
+# extlbd_phases LOG T0: where extlbd's start-up time went, from its log time stamps
+extlbd_phases() {
+    local t0 l_start l_kern l_sync l_run
+    t0=$(day_secs "$2")
+    l_start=$(log_secs "$(grep -m1 'extlbd .* starting with' "$1")")
+    l_kern=$(log_secs "$(grep -m1 'kernel holds' "$1")")
+    l_sync=$(log_secs "$(grep -m1 'start-up:' "$1")")
+    l_run=$(log_secs "$(grep -m1 'running:' "$1")")
+    awk -v t0="$t0" -v a="$l_start" -v b="$l_kern" -v c="$l_sync" -v d="$l_run" 'BEGIN {
+        printf "# extlbd phases: exec->config loaded %.2fs, ->first dump done %.2fs, " \
+            "->sync done (dump+reconcile+apply) %.2fs, ->running %.2fs\n",
+            a - t0, b - a, c - b, d - c }'
+}
+
+# ops_of LOG / ms_of LOG: N and X from the log's "start-up: N ops applied in X ms"
+ops_of() {
+    sed -n 's/.*start-up: \([0-9]*\) ops applied in.*/\1/p' "$1" | head -n 1
+}
+ms_of() {
+    sed -n 's/.*start-up: [0-9]* ops applied in \([0-9]*\) ms.*/\1/p' "$1" | head -n 1
+}
+
+check_table() {
+    ipvsadm -Sn | sort >/tmp/got.rules
+    sort "/test/ipvsadm-$n.rules" >/tmp/want.rules
+    if cmp -s /tmp/want.rules /tmp/got.rules; then
+        table_ok=yes
+    else
+        table_ok=no
+        echo "# the table differs from /test/ipvsadm-$n.rules (-: expected, +: ipvsadm -Sn):"
+        diff /tmp/want.rules /tmp/got.rules | head -n 10 | sed 's/^/#   /'
+    fi
+}
+
+base=$(ipvs_lines)
+target=$((base + objects))
+if [ "$base" -ne 3 ]; then
+    echo "# /proc/net/ip_vs has $base lines before the start: the table is not empty"
+    head -n 10 /proc/net/ip_vs
+    exit 1
+fi
+echo "# $tool: $n services x $reals real servers = $objects objects, kernel $(uname -r)," \
+    "$(grep -c ^processor /proc/cpuinfo) vCPUs, $(awk '/MemTotal/ { print $2 }' /proc/meminfo) kB"
+
+result=ok load_s=- rss_kb=- rss_detail=- internal_ms=- restart_s=- restart_ops=- restart_ms=-
+restart_rss_kb=- table_ok=-
+case "$tool" in
+floor)
+    t0=$(now)
+    floor-loader -r "$reals" "$n" >/tmp/floor.out 2>&1 &
+    pid=$!
+    wait_full "$pid" || result=fail
+    t1=$(now)
+    wait "$pid" || result=fail
+    cat /tmp/floor.out
+    internal_ms=$(sed -n 's/.*send phase \([0-9]*\) ms.*/\1/p' /tmp/floor.out)
+    rss_kb=$(sed -n 's/.*peak RSS \([0-9]*\) kB.*/\1/p' /tmp/floor.out)
+    ;;
+ipvsadm-restore)
+    t0=$(now)
+    time -o /tmp/time.out -f '%M %e' ipvsadm -R <"/test/ipvsadm-$n.rules" &
+    pid=$!
+    wait_full "$pid" || result=fail
+    t1=$(now)
+    wait "$pid" || result=fail
+    read -r rss_kb ipvsadm_s </tmp/time.out
+    echo "# ipvsadm -R exited after ${ipvsadm_s}s (busybox time), peak RSS $rss_kb kB"
+    ;;
+keepalived)
+    mkdir -p /etc/keepalived
+    t0=$(now)
+    keepalived -n -l -D -G -f "/test/keepalived-$n.conf" -p /run/keepalived.pid \
+        -c /run/keepalived_checkers.pid >/tmp/keepalived.log 2>&1 &
+    pid=$!
+    wait_full "$pid" || result=fail
+    t1=$(now)
+    sleep 1 # let it settle before reading its memory
+    cpid=$(cat /run/keepalived_checkers.pid 2>/dev/null || echo 0)
+    p_rss=$(hwm "$pid")
+    c_rss=$(hwm "$cpid")
+    rss_kb=$((p_rss + c_rss))
+    rss_detail="parent:${p_rss},checker:${c_rss}"
+    echo "# keepalived processes:"
+    for p in /proc/[0-9]*; do
+        case "$(cat "$p/comm" 2>/dev/null)" in
+            keepalived*) echo "#   pid ${p#/proc/} VmHWM $(hwm "${p#/proc/}") kB" ;;
+        esac
+    done
+    echo "# keepalived log (first and last lines):"
+    head -n 15 /tmp/keepalived.log | sed 's/^/#   /'
+    echo "#   ..."
+    tail -n 5 /tmp/keepalived.log | sed 's/^/#   /'
+    ;;
+extlbd)
+    conf="/test/extlb-$n.conf"
+    t0=$(now)
+    extlbd -n -l -f "$conf" -p /run/extlbd.pid 2>/tmp/extlbd.log &
+    pid=$!
+    wait_full "$pid" || result=fail
+    t1=$(now)
+    if wait_log /tmp/extlbd.log 'running:' "$pid"; then
+        t_run=$(now)
+        echo "# extlbd logged \"running:\" $(secs "$t0" "$t_run")s after its start"
+    else
+        result=fail
+    fi
+    rss_kb=$(hwm "$pid")
+    echo "# extlbd log:"
+    sed 's/^/#   /' /tmp/extlbd.log
+    extlbd_phases /tmp/extlbd.log "$t0"
+    internal_ms=$(ms_of /tmp/extlbd.log)
+    [ "$(ops_of /tmp/extlbd.log)" = "$objects" ] || { echo "# expected $objects ops at start-up"; result=fail; }
+
+    # Restart on the full table: SIGTERM (on_stop = keep leaves the table), start again.
+    kill -TERM "$pid"
+    wait "$pid" || { echo "# extlbd exited with $? on SIGTERM"; result=fail; }
+    [ "$(ipvs_lines)" -eq "$target" ] || { echo "# table changed on stop"; result=fail; }
+    r0=$(now)
+    extlbd -n -l -f "$conf" -p /run/extlbd.pid 2>/tmp/extlbd2.log &
+    pid=$!
+    if wait_log /tmp/extlbd2.log 'running:' "$pid"; then
+        r1=$(now)
+        restart_s=$(secs "$r0" "$r1")
+    else
+        result=fail
+    fi
+    restart_rss_kb=$(hwm "$pid")
+    echo "# extlbd restart log:"
+    sed 's/^/#   /' /tmp/extlbd2.log
+    extlbd_phases /tmp/extlbd2.log "$r0"
+    restart_ops=$(ops_of /tmp/extlbd2.log)
+    restart_ms=$(ms_of /tmp/extlbd2.log)
+    [ "$restart_ops" = 0 ] || { echo "# restart wrote $restart_ops ops, expected 0"; result=fail; }
+    kill -TERM "$pid"
+    wait "$pid"
+    ;;
+*)
+    echo "load.sh: unknown tool $tool"
+    exit 2
+    ;;
+esac
+[ -n "${t1:-}" ] && load_s=$(secs "$t0" "$t1")
+check_table
+[ "$table_ok" = yes ] || result=fail
+echo "BENCH tool=$tool n=$n reals=$reals objects=$objects load_s=$load_s" \
+    "internal_ms=$internal_ms rss_kb=$rss_kb rss_detail=$rss_detail restart_s=$restart_s" \
+    "restart_ops=$restart_ops restart_ms=$restart_ms restart_rss_kb=$restart_rss_kb" \
+    "table_ok=$table_ok result=$result kernel=$(uname -r)"
+[ "$result" = ok ]
