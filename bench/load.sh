@@ -10,11 +10,15 @@
 #   R     real servers per service (default 10)
 #
 # Every tool is timed the same way: from just before the tool is started until the kernel
-# shows every object, polled every 20 ms by counting the lines of /proc/net/ip_vs (3 header
-# lines, then one per service and one per real server). /proc/net/ip_vs is read under RCU,
-# so polling it does not hold the IPVS mutex that writers need (`ipvsadm -Ln` would take it
-# for each of its N+1 dumps). Clock: `ts '%.s'` (busybox, microseconds). Afterwards the table
-# is checked against /test/ipvsadm-N.rules (`ipvsadm -Sn`, both sorted, compared by md5).
+# shows every object. Polled every 20 ms with `ipvsadm -Ln -t LAST-VIP:80` (every tool adds
+# the objects in the generated order, so the last service's last real server is the last
+# object to appear), then confirmed by counting every line of /proc/net/ip_vs (3 header
+# lines, then one per service and one per real server). Counting the whole table at each
+# poll is not possible: reading /proc/net/ip_vs takes seconds at 110,000 objects in the
+# emulated guest (its seq_file restarts the walk over the services at every 4 kB read), and
+# `ipvsadm -Ln` is as slow and holds the IPVS mutex the writers need. Clock: busybox
+# `ts '%.s'` (microseconds). Afterwards the whole table is checked against
+# /test/ipvsadm-N.rules (`ipvsadm -Sn` and the rules, both sorted, must be equal).
 # Peak RSS is VmHWM of /proc/PID/status for the daemons (keepalived: its parent and its
 # checker child, and their sum), busybox `time -f %M` for ipvsadm, and the floor loader's own
 # VmHWM. Results are printed as one line "BENCH key=value ..." that bench/run.sh collects.
@@ -55,22 +59,48 @@ ipvs_lines() {
     wc -l </proc/net/ip_vs
 }
 
-# wait_full PID: poll until /proc/net/ip_vs shows every object. Succeeds once the table is
-# full; fails if PID is gone and the table is still not full, or after the deadline.
+# last_full: the last service of the generated order lists all its real servers. Every tool
+# adds objects in that order (a service, then its real servers; services by address), so
+# this is the last object to appear. Cheap at any table size: one service lookup and one
+# small dump (`ipvsadm -Ln -t` prints 3 header lines, the service and its R servers).
+last_vip="10.100.$(((n - 1) / 250)).$(((n - 1) % 250 + 1))"
+last_full() {
+    [ "$(ipvsadm -Ln -t "$last_vip:80" 2>/dev/null | wc -l)" -ge $((reals + 4)) ]
+}
+
+# wait_full PID: poll every 20 ms until the last object is in, note the time in t1, then
+# count every object in /proc/net/ip_vs (slow on large tables: count_s) to confirm. If the
+# count is short (a tool that adds out of order), keep counting until it is complete and
+# take that time instead. Fails if PID is gone with the table incomplete, or after the
+# deadline.
 wait_full() {
-    local pid="$1" lines start
+    local pid="$1" lines start c0
     start=$(date +%s)
     while :; do
-        lines=$(ipvs_lines)
-        [ "$lines" -ge "$target" ] && return 0
-        if ! alive "$pid"; then
+        polls=$((polls + 1))
+        if last_full; then
+            t1=$(now)
+            c0=$t1
             lines=$(ipvs_lines)
+            count_s=$(secs "$c0" "$(now)")
             [ "$lines" -ge "$target" ] && return 0
-            echo "# $tool exited with $((lines - base)) of $objects objects in the table"
+            echo "# last service complete but only $((lines - base)) of $objects objects in" \
+                "the table: waiting for the full count"
+            while [ "$(ipvs_lines)" -lt "$target" ]; do
+                if ! alive "$pid" && [ "$(ipvs_lines)" -lt "$target" ]; then
+                    echo "# $tool exited with an incomplete table"
+                    return 1
+                fi
+            done
+            t1=$(now)
+            return 0
+        fi
+        if ! alive "$pid" && ! last_full; then
+            echo "# $tool exited with $(($(ipvs_lines) - base)) of $objects objects in the table"
             return 1
         fi
         if [ $(($(date +%s) - start)) -ge "$deadline_s" ]; then
-            echo "# gave up after ${deadline_s}s with $((lines - base)) of $objects objects"
+            echo "# gave up after ${deadline_s}s with $(($(ipvs_lines) - base)) of $objects objects"
             return 1
         fi
         sleep "$poll_s"
@@ -139,6 +169,7 @@ fi
 echo "# $tool: $n services x $reals real servers = $objects objects, kernel $(uname -r)," \
     "$(grep -c ^processor /proc/cpuinfo) vCPUs, $(awk '/MemTotal/ { print $2 }' /proc/meminfo) kB"
 
+t1='' count_s=- polls=0
 result=ok load_s=- rss_kb=- rss_detail=- internal_ms=- restart_s=- restart_ops=- restart_ms=-
 restart_rss_kb=- table_ok=-
 case "$tool" in
@@ -147,7 +178,6 @@ floor)
     floor-loader -r "$reals" "$n" >/tmp/floor.out 2>&1 &
     pid=$!
     wait_full "$pid" || result=fail
-    t1=$(now)
     wait "$pid" || result=fail
     cat /tmp/floor.out
     internal_ms=$(sed -n 's/.*send phase \([0-9]*\) ms.*/\1/p' /tmp/floor.out)
@@ -158,7 +188,6 @@ ipvsadm-restore)
     time -o /tmp/time.out -f '%M %e' ipvsadm -R <"/test/ipvsadm-$n.rules" &
     pid=$!
     wait_full "$pid" || result=fail
-    t1=$(now)
     wait "$pid" || result=fail
     read -r rss_kb ipvsadm_s </tmp/time.out
     echo "# ipvsadm -R exited after ${ipvsadm_s}s (busybox time), peak RSS $rss_kb kB"
@@ -170,7 +199,6 @@ keepalived)
         -c /run/keepalived_checkers.pid >/tmp/keepalived.log 2>&1 &
     pid=$!
     wait_full "$pid" || result=fail
-    t1=$(now)
     sleep 1 # let it settle before reading its memory
     cpid=$(cat /run/keepalived_checkers.pid 2>/dev/null || echo 0)
     p_rss=$(hwm "$pid")
@@ -194,7 +222,6 @@ extlbd)
     extlbd -n -l -f "$conf" -p /run/extlbd.pid 2>/tmp/extlbd.log &
     pid=$!
     wait_full "$pid" || result=fail
-    t1=$(now)
     if wait_log /tmp/extlbd.log 'running:' "$pid"; then
         t_run=$(now)
         echo "# extlbd logged \"running:\" $(secs "$t0" "$t_run")s after its start"
@@ -242,5 +269,5 @@ check_table
 echo "BENCH tool=$tool n=$n reals=$reals objects=$objects load_s=$load_s" \
     "internal_ms=$internal_ms rss_kb=$rss_kb rss_detail=$rss_detail restart_s=$restart_s" \
     "restart_ops=$restart_ops restart_ms=$restart_ms restart_rss_kb=$restart_rss_kb" \
-    "table_ok=$table_ok result=$result kernel=$(uname -r)"
+    "polls=$polls count_s=$count_s table_ok=$table_ok result=$result kernel=$(uname -r)"
 [ "$result" = ok ]

@@ -4,8 +4,7 @@
 # configure (once per build directory) and make.
 #
 # Usage: scripts/build.sh [BUILDDIR [CONFIGURE-ARGS...]]   (default: build)
-set -euo pipefail
-
+# Sourced (as scripts/test and scripts/demo do), it defines xl_build and sets no shell options.
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/deps.sh
 . "$repo/scripts/deps.sh"
@@ -17,19 +16,20 @@ xl_build_deps() {
 
 xl_build() {
     local dir="$1"; shift
-    xl_build_deps
+    xl_build_deps || return 1
     if [[ ! -x "$repo/configure" || "$repo/configure.ac" -nt "$repo/configure" ||
           "$repo/Makefile.am" -nt "$repo/Makefile.in" ]]; then
-        (cd "$repo" && autoreconf -fi)
+        (cd "$repo" && autoreconf -fi) || return 1
     fi
-    mkdir -p "$dir"
+    mkdir -p "$dir" || return 1
     if [[ ! -f "$dir/Makefile" || "$repo/configure" -nt "$dir/config.status" ]]; then
-        (cd "$dir" && "$repo/configure" -q --prefix=/usr --sysconfdir=/etc "$@")
+        (cd "$dir" && "$repo/configure" -q --prefix=/usr --sysconfdir=/etc "$@") || return 1
     fi
     make -C "$dir" -s -j"$(nproc)"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    set -euo pipefail
     d="${1:-build}"; shift || true
     [[ "$d" = /* ]] || d="$repo/$d"
     xl_build "$d" "$@"

@@ -14,6 +14,24 @@ if [[ $# -eq 0 ]]; then
     set -- "$repo"/tests/vm/t-*.sh
 fi
 
+# memcheck for t-valgrind.sh (Debian's /usr/bin/valgrind is a wrapper around valgrind.bin)
+valgrind=()
+if [[ -x /usr/bin/valgrind.bin ]]; then
+    valgrind=(--bin /usr/bin/valgrind.bin:/usr/bin/valgrind.bin)
+    for f in memcheck-amd64-linux vgpreload_core-amd64-linux.so \
+        vgpreload_memcheck-amd64-linux.so default.supp; do
+        valgrind+=(--add "/usr/libexec/valgrind/$f:/usr/libexec/valgrind/$f")
+    done
+    # memcheck must find ld.so's strlen: its symbols come from libc6-dbg, by build id
+    id="$(readelf -n /lib64/ld-linux-x86-64.so.2 | awk '/Build ID/ { print $3 }')"
+    dbg="/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug"
+    if [[ -n "$id" && -f "$dbg" ]]; then
+        valgrind+=(--add "$dbg:$dbg")
+    else
+        valgrind=() # t-valgrind.sh reports itself skipped
+    fi
+fi
+
 passed=0 failed=0 results=()
 for t in "$@"; do
     name="$(basename "$t" .sh)"
@@ -23,7 +41,7 @@ for t in "$@"; do
         --bin "$build/extlbd" \
         --add "$repo/etc/extlb.conf:/etc/extlb.conf" \
         --add "$repo/tests/vm/conf:/test/conf" \
-        "$t"
+        "${valgrind[@]}" "$t"
     rc=$?
     # the guest's own closing line counts its checks
     line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)"
