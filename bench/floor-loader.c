@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -200,6 +201,11 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+static double tv_ms(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1e3 + (double)tv->tv_usec / 1e3;
+}
+
 /* VmHWM of this process in kB, or -1. */
 static long peak_rss_kb(void)
 {
@@ -249,6 +255,7 @@ int main(int argc, char **argv)
 	int family, fd, c, one = 1, sz = SOCKBUF;
 	uint32_t port, seq0;
 	double t0, t1, t2;
+	struct rusage ru;
 	static unsigned char rx[64 * 1024];
 
 	while ((c = getopt(argc, argv, "b:r:")) != -1) {
@@ -362,11 +369,12 @@ int main(int argc, char **argv)
 	}
 	t2 = now_ms();
 
+	getrusage(RUSAGE_SELF, &ru);
 	printf("floor: %lu services x %lu reals = %lu requests, batch %lu: "
 	       "send phase %.0f ms, build %.0f ms, %lu failed, "
-	       "peak RSS %ld kB\n",
+	       "peak RSS %ld kB, cpu user %.0f ms sys %.0f ms\n",
 	       n, reals, nmsgs, batch, t2 - t1, t1 - t0, failed,
-	       peak_rss_kb());
+	       peak_rss_kb(), tv_ms(&ru.ru_utime), tv_ms(&ru.ru_stime));
 	nl_socket_free(sk);
 	free(off);
 	free(b.p);

@@ -10,14 +10,15 @@
 #   R     real servers per service (default 10)
 #
 # Every tool is timed the same way: from just before the tool is started until the kernel
-# shows every object. Polled every 20 ms with `ipvsadm -Ln -t LAST-VIP:80` (every tool adds
-# the objects in the generated order, so the last service's last real server is the last
-# object to appear), then confirmed by counting every line of /proc/net/ip_vs (3 header
-# lines, then one per service and one per real server). Counting the whole table at each
-# poll is not possible: reading /proc/net/ip_vs takes seconds at 110,000 objects in the
-# emulated guest (its seq_file restarts the walk over the services at every 4 kB read), and
-# `ipvsadm -Ln` is as slow and holds the IPVS mutex the writers need. Clock: busybox
-# `ts '%.s'` (microseconds). Afterwards the whole table is checked against
+# shows every object. /usr/sbin/ipvs-wait (bench/ipvs-wait.c, started and ready before the
+# tool) asks the kernel every 10 ms for the real servers of the last service: every tool adds
+# the objects in the generated order, so its last real server is the last object to appear.
+# That is then confirmed by counting every line of /proc/net/ip_vs (3 header lines, then one
+# per service and one per real server). Counting the whole table at each poll is not
+# possible: reading /proc/net/ip_vs takes seconds at 110,000 objects in the emulated guest
+# (count_s in the results; its seq_file walks the services from the start again at every
+# 4 kB read), and `ipvsadm -Ln` is as slow and holds the IPVS mutex the writers need.
+# Clock: busybox `ts '%.s'` and ipvs-wait both print gettimeofday(). Afterwards the whole table is checked against
 # /test/ipvsadm-N.rules (`ipvsadm -Sn` and the rules, both sorted, must be equal).
 # Peak RSS is VmHWM of /proc/PID/status for the daemons (keepalived: its parent and its
 # checker child, and their sum), busybox `time -f %M` for ipvsadm, and the floor loader's own
@@ -55,56 +56,70 @@ hwm() {
         echo 0
 }
 
+# cpu PID: "USER SYS" CPU seconds the process has used so far (/proc/PID/stat, 100 Hz)
+cpu() {
+    local ut st
+    # shellcheck disable=SC2034 # fields before utime and stime
+    read -r _ _ _ _ _ _ _ _ _ _ _ _ _ ut st _ <"/proc/$1/stat" 2>/dev/null || { echo "0 0"; return; }
+    awk -v u="$ut" -v s="$st" 'BEGIN { printf "%.2f %.2f", u / 100, s / 100 }'
+}
+
 ipvs_lines() {
     wc -l </proc/net/ip_vs
 }
 
-# last_full: the last service of the generated order lists all its real servers. Every tool
-# adds objects in that order (a service, then its real servers; services by address), so
-# this is the last object to appear. Cheap at any table size: one service lookup and one
-# small dump (`ipvsadm -Ln -t` prints 3 header lines, the service and its R servers).
+# The last service of the generated order; every tool adds a service, then its real
+# servers, services in address order, so its last real server is the last object to appear.
 last_vip="10.100.$(((n - 1) / 250)).$(((n - 1) % 250 + 1))"
-last_full() {
-    [ "$(ipvsadm -Ln -t "$last_vip:80" 2>/dev/null | wc -l)" -ge $((reals + 4)) ]
+
+# start_waiter: ipvs-wait in the background, polling the last service every 10 ms until it
+# has its R real servers; returns once the waiter's socket is open.
+start_waiter() {
+    rm -f /tmp/wait.ready /tmp/wait.out
+    ipvs-wait -i 10 -t "$deadline_s" -r /tmp/wait.ready "$last_vip" 80 "$reals" \
+        >/tmp/wait.out 2>&1 &
+    waiter=$!
+    while [ ! -e /tmp/wait.ready ]; do
+        alive "$waiter" || { echo "# ipvs-wait failed: $(cat /tmp/wait.out)"; exit 1; }
+        sleep 0.02
+    done
 }
 
-# wait_full PID: poll every 20 ms until the last object is in, note the time in t1, then
-# count every object in /proc/net/ip_vs (slow on large tables: count_s) to confirm. If the
-# count is short (a tool that adds out of order), keep counting until it is complete and
-# take that time instead. Fails if PID is gone with the table incomplete, or after the
-# deadline.
+# wait_full PID: wait for the waiter; t1 is the time it saw the last object. Then count every
+# object in /proc/net/ip_vs to confirm (count_s: how long that takes). If the count is short
+# (a tool that adds out of order), count again until complete and take that time instead.
+# Fails if PID is gone for 5 s with the table incomplete, or after the deadline.
 wait_full() {
-    local pid="$1" lines start c0
-    start=$(date +%s)
-    while :; do
-        polls=$((polls + 1))
-        if last_full; then
-            t1=$(now)
-            c0=$t1
-            lines=$(ipvs_lines)
-            count_s=$(secs "$c0" "$(now)")
-            [ "$lines" -ge "$target" ] && return 0
-            echo "# last service complete but only $((lines - base)) of $objects objects in" \
-                "the table: waiting for the full count"
-            while [ "$(ipvs_lines)" -lt "$target" ]; do
-                if ! alive "$pid" && [ "$(ipvs_lines)" -lt "$target" ]; then
-                    echo "# $tool exited with an incomplete table"
-                    return 1
-                fi
-            done
-            t1=$(now)
-            return 0
+    local pid="$1" lines c0 gone=0
+    while alive "$waiter"; do
+        if ! alive "$pid"; then
+            gone=$((gone + 1))
+            if [ "$gone" -ge 10 ]; then
+                kill "$waiter"
+                echo "# $tool exited with $(($(ipvs_lines) - base)) of $objects objects"
+                return 1
+            fi
         fi
-        if ! alive "$pid" && ! last_full; then
-            echo "# $tool exited with $(($(ipvs_lines) - base)) of $objects objects in the table"
-            return 1
-        fi
-        if [ $(($(date +%s) - start)) -ge "$deadline_s" ]; then
-            echo "# gave up after ${deadline_s}s with $(($(ipvs_lines) - base)) of $objects objects"
-            return 1
-        fi
-        sleep "$poll_s"
+        sleep 0.5
     done
+    if ! wait "$waiter"; then
+        echo "# ipvs-wait: $(cat /tmp/wait.out)"
+        return 1
+    fi
+    t1=$(cat /tmp/wait.out)
+    c0=$(now)
+    lines=$(ipvs_lines)
+    count_s=$(secs "$c0" "$(now)")
+    [ "$lines" -ge "$target" ] && return 0
+    echo "# last service complete but only $((lines - base)) of $objects objects in the" \
+        "table: counting until complete"
+    while [ "$(ipvs_lines)" -lt "$target" ]; do
+        if ! alive "$pid" && [ "$(ipvs_lines)" -lt "$target" ]; then
+            echo "# $tool exited with an incomplete table"
+            return 1
+        fi
+    done
+    t1=$(now)
 }
 
 # wait_log FILE PATTERN PID: until FILE has a line matching PATTERN (grep -E), or PID exits
@@ -139,9 +154,10 @@ extlbd_phases() {
             a - t0, b - a, c - b, d - c }'
 }
 
-# ops_of LOG / ms_of LOG: N and X from the log's "start-up: N ops applied in X ms"
+# ops_of LOG: the write ops of every "...: N ops applied in X ms" line of LOG, added up
+# (start-up, and any later pass such as health); ms_of LOG: X of the "start-up:" line
 ops_of() {
-    sed -n 's/.*start-up: \([0-9]*\) ops applied in.*/\1/p' "$1" | head -n 1
+    sed -n 's/.*: \([0-9]*\) ops applied in.*/\1/p' "$1" | awk '{ n += $1 } END { print n + 0 }'
 }
 ms_of() {
     sed -n 's/.*start-up: [0-9]* ops applied in \([0-9]*\) ms.*/\1/p' "$1" | head -n 1
@@ -169,11 +185,12 @@ fi
 echo "# $tool: $n services x $reals real servers = $objects objects, kernel $(uname -r)," \
     "$(grep -c ^processor /proc/cpuinfo) vCPUs, $(awk '/MemTotal/ { print $2 }' /proc/meminfo) kB"
 
-t1='' count_s=- polls=0
+t1='' count_s=- user_s=- sys_s=-
 result=ok load_s=- rss_kb=- rss_detail=- internal_ms=- restart_s=- restart_ops=- restart_ms=-
 restart_rss_kb=- table_ok=-
 case "$tool" in
 floor)
+    start_waiter
     t0=$(now)
     floor-loader -r "$reals" "$n" >/tmp/floor.out 2>&1 &
     pid=$!
@@ -182,18 +199,24 @@ floor)
     cat /tmp/floor.out
     internal_ms=$(sed -n 's/.*send phase \([0-9]*\) ms.*/\1/p' /tmp/floor.out)
     rss_kb=$(sed -n 's/.*peak RSS \([0-9]*\) kB.*/\1/p' /tmp/floor.out)
+    # shellcheck disable=SC2046 # two numbers
+    set -- $(sed -n 's/.*cpu user \([0-9]*\) ms sys \([0-9]*\) ms.*/\1 \2/p' /tmp/floor.out)
+    user_s=$(awk -v ms="${1:-0}" 'BEGIN { printf "%.2f", ms / 1000 }')
+    sys_s=$(awk -v ms="${2:-0}" 'BEGIN { printf "%.2f", ms / 1000 }')
     ;;
 ipvsadm-restore)
+    start_waiter
     t0=$(now)
-    time -o /tmp/time.out -f '%M %e' ipvsadm -R <"/test/ipvsadm-$n.rules" &
+    time -o /tmp/time.out -f '%M %e %U %S' ipvsadm -R <"/test/ipvsadm-$n.rules" &
     pid=$!
     wait_full "$pid" || result=fail
     wait "$pid" || result=fail
-    read -r rss_kb ipvsadm_s </tmp/time.out
+    read -r rss_kb ipvsadm_s user_s sys_s </tmp/time.out
     echo "# ipvsadm -R exited after ${ipvsadm_s}s (busybox time), peak RSS $rss_kb kB"
     ;;
 keepalived)
     mkdir -p /etc/keepalived
+    start_waiter
     t0=$(now)
     keepalived -n -l -D -G -f "/test/keepalived-$n.conf" -p /run/keepalived.pid \
         -c /run/keepalived_checkers.pid >/tmp/keepalived.log 2>&1 &
@@ -205,6 +228,11 @@ keepalived)
     c_rss=$(hwm "$cpid")
     rss_kb=$((p_rss + c_rss))
     rss_detail="parent:${p_rss},checker:${c_rss}"
+    # shellcheck disable=SC2046 # two numbers each
+    set -- $(cpu "$pid") $(cpu "$cpid")
+    user_s=$(awk -v a="$1" -v b="$3" 'BEGIN { printf "%.2f", a + b }')
+    sys_s=$(awk -v a="$2" -v b="$4" 'BEGIN { printf "%.2f", a + b }')
+    echo "# keepalived CPU s (user sys): parent $1 $2, checker $3 $4"
     echo "# keepalived processes:"
     for p in /proc/[0-9]*; do
         case "$(cat "$p/comm" 2>/dev/null)" in
@@ -218,6 +246,7 @@ keepalived)
     ;;
 extlbd)
     conf="/test/extlb-$n.conf"
+    start_waiter
     t0=$(now)
     extlbd -n -l -f "$conf" -p /run/extlbd.pid 2>/tmp/extlbd.log &
     pid=$!
@@ -228,7 +257,12 @@ extlbd)
     else
         result=fail
     fi
+    sleep 1 # let it log whatever follows "running:" before reading its log
     rss_kb=$(hwm "$pid")
+    # shellcheck disable=SC2046 # two numbers
+    set -- $(cpu "$pid")
+    user_s=$1 sys_s=$2
+    echo "# extlbd CPU s when running (user sys): $user_s $sys_s"
     echo "# extlbd log:"
     sed 's/^/#   /' /tmp/extlbd.log
     extlbd_phases /tmp/extlbd.log "$t0"
@@ -248,7 +282,9 @@ extlbd)
     else
         result=fail
     fi
+    sleep 1
     restart_rss_kb=$(hwm "$pid")
+    echo "# extlbd restart CPU s when running (user sys): $(cpu "$pid")"
     echo "# extlbd restart log:"
     sed 's/^/#   /' /tmp/extlbd2.log
     extlbd_phases /tmp/extlbd2.log "$r0"
@@ -269,5 +305,5 @@ check_table
 echo "BENCH tool=$tool n=$n reals=$reals objects=$objects load_s=$load_s" \
     "internal_ms=$internal_ms rss_kb=$rss_kb rss_detail=$rss_detail restart_s=$restart_s" \
     "restart_ops=$restart_ops restart_ms=$restart_ms restart_rss_kb=$restart_rss_kb" \
-    "polls=$polls count_s=$count_s table_ok=$table_ok result=$result kernel=$(uname -r)"
+    "user_s=$user_s sys_s=$sys_s count_s=$count_s table_ok=$table_ok result=$result kernel=$(uname -r)"
 [ "$result" = ok ]

@@ -14,7 +14,8 @@
 #                                          (default build-bench/bench/results.raw)
 # Environment: BENCH_TOOLS (default "floor extlbd ipvsadm-restore keepalived"),
 #   BENCH_REPEAT (runs of each (tool, N), default 1), BENCH_MEM (VM megabytes, default 2048),
-#   BENCH_TIMEOUT (seconds per VM, default 3600), and scripts/vm-run's XL_VM_* variables.
+#   BENCH_TIMEOUT (seconds per VM, default 3600), BENCH_BUILD=0 (use build-bench/extlbd as
+#   it is), and scripts/vm-run's XL_VM_* variables.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,9 +36,11 @@ print_report() {
     kernel="$(sed -n 's/.* kernel=\([^ ]*\).*/\1/p' "$raw" | head -n 1)"
     echo "extlb load benchmark, $(sed -n 's/^# started //p' "$raw" | head -n 1)," \
         "guest kernel ${kernel:-?}, $reals real servers per service"
-    echo "load: from starting the tool until the kernel shows every object (20 ms polls of the" \
-        "last service with ipvsadm -Ln -t, then confirmed by counting /proc/net/ip_vs)"
+    echo "load: from starting the tool until the kernel shows every object (10 ms polls of the" \
+        "last service by bench/ipvs-wait, then confirmed by counting /proc/net/ip_vs)"
     echo "own: floor = its send phase; extlbd = its \"start-up: N ops applied in X ms\""
+    echo "user s, sys s: CPU time of the tool (keepalived: parent + checker; extlbd: until" \
+        "\"running:\"); the kernel work on the requests counts as sys"
     echo "RSS: peak (VmHWM; keepalived: parent + checker); rst: extlbd restarted on the full" \
         "table (s until \"running:\", write ops, its own ms, peak RSS)"
     echo "host load: 1-minute load average of the host before-after the VM (2 CPUs)"
@@ -64,8 +67,9 @@ print_report() {
     {
         t = kv($0, "tool"); n = kv($0, "n"); key = n SUBSEP t
         if (!(n in nseen)) { nseen[n] = 1; norder[++nn] = n }
-        rows[++nrows] = sprintf("%6s %-15s %3s %7s %7s %6s %7s %7s %7s %6s %-5s %-6s %s",
-            n, t, kv($0, "run"), kv($0, "load_s"), kv($0, "internal_ms"), mb(kv($0, "rss_kb")),
+        rows[++nrows] = sprintf("%6s %-15s %3s %7s %7s %6s %6s %6s %7s %7s %7s %6s %-5s %-6s %s",
+            n, t, kv($0, "run"), kv($0, "load_s"), kv($0, "internal_ms"), kv($0, "user_s"),
+            kv($0, "sys_s"), mb(kv($0, "rss_kb")),
             kv($0, "restart_s"), kv($0, "restart_ops"), kv($0, "restart_ms"),
             mb(kv($0, "restart_rss_kb")), kv($0, "table_ok"), kv($0, "result"),
             kv($0, "host_load"))
@@ -76,8 +80,8 @@ print_report() {
         }
     }
     END {
-        printf "%6s %-15s %3s %7s %7s %6s %7s %7s %7s %6s %-5s %-6s %s\n", "N", "tool", "run",
-            "load s", "own ms", "RSS MB", "rst s", "rst ops", "rst ms", "rstRSS",
+        printf "%6s %-15s %3s %7s %7s %6s %6s %6s %7s %7s %7s %6s %-5s %-6s %s\n", "N", "tool",
+            "run", "load s", "own ms", "user s", "sys s", "RSS MB", "rst s", "rst ops", "rst ms", "rstRSS",
             "table", "result", "host load"
         for (i = 1; i <= nrows; i++) print rows[i]
         print ""
@@ -132,14 +136,22 @@ done
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: BENCH_REPEAT must be >= 1" >&2; exit 2; }
 
 # ---- build and generate -------------------------------------------------------------------
-"$repo/scripts/build.sh" "$build"
+with_extlbd=0
+[[ " $tools " == *" extlbd "* ]] && with_extlbd=1
+if [[ $with_extlbd -eq 1 && "${BENCH_BUILD:-1}" != 0 ]]; then
+    "$repo/scripts/build.sh" "$build"
+fi
 mkdir -p "$out" "$data" "$logs"
 # shellcheck disable=SC2046 # pkg-config prints several words
-cc -O2 -g -Wall -Wextra -std=gnu11 $(pkg-config --cflags libnl-genl-3.0) \
-    -o "$out/floor-loader" "$repo/bench/floor-loader.c" $(pkg-config --libs libnl-genl-3.0)
+for prog in floor-loader ipvs-wait; do
+    cc -O2 -g -Wall -Wextra -std=gnu11 $(pkg-config --cflags libnl-genl-3.0) \
+        -o "$out/$prog" "$repo/bench/$prog.c" $(pkg-config --libs libnl-genl-3.0)
+done
 for n in "$@"; do
     "$repo/bench/gen-configs.sh" "$n" "$data" "$reals"
-    "$build/extlbd" -t -f "$data/extlb-$n.conf"
+    if [[ $with_extlbd -eq 1 ]]; then
+        "$build/extlbd" -t -f "$data/extlb-$n.conf"
+    fi
 done
 
 # ---- one VM per run -----------------------------------------------------------------------
@@ -156,7 +168,7 @@ for n in "$@"; do
             log="$logs/$name.log"
             echo "=== $t, $n x $reals (run $run of $repeat), log $log"
             args=(--timeout "$vm_timeout" --mem "$mem" --log "$log"
-                --add "$data/ipvsadm-$n.rules")
+                --add "$data/ipvsadm-$n.rules" --bin "$out/ipvs-wait")
             case "$t" in
                 floor) args+=(--bin "$out/floor-loader") ;;
                 extlbd) args+=(--bin "$build/extlbd" --add "$data/extlb-$n.conf") ;;

@@ -44,6 +44,8 @@ struct xl_check_config {
 	enum xl_check_type type;
 	double interval; /* seconds */
 	double timeout;
+	double fast_interval; /* while changing state; 0: interval */
+	double down_interval; /* while down; 0: interval */
 	uint32_t rise;
 	uint32_t fall;
 	bool initial_up; /* initial_state = "up" */

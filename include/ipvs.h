@@ -27,6 +27,11 @@ int xl_ipvs_family(const struct xl_ipvs *h);
 /* Every service and its destinations, sorted.  0 or -errno. */
 int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out);
 
+/* The destinations of one service (key: svc's identity), with their
+ * connection counters, into out->dests (out is a copy of svc). */
+int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
+			 struct xl_service *out);
+
 /* Called for each op the kernel refused; err is a positive errno. */
 typedef void (*xl_ipvs_err_fn)(const struct xl_op *op, int err, void *arg);
 

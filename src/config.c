@@ -423,7 +423,7 @@ static int get_addr(struct loader *ld, const config_setting_t *s, uint16_t *af,
  * become a default.  One walk instead of one search per key is what keeps
  * half a million real servers quick.
  */
-#define KEYS_MAX 20
+#define KEYS_MAX 24
 
 struct keys {
 	config_setting_t *s[KEYS_MAX];
@@ -528,6 +528,8 @@ enum {
 	CK_TYPE,
 	CK_INTERVAL,
 	CK_TIMEOUT,
+	CK_FAST_INTERVAL,
+	CK_DOWN_INTERVAL,
 	CK_RISE,
 	CK_FALL,
 	CK_INITIAL_STATE,
@@ -551,6 +553,8 @@ static const char *const check_keys[CK_NKEYS] = {
     [CK_TYPE] = "type",
     [CK_INTERVAL] = "interval",
     [CK_TIMEOUT] = "timeout",
+    [CK_FAST_INTERVAL] = "fast_interval",
+    [CK_DOWN_INTERVAL] = "down_interval",
     [CK_RISE] = "rise",
     [CK_FALL] = "fall",
     [CK_INITIAL_STATE] = "initial_state",
@@ -739,6 +743,10 @@ static void check_timing(struct loader *ld, const struct keys *g,
 
 	get_secs(ld, g->s[CK_INTERVAL], true, 0, SECS_MAX, &k->interval);
 	get_secs(ld, g->s[CK_TIMEOUT], true, 0, SECS_MAX, &k->timeout);
+	get_secs(ld, g->s[CK_FAST_INTERVAL], true, 0, SECS_MAX,
+		 &k->fast_interval);
+	get_secs(ld, g->s[CK_DOWN_INTERVAL], true, 0, SECS_MAX,
+		 &k->down_interval);
 	if (get_int(ld, g->s[CK_RISE], 1, 1000, &v) == 1)
 		k->rise = (uint32_t)v;
 	if (get_int(ld, g->s[CK_FALL], 1, 1000, &v) == 1)

@@ -10,120 +10,89 @@
  */
 #include "autoconf.h"
 
+#include "check.h"
 #include "config.h"
+#include "drain.h"
+#include "health.h"
 #include "ipvs.h"
 #include "log.h"
-#include "reconcile.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define XL_RETRY_SECS 5.0
 #define XL_OPS_LOGGED 200 /* above this many ops, each is logged at debug */
+
+#define container_of(p, type, member) \
+	((type *)((char *)(p) - offsetof(type, member)))
 
 struct xl_daemon {
 	struct ev_loop *loop;
 	const char *conf_path;
 	const char *pidfile;
 	struct xl_config *cfg;
-	struct xl_table desired;
 	struct xl_ipvs *ipvs;
+	struct xl_sync *sync;
+	struct xl_checker *checker;
+	struct xl_health *health;
 	ev_signal sighup, sigterm, sigint;
-	ev_timer resync;
-	long failed; /* ops the kernel refused in the last sync */
+	ev_timer resync;    /* periodic comparison with a fresh dump */
+	ev_timer health_tw; /* health changes of one iteration, applied once */
+	ev_timer drain_tw;  /* polls the connections of draining servers */
+	struct xl_drain drain;
+	long failed;        /* ops the kernel refused in the last sync */
 };
 
-struct sync_stats {
-	size_t count[XL_OP_DEL_DEST + 1];
-	long failed;
-	bool verbose;
-};
-
-static double now_ms(void)
+static bool health_up(const void *arg, size_t vs, size_t rs)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return xl_health_is_up(arg, vs, rs);
 }
 
-static void op_failed(const struct xl_op *op, int err, void *arg)
+static void log_result(const char *why, const struct xl_sync_result *r)
 {
-	char buf[256];
-
-	(void)arg;
-	xl_err("%s: %s", xl_op_format(op, buf, sizeof(buf)),
-	       xl_ipvs_strerror(op, err));
-}
-
-static void log_ops(const struct xl_ops *ops, struct sync_stats *st)
-{
-	char buf[256];
-
-	for (size_t i = 0; i < ops->n; i++) {
-		st->count[ops->v[i].kind]++;
-		xl_log(st->verbose ? 6 : 7, "%s",
-		       xl_op_format(&ops->v[i], buf, sizeof(buf)));
-	}
-}
-
-static void log_summary(const char *why, const struct sync_stats *st,
-			size_t nops, double ms)
-{
-	const size_t *c = st->count;
+	const size_t *c = r->count;
 
 	xl_info("%s: %zu ops applied in %.0f ms (services +%zu ~%zu -%zu, "
 		"real servers +%zu ~%zu -%zu), %ld failed",
-		why, nops, ms, c[XL_OP_ADD_SVC], c[XL_OP_EDIT_SVC],
+		why, r->nops, r->ms, c[XL_OP_ADD_SVC], c[XL_OP_EDIT_SVC],
 		c[XL_OP_DEL_SVC], c[XL_OP_ADD_DEST], c[XL_OP_EDIT_DEST],
-		c[XL_OP_DEL_DEST], st->failed);
+		c[XL_OP_DEL_DEST], r->failed);
 }
 
-/*
- * Brings the kernel to `want`.  `previous` names services we put there
- * earlier, which may be deleted; others are only touched with owns_all.
- */
-static int sync_kernel(struct xl_daemon *d, const struct xl_table *want,
-		       const struct xl_table *previous, const char *why)
+/* Desired = configuration + health; make the kernel say so. */
+static int sync_now(struct xl_daemon *d, const char *why, bool quiet)
 {
-	struct xl_reconcile_opts opts = { .owns_all = d->cfg->owns_all,
-					  .previous = previous };
-	struct xl_table actual;
-	struct xl_ops ops = { 0 };
-	struct sync_stats st = { 0 };
-	double t0 = now_ms();
+	struct xl_table want;
+	struct xl_sync_result r;
 	int rc;
 
-	if ((rc = xl_ipvs_dump(d->ipvs, &actual)) < 0) {
-		xl_err("%s: reading the IPVS table: %s", why, strerror(-rc));
+	if (xl_desired_build(d->cfg, d->health ? health_up : NULL, d->health,
+			     &want) < 0 ||
+	    xl_drain_apply(&d->drain, &want) < 0) {
+		xl_table_free(&want);
+		xl_err("%s: out of memory", why);
+		return -ENOMEM;
+	}
+	rc = xl_sync_run(d->sync, &want, d->cfg->owns_all, XL_OPS_LOGGED, &r);
+	xl_table_free(&want);
+	if (rc < 0) {
+		d->failed = 1;
 		return rc;
 	}
-	if ((rc = xl_reconcile(want, &actual, &opts, &ops)) < 0)
-		goto out;
-	st.verbose = ops.n <= XL_OPS_LOGGED;
-	log_ops(&ops, &st);
-	st.failed = xl_ipvs_apply(d->ipvs, ops.v, ops.n, op_failed, d);
-	if (st.failed < 0) {
-		rc = (int)st.failed;
-		xl_err("%s: netlink: %s", why, strerror(-rc));
-		goto out;
-	}
-	d->failed = st.failed;
-	if (ops.n || strcmp(why, "resync"))
-		log_summary(why, &st, ops.n, now_ms() - t0);
-out:
-	xl_ops_free(&ops);
-	xl_table_free(&actual);
-	return rc;
+	d->failed = r.failed;
+	if (!quiet || r.nops)
+		log_result(why, &r);
+	return 0;
 }
 
 static void arm_resync(struct xl_daemon *d)
@@ -139,13 +108,62 @@ static void arm_resync(struct xl_daemon *d)
 
 static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct xl_daemon *d = (struct xl_daemon *)((char *)w -
-		offsetof(struct xl_daemon, resync));
+	struct xl_daemon *d = container_of(w, struct xl_daemon, resync);
 
 	(void)loop;
 	(void)revents;
-	sync_kernel(d, &d->desired, &d->desired, "resync");
+	/* compare with what the kernel really holds, not what we remember */
+	xl_sync_invalidate(d->sync);
+	sync_now(d, "resync", true);
 	arm_resync(d);
+}
+
+static void on_health_apply(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xl_daemon *d = container_of(w, struct xl_daemon, health_tw);
+
+	(void)loop;
+	(void)revents;
+	sync_now(d, "health", true);
+	if (d->failed)
+		arm_resync(d);
+}
+
+static void on_health_changed(void *arg)
+{
+	struct xl_daemon *d = arg;
+
+	if (!ev_is_active(&d->health_tw)) {
+		ev_timer_set(&d->health_tw, 0., 0.);
+		ev_timer_start(d->loop, &d->health_tw);
+	}
+}
+
+/* Active connections of a draining server, as the kernel counts them. */
+static long drain_conns(void *arg, const struct xl_drain_entry *e)
+{
+	struct xl_daemon *d = arg;
+	struct xl_service s;
+	long n = -1;
+
+	if (xl_ipvs_dump_service(d->ipvs, &e->svc, &s) < 0)
+		return -1;
+	for (size_t i = 0; i < s.ndests; i++)
+		if (!xl_dest_cmp(&s.dests[i], &e->dest))
+			n = s.dests[i].active_conns;
+	xl_service_free(&s);
+	return n < 0 ? 0 : n; /* gone from the kernel: nothing to wait for */
+}
+
+static void on_drain(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xl_daemon *d = container_of(w, struct xl_daemon, drain_tw);
+
+	(void)revents;
+	if (xl_drain_expire(&d->drain, ev_now(loop), drain_conns, d))
+		sync_now(d, "drain", false);
+	if (!d->drain.n)
+		ev_timer_stop(loop, w);
 }
 
 static void log_errors(const struct xl_errors *e)
@@ -158,7 +176,6 @@ static void reload(struct xl_daemon *d)
 {
 	struct xl_errors errs = { 0 };
 	struct xl_config *cfg = xl_config_load(d->conf_path, &errs);
-	struct xl_table want;
 
 	if (!cfg) {
 		log_errors(&errs);
@@ -168,17 +185,24 @@ static void reload(struct xl_daemon *d)
 		xl_errors_free(&errs);
 		return;
 	}
-	if (xl_config_table(cfg, &want) < 0) {
-		xl_err("reload: out of memory");
+	/* health state carries over for servers whose identity and check
+	 * are unchanged; the old snapshot is freed only after that */
+	if (xl_health_configure(d->health, cfg) < 0) {
+		xl_err("reload: out of memory; the running configuration "
+		       "stays in force");
+		xl_health_configure(d->health, d->cfg);
 		xl_config_free(cfg);
 		return;
 	}
+	if (xl_drain_update(&d->drain, d->cfg, cfg, ev_now(d->loop)) < 0)
+		xl_err("reload: out of memory: removed servers are deleted "
+		       "without draining");
 	xl_log_set_level(cfg->log_level);
 	xl_config_free(d->cfg);
 	d->cfg = cfg;
-	sync_kernel(d, &want, &d->desired, "reload");
-	xl_table_free(&d->desired);
-	d->desired = want;
+	sync_now(d, "reload", false);
+	if (d->drain.n && !ev_is_active(&d->drain_tw))
+		ev_timer_again(d->loop, &d->drain_tw);
 	arm_resync(d);
 }
 
@@ -199,7 +223,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 static void log_adoption(const struct xl_daemon *d, const struct xl_table *k)
 {
 	char buf[XL_ADDRSTR_MAX + 32];
-	size_t adopted = 0, foreign = 0;
+	size_t adopted = 0;
 
 	for (size_t i = 0; i < d->cfg->nvs; i++) {
 		const struct xl_vs_config *vs = &d->cfg->vs[i];
@@ -211,44 +235,74 @@ static void log_adoption(const struct xl_daemon *d, const struct xl_table *k)
 			 xl_service_format(&vs->svc, buf, sizeof(buf)),
 			 vs->name);
 	}
-	for (size_t i = 0; i < k->nsvcs; i++)
-		foreign += !xl_table_find(&d->desired, &k->svcs[i]);
 	xl_info("kernel holds %zu services: %zu adopted, %zu not in the "
 		"configuration (%s)",
-		k->nsvcs, adopted, foreign,
+		k->nsvcs, adopted, k->nsvcs - adopted,
 		d->cfg->owns_all ? "owns_all: will be deleted" : "left alone");
+}
+
+/*
+ * A real server the kernel already holds for us was serving before this
+ * start (a restart, an upgrade): it keeps serving until a check fails,
+ * whatever its initial_state says for a fresh start.
+ */
+static void trust_adopted(struct xl_daemon *d, const struct xl_table *k)
+{
+	for (size_t i = 0; i < d->cfg->nvs; i++) {
+		const struct xl_vs_config *vs = &d->cfg->vs[i];
+		const struct xl_service *ks = xl_table_find(k, &vs->svc);
+
+		for (size_t j = 0; ks && j < vs->svc.ndests; j++)
+			for (size_t m = 0; m < ks->ndests; m++)
+				if (!xl_dest_cmp(&ks->dests[m],
+						 &vs->svc.dests[j]) &&
+				    ks->dests[m].weight > 0)
+					xl_health_trust(d->health, i, j);
+	}
 }
 
 static int start(struct xl_daemon *d)
 {
-	struct xl_table k;
+	const struct xl_table *k;
+	struct xl_sync_result r;
 	char err[256];
-	int rc;
 
 	if (!(d->ipvs = xl_ipvs_open(err, sizeof(err)))) {
 		xl_err("%s", err);
 		return -1;
 	}
-	if (xl_config_table(d->cfg, &d->desired) < 0)
-		return -1;
-	if ((rc = xl_ipvs_dump(d->ipvs, &k)) < 0) {
-		xl_err("reading the IPVS table: %s", strerror(-rc));
+	if (!(d->sync = xl_sync_new(d->ipvs)) ||
+	    !(d->checker = xl_checker_new(d->loop)) ||
+	    !(d->health = xl_health_new(d->loop, d->checker,
+					on_health_changed, d))) {
+		xl_err("start-up: out of memory");
 		return -1;
 	}
-	log_adoption(d, &k);
-	xl_table_free(&k);
-	return sync_kernel(d, &d->desired, NULL, "start-up") < 0 ? -1 : 0;
+	/* read the kernel first: an empty desired table and owns_all off
+	 * make this run a pure dump */
+	if (xl_sync_run(d->sync, &(struct xl_table){ 0 }, false, 0, &r) < 0)
+		return -1;
+	k = xl_sync_kernel(d->sync);
+	log_adoption(d, k);
+	if (xl_health_configure(d->health, d->cfg) < 0)
+		return -1;
+	trust_adopted(d, k);
+	return sync_now(d, "start-up", false) < 0 ? -1 : 0;
 }
 
 static void stop(struct xl_daemon *d)
 {
-	struct xl_table none = { 0 };
+	struct xl_sync_result r;
 
-	if (d->ipvs && d->cfg->on_stop == XL_ON_STOP_REMOVE) {
-		/* owns_all would delete foreign services too: not on stop */
-		d->cfg->owns_all = false;
-		sync_kernel(d, &none, &d->desired, "stop (on_stop = remove)");
-	} else if (d->ipvs) {
+	if (!d->sync)
+		return;
+	if (d->cfg->on_stop == XL_ON_STOP_REMOVE) {
+		/* an empty table with owns_all off deletes what we applied,
+		 * and nothing of anyone else's */
+		if (xl_sync_run(d->sync, &(struct xl_table){ 0 }, false,
+				XL_OPS_LOGGED, &r) == 0)
+			log_result("stop (on_stop = remove)", &r);
+	} else {
 		xl_info("stop: IPVS keeps balancing (on_stop = keep)");
 	}
 }
@@ -355,11 +409,13 @@ static int run(struct xl_daemon *d)
 	watch_signal(d, &d->sigterm, SIGTERM);
 	watch_signal(d, &d->sigint, SIGINT);
 	ev_init(&d->resync, on_resync);
+	ev_init(&d->health_tw, on_health_apply);
+	ev_init(&d->drain_tw, on_drain);
+	d->drain_tw.repeat = 1.;
 	if (start(d) < 0)
 		return -1;
 	arm_resync(d);
-	xl_info("running: %zu virtual services, %zu objects",
-		d->desired.nsvcs, xl_table_objects(&d->desired));
+	xl_info("running: %zu virtual services", d->cfg->nvs);
 	ev_run(d->loop, 0);
 	stop(d);
 	return 0;
@@ -395,10 +451,13 @@ int main(int argc, char **argv)
 	if (d.pidfile)
 		unlink(d.pidfile);
 out:
+	xl_drain_free(&d.drain);
+	xl_health_free(d.health);
+	xl_checker_free(d.checker);
+	xl_sync_free(d.sync);
+	xl_ipvs_close(d.ipvs);
 	if (d.loop)
 		ev_loop_destroy(d.loop);
-	xl_ipvs_close(d.ipvs);
-	xl_table_free(&d.desired);
 	xl_config_free(d.cfg);
 	xl_info("extlbd stopped");
 	xl_log_close();

@@ -462,6 +462,13 @@ static int dump(struct xl_ipvs *h, struct nl_msg *m,
 	return d.err;
 }
 
+static void qsort_dests(struct xl_service *s)
+{
+	struct xl_table one = { .svcs = s, .nsvcs = 1 };
+
+	xl_table_sort(&one);
+}
+
 int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out)
 {
 	int rc;
@@ -480,6 +487,22 @@ int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out)
 	}
 	xl_table_sort(out);
 	return 0;
+}
+
+int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
+			 struct xl_service *out)
+{
+	int rc;
+
+	*out = *svc;
+	out->dests = NULL;
+	out->ndests = 0;
+	rc = dump(h, xl_ipvs_msg_dump_dests(h->family, svc), dest_item, out);
+	if (rc < 0)
+		xl_service_free(out);
+	else
+		qsort_dests(out);
+	return rc;
 }
 
 /* ---- pipelined writes ------------------------------------------------ */

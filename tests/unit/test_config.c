@@ -395,6 +395,7 @@ static void test_check_keys(void **state)
 	    VS_OPEN VIP
 	    "  check = {\n"
 	    "    type = \"https\"; timeout = 0.25; rise = 1; fall = 1000;\n"
+	    "    fast_interval = 0.5; down_interval = 10;\n"
 	    "    initial_state = \"up\";\n"
 	    "    connect_ip = \"2001:db8::9\"; connect_port = 8443;\n"
 	    "    method = \"HEAD\"; path = \"/healthz?full=1\";\n"
@@ -406,6 +407,8 @@ static void test_check_keys(void **state)
 	k = &c->vs[0].check;
 	assert_int_equal(k->type, XL_CHECK_HTTPS);
 	assert_true(k->timeout == 0.25);
+	assert_true(k->fast_interval == 0.5);
+	assert_true(k->down_interval == 10.0);
 	assert_int_equal(k->rise, 1);
 	assert_int_equal(k->fall, 1000);
 	assert_true(k->initial_up);
@@ -1232,7 +1235,7 @@ static const struct err_case err_cases[] = {
 	/* checks */
 	{ "unknown key in check", VS_OPEN VIP "  check = {\n    intervall = 2; };\n" VS_CLOSE,
 	  NULL, NULL, 6,
-	  "unknown key \"intervall\" in check (known: type, interval, timeout, rise, fall, initial_state, connect_ip, connect_port, method, path, host, status, expect, tls_verify, ca_file, sni, send, command, user)" },
+	  "unknown key \"intervall\" in check (known: type, interval, timeout, fast_interval, down_interval, rise, fall, initial_state, connect_ip, connect_port, method, path, host, status, expect, tls_verify, ca_file, sni, send, command, user)" },
 	{ "unknown key in real server check", VS_OPEN VIP "  real_servers = (\n    { address = \"10.1.0.1\"; check = {\n      tipe = \"tcp\"; }; }\n  );\n" VS_CLOSE,
 	  NULL, NULL, 7, "unknown key \"tipe\" in check" },
 	{ "unknown key in global check", "global = { check = {\n  kind = \"tcp\"; }; };\n",

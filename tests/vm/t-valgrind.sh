@@ -12,7 +12,7 @@ if [ ! -x /usr/bin/valgrind.bin ]; then
 fi
 xl_topology_nat 192.168.10.100 1 >/dev/null
 cp /test/conf/features.conf /tmp/vg.conf
-sed -i 's/^virtual_services/global: { resync_interval = 2; };\nvirtual_services/' /tmp/vg.conf
+sed -i 's/^global: {/global: { resync_interval = 2;/' /tmp/vg.conf
 : >"$XL_EXTLBD_LOG"
 VALGRIND_LIB=/usr/libexec/valgrind valgrind.bin -q --error-exitcode=99 --leak-check=full \
     --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \

@@ -1,0 +1,69 @@
+/*
+ * health.h - the health engine: every real server's state, from its checks.
+ *
+ * For each real server of a configuration snapshot the engine schedules
+ * probes (check.h) on the loop, spread over the interval and jittered, and
+ * applies rise/fall hysteresis to their results.  When any server changes
+ * state it calls the owner's `changed` callback once per loop iteration
+ * (changes that arrive together are reported together); the owner then
+ * rebuilds the desired table with xl_desired_build() and reconciles it with
+ * the kernel, the same path configuration changes take.
+ */
+#ifndef EXTLB_HEALTH_H
+#define EXTLB_HEALTH_H
+
+#include "check.h"
+#include "config.h"
+#include "model.h"
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct xl_health;
+
+typedef void (*xl_health_changed_fn)(void *arg);
+
+struct xl_health *xl_health_new(struct ev_loop *loop, struct xl_checker *ck,
+				 xl_health_changed_fn changed, void *arg);
+void xl_health_free(struct xl_health *h);
+
+/*
+ * Starts checking cfg's real servers (cfg must outlive the engine's use of
+ * it: until the next xl_health_configure, which still reads it, returns, or
+ * xl_health_free).  A server whose identity (service, address, port) and
+ * check settings are the same as in the previous configuration keeps its
+ * state and schedule; every other one starts from its check's
+ * initial_state.  0 or -ENOMEM.
+ */
+int xl_health_configure(struct xl_health *h, const struct xl_config *cfg);
+
+/*
+ * Real server rs of virtual service vs is serving already (the kernel held
+ * it when extlbd started): consider it up until its checks fail `fall`
+ * times, whatever its initial_state.  Call after xl_health_configure.
+ */
+void xl_health_trust(struct xl_health *h, size_t vs, size_t rs);
+
+/* Is real server rs of virtual service vs (indexes into cfg) up? */
+bool xl_health_is_up(const struct xl_health *h, size_t vs, size_t rs);
+
+/* Counts for logs and benchmarks. */
+struct xl_health_stats {
+	size_t servers, up, down;
+	unsigned long probes_started, probes_done, probe_errors;
+};
+void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st);
+
+/*
+ * The table the kernel should hold: the configuration with health applied.
+ * A server that is down is left out, or kept at weight 0 when its service
+ * has inhibit_on_failure.  When the live weight of a service falls below its
+ * quorum, its sorry server (if any) is added.  is_up may be NULL (every
+ * server up, as before the health engine runs).  Sorted; 0 or -ENOMEM.
+ */
+typedef bool (*xl_is_up_fn)(const void *arg, size_t vs, size_t rs);
+int xl_desired_build(const struct xl_config *cfg, xl_is_up_fn is_up,
+		     const void *arg, struct xl_table *out);
+
+#endif

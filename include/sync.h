@@ -1,0 +1,52 @@
+/*
+ * sync.h - keeps the kernel's IPVS table equal to a desired table.
+ *
+ * The engine remembers what the kernel holds (its last dump, brought up to
+ * date with every op the kernel acknowledged), so a reload or a health
+ * change costs a reconcile against memory and the ops it yields, not a dump
+ * of a 100,000-object table.  Any refused op or socket error forgets that
+ * memory and the next run dumps again; so does xl_sync_invalidate(), which
+ * the periodic resync uses to catch changes made behind extlbd's back.
+ */
+#ifndef EXTLB_SYNC_H
+#define EXTLB_SYNC_H
+
+#include "ipvs.h"
+#include "model.h"
+#include "reconcile.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct xl_sync;
+
+struct xl_sync_result {
+	size_t count[XL_OP_DEL_DEST + 1]; /* ops by kind */
+	size_t nops;
+	long failed;
+	bool dumped;
+	double ms;
+};
+
+struct xl_sync *xl_sync_new(struct xl_ipvs *ipvs);
+void xl_sync_free(struct xl_sync *s);
+
+/*
+ * Brings the kernel to `want` (sorted).  Services extlbd applied before
+ * (the previous `want`) and missing from this one are deleted; services it
+ * never applied are left alone unless owns_all.  Each op is logged (at info
+ * when at most log_ops_max ops, else at debug) and refused ops as errors.
+ * Returns 0 (see res->failed) or -errno when the kernel could not be read or
+ * written at all.
+ */
+int xl_sync_run(struct xl_sync *s, const struct xl_table *want, bool owns_all,
+		size_t log_ops_max, struct xl_sync_result *res);
+
+/* Forget what the kernel holds: the next run starts with a dump. */
+void xl_sync_invalidate(struct xl_sync *s);
+/* The kernel as last known (valid after a run); NULL if unknown. */
+const struct xl_table *xl_sync_kernel(const struct xl_sync *s);
+/* The services the last run applied: what extlbd owns (identities only). */
+const struct xl_table *xl_sync_applied(const struct xl_sync *s);
+
+#endif

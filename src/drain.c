@@ -1,0 +1,209 @@
+/*
+ * drain.c - which removed real servers still finish their connections.
+ *
+ * Matching old and new configurations is done through a sorted index of the
+ * new snapshot's services and, per kept service, a sorted copy of its real
+ * servers, so a reload of 10,000 services costs O(n log n), not O(n^2).
+ */
+#include "drain.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vs_ref {
+	const struct xl_vs_config *vs;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+	return xl_service_cmp(&((const struct vs_ref *)a)->vs->svc,
+			      &((const struct vs_ref *)b)->vs->svc);
+}
+
+static const struct xl_vs_config *find_vs(const struct vs_ref *idx, size_t n,
+					  const struct xl_service *key)
+{
+	struct xl_vs_config probe = { .svc = *key };
+	struct vs_ref k = { .vs = &probe };
+	const struct vs_ref *r = bsearch(&k, idx, n, sizeof(*idx), ref_cmp);
+
+	return r ? r->vs : NULL;
+}
+
+static bool has_dest(const struct xl_service *s, const struct xl_dest *d)
+{
+	for (size_t i = 0; i < s->ndests; i++)
+		if (!xl_dest_cmp(&s->dests[i], d))
+			return true;
+	return false;
+}
+
+static int push(struct xl_drain *dr, const struct xl_vs_config *vs,
+		const struct xl_dest *d, double now)
+{
+	struct xl_drain_entry *e;
+
+	if (dr->n == dr->cap) {
+		size_t cap = dr->cap ? dr->cap * 2 : 16;
+		void *v = realloc(dr->v, cap * sizeof(*dr->v));
+
+		if (!v)
+			return -ENOMEM;
+		dr->v = v;
+		dr->cap = cap;
+	}
+	e = &dr->v[dr->n];
+	memset(e, 0, sizeof(*e));
+	e->svc = vs->svc;
+	e->svc.dests = NULL;
+	e->svc.ndests = 0;
+	e->dest = *d;
+	e->dest.weight = 0;
+	if (!(e->vs_name = strdup(vs->name)))
+		return -ENOMEM;
+	e->since = now;
+	e->deadline = now + vs->drain_timeout;
+	dr->n++;
+	return 0;
+}
+
+static bool draining(const struct xl_drain *dr, const struct xl_service *s,
+		     const struct xl_dest *d)
+{
+	for (size_t i = 0; i < dr->n; i++)
+		if (!xl_service_cmp(&dr->v[i].svc, s) &&
+		    !xl_dest_cmp(&dr->v[i].dest, d))
+			return true;
+	return false;
+}
+
+static void drop(struct xl_drain *dr, size_t i)
+{
+	free(dr->v[i].vs_name);
+	dr->v[i] = dr->v[--dr->n];
+}
+
+/* Drains that the new configuration ends: the server or its service. */
+static void forget_readded(struct xl_drain *dr, const struct vs_ref *idx,
+			   size_t n)
+{
+	char b[XL_ADDRSTR_MAX + 8];
+
+	for (size_t i = dr->n; i-- > 0;) {
+		const struct xl_vs_config *vs = find_vs(idx, n, &dr->v[i].svc);
+
+		if (vs && !has_dest(&vs->svc, &dr->v[i].dest))
+			continue;
+		if (vs)
+			xl_info("real server %s of \"%s\" is configured again: "
+				"drain ended",
+				xl_dest_format(&dr->v[i].dest, b, sizeof(b)),
+				dr->v[i].vs_name);
+		drop(dr, i);
+	}
+}
+
+static int start_drains(struct xl_drain *dr, const struct xl_vs_config *ovs,
+			const struct xl_vs_config *nvs, double now)
+{
+	char b[XL_ADDRSTR_MAX + 8];
+	int rc;
+
+	for (size_t j = 0; j < ovs->svc.ndests; j++) {
+		const struct xl_dest *d = &ovs->svc.dests[j];
+
+		if (has_dest(&nvs->svc, d) || draining(dr, &nvs->svc, d))
+			continue;
+		if (nvs->svc.protocol == IPPROTO_UDP || nvs->drain_timeout <= 0)
+			continue; /* nothing to finish: deleted now */
+		if ((rc = push(dr, nvs, d, now)) < 0)
+			return rc;
+		xl_info("real server %s of \"%s\" removed from the "
+			"configuration: draining at weight 0 for up to %.0f s",
+			xl_dest_format(d, b, sizeof(b)), nvs->name,
+			nvs->drain_timeout);
+	}
+	return 0;
+}
+
+int xl_drain_update(struct xl_drain *dr, const struct xl_config *old,
+		    const struct xl_config *new, double now)
+{
+	struct vs_ref *idx = calloc(new->nvs ? new->nvs : 1, sizeof(*idx));
+	int rc = 0;
+
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < new->nvs; i++)
+		idx[i].vs = &new->vs[i];
+	qsort(idx, new->nvs, sizeof(*idx), ref_cmp);
+	forget_readded(dr, idx, new->nvs);
+	for (size_t i = 0; old && i < old->nvs && !rc; i++) {
+		const struct xl_vs_config *nvs =
+			find_vs(idx, new->nvs, &old->vs[i].svc);
+
+		if (nvs)
+			rc = start_drains(dr, &old->vs[i], nvs, now);
+	}
+	free(idx);
+	return rc;
+}
+
+int xl_drain_apply(const struct xl_drain *dr, struct xl_table *want)
+{
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct xl_service *c = xl_table_find(want, &dr->v[i].svc);
+		struct xl_service *s = (struct xl_service *)c;
+		struct xl_dest *v;
+
+		if (!s || has_dest(s, &dr->v[i].dest))
+			continue;
+		v = realloc(s->dests, (s->ndests + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->dests = v;
+		s->dests[s->ndests++] = dr->v[i].dest;
+	}
+	if (dr->n)
+		xl_table_sort(want);
+	return 0;
+}
+
+size_t xl_drain_expire(struct xl_drain *dr, double now, xl_drain_conns_fn conns,
+		       void *arg)
+{
+	char b[XL_ADDRSTR_MAX + 8];
+	size_t ended = 0;
+
+	for (size_t i = dr->n; i-- > 0;) {
+		struct xl_drain_entry *e = &dr->v[i];
+		long n = conns ? conns(arg, e) : -1;
+
+		xl_dest_format(&e->dest, b, sizeof(b));
+		if (n == 0) {
+			xl_info("real server %s of \"%s\" drained after %.0f s: "
+				"deleted", b, e->vs_name, now - e->since);
+		} else if (now >= e->deadline) {
+			xl_info("real server %s of \"%s\": drain_timeout passed "
+				"with %ld active connections: deleted",
+				b, e->vs_name, n < 0 ? 0 : n);
+		} else {
+			continue;
+		}
+		drop(dr, i);
+		ended++;
+	}
+	return ended;
+}
+
+void xl_drain_free(struct xl_drain *dr)
+{
+	while (dr->n)
+		drop(dr, dr->n - 1);
+	free(dr->v);
+	dr->v = NULL;
+	dr->cap = 0;
+}

@@ -1,0 +1,840 @@
+/*
+ * health.c - every real server's state, from its checks, on the loop.
+ *
+ * Each real server of the running configuration has one hc_server: a probe
+ * (check.h) and a timer embedded in it, its up/down state and the runs of
+ * successes and failures that rise/fall hysteresis needs.  The timer starts
+ * a probe; the probe's result moves the state machine and arms the timer
+ * for the next start, counted from the start of the previous check so that
+ * the period is the interval whatever the check's duration, and a probe
+ * that is still running is never started twice.  First checks are spread
+ * over the interval and later ones jittered, so 10,000 servers never fire in
+ * the same millisecond.  State changes are logged once, in words, and
+ * reported to the owner in batches from an ev_prepare: everything that
+ * changed during one loop iteration costs one rebuild of the desired table.
+ * A reload joins old servers to new ones by identity with a sort, so
+ * unchanged servers keep their state and schedule at any table size.
+ */
+#include "health.h"
+#include "health_impl.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef container_of
+#define container_of(ptr, type, member)                                        \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#endif
+
+#define JITTER 0.05	   /* later checks land within +-5% of their period */
+#define ERROR_LOG_GAP 10.0 /* seconds between warnings of failed machinery */
+
+enum quorum_state { Q_UNKNOWN, Q_OK, Q_LOST };
+
+struct hc_server {
+	struct xl_probe probe;
+	ev_timer timer; /* the next probe start */
+	struct xl_health *h;
+	const struct xl_check_config *cfg; /* in h->cfg */
+	size_t vs, rs;			   /* indexes into h->cfg */
+	struct xl_service key;		   /* identity only, no dests */
+	struct xl_dest id;		   /* identity and weight */
+	ev_tstamp started;		   /* of the last probe */
+	uint32_t ok, fail;		   /* consecutive results */
+	bool up;
+	bool failed;  /* has been down because of failures: needs rise */
+	bool settled; /* state known: trusted, or checked at least once */
+	bool busy;    /* a probe is running */
+	/* during a configure: */
+	bool matched;  /* old server kept as it is */
+	bool replaced; /* old server whose identity goes on with a new check */
+	bool has_prev; /* new server replacing one, which was up if prev_up */
+	bool prev_up;
+};
+
+/* Per virtual service: what quorum logging needs. */
+struct hc_vs {
+	uint64_t live;	  /* sum of the weights of up servers */
+	size_t unsettled; /* servers whose state is not known yet */
+	enum quorum_state q;
+	bool dirty; /* in h->dirty, to be looked at */
+};
+
+struct xl_health {
+	struct ev_loop *loop;
+	struct xl_checker *ck;
+	xl_health_changed_fn changed;
+	void *arg;
+	struct xl_health_probe_ops ops;
+
+	const struct xl_config *cfg;
+	struct hc_server **srv; /* in cfg order: srv[off[vs] + rs] */
+	size_t nsrv;
+	size_t *off; /* cfg->nvs + 1 */
+	struct hc_vs *vss;
+	size_t *dirty; /* vs indexes whose quorum may have moved */
+	size_t ndirty;
+
+	ev_prepare notify; /* runs once after an iteration with changes */
+	bool pending;	   /* owner's changed() is due */
+
+	uint64_t rng;
+	unsigned long started, done, errors;
+	bool err_logged;
+	ev_tstamp err_last;
+	unsigned long err_quiet;
+};
+
+/* The set of pointers into a configuration that a configure builds. */
+struct plan {
+	struct hc_server **srv;
+	size_t n;
+	size_t *off;
+	struct hc_vs *vss;
+	size_t *dirty;
+};
+
+static const struct xl_health_probe_ops real_ops = {
+    .start = xl_probe_start,
+    .cancel = xl_probe_cancel,
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* xorshift64*: jitter needs to be spread, not secret */
+static double rnd_unit(struct xl_health *h)
+{
+	h->rng ^= h->rng >> 12;
+	h->rng ^= h->rng << 25;
+	h->rng ^= h->rng >> 27;
+	return (double)((h->rng * 2685821657736338717ULL) >> 11) /
+	       (double)(1ULL << 53);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool target_eq(const struct xl_check_config *a,
+		      const struct xl_check_config *b)
+{
+	if (a->has_connect_ip != b->has_connect_ip ||
+	    a->connect_port != b->connect_port)
+		return false;
+	return !a->has_connect_ip ||
+	       (a->connect_af == b->connect_af &&
+		!memcmp(&a->connect_ip, &b->connect_ip, sizeof(a->connect_ip)));
+}
+
+/* Field by field: a reload that changes any of it restarts the server. */
+static bool check_equal(const struct xl_check_config *a,
+			const struct xl_check_config *b)
+{
+	if (a->type != b->type || a->interval != b->interval ||
+	    a->timeout != b->timeout || a->fast_interval != b->fast_interval ||
+	    a->down_interval != b->down_interval || a->rise != b->rise ||
+	    a->fall != b->fall || a->initial_up != b->initial_up ||
+	    a->tls_verify != b->tls_verify || a->nstatus != b->nstatus ||
+	    !target_eq(a, b))
+		return false;
+	for (size_t i = 0; i < a->nstatus && i < XL_STATUS_MAX; i++)
+		if (a->status[i].lo != b->status[i].lo ||
+		    a->status[i].hi != b->status[i].hi)
+			return false;
+	return str_eq(a->method, b->method) && str_eq(a->path, b->path) &&
+	       str_eq(a->host, b->host) && str_eq(a->expect, b->expect) &&
+	       str_eq(a->ca_file, b->ca_file) && str_eq(a->sni, b->sni) &&
+	       str_eq(a->send, b->send) && str_eq(a->command, b->command) &&
+	       str_eq(a->user, b->user);
+}
+
+static int ident_cmp(const struct xl_service *sa, const struct xl_dest *da,
+		     const struct xl_service *sb, const struct xl_dest *db)
+{
+	int c = xl_service_cmp(sa, sb);
+
+	return c ? c : xl_dest_cmp(da, db);
+}
+
+static int srv_qcmp(const void *a, const void *b)
+{
+	const struct hc_server *x = *(struct hc_server *const *)a;
+	const struct hc_server *y = *(struct hc_server *const *)b;
+
+	return ident_cmp(&x->key, &x->id, &y->key, &y->id);
+}
+
+struct srv_ident {
+	const struct xl_service *svc;
+	const struct xl_dest *dest;
+};
+
+static int srv_ident_cmp(const void *key, const void *elem)
+{
+	const struct srv_ident *k = key;
+	const struct hc_server *s = *(struct hc_server *const *)elem;
+
+	return ident_cmp(k->svc, k->dest, &s->key, &s->id);
+}
+
+/* `real server 10.20.0.5:80 of "web" (TCP 192.168.10.100:8000)` */
+static const char *srv_label(const struct hc_server *s, char *buf, size_t len)
+{
+	const struct xl_vs_config *vs = &s->h->cfg->vs[s->vs];
+	char d[XL_ADDRSTR_MAX + 8], v[XL_ADDRSTR_MAX + 16];
+
+	snprintf(buf, len, "real server %s of \"%s\" (%s)",
+		 xl_dest_format(&s->id, d, sizeof(d)), vs->name,
+		 xl_service_format(&vs->svc, v, sizeof(v)));
+	return buf;
+}
+
+/* "1 failure", "3 failures in a row" */
+static const char *in_a_row(char *buf, size_t len, uint32_t n, const char *what)
+{
+	if (n == 1)
+		snprintf(buf, len, "1 %s", what);
+	else
+		snprintf(buf, len, "%u %ss in a row", n, what);
+	return buf;
+}
+
+/* ---- batching: quorum and the owner's callback ------------------------ */
+
+static void notify_start(struct xl_health *h)
+{
+	if (!ev_is_active(&h->notify))
+		ev_prepare_start(h->loop, &h->notify);
+}
+
+static void vs_touch(struct xl_health *h, size_t v)
+{
+	if (!h->vss[v].dirty) {
+		h->vss[v].dirty = true;
+		h->dirty[h->ndirty++] = v;
+	}
+	notify_start(h);
+}
+
+static void quorum_log(struct xl_health *h, size_t v, bool ok)
+{
+	const struct xl_vs_config *vs = &h->cfg->vs[v];
+	char sv[XL_ADDRSTR_MAX + 16], sorry[XL_ADDRSTR_MAX + 48] = "";
+	unsigned long long live = h->vss[v].live;
+
+	xl_service_format(&vs->svc, sv, sizeof(sv));
+	if (ok) {
+		xl_info("virtual service \"%s\" (%s) regained its quorum: "
+			"live weight %llu >= %u",
+			vs->name, sv, live, vs->quorum);
+		return;
+	}
+	if (vs->has_sorry) {
+		char d[XL_ADDRSTR_MAX + 8];
+
+		snprintf(sorry, sizeof(sorry),
+			 ", sorry server %s takes the traffic",
+			 xl_dest_format(&vs->sorry, d, sizeof(d)));
+	}
+	xl_warn("virtual service \"%s\" (%s) lost its quorum: live weight "
+		"%llu < %u%s",
+		vs->name, sv, live, vs->quorum, sorry);
+}
+
+/*
+ * A service whose servers are not all known yet (fresh start, initial
+ * state down) has no quorum to lose: it is only reported lost once every
+ * server has had its say, so a start-up is not a flood of false alarms.
+ */
+static void quorum_check(struct xl_health *h, size_t v)
+{
+	struct hc_vs *q = &h->vss[v];
+
+	if (q->live >= h->cfg->vs[v].quorum) {
+		if (q->q == Q_LOST)
+			quorum_log(h, v, true);
+		q->q = Q_OK;
+	} else if (q->q == Q_OK || (q->q == Q_UNKNOWN && !q->unsettled)) {
+		quorum_log(h, v, false);
+		q->q = Q_LOST;
+	}
+}
+
+static void notify_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct xl_health *h = container_of(w, struct xl_health, notify);
+
+	(void)revents;
+	ev_prepare_stop(loop, w);
+	for (size_t i = 0; i < h->ndirty; i++) {
+		h->vss[h->dirty[i]].dirty = false;
+		quorum_check(h, h->dirty[i]);
+	}
+	h->ndirty = 0;
+	if (h->pending) {
+		h->pending = false;
+		if (h->changed)
+			h->changed(h->arg); /* last: it may reconfigure us */
+	}
+}
+
+/* ---- the state machine ------------------------------------------------ */
+
+static void srv_set_state(struct hc_server *s, bool up, const char *why)
+{
+	struct xl_health *h = s->h;
+	struct hc_vs *q = &h->vss[s->vs];
+	uint64_t w = s->id.weight > 0 ? (uint64_t)s->id.weight : 0;
+	char who[3 * XL_ADDRSTR_MAX + 64];
+
+	s->up = up;
+	q->live = up ? q->live + w : q->live - w;
+	srv_label(s, who, sizeof(who));
+	if (up)
+		xl_info("%s is up: %s", who, why);
+	else
+		xl_warn("%s is down: %s", who, why);
+	h->pending = true;
+	vs_touch(h, s->vs);
+}
+
+static void srv_settle(struct hc_server *s)
+{
+	if (s->settled)
+		return;
+	s->settled = true;
+	s->h->vss[s->vs].unsettled--;
+	vs_touch(s->h, s->vs);
+}
+
+/*
+ * A server that has never failed comes up on its first success, so that a
+ * fresh start is not delayed by rise x interval; once it has failed, it
+ * must prove itself rise times in a row.
+ */
+static void srv_success(struct hc_server *s)
+{
+	uint32_t rise = s->cfg->rise ? s->cfg->rise : 1;
+	char why[64];
+
+	if (s->ok < UINT32_MAX)
+		s->ok++;
+	s->fail = 0;
+	srv_settle(s);
+	if (!s->up && (s->ok >= rise || !s->failed))
+		srv_set_state(
+		    s, true,
+		    in_a_row(why, sizeof(why), s->ok, "successful check"));
+}
+
+static void srv_failure(struct hc_server *s, const struct xl_check_result *r)
+{
+	uint32_t fall = s->cfg->fall ? s->cfg->fall : 1;
+	char why[sizeof(r->reason) + 64], n[48];
+
+	if (s->fail < UINT32_MAX)
+		s->fail++;
+	s->ok = 0;
+	srv_settle(s);
+	if (!s->up) {
+		s->failed = true;
+		return;
+	}
+	if (s->fail < fall)
+		return;
+	s->failed = true;
+	snprintf(why, sizeof(why), "%s (%s)",
+		 r->reason[0] ? r->reason : "check failed",
+		 in_a_row(n, sizeof(n), s->fail, "failure"));
+	srv_set_state(s, false, why);
+}
+
+/*
+ * The machinery failed (no fd, no memory, fork): nothing is learned about
+ * the server, so no counter moves.  When it fails, it usually fails for
+ * many servers at once: one warning per ERROR_LOG_GAP says so.
+ */
+static void srv_error(struct hc_server *s, const struct xl_check_result *r)
+{
+	struct xl_health *h = s->h;
+	ev_tstamp now = ev_now(h->loop);
+	char who[3 * XL_ADDRSTR_MAX + 64], more[64] = "";
+
+	h->errors++;
+	if (h->err_logged && now - h->err_last < ERROR_LOG_GAP) {
+		h->err_quiet++;
+		return;
+	}
+	if (h->err_quiet)
+		snprintf(more, sizeof(more), " (and %lu more errors)",
+			 h->err_quiet);
+	xl_warn("health check of %s could not run: %s; state unchanged%s",
+		srv_label(s, who, sizeof(who)),
+		r->reason[0] ? r->reason : "unknown error", more);
+	h->err_logged = true;
+	h->err_last = now;
+	h->err_quiet = 0;
+}
+
+static void srv_apply(struct hc_server *s, const struct xl_check_result *r)
+{
+	switch (r->status) {
+	case XL_CHECK_UP:
+		srv_success(s);
+		break;
+	case XL_CHECK_DOWN:
+		srv_failure(s, r);
+		break;
+	default:
+		srv_error(s, r);
+		break;
+	}
+}
+
+/* ---- scheduling ------------------------------------------------------- */
+
+/*
+ * In transition (up but failing, down but succeeding) a server is checked
+ * at fast_interval so that it is decided sooner; stably down, at
+ * down_interval, so dead servers cost less.
+ */
+static double srv_period(const struct hc_server *s)
+{
+	const struct xl_check_config *c = s->cfg;
+
+	if (s->up ? s->fail > 0 : s->ok > 0)
+		return c->fast_interval > 0 ? c->fast_interval : c->interval;
+	if (!s->up && s->failed)
+		return c->down_interval > 0 ? c->down_interval : c->interval;
+	return c->interval;
+}
+
+/* From the last start, so a check's duration does not stretch the period. */
+static void srv_schedule(struct hc_server *s)
+{
+	struct ev_loop *loop = s->h->loop;
+	double period = srv_period(s) * (1 + JITTER * (2 * rnd_unit(s->h) - 1));
+	double delay = s->started + period - ev_now(loop);
+
+	ev_timer_stop(loop, &s->timer);
+	ev_timer_set(&s->timer, delay > 0 ? delay : 0, 0);
+	ev_timer_start(loop, &s->timer);
+}
+
+static void srv_done(struct xl_probe *p, const struct xl_check_result *r)
+{
+	struct hc_server *s = container_of(p, struct hc_server, probe);
+
+	s->busy = false;
+	s->h->done++;
+	srv_apply(s, r);
+	srv_schedule(s);
+}
+
+/*
+ * The timer is armed only while no probe runs (srv_done re-arms it), so a
+ * probe outliving its period delays the next start instead of doubling up.
+ */
+static void srv_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct hc_server *s = container_of(w, struct hc_server, timer);
+	struct xl_health *h = s->h;
+	struct xl_check_result r = {.status = XL_CHECK_ERROR};
+	int err;
+
+	(void)revents;
+	if (s->busy)
+		return;
+	s->started = ev_now(loop);
+	err = h->ops.start(h->ck, &s->probe);
+	if (!err) {
+		h->started++;
+		s->busy = true;
+		return;
+	}
+	snprintf(r.reason, sizeof(r.reason), "could not start the check: %s",
+		 strerror(err < 0 ? -err : err));
+	srv_error(s, &r);
+	srv_schedule(s);
+}
+
+static void srv_stop(struct xl_health *h, struct hc_server *s)
+{
+	if (s->busy)
+		h->ops.cancel(&s->probe);
+	s->busy = false;
+	ev_timer_stop(h->loop, &s->timer);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+struct xl_health *xl_health_new(struct ev_loop *loop, struct xl_checker *ck,
+				xl_health_changed_fn changed, void *arg)
+{
+	struct xl_health *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->loop = loop;
+	h->ck = ck;
+	h->changed = changed;
+	h->arg = arg;
+	h->ops = real_ops;
+	h->rng = ((uint64_t)(ev_time() * 1e6) ^ (uintptr_t)h) | 1;
+	ev_prepare_init(&h->notify, notify_cb);
+	return h;
+}
+
+void xl_health_set_probe_ops(struct xl_health *h,
+			     const struct xl_health_probe_ops *ops)
+{
+	h->ops = ops ? *ops : real_ops;
+}
+
+static void plan_free(struct plan *pl)
+{
+	free(pl->srv);
+	free(pl->off);
+	free(pl->vss);
+	free(pl->dirty);
+	memset(pl, 0, sizeof(*pl));
+}
+
+void xl_health_free(struct xl_health *h)
+{
+	struct plan old;
+
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->nsrv; i++) {
+		srv_stop(h, h->srv[i]);
+		free(h->srv[i]);
+	}
+	ev_prepare_stop(h->loop, &h->notify);
+	old = (struct plan){h->srv, h->nsrv, h->off, h->vss, h->dirty};
+	plan_free(&old);
+	free(h);
+}
+
+/* ---- configure: join the running servers to the new configuration ------ */
+
+static int plan_alloc(const struct xl_config *cfg, struct plan *pl)
+{
+	size_t n = 0, nv = cfg->nvs ? cfg->nvs : 1;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->off = malloc((cfg->nvs + 1) * sizeof(*pl->off));
+	if (!pl->off)
+		return -ENOMEM;
+	for (size_t v = 0; v < cfg->nvs; v++) {
+		pl->off[v] = n;
+		n += cfg->vs[v].svc.ndests;
+	}
+	pl->off[cfg->nvs] = n;
+	pl->n = n;
+	pl->srv = calloc(n ? n : 1, sizeof(*pl->srv));
+	pl->vss = calloc(nv, sizeof(*pl->vss));
+	pl->dirty = malloc(nv * sizeof(*pl->dirty));
+	if (!pl->srv || !pl->vss || !pl->dirty) {
+		plan_free(pl);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Undoes plan_match: new servers (not yet owned by h) go, marks too. */
+static void plan_rollback(struct xl_health *h, struct plan *pl)
+{
+	for (size_t k = 0; k < pl->n; k++)
+		if (pl->srv[k] && !pl->srv[k]->h)
+			free(pl->srv[k]);
+	for (size_t i = 0; i < h->nsrv; i++)
+		h->srv[i]->matched = h->srv[i]->replaced = false;
+	plan_free(pl);
+}
+
+/* A running server with real server r's identity, not yet claimed. */
+static struct hc_server *plan_find(struct hc_server **sorted, size_t n,
+				   const struct xl_vs_config *vs, size_t r)
+{
+	struct srv_ident k = {&vs->svc, &vs->svc.dests[r]};
+	struct hc_server **found;
+
+	if (!n)
+		return NULL;
+	found = bsearch(&k, sorted, n, sizeof(*sorted), srv_ident_cmp);
+	if (!found || (*found)->matched || (*found)->replaced)
+		return NULL;
+	return *found;
+}
+
+/* Slot k gets old if its check is unchanged, else a zeroed new server. */
+static int plan_slot(struct plan *pl, size_t k, struct hc_server *old,
+		     const struct xl_check_config *check)
+{
+	if (old && check_equal(old->cfg, check)) {
+		old->matched = true;
+		pl->srv[k] = old;
+		return 0;
+	}
+	pl->srv[k] = calloc(1, sizeof(*pl->srv[k]));
+	if (!pl->srv[k])
+		return -ENOMEM;
+	if (old) {
+		/* so that a restart alone does not count as a change */
+		old->replaced = true;
+		pl->srv[k]->has_prev = true;
+		pl->srv[k]->prev_up = old->up;
+	}
+	return 0;
+}
+
+/*
+ * A sort join, O(n log n): every slot of the new configuration gets a
+ * kept server or a new one to initialise.  Nothing running changes yet,
+ * so an allocation failure leaves the engine as it was.
+ */
+static int plan_match(struct xl_health *h, const struct xl_config *cfg,
+		      struct plan *pl)
+{
+	struct hc_server **sorted = NULL;
+	const struct xl_vs_config *vs;
+	size_t n = h->nsrv;
+	int err = 0;
+
+	if (n) {
+		sorted = malloc(n * sizeof(*sorted));
+		if (!sorted)
+			return -ENOMEM;
+		memcpy(sorted, h->srv, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), srv_qcmp);
+	}
+	for (size_t v = 0; v < cfg->nvs && !err; v++) {
+		vs = &cfg->vs[v];
+		for (size_t r = 0; r < vs->svc.ndests && !err; r++)
+			err = plan_slot(pl, pl->off[v] + r,
+					plan_find(sorted, n, vs, r),
+					&vs->reals[r].check);
+	}
+	free(sorted);
+	return err;
+}
+
+/* Points a server at its (possibly moved) place in the new configuration. */
+static void srv_place(struct hc_server *s, const struct xl_config *cfg,
+		      size_t v, size_t r)
+{
+	s->vs = v;
+	s->rs = r;
+	s->cfg = &cfg->vs[v].reals[r].check;
+	/* equal by value to the old one, which is about to be freed */
+	s->probe.cfg = s->cfg;
+	s->id.weight = cfg->vs[v].svc.dests[r].weight;
+}
+
+static void srv_init(struct xl_health *h, struct hc_server *s,
+		     const struct xl_config *cfg, size_t v, size_t r)
+{
+	const struct xl_service *svc = &cfg->vs[v].svc;
+	const struct xl_check_config *c = &cfg->vs[v].reals[r].check;
+
+	s->h = h;
+	s->key = *svc;
+	s->key.dests = NULL;
+	s->key.ndests = 0;
+	s->id = svc->dests[r];
+	srv_place(s, cfg, v, r);
+	/* "none" is always up; initial_state "up" is trusted until it fails */
+	s->up = c->type == XL_CHECK_NONE || c->initial_up;
+	s->settled = s->up;
+	s->probe.done = srv_done;
+	s->probe.data = s;
+	xl_probe_target(&s->probe, c, &svc->dests[r]);
+	ev_timer_init(&s->timer, srv_timer_cb, 0., 0.);
+}
+
+/*
+ * Running servers that the new configuration has no place for: true when
+ * one of them was up and no new server carries its identity on.
+ */
+static bool commit_removed(struct xl_health *h)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < h->nsrv; i++) {
+		struct hc_server *s = h->srv[i];
+
+		if (s->matched)
+			continue;
+		changed |= s->up && !s->replaced;
+		srv_stop(h, s);
+		free(s);
+	}
+	return changed;
+}
+
+static size_t count_fresh(const struct xl_config *cfg, const struct plan *pl)
+{
+	size_t n = 0;
+
+	for (size_t v = 0; v < cfg->nvs; v++)
+		for (size_t r = 0; r < cfg->vs[v].svc.ndests; r++)
+			n += !pl->srv[pl->off[v] + r]->h &&
+			     cfg->vs[v].reals[r].check.type != XL_CHECK_NONE;
+	return n;
+}
+
+/*
+ * Server i of n fresh ones first starts at interval * i / n, so that a
+ * start or a big reload does not check everything at once.
+ */
+static void srv_first(struct xl_health *h, struct hc_server *s, size_t i,
+		      size_t n)
+{
+	ev_timer_set(&s->timer, s->cfg->interval * (double)i / (double)n, 0.);
+	ev_timer_start(h->loop, &s->timer);
+}
+
+/* A kept server's timer and probe run on; only its place moves. */
+static void srv_keep(struct xl_health *h, struct hc_server *s,
+		     const struct xl_config *cfg, struct plan *pl, size_t v,
+		     size_t r)
+{
+	/* services are unique: every kept server of v was in one old vs */
+	if (pl->vss[v].q == Q_UNKNOWN)
+		pl->vss[v].q = h->vss[s->vs].q;
+	s->matched = false;
+	srv_place(s, cfg, v, r);
+}
+
+/* True when the new servers change the set of up identities. */
+static bool commit_servers(struct xl_health *h, const struct xl_config *cfg,
+			   struct plan *pl)
+{
+	size_t nfresh = count_fresh(cfg, pl), i = 0;
+	bool changed = false;
+
+	for (size_t v = 0; v < cfg->nvs; v++) {
+		struct hc_vs *q = &pl->vss[v];
+
+		for (size_t r = 0; r < cfg->vs[v].svc.ndests; r++) {
+			struct hc_server *s = pl->srv[pl->off[v] + r];
+
+			if (s->h) {
+				srv_keep(h, s, cfg, pl, v, r);
+			} else {
+				srv_init(h, s, cfg, v, r);
+				changed |=
+				    s->has_prev ? s->up != s->prev_up : s->up;
+				if (s->cfg->type != XL_CHECK_NONE)
+					srv_first(h, s, i++, nfresh);
+			}
+			if (s->up && s->id.weight > 0)
+				q->live += (uint64_t)s->id.weight;
+			q->unsettled += !s->settled;
+		}
+	}
+	return changed;
+}
+
+int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
+{
+	struct plan pl, old;
+	bool changed;
+
+	/* parsing a big file may have taken a while: spread from now */
+	ev_now_update(h->loop);
+	if (plan_alloc(cfg, &pl))
+		return -ENOMEM;
+	if (plan_match(h, cfg, &pl)) {
+		plan_rollback(h, &pl);
+		return -ENOMEM;
+	}
+	changed = commit_removed(h);
+	changed |= commit_servers(h, cfg, &pl);
+	old = (struct plan){h->srv, h->nsrv, h->off, h->vss, h->dirty};
+	plan_free(&old);
+	h->srv = pl.srv;
+	h->nsrv = pl.n;
+	h->off = pl.off;
+	h->vss = pl.vss;
+	h->dirty = pl.dirty;
+	h->ndirty = 0;
+	h->cfg = cfg;
+	/* quorum may move with any reload: weights, quorum, servers */
+	for (size_t v = 0; v < cfg->nvs; v++)
+		vs_touch(h, v);
+	h->pending |= changed;
+	notify_start(h);
+	return 0;
+}
+
+/* ---- by position ------------------------------------------------------ */
+
+/* O(1): services' servers are contiguous in h->srv, from off[vs]. */
+static struct hc_server *srv_at(const struct xl_health *h, size_t vs, size_t rs)
+{
+	if (!h || !h->cfg || vs >= h->cfg->nvs ||
+	    rs >= h->off[vs + 1] - h->off[vs])
+		return NULL;
+	return h->srv[h->off[vs] + rs];
+}
+
+/*
+ * The kernel held this server when extlbd started, so it was serving: it
+ * gets the treatment of initial_state "up", trusted until `fall` failures
+ * in a row, and no start-up delay for its clients.
+ */
+void xl_health_trust(struct xl_health *h, size_t vs, size_t rs)
+{
+	struct hc_server *s = srv_at(h, vs, rs);
+	char who[3 * XL_ADDRSTR_MAX + 64];
+
+	if (!s)
+		return;
+	srv_settle(s);
+	if (s->up)
+		return;
+	s->up = true;
+	s->failed = false;
+	s->ok = s->fail = 0;
+	if (s->id.weight > 0)
+		h->vss[vs].live += (uint64_t)s->id.weight;
+	xl_debug("%s is up: the kernel already holds it",
+		 srv_label(s, who, sizeof(who)));
+	h->pending = true;
+	vs_touch(h, vs);
+}
+
+double xl_health_next_check(const struct xl_health *h, size_t vs, size_t rs)
+{
+	struct hc_server *s = srv_at(h, vs, rs);
+
+	if (!s || !ev_is_active(&s->timer))
+		return -1;
+	return ev_now(h->loop) + ev_timer_remaining(h->loop, &s->timer);
+}
+
+bool xl_health_is_up(const struct xl_health *h, size_t vs, size_t rs)
+{
+	const struct hc_server *s = srv_at(h, vs, rs);
+
+	return s && s->up;
+}
+
+void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->servers = h->nsrv;
+	for (size_t i = 0; i < h->nsrv; i++)
+		st->up += h->srv[i]->up;
+	st->down = st->servers - st->up;
+	st->probes_started = h->started;
+	st->probes_done = h->done;
+	st->probe_errors = h->errors;
+}

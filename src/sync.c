@@ -1,0 +1,196 @@
+/*
+ * sync.c - reconcile the desired table with the kernel and apply the ops.
+ *
+ * What the kernel holds is remembered between runs: after a run whose ops
+ * were all acknowledged, the kernel's owned part is exactly `want` and its
+ * foreign part what the last dump showed, so the memory is rebuilt by one
+ * merge of the two sorted tables.  A refused op makes the memory unreliable
+ * (the kernel may hold anything for that object), so it is dropped and the
+ * next run (the retry) dumps.
+ */
+#include "sync.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct xl_sync {
+	struct xl_ipvs *ipvs;
+	struct xl_table kernel;
+	bool kernel_valid;
+	struct xl_table applied; /* the last `want`: what we own */
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+struct xl_sync *xl_sync_new(struct xl_ipvs *ipvs)
+{
+	struct xl_sync *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->ipvs = ipvs;
+	return s;
+}
+
+void xl_sync_free(struct xl_sync *s)
+{
+	if (!s)
+		return;
+	xl_table_free(&s->kernel);
+	xl_table_free(&s->applied);
+	free(s);
+}
+
+void xl_sync_invalidate(struct xl_sync *s)
+{
+	s->kernel_valid = false;
+}
+
+const struct xl_table *xl_sync_kernel(const struct xl_sync *s)
+{
+	return s->kernel_valid ? &s->kernel : NULL;
+}
+
+const struct xl_table *xl_sync_applied(const struct xl_sync *s)
+{
+	return &s->applied;
+}
+
+static void op_failed(const struct xl_op *op, int err, void *arg)
+{
+	char buf[256];
+
+	(void)arg;
+	xl_err("%s: %s", xl_op_format(op, buf, sizeof(buf)),
+	       xl_ipvs_strerror(op, err));
+}
+
+/*
+ * The kernel after every op of a run succeeded: `want`, plus the services
+ * it held that `want` lacks and the run did not delete (someone else's).
+ */
+static int remember(struct xl_sync *s, const struct xl_table *want,
+		    bool owns_all)
+{
+	struct xl_table next = { 0 };
+	size_t i = 0, j = 0, n = want->nsvcs + s->kernel.nsvcs;
+	const struct xl_table *k = &s->kernel;
+
+	next.svcs = calloc(n ? n : 1, sizeof(*next.svcs));
+	if (!next.svcs)
+		return -ENOMEM;
+	while (i < want->nsvcs || j < k->nsvcs) {
+		const struct xl_service *src;
+		int c = i == want->nsvcs ? 1
+			: j == k->nsvcs	 ? -1
+					 : xl_service_cmp(&want->svcs[i],
+							  &k->svcs[j]);
+
+		if (c <= 0) {
+			src = &want->svcs[i++];
+			j += c == 0;
+		} else {
+			src = &k->svcs[j++];
+			if (owns_all || xl_table_find(&s->applied, src))
+				continue; /* deleted by this run */
+		}
+		if (xl_service_copy(&next.svcs[next.nsvcs], src) < 0) {
+			xl_table_free(&next);
+			return -ENOMEM;
+		}
+		next.nsvcs++;
+	}
+	xl_table_free(&s->kernel);
+	s->kernel = next;
+	return 0;
+}
+
+/* Only the identities are needed to know what we own. */
+static int keep_applied(struct xl_sync *s, const struct xl_table *want)
+{
+	struct xl_service *v = calloc(want->nsvcs ? want->nsvcs : 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < want->nsvcs; i++) {
+		v[i] = want->svcs[i];
+		v[i].dests = NULL;
+		v[i].ndests = 0;
+	}
+	xl_table_free(&s->applied);
+	s->applied.svcs = v;
+	s->applied.nsvcs = want->nsvcs;
+	return 0;
+}
+
+static void log_ops(const struct xl_ops *ops, size_t log_ops_max,
+		    struct xl_sync_result *res)
+{
+	int prio = ops->n <= log_ops_max ? 6 : 7;
+	char buf[256];
+
+	for (size_t i = 0; i < ops->n; i++) {
+		res->count[ops->v[i].kind]++;
+		xl_log(prio, "%s", xl_op_format(&ops->v[i], buf, sizeof(buf)));
+	}
+	res->nops = ops->n;
+}
+
+static int ensure_kernel(struct xl_sync *s, struct xl_sync_result *res)
+{
+	int rc;
+
+	if (s->kernel_valid)
+		return 0;
+	xl_table_free(&s->kernel);
+	if ((rc = xl_ipvs_dump(s->ipvs, &s->kernel)) < 0) {
+		xl_err("reading the IPVS table: %s", strerror(-rc));
+		return rc;
+	}
+	s->kernel_valid = true;
+	res->dumped = true;
+	return 0;
+}
+
+int xl_sync_run(struct xl_sync *s, const struct xl_table *want, bool owns_all,
+		size_t log_ops_max, struct xl_sync_result *res)
+{
+	struct xl_reconcile_opts opts = { .owns_all = owns_all,
+					  .previous = &s->applied };
+	struct xl_ops ops = { 0 };
+	double t0 = now_ms();
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = ensure_kernel(s, res)) < 0)
+		return rc;
+	if ((rc = xl_reconcile(want, &s->kernel, &opts, &ops)) < 0)
+		goto out;
+	log_ops(&ops, log_ops_max, res);
+	res->failed = xl_ipvs_apply(s->ipvs, ops.v, ops.n, op_failed, s);
+	if (res->failed < 0) {
+		rc = (int)res->failed;
+		xl_err("netlink: %s", strerror(-rc));
+		s->kernel_valid = false;
+		goto out;
+	}
+	if (res->failed)
+		s->kernel_valid = false; /* the retry dumps */
+	else if ((rc = remember(s, want, owns_all)) < 0)
+		s->kernel_valid = false;
+	if (!rc)
+		rc = keep_applied(s, want);
+out:
+	xl_ops_free(&ops);
+	res->ms = now_ms() - t0;
+	return rc;
+}
