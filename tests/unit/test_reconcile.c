@@ -28,44 +28,13 @@
 #include "model.h"
 #include "reconcile.h"
 
+#include "builders.h"
+
 /* ---- builders -------------------------------------------------------- */
-
-static struct xl_service mk_svc(const char *addr, uint16_t proto, uint16_t port)
-{
-	struct xl_service s;
-
-	memset(&s, 0, sizeof(s));
-	assert_int_equal(xl_addr_parse(addr, &s.af, &s.addr), 0);
-	s.protocol = proto;
-	s.port = port;
-	strcpy(s.sched, "wlc");
-	s.netmask = s.af == AF_INET6 ? 128 : 0xffffffffU;
-	return s;
-}
 
 static struct xl_service mk_fwm(uint16_t af, uint32_t mark)
 {
-	struct xl_service s;
-
-	memset(&s, 0, sizeof(s));
-	s.af = af;
-	s.fwmark = mark;
-	strcpy(s.sched, "rr");
-	s.netmask = af == AF_INET6 ? 128 : 0xffffffffU;
-	return s;
-}
-
-static struct xl_dest mk_dest(const char *addr, uint16_t port, uint32_t fwd,
-			      int32_t weight)
-{
-	struct xl_dest d;
-
-	memset(&d, 0, sizeof(d));
-	assert_int_equal(xl_addr_parse(addr, &d.af, &d.addr), 0);
-	d.port = port;
-	d.fwd = fwd;
-	d.weight = weight;
-	return d;
+	return mk_fwm_sched(af, mark, "rr");
 }
 
 /* Appends; the returned pointer is valid until the next tadd(). */
