@@ -172,11 +172,30 @@ static void log_errors(const struct xl_errors *e)
 		xl_err("%s", e->msgs[i]);
 }
 
+/*
+ * An empty main file at reload is far more likely a write in progress (or
+ * an editor's truncation) than a wish to delete every service: refuse it.
+ */
+static bool empty_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
 static void reload(struct xl_daemon *d)
 {
 	struct xl_errors errs = { 0 };
-	struct xl_config *cfg = xl_config_load(d->conf_path, &errs);
+	struct xl_config *cfg;
 
+	if (empty_file(d->conf_path)) {
+		xl_err("reload: %s is empty; the running configuration stays "
+		       "in force (to remove every service, say so with an "
+		       "empty virtual_services list)",
+		       d->conf_path);
+		return;
+	}
+	cfg = xl_config_load(d->conf_path, &errs);
 	if (!cfg) {
 		log_errors(&errs);
 		xl_err("reload: %s is invalid (%zu errors); the running "

@@ -63,5 +63,21 @@ xl_assert_eq "invalid reload: stays in force" 1 \
     "$(xl_log_count 'reload: /tmp/sched.conf is invalid \(6 errors\); the running configuration stays in force')"
 xl_assert_eq "invalid reload: kernel untouched" "$before" "$(ipvsadm -Sn)"
 xl_check "still running" kill -0 "$XL_EXTLBD_PID"
+
+# a file truncated mid-write, emptied, replaced by a directory: nothing changes
+head -c 150 /test/conf/features.conf >/tmp/sched.conf
+xl_extlbd_reload
+xl_check "truncated file: syntax error with file:line" grep -q 'error: /tmp/sched.conf:[0-9]*: syntax error' "$XL_EXTLBD_LOG"
+: >/tmp/sched.conf
+n=$(xl_log_count 'is empty; the running configuration stays in force')
+kill -HUP "$XL_EXTLBD_PID"
+xl_check "empty file: refused" xl_wait_for -t 30 sh -c \
+    "[ \$(grep -c 'is empty; the running configuration stays in force' $XL_EXTLBD_LOG) -gt $n ]"
+rm /tmp/sched.conf
+mkdir /tmp/sched.conf
+xl_extlbd_reload
+xl_check "directory: refused" grep -q 'error: /tmp/sched.conf: cannot read: Is a directory' "$XL_EXTLBD_LOG"
+xl_assert_eq "after all of them: kernel untouched" "$before" "$(ipvsadm -Sn)"
+xl_check "still running after them" kill -0 "$XL_EXTLBD_PID"
 xl_extlbd_stop TERM
 xl_summary

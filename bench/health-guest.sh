@@ -1,0 +1,238 @@
+# shellcheck shell=dash
+# Guest side of the health-check benchmark (bench/health-run.sh boots a fresh test VM for
+# each run).
+#
+# Usage (in the guest, through scripts/vm-run): health-guest.sh MODE NSVC REALS WINDOW [TRIALS]
+#   MODE    extlbd      extlbd -n -l -f /test/hc-extlbd.conf: tcp checks, measured window
+#           keepalived  keepalived -n -l -D -C -f /test/hc-keepalived.conf: TCP_CHECK, same
+#           detect      extlbd -n -l -f /test/hc-detect.conf: detection latency, TRIALS times
+#   NSVC x REALS real servers; WINDOW: seconds of the measured window (extlbd, keepalived)
+#
+# The real servers are bench/health-listener in the network namespace "srv": server k
+# (k = service * REALS + real server) is 10.200.0.(1 + k / 100), port 8000 + k % 100, one
+# listening socket each; the addresses are on srv's lo, and the root namespace (the
+# director, where the checkers run) routes 10.200.0.0/24 over a veth pair. Checks therefore
+# cross a veth, and the real servers are not local addresses of the director (IPVS would
+# turn NAT into "Local" forwarding for those).
+#
+# extlbd / keepalived: start the tool, wait until the kernel lists every real server (extlbd
+# adds a server after its first passing checks; keepalived adds them all at start), let the
+# checks run 3 s and require that the listener saw every server in them, then measure for
+# WINDOW seconds: the tool's CPU (utime + stime from /proc/PID/stat; keepalived: its
+# checker process, the parent separately), peak RSS (VmHWM) and the listener's statistics of
+# the accept times (see bench/health-listener.c). Prints "BENCH key=value ...".
+#
+# detect: with every server up, close one server's listening socket (connects are refused
+# at once), and poll `ipvsadm -Ln -t VIP:80` until that server is gone; latency = from the
+# close to the first poll that no longer lists it. TRIALS servers, one after the other,
+# spread over the table. Also the time of extlbd's "... is down" log line. Prints one
+# "DETECT ..." line per trial and a "BENCH ..." summary.
+# shellcheck source=bench/health-lib.sh
+. /test/health-lib.sh
+
+mode="${1:?usage: health-guest.sh MODE NSVC REALS WINDOW [TRIALS]}"
+nsvc="${2:?}"
+reals="${3:?}"
+window="${4:-30}"
+trials="${5:-10}"
+total=$((nsvc * reals))
+nports=100
+naddr=$(((total + nports - 1) / nports))
+objects=$((nsvc + total))
+[ "$naddr" -le 254 ] || { echo "# at most 25400 real servers"; exit 2; }
+guest_info
+echo "# $mode: $nsvc services x $reals = $total real servers on $naddr addresses x" \
+    "$nports ports"
+result=ok
+
+# ---- the real servers ---------------------------------------------------------------------
+ip netns add srv || exit 1
+ip link add vsrv type veth peer name eth0 netns srv || exit 1
+ip addr add 10.199.0.1/30 dev vsrv
+ip link set vsrv up
+ip -n srv link set lo up
+ip -n srv addr add 10.199.0.2/30 dev eth0
+ip -n srv link set eth0 up
+ip -n srv route add default via 10.199.0.1
+a=1
+while [ "$a" -le "$naddr" ]; do
+    echo "addr add 10.200.0.$a/32 dev lo"
+    a=$((a + 1))
+done >/tmp/addrs.batch
+ip -n srv -batch /tmp/addrs.batch || exit 1
+ip route add 10.200.0.0/24 via 10.199.0.2 dev vsrv || exit 1
+
+mkfifo /tmp/lctl
+ip netns exec srv health-listener -e 1 10.200.0.1 "$naddr" 8000 "$nports" \
+    </tmp/lctl >/tmp/listener.out 2>&1 &
+lpid=$!
+exec 3>/tmp/lctl
+wait_until 60 grep -q '^listening on' /tmp/listener.out ||
+    { echo "# listener failed: $(cat /tmp/listener.out)"; exit 1; }
+# the listener process itself (ip netns exec execs it, so the pid is the same)
+echo "# listener: $(head -n 1 /tmp/listener.out), pid $lpid"
+
+# lcmd CMD: send CMD to the listener and print its answer line
+lcmd() {
+    local n
+    n=$(wc -l </tmp/listener.out)
+    echo "$1" >&3
+    wait_until 30 lines_at_least /tmp/listener.out $((n + 1)) ||
+        { echo "# listener did not answer '$1'"; return 1; }
+    sed -n "$((n + 1))p" /tmp/listener.out
+}
+
+# kv LINE KEY: the value of KEY=VALUE in LINE
+kv() {
+    echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# pct T0 T1 SECS: (T1 - T0) ticks as a percentage of one CPU over SECS
+pct() {
+    awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { printf "%.1f", (b - a) / s }'
+}
+
+# ---- start the tool and wait for all servers up ---------------------------------------------
+t0=$(now)
+case "$mode" in
+extlbd | detect)
+    conf=/test/hc-$mode.conf
+    extlbd -n -l -f "$conf" -p /run/extlbd.pid 2>/tmp/tool.log &
+    pid=$!
+    ;;
+keepalived)
+    mkdir -p /etc/keepalived
+    keepalived -n -l -D -C -f /test/hc-keepalived.conf -p /run/keepalived.pid \
+        -c /run/keepalived_checkers.pid >/tmp/tool.log 2>&1 &
+    pid=$!
+    ;;
+*)
+    echo "health-guest.sh: unknown mode $mode"
+    exit 2
+    ;;
+esac
+if ! wait_until 600 table_has "$objects"; then
+    echo "# the kernel lists only $(($(ipvs_lines) - 3)) of $objects objects after 600 s"
+    tail -n 20 /tmp/tool.log
+    exit 1
+fi
+t_full=$(now)
+ramp_s=$(secs "$t0" "$t_full")
+echo "# all $total real servers in the kernel ${ramp_s}s after the start"
+cpid=$pid
+if [ "$mode" = keepalived ]; then
+    cpid=$(cat /run/keepalived_checkers.pid)
+    echo "# keepalived parent $pid, checker $cpid"
+fi
+lcmd mark >/dev/null
+sleep 3
+seen=$(lcmd seen)
+echo "# listener: $seen (in the 3 s after that)"
+case "$seen" in "seen $total of "*) ;; *) result=fail ;; esac
+
+# ---- measured window ------------------------------------------------------------------------
+if [ "$mode" != detect ]; then
+    downs0=$(grep -c -i -E 'is down|down|fail' /tmp/tool.log)
+    # shellcheck disable=SC2046 # two numbers each
+    set -- $(ticks "$cpid") $(ticks "$pid") $(ticks "$lpid")
+    c_u0=$1 c_s0=$2 p0=$(($3 + $4)) l0=$(($5 + $6))
+    lcmd start >/dev/null
+    w0=$(now)
+    sleep "$window"
+    stats=$(lcmd stop)
+    w1=$(now)
+    # shellcheck disable=SC2046
+    set -- $(ticks "$cpid") $(ticks "$pid") $(ticks "$lpid")
+    c_u1=$1 c_s1=$2 p1=$(($3 + $4)) l1=$(($5 + $6))
+    downs1=$(grep -c -i -E 'is down|down|fail' /tmp/tool.log)
+    len=$(secs "$w0" "$w1")
+    echo "# listener: $stats"
+    user_pct=$(pct "$c_u0" "$c_u1" "$len")
+    sys_pct=$(pct "$c_s0" "$c_s1" "$len")
+    cpu_pct=$(pct $((c_u0 + c_s0)) $((c_u1 + c_s1)) "$len")
+    hwm_kb=$(kb "$cpid" VmHWM)
+    rss_kb=$(kb "$cpid" VmRSS)
+    extra=""
+    if [ "$mode" = keepalived ]; then
+        extra="parent_cpu_pct=$(pct "$p0" "$p1" "$len") parent_hwm_kb=$(kb "$pid" VmHWM)"
+    fi
+    echo "# $mode CPU over ${len}s: user $user_pct%, sys $sys_pct% of one vCPU;" \
+        "VmHWM $hwm_kb kB, VmRSS $rss_kb kB; $((downs1 - downs0)) down/fail log lines"
+    echo "# listener CPU: $(pct "$l0" "$l1" "$len")%"
+    [ "$(kv "$stats" servers_seen)" = "$total" ] || result=fail
+    [ $((downs1 - downs0)) -eq 0 ] || result=fail
+    alive "$pid" || result=fail
+    echo "# tool log (first 5 and last 5 lines, $(wc -l </tmp/tool.log) lines):"
+    head -n 5 /tmp/tool.log | sed 's/^/#   /'
+    tail -n 5 /tmp/tool.log | sed 's/^/#   /'
+    echo "BENCH tool=$mode n=$total ramp_s=$ramp_s window_s=$len cpu_pct=$cpu_pct" \
+        "user_pct=$user_pct sys_pct=$sys_pct hwm_kb=$hwm_kb rss_kb=$rss_kb $extra" \
+        "listener_pct=$(pct "$l0" "$l1" "$len") downs=$((downs1 - downs0))" \
+        "${stats#STATS } result=$result kernel=$(uname -r)"
+    kill "$pid"
+    wait "$pid"
+    echo quit >&3
+    [ "$result" = ok ]
+    exit
+fi
+
+# ---- detection latency ----------------------------------------------------------------------
+# gone VIP RIP: `ipvsadm -Ln -t VIP:80` answers and does not list RIP
+gone() {
+    local out
+    out=$(ipvsadm -Ln -t "$1:80") || return 1
+    case "$out" in *" $2 "*) return 1 ;; esac
+    return 0
+}
+
+# A quiet moment first: every server up for a few checks.
+sleep 2
+lat_all=""
+trial=1
+step=$((total / trials))
+while [ "$trial" -le "$trials" ]; do
+    k=$(((trial - 1) * step + (trial * 37) % step))
+    i=$((k / reals))
+    vip="10.100.$((i / 250)).$((i % 250 + 1))"
+    rip="10.200.0.$((1 + k / nports)):$((8000 + k % nports))"
+    if gone "$vip" "$rip"; then
+        echo "# trial $trial: $rip of $vip is not listed before the close"
+        result=fail
+        trial=$((trial + 1))
+        continue
+    fi
+    ans=$(lcmd "close $k")
+    tc=${ans##* at }
+    polls=0
+    while ! gone "$vip" "$rip"; do
+        polls=$((polls + 1))
+        if [ "$polls" -gt 2000 ]; then break; fi
+    done
+    tg=$(now)
+    lat=$(secs "$tc" "$tg")
+    logline=$(grep -m 1 "$rip.* is down" /tmp/tool.log)
+    if [ -n "$logline" ]; then
+        log_lat=$(secs "$(day_secs "$tc")" "$(log_secs "$logline")")
+    else
+        log_lat=-
+        result=fail
+    fi
+    poll_ms=$(awk -v l="$lat" -v p="$polls" 'BEGIN { printf "%.0f", p ? l * 1000 / p : 0 }')
+    echo "DETECT trial=$trial server=$k rip=$rip vip=$vip latency_s=$lat" \
+        "log_down_s=$log_lat polls=$polls poll_ms=$poll_ms"
+    echo "#   ${logline#* }"
+    lat_all="$lat_all $lat"
+    trial=$((trial + 1))
+    # the next close at another phase of the one-second schedule
+    sleep "0.$((trial * 13 % 10))"
+done
+summary=$(echo "$lat_all" | tr ' ' '\n' | grep . | sort -n | awk '
+    { v[NR] = $1; s += $1 }
+    END { printf "min=%.3f median=%.3f mean=%.3f max=%.3f", v[1],
+          NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, s / NR, v[NR] }')
+alive "$pid" || result=fail
+echo "BENCH tool=detect n=$total trials=$trials $summary result=$result kernel=$(uname -r)"
+kill "$pid"
+wait "$pid"
+echo quit >&3
+[ "$result" = ok ]
