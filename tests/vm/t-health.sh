@@ -71,6 +71,16 @@ xl_check "one returns: the sorry server leaves" xl_wait_for -t 30 sh -c \
     "[ \"\$(ipvsadm -Ln -t $VIP:8000 | awk '\$1 == \"->\" && \$2 ~ /^[0-9]/ { print \$2 }')\" = 10.20.0.7:80 ]"
 xl_check "quorum regained logged" grep -q '"web" .* regained its quorum' "$XL_EXTLBD_LOG"
 xl_assert_eq "answered by backend3 again" "backend3" "$(xl_requests 1 client "$VIP" 8000)"
+
+# a reload keeps health state: the two down servers stay down, the up one up
+before=$(ipvsadm -Sn)
+mark=$(xl_log_lines)
+xl_extlbd_reload
+xl_assert_eq "reload with health state carried over: 0 ops" 1 \
+    "$(xl_log_since "$mark" | grep -c 'reload: 0 ops applied')"
+xl_assert_eq "no server changed state on the reload" 0 \
+    "$(xl_log_since "$mark" | grep -c -E 'is (up|down):')"
+xl_assert_eq "table unchanged by the reload" "$before" "$(ipvsadm -Sn)"
 xl_extlbd_stop TERM
 xl_assert_eq "stop: exit 0" 0 "$XL_EXTLBD_STATUS"
 grep -E 'is (up|down)|quorum|health:' "$XL_EXTLBD_LOG" | sed 's/^/# /'
