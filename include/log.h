@@ -10,6 +10,8 @@
 void xl_log_open(const char *ident, bool console, int level);
 void xl_log_set_level(int level);
 void xl_log_close(void);
+/* Would a message of this priority be written?  (Skip costly formatting.) */
+bool xl_log_enabled(int prio);
 void xl_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

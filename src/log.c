@@ -35,6 +35,11 @@ void xl_log_close(void)
 		closelog();
 }
 
+bool xl_log_enabled(int prio)
+{
+	return prio <= max_level;
+}
+
 static const char *prio_name(int prio)
 {
 	switch (prio) {
