@@ -2,39 +2,43 @@
 # Guest side of the health-check benchmark (bench/health-run.sh boots a fresh test VM for
 # each run).
 #
-# Usage (in the guest, through scripts/vm-run): health-guest.sh MODE NSVC REALS WINDOW [TRIALS]
-#   MODE    extlbd      extlbd -n -l -f /test/hc-extlbd.conf: tcp checks, measured window
-#           keepalived  keepalived -n -l -D -C -f /test/hc-keepalived.conf: TCP_CHECK, same
-#           detect      extlbd -n -l -f /test/hc-detect.conf: detection latency, TRIALS times
-#   NSVC x REALS real servers; WINDOW: seconds of the measured window (extlbd, keepalived)
+# Usage (in the guest, through scripts/vm-run):
+#   health-guest.sh MODE NSVC REALS INTERVAL WINDOW [TRIALS]
+#   MODE      extlbd      extlbd -n -l -f /test/hc-extlbd-NSVC-INTERVAL.conf, measured window
+#             keepalived  keepalived -n -l -D -G -C -f /test/hc-keepalived-NSVC-INTERVAL.conf
+#             detect      extlbd -n -l -f /test/hc-detect-NSVC-INTERVAL.conf: detection
+#                         latency, TRIALS times
+#   NSVC x REALS real servers checked every INTERVAL seconds; WINDOW: seconds measured
 #
-# The real servers are bench/health-listener in the network namespace "srv": server k
-# (k = service * REALS + real server) is 10.200.0.(1 + k / 100), port 8000 + k % 100, one
-# listening socket each; the addresses are on srv's lo, and the root namespace (the
-# director, where the checkers run) routes 10.200.0.0/24 over a veth pair. Checks therefore
-# cross a veth, and the real servers are not local addresses of the director (IPVS would
-# turn NAT into "Local" forwarding for those).
+# The real servers are bench/health-listener: server k (k = service * REALS + real server)
+# is 10.200.0.(1 + k / 100), port 8000 + k % 100, one listening socket each, on addresses of
+# the dummy interface hc0 in the root namespace (the checks go over the loopback path: a
+# veth to a namespace costs about twice the kernel time per connection in this emulated
+# guest). IPVS keeps such local real servers as NAT ("Masq").
 #
-# extlbd / keepalived: start the tool, wait until the kernel lists every real server (extlbd
-# adds a server after its first passing checks; keepalived adds them all at start), let the
-# checks run 3 s and require that the listener saw every server in them, then measure for
-# WINDOW seconds: the tool's CPU (utime + stime from /proc/PID/stat; keepalived: its
-# checker process, the parent separately), peak RSS (VmHWM) and the listener's statistics of
-# the accept times (see bench/health-listener.c). Prints "BENCH key=value ...".
+# extlbd / keepalived: start the tool (both put every real server in the kernel at start:
+# extlbd's configuration says initial_state "up", keepalived has no "alpha"), wait until the
+# kernel lists them all and the listener has seen a check of every one, then measure for
+# WINDOW seconds: the tool's CPU (utime + stime from /proc/PID/stat; keepalived: its checker
+# process, the parent separately), peak RSS (VmHWM) and the listener's statistics of the
+# accept times (bench/health-listener.c). Prints "BENCH key=value ...".
 #
-# detect: with every server up, close one server's listening socket (connects are refused
-# at once), and poll `ipvsadm -Ln -t VIP:80` until that server is gone; latency = from the
-# close to the first poll that no longer lists it. TRIALS servers, one after the other,
-# spread over the table. Also the time of extlbd's "... is down" log line. Prints one
+# detect: once every server has been checked, close one server's listening socket (connects
+# are refused at once) and ask the kernel for the service's real servers every 5 ms
+# (bench/health-ipvs-poll: the question `ipvsadm -Ln -t VIP:80` asks, without starting a
+# program each time) until that server is gone; latency = from the close to that poll. TRIALS servers, one after the
+# other, spread over the table; also the time of extlbd's "... is down" line. Prints one
 # "DETECT ..." line per trial and a "BENCH ..." summary.
 # shellcheck source=bench/health-lib.sh
 . /test/health-lib.sh
 
-mode="${1:?usage: health-guest.sh MODE NSVC REALS WINDOW [TRIALS]}"
-nsvc="${2:?}"
-reals="${3:?}"
-window="${4:-30}"
-trials="${5:-10}"
+usage="usage: health-guest.sh MODE NSVC REALS INTERVAL WINDOW [TRIALS]"
+mode="${1:?$usage}"
+nsvc="${2:?$usage}"
+reals="${3:?$usage}"
+interval="${4:?$usage}"
+window="${5:?$usage}"
+trials="${6:-10}"
 total=$((nsvc * reals))
 nports=100
 naddr=$(((total + nports - 1) / nports))
@@ -42,34 +46,26 @@ objects=$((nsvc + total))
 [ "$naddr" -le 254 ] || { echo "# at most 25400 real servers"; exit 2; }
 guest_info
 echo "# $mode: $nsvc services x $reals = $total real servers on $naddr addresses x" \
-    "$nports ports"
+    "$nports ports, checked every ${interval}s"
 result=ok
 
 # ---- the real servers ---------------------------------------------------------------------
-ip netns add srv || exit 1
-ip link add vsrv type veth peer name eth0 netns srv || exit 1
-ip addr add 10.199.0.1/30 dev vsrv
-ip link set vsrv up
-ip -n srv link set lo up
-ip -n srv addr add 10.199.0.2/30 dev eth0
-ip -n srv link set eth0 up
-ip -n srv route add default via 10.199.0.1
+ip link add hc0 type dummy || exit 1
+ip link set hc0 up
 a=1
 while [ "$a" -le "$naddr" ]; do
-    echo "addr add 10.200.0.$a/32 dev lo"
+    echo "addr add 10.200.0.$a/32 dev hc0"
     a=$((a + 1))
 done >/tmp/addrs.batch
-ip -n srv -batch /tmp/addrs.batch || exit 1
-ip route add 10.200.0.0/24 via 10.199.0.2 dev vsrv || exit 1
+ip -batch /tmp/addrs.batch || exit 1
 
 mkfifo /tmp/lctl
-ip netns exec srv health-listener -e 1 10.200.0.1 "$naddr" 8000 "$nports" \
+health-listener -e "$interval" -n "$total" 10.200.0.1 "$naddr" 8000 "$nports" \
     </tmp/lctl >/tmp/listener.out 2>&1 &
 lpid=$!
 exec 3>/tmp/lctl
 wait_until 60 grep -q '^listening on' /tmp/listener.out ||
     { echo "# listener failed: $(cat /tmp/listener.out)"; exit 1; }
-# the listener process itself (ip netns exec execs it, so the pid is the same)
 echo "# listener: $(head -n 1 /tmp/listener.out), pid $lpid"
 
 # lcmd CMD: send CMD to the listener and print its answer line
@@ -82,28 +78,33 @@ lcmd() {
     sed -n "$((n + 1))p" /tmp/listener.out
 }
 
+# all_seen: the listener saw every server since the last mark
+all_seen() {
+    [ "$(lcmd seen)" = "seen $total of $total" ]
+}
+
 # kv LINE KEY: the value of KEY=VALUE in LINE
 kv() {
     echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
 }
 
-# pct T0 T1 SECS: (T1 - T0) ticks as a percentage of one CPU over SECS
+# pct T0 T1 SECS: (T1 - T0) ticks (1/100 s) as a percentage of one CPU over SECS
 pct() {
     awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { printf "%.1f", (b - a) / s }'
 }
 
-# ---- start the tool and wait for all servers up ---------------------------------------------
+# ---- start the tool, wait until every server is in the kernel and has been checked ----------
+lcmd mark >/dev/null
 t0=$(now)
 case "$mode" in
 extlbd | detect)
-    conf=/test/hc-$mode.conf
-    extlbd -n -l -f "$conf" -p /run/extlbd.pid 2>/tmp/tool.log &
+    extlbd -n -l -f "/test/hc-$mode-$nsvc-$interval.conf" -p /run/extlbd.pid 2>/tmp/tool.log &
     pid=$!
     ;;
 keepalived)
     mkdir -p /etc/keepalived
-    keepalived -n -l -D -C -f /test/hc-keepalived.conf -p /run/keepalived.pid \
-        -c /run/keepalived_checkers.pid >/tmp/tool.log 2>&1 &
+    keepalived -n -l -D -G -C -f "/test/hc-keepalived-$nsvc-$interval.conf" \
+        -p /run/keepalived.pid -c /run/keepalived_checkers.pid >/tmp/tool.log 2>&1 &
     pid=$!
     ;;
 *)
@@ -116,23 +117,24 @@ if ! wait_until 600 table_has "$objects"; then
     tail -n 20 /tmp/tool.log
     exit 1
 fi
-t_full=$(now)
-ramp_s=$(secs "$t0" "$t_full")
-echo "# all $total real servers in the kernel ${ramp_s}s after the start"
+echo "# all $total real servers in the kernel $(secs "$t0" "$(now)")s after the start"
+deadline=$((${interval%.*} * 3 + 60))
+if ! wait_until "$deadline" all_seen; then
+    echo "# listener: $(lcmd seen) after ${deadline}s"
+    result=fail
+fi
+ramp_s=$(secs "$t0" "$(now)")
+echo "# every server checked at least once ${ramp_s}s after the start"
 cpid=$pid
 if [ "$mode" = keepalived ]; then
     cpid=$(cat /run/keepalived_checkers.pid)
     echo "# keepalived parent $pid, checker $cpid"
 fi
-lcmd mark >/dev/null
-sleep 3
-seen=$(lcmd seen)
-echo "# listener: $seen (in the 3 s after that)"
-case "$seen" in "seen $total of "*) ;; *) result=fail ;; esac
 
 # ---- measured window ------------------------------------------------------------------------
 if [ "$mode" != detect ]; then
-    downs0=$(grep -c -i -E 'is down|down|fail' /tmp/tool.log)
+    downs='is down|failed|Removing'
+    downs0=$(grep -c -E "$downs" /tmp/tool.log)
     # shellcheck disable=SC2046 # two numbers each
     set -- $(ticks "$cpid") $(ticks "$pid") $(ticks "$lpid")
     c_u0=$1 c_s0=$2 p0=$(($3 + $4)) l0=$(($5 + $6))
@@ -144,7 +146,7 @@ if [ "$mode" != detect ]; then
     # shellcheck disable=SC2046
     set -- $(ticks "$cpid") $(ticks "$pid") $(ticks "$lpid")
     c_u1=$1 c_s1=$2 p1=$(($3 + $4)) l1=$(($5 + $6))
-    downs1=$(grep -c -i -E 'is down|down|fail' /tmp/tool.log)
+    downs1=$(grep -c -E "$downs" /tmp/tool.log)
     len=$(secs "$w0" "$w1")
     echo "# listener: $stats"
     user_pct=$(pct "$c_u0" "$c_u1" "$len")
@@ -157,17 +159,17 @@ if [ "$mode" != detect ]; then
         extra="parent_cpu_pct=$(pct "$p0" "$p1" "$len") parent_hwm_kb=$(kb "$pid" VmHWM)"
     fi
     echo "# $mode CPU over ${len}s: user $user_pct%, sys $sys_pct% of one vCPU;" \
-        "VmHWM $hwm_kb kB, VmRSS $rss_kb kB; $((downs1 - downs0)) down/fail log lines"
-    echo "# listener CPU: $(pct "$l0" "$l1" "$len")%"
+        "VmHWM $hwm_kb kB, VmRSS $rss_kb kB; $((downs1 - downs0)) failure lines in its log"
+    echo "# listener CPU: $(pct "$l0" "$l1" "$len")%; load average $(cat /proc/loadavg)"
     [ "$(kv "$stats" servers_seen)" = "$total" ] || result=fail
     [ $((downs1 - downs0)) -eq 0 ] || result=fail
     alive "$pid" || result=fail
-    echo "# tool log (first 5 and last 5 lines, $(wc -l </tmp/tool.log) lines):"
-    head -n 5 /tmp/tool.log | sed 's/^/#   /'
+    echo "# tool log (first 3 and last 5 of $(wc -l </tmp/tool.log) lines):"
+    head -n 3 /tmp/tool.log | sed 's/^/#   /'
     tail -n 5 /tmp/tool.log | sed 's/^/#   /'
-    echo "BENCH tool=$mode n=$total ramp_s=$ramp_s window_s=$len cpu_pct=$cpu_pct" \
-        "user_pct=$user_pct sys_pct=$sys_pct hwm_kb=$hwm_kb rss_kb=$rss_kb $extra" \
-        "listener_pct=$(pct "$l0" "$l1" "$len") downs=$((downs1 - downs0))" \
+    echo "BENCH tool=$mode n=$total interval=$interval ramp_s=$ramp_s window_s=$len" \
+        "cpu_pct=$cpu_pct user_pct=$user_pct sys_pct=$sys_pct hwm_kb=$hwm_kb rss_kb=$rss_kb" \
+        "$extra listener_pct=$(pct "$l0" "$l1" "$len") downs=$((downs1 - downs0))" \
         "${stats#STATS } result=$result kernel=$(uname -r)"
     kill "$pid"
     wait "$pid"
@@ -185,8 +187,6 @@ gone() {
     return 0
 }
 
-# A quiet moment first: every server up for a few checks.
-sleep 2
 lat_all=""
 trial=1
 step=$((total / trials))
@@ -201,14 +201,15 @@ while [ "$trial" -le "$trials" ]; do
         trial=$((trial + 1))
         continue
     fi
+    rm -f /tmp/poll.ready
+    health-ipvs-poll -i 5 -t 60 -r /tmp/poll.ready "$vip" 80 "${rip%:*}" "${rip#*:}" gone \
+        >/tmp/poll.out 2>&1 &
+    ppid=$!
+    wait_until 10 test -e /tmp/poll.ready
     ans=$(lcmd "close $k")
     tc=${ans##* at }
-    polls=0
-    while ! gone "$vip" "$rip"; do
-        polls=$((polls + 1))
-        if [ "$polls" -gt 2000 ]; then break; fi
-    done
-    tg=$(now)
+    wait "$ppid" || { echo "# poller: $(cat /tmp/poll.out)"; result=fail; }
+    read -r tg polls _ </tmp/poll.out
     lat=$(secs "$tc" "$tg")
     logline=$(grep -m 1 "$rip.* is down" /tmp/tool.log)
     if [ -n "$logline" ]; then
@@ -217,21 +218,23 @@ while [ "$trial" -le "$trials" ]; do
         log_lat=-
         result=fail
     fi
-    poll_ms=$(awk -v l="$lat" -v p="$polls" 'BEGIN { printf "%.0f", p ? l * 1000 / p : 0 }')
+    poll_ms=$(awk -v l="$lat" -v p="$polls" 'BEGIN { printf "%.1f", p ? l * 1000 / p : 0 }')
     echo "DETECT trial=$trial server=$k rip=$rip vip=$vip latency_s=$lat" \
         "log_down_s=$log_lat polls=$polls poll_ms=$poll_ms"
     echo "#   ${logline#* }"
     lat_all="$lat_all $lat"
     trial=$((trial + 1))
-    # the next close at another phase of the one-second schedule
-    sleep "0.$((trial * 13 % 10))"
+    # the next close at another phase of the servers' schedule
+    sleep "0.$((trial * 37 % 10))"
 done
 summary=$(echo "$lat_all" | tr ' ' '\n' | grep . | sort -n | awk '
     { v[NR] = $1; s += $1 }
     END { printf "min=%.3f median=%.3f mean=%.3f max=%.3f", v[1],
           NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, s / NR, v[NR] }')
 alive "$pid" || result=fail
-echo "BENCH tool=detect n=$total trials=$trials $summary result=$result kernel=$(uname -r)"
+echo "# load average $(cat /proc/loadavg)"
+echo "BENCH tool=detect n=$total interval=$interval trials=$trials $summary result=$result" \
+    "kernel=$(uname -r)"
 kill "$pid"
 wait "$pid"
 echo quit >&3

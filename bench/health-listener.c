@@ -5,9 +5,11 @@
  * one listening socket per (address, port), all in one epoll loop.  Server k
  * (0-based) is address FIRST + k / NPORTS, port PORT + k % NPORTS; that is
  * the order of bench/health-run.sh's configurations (service i, real server
- * j: k = i * 10 + j).  Every accepted connection is closed at once with a
- * reset (SO_LINGER 0), so neither side keeps TIME_WAIT sockets around, and
- * its accept time stamps a check start of server k.
+ * j: k = i * 10 + j).  An accepted connection is kept until the checker
+ * closes it (end of file or reset), then closed, as a real server that
+ * waits for a request would do: closing it first could reset it before the
+ * checker has looked at its result.  The accept time stamps a check start
+ * of server k.
  *
  * Commands, one per line on standard input (a FIFO the guest script keeps
  * open); answers go to standard output, one line each, flushed:
@@ -38,8 +40,13 @@
  *                  second (time modulo 1 s), summed over the window, as a
  *                  ratio to the mean slot (1.00 = perfectly even)
  *   s_max/s_min    most/fewest accepts in one whole second of the window
+ *   stalls         times the listener's own loop woke more than 50 ms after
+ *                  its 10 ms timeout: the guest (or the listener) did not
+ *                  run; stall_max and stall_ms (longest, total) in ms.  Checks
+ *                  that fall in a stall are accepted late, in a burst.
  *
- * Usage: health-listener [-e EXPECT_S] FIRST_ADDR NADDR PORT NPORTS
+ * Usage: health-listener [-e EXPECT_S] [-n COUNT] FIRST_ADDR NADDR PORT NPORTS
+ *   -n  serve only the first COUNT servers (default NADDR x NPORTS)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -60,6 +67,7 @@
 #define MAX_WINDOW_S 600  /* bucket arrays cover this much */
 #define GAP_BINS 10000	  /* 1 ms bins of the gap histogram, up to 10 s */
 #define CMD_TAG UINT32_MAX /* epoll data of standard input */
+#define CONN_TAG 0x80000000u /* epoll data of an accepted connection: | fd */
 
 struct server {
 	int fd;
@@ -80,6 +88,8 @@ static unsigned gap_hist[GAP_BINS + 1];
 static unsigned b10[MAX_WINDOW_S * 100];
 static unsigned long phase[100];
 static unsigned long per_s[MAX_WINDOW_S];
+static unsigned long stalls;
+static double stall_max, stall_sum;
 
 static double mono(void)
 {
@@ -114,6 +124,8 @@ static void window_start(void)
 	memset(b10, 0, sizeof(b10));
 	memset(phase, 0, sizeof(phase));
 	memset(per_s, 0, sizeof(per_s));
+	stalls = 0;
+	stall_max = stall_sum = 0;
 	w_start = mono();
 	in_window = 1;
 }
@@ -214,26 +226,39 @@ static void report(void)
 	say("STATS window_s=%.2f accepts=%lu servers=%u servers_seen=%lu "
 	    "intervals=%lu late=%lu early=%lu gap_min=%.0f gap_p50=%ld "
 	    "gap_p99=%ld gap_max=%.0f b10_max=%u b10_mean=%.1f b10_p99=%u "
-	    "phase_max=%.2f phase_min=%.2f s_max=%lu s_min=%lu",
+	    "phase_max=%.2f phase_min=%.2f s_max=%lu s_min=%lu stalls=%lu "
+	    "stall_max=%.0f stall_ms=%.0f",
 	    len, accepts, nsrv, seen, intervals, late, early,
 	    intervals ? gap_min * 1000 : 0., gap_quantile(0.5),
 	    gap_quantile(0.99), gap_max * 1000, bmax,
 	    (double)accepts / (double)nb, sorted[(nb * 99) / 100],
 	    accepts ? (double)pmax * 100 / (double)accepts : 0.,
-	    accepts ? (double)pmin * 100 / (double)accepts : 0., smax, smin);
+	    accepts ? (double)pmin * 100 / (double)accepts : 0., smax, smin,
+	    stalls, stall_max * 1000, stall_sum * 1000);
 	free(sorted);
 }
 
-static void drain(struct server *s)
+static void drain(struct server *s, int ep)
 {
-	static const struct linger rst = {.l_onoff = 1, .l_linger = 0};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
 	int c;
 
 	while ((c = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
 		record(s, mono());
-		(void)setsockopt(c, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
-		close(c);
+		ev.data.u32 = CONN_TAG | (uint32_t)c;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev) < 0)
+			close(c);
 	}
+}
+
+/* the checker closed its side (or sent something): close ours */
+static void conn_event(int c)
+{
+	char buf[512];
+
+	while (read(c, buf, sizeof(buf)) > 0)
+		;
+	close(c); /* also removes it from the epoll set */
 }
 
 static void command(char *line, int ep)
@@ -302,11 +327,15 @@ int main(int argc, char **argv)
 	unsigned naddr, port, nports, i;
 	char buf[4096];
 	size_t have = 0;
+	double last_wake;
+	long count = -1;
 	int ep, opt, n;
 
-	while ((opt = getopt(argc, argv, "e:")) != -1) {
+	while ((opt = getopt(argc, argv, "e:n:")) != -1) {
 		if (opt == 'e')
 			expect = atof(optarg);
+		else if (opt == 'n')
+			count = atol(optarg);
 		else
 			goto usage;
 	}
@@ -318,8 +347,10 @@ int main(int argc, char **argv)
 	if (!naddr || !nports || port + nports > 65536 || expect <= 0)
 		goto usage;
 	nsrv = naddr * nports;
+	if (count > 0 && (unsigned long)count < nsrv)
+		nsrv = (unsigned)count;
 
-	rl.rlim_cur = rl.rlim_max = nsrv + 64;
+	rl.rlim_cur = rl.rlim_max = 2 * nsrv + 4096;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		perror("setrlimit");
 		return 1;
@@ -356,20 +387,36 @@ int main(int argc, char **argv)
 	}
 	say("listening on %u servers", nsrv);
 
+	last_wake = mono();
 	for (;;) {
-		n = epoll_wait(ep, evs, 256, -1);
+		double woke, late;
+
+		n = epoll_wait(ep, evs, 256, 10);
 		if (n < 0 && errno != EINTR) {
 			perror("epoll_wait");
 			return 1;
+		}
+		woke = mono();
+		late = woke - last_wake - 0.010;
+		last_wake = woke;
+		if (in_window && late > 0.050) {
+			stalls++;
+			stall_sum += late;
+			if (late > stall_max)
+				stall_max = late;
 		}
 		for (int e = 0; e < n; e++) {
 			uint32_t k = evs[e].data.u32;
 			ssize_t r;
 			char *nl;
 
+			if (k != CMD_TAG && (k & CONN_TAG)) {
+				conn_event((int)(k & ~CONN_TAG));
+				continue;
+			}
 			if (k != CMD_TAG) {
 				if (srv[k].fd >= 0)
-					drain(&srv[k]);
+					drain(&srv[k], ep);
 				continue;
 			}
 			r = read(0, buf + have, sizeof(buf) - 1 - have);
@@ -393,7 +440,7 @@ int main(int argc, char **argv)
 		}
 	}
 usage:
-	fprintf(stderr, "usage: health-listener [-e EXPECT_S] FIRST_ADDR NADDR "
-			"PORT NPORTS\n");
+	fprintf(stderr, "usage: health-listener [-e EXPECT_S] [-n COUNT] "
+			"FIRST_ADDR NADDR PORT NPORTS\n");
 	return 2;
 }

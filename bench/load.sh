@@ -18,11 +18,17 @@
 # possible: reading /proc/net/ip_vs takes seconds at 110,000 objects in the emulated guest
 # (count_s in the results; its seq_file walks the services from the start again at every
 # 4 kB read), and `ipvsadm -Ln` is as slow and holds the IPVS mutex the writers need.
-# Clock: busybox `ts '%.s'` and ipvs-wait both print gettimeofday(). Afterwards the whole table is checked against
-# /test/ipvsadm-N.rules (`ipvsadm -Sn` and the rules, both sorted, must be equal).
-# Peak RSS is VmHWM of /proc/PID/status for the daemons (keepalived: its parent and its
-# checker child, and their sum), busybox `time -f %M` for ipvsadm, and the floor loader's own
-# VmHWM. Results are printed as one line "BENCH key=value ..." that bench/run.sh collects.
+# Clock: busybox `ts '%.s'` and ipvs-wait both print gettimeofday(). Afterwards the whole
+# table is checked against /test/ipvsadm-N.rules (`ipvsadm -Sn` and the rules, both sorted,
+# must be equal).
+# Peak RSS: VmHWM of /proc/PID/status for the daemons (keepalived: its parent and its
+# checker child, added up), busybox `time -f %M` for ipvsadm, the floor loader's own VmHWM.
+# CPU time (user, sys) likewise: /proc/PID/stat, `time`, getrusage(). The kernel's work on a
+# request is done in the sender's system call, so it counts as the sender's sys time.
+# extlbd only: its log (phases from its time stamps), then SIGTERM (on_stop = "keep" leaves
+# the table) and a restart on the full table: seconds until it logs "running:" and the write
+# ops it logged ("N ops applied" lines added up; expected 0).
+# Results: one line "BENCH key=value ..." that bench/run.sh collects from the console.
 
 tool="${1:?usage: load.sh TOOL N [R]}"
 n="${2:?usage: load.sh TOOL N [R]}"

@@ -7,7 +7,8 @@
 # side is bench/load.sh. Builds extlbd in build-bench/ and the floor loader and the
 # configurations (bench/gen-configs.sh) in build-bench/bench/, then prints one row per run,
 # the medians per (tool, N) and the ratios. Console logs: .vm/logs/bench-TOOL-N[-RUN].log.
-# The printed report is also saved as build-bench/bench/results-<UTC time>.txt.
+# The printed report is also saved as build-bench/bench/results-<UTC time>.txt, next to the
+# raw "BENCH" lines it is made from (results-<UTC time>.raw; results.raw is the latest).
 #
 # Usage: bench/run.sh [N...]            (default: 1000 10000)
 #        bench/run.sh --report [RAWFILE]   print the report of earlier runs again
@@ -63,49 +64,79 @@ print_report() {
             }
         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
     }
+    function minimum(list,    a, k, i, m) {
+        k = split(list, a, " ")
+        m = a[1]
+        for (i = 2; i <= k; i++) if (a[i] + 0 < m + 0) m = a[i]
+        return m
+    }
     function ratio(a, b) { return (a != "" && b != "" && b + 0 > 0) ? sprintf("%.2f", a / b) : "-" }
+    # stat(KEY, ARR): "median (min)" of ARR[KEY], or "-"
+    function stat(k, arr) {
+        if (!(k in arr)) return "-"
+        return median(arr[k]) (repeat > 1 ? " (" minimum(arr[k]) ")" : "")
+    }
+    # rat(A, B, ARR_A, ARR_B): "median ratio (min ratio)" of ARR_A[A] / ARR_B[B]
+    function rat(ka, kb, xa, xb) {
+        if (!(ka in xa) || !(kb in xb)) return "-"
+        return ratio(median(xa[ka]), median(xb[kb])) \
+            (repeat > 1 ? " (" ratio(minimum(xa[ka]), minimum(xb[kb])) ")" : "")
+    }
     {
-        t = kv($0, "tool"); n = kv($0, "n"); key = n SUBSEP t
+        t = kv($0, "tool"); n = kv($0, "n"); r = kv($0, "run"); key = n SUBSEP t
         if (!(n in nseen)) { nseen[n] = 1; norder[++nn] = n }
         rows[++nrows] = sprintf("%6s %-15s %3s %7s %7s %6s %6s %6s %7s %7s %7s %6s %-5s %-6s %s",
-            n, t, kv($0, "run"), kv($0, "load_s"), kv($0, "internal_ms"), kv($0, "user_s"),
+            n, t, r, kv($0, "load_s"), kv($0, "internal_ms"), kv($0, "user_s"),
             kv($0, "sys_s"), mb(kv($0, "rss_kb")),
             kv($0, "restart_s"), kv($0, "restart_ops"), kv($0, "restart_ms"),
             mb(kv($0, "restart_rss_kb")), kv($0, "table_ok"), kv($0, "result"),
             kv($0, "host_load"))
         if (kv($0, "result") == "ok") {
             load[key] = load[key] " " kv($0, "load_s")
-            own[key] = own[key] " " kv($0, "internal_ms")
-            if (kv($0, "restart_s") != "-") rst[key] = rst[key] " " kv($0, "restart_s")
+            byrun[key, r] = kv($0, "load_s")
+            rss[key] = rss[key] " " kv($0, "rss_kb") / 1024
+            if (t == "floor") {
+                send[key] = send[key] " " kv($0, "internal_ms") / 1000
+                sendrun[key, r] = kv($0, "internal_ms") / 1000
+            }
+            if (kv($0, "restart_s") != "-") {
+                rst[key] = rst[key] " " kv($0, "restart_s")
+                rops[key] = rops[key] " " kv($0, "restart_ops")
+            }
         }
+        if (r + 0 > maxrun) maxrun = r + 0
     }
     END {
         printf "%6s %-15s %3s %7s %7s %6s %6s %6s %7s %7s %7s %6s %-5s %-6s %s\n", "N", "tool",
             "run", "load s", "own ms", "user s", "sys s", "RSS MB", "rst s", "rst ops", "rst ms", "rstRSS",
             "table", "result", "host load"
         for (i = 1; i <= nrows; i++) print rows[i]
-        print ""
         for (i = 1; i <= nn; i++) {
             n = norder[i]
             f = n SUBSEP "floor"; x = n SUBSEP "extlbd"
             ipv = n SUBSEP "ipvsadm-restore"; ka = n SUBSEP "keepalived"
-            L["f"] = (f in load) ? median(load[f]) : ""
-            L["fo"] = (f in own) ? median(own[f]) / 1000 : ""
-            L["x"] = (x in load) ? median(load[x]) : ""
-            L["i"] = (ipv in load) ? median(load[ipv]) : ""
-            L["k"] = (ka in load) ? median(load[ka]) : ""
-            printf "N=%s x 10 (%s objects)%s: load s: floor %s (send phase %s), extlbd %s, " \
-                "ipvsadm -R %s, keepalived %s\n", n, n * 11,
-                (repeat > 1 ? ", medians of " repeat " runs" : ""),
-                L["f"] == "" ? "-" : L["f"], L["fo"] == "" ? "-" : sprintf("%.2f", L["fo"]),
-                L["x"] == "" ? "-" : L["x"], L["i"] == "" ? "-" : L["i"],
-                L["k"] == "" ? "-" : L["k"]
-            printf "  extlbd / floor send phase %s (target <= 2), extlbd / floor load %s, " \
-                "keepalived / extlbd %s, ipvsadm -R / extlbd %s\n",
-                ratio(L["x"], L["fo"]), ratio(L["x"], L["f"]), ratio(L["k"], L["x"]),
-                ratio(L["i"], L["x"])
+            print ""
+            printf "N=%s x 10 (%s objects), seconds%s:\n", n, n * 11,
+                (repeat > 1 ? ", median (minimum) of " repeat " runs" : "")
+            printf "  floor send phase %s, floor load %s, extlbd load %s, ipvsadm -R %s," \
+                " keepalived %s\n", stat(f, send), stat(f, load), stat(x, load), stat(ipv, load),
+                stat(ka, load)
+            per = ""
+            for (r = 1; r <= maxrun; r++)
+                if ((x, r) in byrun && (f, r) in sendrun)
+                    per = per " " ratio(byrun[x, r], sendrun[f, r])
+            printf "  extlbd load / floor send phase: %s%s (target: at most 2)\n",
+                rat(x, f, load, send), (per != "" && repeat > 1 ? "; run by run:" per : "")
+            printf "  extlbd load / floor load %s, keepalived / extlbd %s, ipvsadm -R / extlbd %s\n",
+                rat(x, f, load, load), rat(ka, x, load, load), rat(ipv, x, load, load)
             if (x in rst)
-                printf "  extlbd restart on the full table: %s s\n", median(rst[x])
+                printf "  extlbd restart on the full table: %s s, write ops %s\n", stat(x, rst),
+                    median(rops[x])
+            printf "  peak RSS MB (median): floor %s, extlbd %s, ipvsadm -R %s, keepalived %s\n",
+                (f in rss) ? sprintf("%.1f", median(rss[f])) : "-",
+                (x in rss) ? sprintf("%.1f", median(rss[x])) : "-",
+                (ipv in rss) ? sprintf("%.1f", median(rss[ipv])) : "-",
+                (ka in rss) ? sprintf("%.1f", median(rss[ka])) : "-"
         }
     }' "$raw"
     if [[ $failures -gt 0 ]]; then
@@ -155,10 +186,15 @@ for n in "$@"; do
 done
 
 # ---- one VM per run -----------------------------------------------------------------------
-results="$out/results.raw"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+results="$out/results-$stamp.raw"
+ln -sf "results-$stamp.raw" "$out/results.raw"
+xl_sum="-"
+[[ $with_extlbd -eq 1 ]] && xl_sum="$(sha256sum "$build/extlbd" | cut -c1-12)"
 echo "# started $(date -u '+%Y-%m-%d %H:%M UTC'), QEMU ${XL_VM_ACCEL:-tcg}" \
     "${XL_VM_SMP:-2} vCPUs $mem MB, host $(nproc) CPUs, extlbd built from the working tree" \
-    "at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')" >"$results"
+    "at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+    "(binary sha256 $xl_sum)" >"$results"
 failures=0
 for n in "$@"; do
     for ((run = 1; run <= repeat; run++)); do
@@ -179,8 +215,8 @@ for n in "$@"; do
             XL_VM_QUIET=1 "$repo/scripts/vm-run" "${args[@]}" \
                 "$repo/bench/load.sh" "$t" "$n" "$reals" || rc=$?
             # the guest's own lines, without the kernel's and the boot firmware's
-            sed -n '/^XL-VM-BOOT/,/^XL-VM-EXIT/p' "$log" | grep -v '^\[ *[0-9.]*\]' || true
-            line="$(grep '^BENCH ' "$log" | tail -n 1 || true)"
+            sed -n '/XL-VM-BOOT/,/XL-VM-EXIT/p' "$log" | grep -v '^\[ *[0-9.]*\]' || true
+            line="$(grep -o 'BENCH tool=.*' "$log" | tail -n 1 || true)"
             if [[ -z "$line" ]]; then
                 line="BENCH tool=$t n=$n result=fail"
             fi
@@ -194,7 +230,7 @@ for n in "$@"; do
     done
 done
 
-report="$out/results-$(date -u +%Y%m%dT%H%M%SZ).txt"
+report="$out/results-$stamp.txt"
 print_report "$results" "$repeat" "$failures" | tee "$report"
 echo "run.sh: report saved as $report"
 [[ $failures -eq 0 ]]

@@ -1,0 +1,58 @@
+/*
+ * k8s/client.h - requests to the Kubernetes API server over HTTPS, with
+ * the credentials of a kubeconfig, and JSON answers.
+ *
+ * Blocking (one libcurl easy handle, reused so that the TLS connection
+ * is): right for --once.  The watch loop will drive its long-lived
+ * requests through a curl multi handle on the event loop instead, with the
+ * same TLS and authentication set-up, which is why that set-up lives in
+ * one function (k8s_client_setup_handle).
+ */
+#ifndef EXTLB_K8S_CLIENT_H
+#define EXTLB_K8S_CLIENT_H
+
+#include "k8s/kubeconfig.h"
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+/* The largest answer read: a LIST of a big cluster is tens of MiB. */
+#define K8S_MAX_RESPONSE (64u << 20)
+
+struct k8s_client;
+
+/* kc must outlive the client.  NULL with err filled on failure. */
+struct k8s_client *k8s_client_new(const struct k8s_kubeconfig *kc, char *err,
+				  size_t len);
+void k8s_client_free(struct k8s_client *c);
+
+/* Seconds a request may take in all (default 60). */
+void k8s_client_set_timeout(struct k8s_client *c, long seconds);
+
+/* TLS, credentials and limits on any easy handle.  0, or -1 (error set). */
+int k8s_client_setup_handle(struct k8s_client *c, CURL *h);
+
+/* GET path ("/api/v1/services"): 0 with *out the parsed answer (the
+ * caller puts it), -1 with k8s_client_error() saying why. */
+int k8s_client_get(struct k8s_client *c, const char *path, json_object **out);
+
+/* PATCH path with body of the content type.  0, or -1. */
+int k8s_client_patch(struct k8s_client *c, const char *path,
+		     const char *content_type, const char *body);
+
+/*
+ * LIST path page by page (limit and continue), calling fn on each item
+ * (fn must json_object_get() what it keeps).  *list_rv gets the list's
+ * resourceVersion (malloc'ed), where a WATCH would start.  0, or -1 when a
+ * request or fn failed.
+ */
+typedef int (*k8s_item_fn)(json_object *item, void *arg);
+int k8s_client_list(struct k8s_client *c, const char *path, k8s_item_fn fn,
+		    void *arg, char **list_rv);
+
+/* Why the last request failed: "GET /api/v1/services: HTTP 403: ..." */
+const char *k8s_client_error(const struct k8s_client *c);
+/* The HTTP status of the last answer; 0 when there was none. */
+long k8s_client_status(const struct k8s_client *c);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * k8s/log.h - extlb-k8s's messages: one line each on stderr, with a level
+ * word, filtered by the verbosity.  Under systemd the journal adds the time
+ * and the unit; in a terminal and in tests people read the same words.
+ */
+#ifndef EXTLB_K8S_LOG_H
+#define EXTLB_K8S_LOG_H
+
+enum k8s_log_level {
+	K8S_LOG_ERROR = 3, /* syslog priorities, as extlbd's log.h */
+	K8S_LOG_WARNING = 4,
+	K8S_LOG_INFO = 6,
+	K8S_LOG_DEBUG = 7,
+};
+
+void k8s_log_set_level(enum k8s_log_level level);
+void k8s_log(enum k8s_log_level prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define k8s_err(...) k8s_log(K8S_LOG_ERROR, __VA_ARGS__)
+#define k8s_warn(...) k8s_log(K8S_LOG_WARNING, __VA_ARGS__)
+#define k8s_info(...) k8s_log(K8S_LOG_INFO, __VA_ARGS__)
+#define k8s_debug(...) k8s_log(K8S_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * k8s/render.h - from Services and their endpoints to the text of an
+ * extlb.conf include file, and to the VIPs to publish in their status.
+ *
+ * Pure: the objects and the options in, a plan out; nothing here reads the
+ * network, the disk or the clock, and the same input gives the same bytes.
+ * What a person should hear about (an annotation with a bad value, a
+ * Service left out for want of a VIP) is returned as warnings, not logged,
+ * so that the caller decides where they go and tests can read them.
+ */
+#ifndef EXTLB_K8S_RENDER_H
+#define EXTLB_K8S_RENDER_H
+
+#include "k8s/addr.h"
+#include "k8s/ipam.h"
+#include "k8s/objects.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct k8s_world {
+	struct k8s_service *const *svcs;
+	size_t nsvcs;
+	struct k8s_epset *const *slices; /* EndpointSlices */
+	size_t nslices;
+	struct k8s_epset *const *endpoints; /* v1 Endpoints */
+	size_t nendpoints;
+};
+
+struct k8s_render_opts {
+	const char *lb_class; /* spec.loadBalancerClass to take */
+	bool default_class;   /* also take Services without one */
+	const struct k8s_pool *pools;
+	size_t npools;
+};
+
+/* A Service that has a VIP, and whether its status needs to show it. */
+struct k8s_publish {
+	const struct k8s_service *svc; /* points into the world */
+	char vip[K8S_ADDRSTR_MAX];
+	bool changed; /* status.loadBalancer.ingress is not [{ip: vip}] */
+};
+
+struct k8s_plan {
+	char *text; /* the include file: "virtual_services = ( ... );" */
+	struct k8s_publish *publish;
+	size_t npublish;
+	char **warnings;
+	size_t nwarnings;
+	size_t nselected; /* Services of our class */
+	size_t nvs;	  /* virtual services written */
+};
+
+/* 0, or -1 when out of memory (plan is then empty). */
+int k8s_render(const struct k8s_world *w, const struct k8s_render_opts *o,
+	       struct k8s_plan *plan);
+void k8s_plan_free(struct k8s_plan *plan);
+
+/* Whether the Service is one of ours: LoadBalancer, and of our class. */
+bool k8s_render_selects(const struct k8s_service *s,
+			const struct k8s_render_opts *o);
+
+#endif

@@ -1,0 +1,550 @@
+/*
+ * client.c - HTTPS requests to the API server with libcurl, answers parsed
+ * with json-c.
+ *
+ * Everything that could leak or hang is decided here once: TLS is verified
+ * unless the kubeconfig says insecure-skip-tls-verify; the bearer token is
+ * sent in a header and never logged (libcurl's verbose mode, which prints
+ * headers, is never switched on); a tokenFile is read again for every
+ * request, because service account tokens rotate; answers are capped at
+ * K8S_MAX_RESPONSE and requests at a timeout; only http and https URLs are
+ * followed, and redirects are not.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include "k8s/client.h"
+#include "k8s/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Per object: a JSON document deeper than this is not a Kubernetes one. */
+#define JSON_DEPTH 64
+#define TOKEN_MAX (64 * 1024)
+#define PAGE_SIZE 500
+
+struct buf {
+	char *data;
+	size_t len, cap;
+	bool too_big;
+};
+
+struct k8s_client {
+	const struct k8s_kubeconfig *kc;
+	CURL *curl;
+	long timeout;
+	long status;
+	char err[1024];
+	/* files written for credentials libcurl cannot take from memory */
+	char *tmpfiles[3];
+	size_t ntmp;
+	struct buf resp;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+cerr(struct k8s_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *k8s_client_error(const struct k8s_client *c)
+{
+	return c->err;
+}
+
+long k8s_client_status(const struct k8s_client *c)
+{
+	return c->status;
+}
+
+void k8s_client_set_timeout(struct k8s_client *c, long seconds)
+{
+	c->timeout = seconds;
+}
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t add = size * n;
+
+	if (add > K8S_MAX_RESPONSE - b->len) {
+		b->too_big = true;
+		return 0; /* libcurl ends the transfer with a write error */
+	}
+	if (b->len + add + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64 * 1024;
+		char *d;
+
+		while (cap < b->len + add + 1)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d)
+			return 0;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, add);
+	b->len += add;
+	b->data[b->len] = 0;
+	return add;
+}
+
+/*
+ * Credentials libcurl cannot take from memory (an old libcurl, or a TLS
+ * backend without blob support) go to a file only we can read, removed
+ * when the client is freed.
+ */
+static const char *private_file(struct k8s_client *c, const struct k8s_blob *b)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	if (c->ntmp == sizeof(c->tmpfiles) / sizeof(c->tmpfiles[0]) ||
+	    asprintf(&path, "%s/.extlb-k8s-XXXXXX",
+		     dir && *dir ? dir : "/tmp") < 0)
+		return NULL;
+	fd = mkstemp(path); /* mode 0600 */
+	if (fd < 0 || write(fd, b->data, b->len) != (ssize_t)b->len) {
+		cerr(c, "cannot write a credentials file in %s: %s",
+		     dir && *dir ? dir : "/tmp", strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		free(path);
+		return NULL;
+	}
+	close(fd);
+	c->tmpfiles[c->ntmp++] = path;
+	return path;
+}
+
+enum pem { PEM_CA, PEM_CERT, PEM_KEY };
+
+/* The PEM from memory, where this libcurl takes it so. */
+static CURLcode set_blob(CURL *h, enum pem which, const struct k8s_blob *b)
+{
+#if LIBCURL_VERSION_NUM >= 0x074700 /* 7.71: certificate and key blobs */
+	struct curl_blob cb = {b->data, b->len, CURL_BLOB_COPY};
+
+	switch (which) {
+	case PEM_CA:
+#if LIBCURL_VERSION_NUM >= 0x074d00 /* 7.77: CA blobs */
+		return curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &cb);
+#else
+		return CURLE_NOT_BUILT_IN;
+#endif
+	case PEM_CERT:
+		return curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+	case PEM_KEY:
+		return curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &cb);
+	}
+#else
+	(void)h, (void)which, (void)b;
+#endif
+	return CURLE_NOT_BUILT_IN;
+}
+
+/* One PEM (CA, client certificate, client key): from its file, or its
+ * -data in memory, or failing that through a private file. */
+static int set_pem(struct k8s_client *c, CURL *h, enum pem which,
+		   const char *file, const struct k8s_blob *blob)
+{
+	static const CURLoption file_opt[] = {CURLOPT_CAINFO, CURLOPT_SSLCERT,
+					      CURLOPT_SSLKEY};
+	const char *path = file;
+
+	if (blob->len) {
+		if (set_blob(h, which, blob) == CURLE_OK)
+			return 0;
+		path = private_file(c, blob);
+		if (!path)
+			return -1;
+	}
+	if (path && curl_easy_setopt(h, file_opt[which], path) != CURLE_OK)
+		return cerr(c, "libcurl refused the TLS file %s", path);
+	return 0;
+}
+
+int k8s_client_setup_handle(struct k8s_client *c, CURL *h)
+{
+	const struct k8s_kubeconfig *kc = c->kc;
+
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 */
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, kc->insecure ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, kc->insecure ? 0L : 2L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "extlb-k8s");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)K8S_MAX_RESPONSE);
+	if (set_pem(c, h, PEM_CA, kc->ca_file, &kc->ca_data) < 0 ||
+	    set_pem(c, h, PEM_CERT, kc->cert_file, &kc->cert_data) < 0 ||
+	    set_pem(c, h, PEM_KEY, kc->key_file, &kc->key_data) < 0)
+		return -1;
+	return 0;
+}
+
+struct k8s_client *k8s_client_new(const struct k8s_kubeconfig *kc, char *err,
+				  size_t len)
+{
+	struct k8s_client *c = calloc(1, sizeof(*c));
+
+	if (!c || !(c->curl = curl_easy_init())) {
+		snprintf(err, len, "cannot start libcurl");
+		free(c);
+		return NULL;
+	}
+	c->kc = kc;
+	c->timeout = 60;
+	if (strncmp(kc->server, "https://", 8) &&
+	    strncmp(kc->server, "http://", 7)) {
+		snprintf(err, len,
+			 "server %s: only https:// (or http://) URLs "
+			 "are supported",
+			 kc->server);
+		k8s_client_free(c);
+		return NULL;
+	}
+	if (k8s_client_setup_handle(c, c->curl) < 0) {
+		snprintf(err, len, "%s", c->err);
+		k8s_client_free(c);
+		return NULL;
+	}
+	if (!strncmp(kc->server, "http://", 7) && (kc->token || kc->token_file))
+		k8s_warn("%s is plain http: the bearer token is sent "
+			 "unencrypted",
+			 kc->server);
+	return c;
+}
+
+void k8s_client_free(struct k8s_client *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->ntmp; i++) {
+		unlink(c->tmpfiles[i]);
+		free(c->tmpfiles[i]);
+	}
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	free(c->resp.data);
+	free(c);
+}
+
+/* The bearer token: from the kubeconfig, or read again from its file. */
+static char *read_token(struct k8s_client *c)
+{
+	const struct k8s_kubeconfig *kc = c->kc;
+	char *tok;
+	size_t n;
+	FILE *f;
+
+	if (kc->token || !kc->token_file)
+		return kc->token ? strdup(kc->token) : NULL;
+	f = fopen(kc->token_file, "r");
+	if (!f) {
+		cerr(c, "cannot read the token file %s: %s", kc->token_file,
+		     strerror(errno));
+		return NULL;
+	}
+	tok = calloc(1, TOKEN_MAX + 1);
+	if (!tok) {
+		fclose(f);
+		cerr(c, "out of memory");
+		return NULL;
+	}
+	n = fread(tok, 1, TOKEN_MAX, f);
+	fclose(f);
+	while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' ||
+		     tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+		tok[--n] = 0;
+	if (!n) {
+		cerr(c, "the token file %s is empty", kc->token_file);
+		free(tok);
+		return NULL;
+	}
+	return tok;
+}
+
+static bool append(struct curl_slist **h, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*h, line);
+
+	if (!n)
+		return false;
+	*h = n;
+	return true;
+}
+
+/* Frees a string that held a secret, clearing it first. */
+static void wipe(char *s)
+{
+	if (s)
+		memset(s, 0, strlen(s));
+	free(s);
+}
+
+/* The request's headers; NULL (error set) on failure. */
+static struct curl_slist *headers(struct k8s_client *c, const char *ctype)
+{
+	struct curl_slist *h = NULL;
+	char *tok = NULL, *auth = NULL, *type = NULL;
+	bool ok = true;
+
+	if (c->kc->token || c->kc->token_file) {
+		tok = read_token(c);
+		/* a line break would end the header and start another */
+		if (tok && strpbrk(tok, "\r\n")) {
+			cerr(c, "the bearer token contains a line break");
+			ok = false;
+		} else {
+			ok = tok && asprintf(&auth, "Authorization: Bearer %s",
+					     tok) >= 0;
+		}
+		if (!ok)
+			auth = NULL;
+	}
+	if (ok && ctype && asprintf(&type, "Content-Type: %s", ctype) < 0) {
+		type = NULL;
+		ok = false;
+	}
+	ok = ok && append(&h, "Accept: application/json") &&
+	     (!auth || append(&h, auth)) && (!type || append(&h, type));
+	if (!ok) {
+		curl_slist_free_all(h);
+		h = NULL;
+		if (!c->err[0])
+			cerr(c, "out of memory");
+	}
+	wipe(tok);
+	wipe(auth);
+	free(type);
+	return h;
+}
+
+/* "HTTP 403: services is forbidden: ...", from the Status the API server
+ * sends with an error, when it sent one. */
+static void status_error(struct k8s_client *c, const char *what)
+{
+	json_object *j = c->resp.data ? json_tokener_parse(c->resp.data) : NULL;
+	json_object *msg;
+
+	if (j && json_object_object_get_ex(j, "message", &msg) &&
+	    json_object_is_type(msg, json_type_string))
+		cerr(c, "%s: HTTP %ld: %s", what, c->status,
+		     json_object_get_string(msg));
+	else
+		cerr(c, "%s: HTTP %ld", what, c->status);
+	json_object_put(j);
+}
+
+/* One request; the answer in c->resp.  0 for a 2xx answer, else -1. */
+static int request(struct k8s_client *c, const char *method, const char *path,
+		   const char *ctype, const char *body)
+{
+	char what[512], cerrbuf[CURL_ERROR_SIZE] = "", *url = NULL;
+	struct curl_slist *h;
+	CURLcode rc;
+
+	snprintf(what, sizeof(what), "%s %s", method, path);
+	c->err[0] = 0;
+	c->status = 0;
+	c->resp.len = 0;
+	c->resp.too_big = false;
+	if (c->resp.data)
+		c->resp.data[0] = 0;
+	h = headers(c, ctype);
+	if (!h || asprintf(&url, "%s%s", c->kc->server, path) < 0) {
+		curl_slist_free_all(h);
+		return c->err[0] ? -1 : cerr(c, "%s: out of memory", what);
+	}
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, c->timeout);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, cerrbuf);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->resp);
+	if (body) {
+		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE,
+				 (long)strlen(body));
+	} else {
+		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
+		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+	}
+	rc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
+	/* nothing of this request may outlive it in the handle */
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(h);
+	k8s_debug("%s %s: %ld, %zu bytes", method, url, c->status, c->resp.len);
+	free(url);
+	if (rc != CURLE_OK) {
+		if (c->resp.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+			return cerr(c, "%s: the answer is larger than %u MiB",
+				    what, K8S_MAX_RESPONSE >> 20);
+		return cerr(c, "%s: %s", what,
+			    cerrbuf[0] ? cerrbuf : curl_easy_strerror(rc));
+	}
+	if (c->status < 200 || c->status > 299) {
+		status_error(c, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* The answer as one JSON value, with nothing after it. */
+static int parse_answer(struct k8s_client *c, const char *what,
+			json_object **out)
+{
+	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
+	enum json_tokener_error e;
+	size_t end;
+
+	*out = NULL;
+	if (!tok)
+		return cerr(c, "%s: out of memory", what);
+	if (c->resp.len > INT32_MAX) {
+		json_tokener_free(tok);
+		return cerr(c, "%s: the answer is too large", what);
+	}
+	*out = json_tokener_parse_ex(tok, c->resp.data ? c->resp.data : "",
+				     (int)c->resp.len);
+	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	while (end < c->resp.len && strchr(" \t\r\n", c->resp.data[end]))
+		end++;
+	if (!*out || e != json_tokener_success || end != c->resp.len) {
+		json_object_put(*out);
+		*out = NULL;
+		return cerr(c, "%s: the answer is not JSON (%s)", what,
+			    e != json_tokener_success
+				? json_tokener_error_desc(e)
+				: "data after the value");
+	}
+	return 0;
+}
+
+int k8s_client_get(struct k8s_client *c, const char *path, json_object **out)
+{
+	char what[512];
+
+	*out = NULL;
+	snprintf(what, sizeof(what), "GET %s", path);
+	if (request(c, "GET", path, NULL, NULL) < 0)
+		return -1;
+	return parse_answer(c, what, out);
+}
+
+int k8s_client_patch(struct k8s_client *c, const char *path,
+		     const char *content_type, const char *body)
+{
+	return request(c, "PATCH", path, content_type, body);
+}
+
+/* The list's metadata: its resourceVersion and the continue token. */
+static int list_meta(struct k8s_client *c, const char *path, json_object *page,
+		     char **list_rv, const char **cont)
+{
+	json_object *md, *v;
+
+	*cont = NULL;
+	if (!json_object_object_get_ex(page, "metadata", &md) ||
+	    !json_object_is_type(md, json_type_object))
+		return cerr(c, "GET %s: the answer is not a list (no metadata)",
+			    path);
+	if (json_object_object_get_ex(md, "resourceVersion", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		free(*list_rv);
+		if (!(*list_rv = strdup(json_object_get_string(v))))
+			return cerr(c, "out of memory");
+	}
+	if (json_object_object_get_ex(md, "continue", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v))
+		*cont = json_object_get_string(v);
+	return 0;
+}
+
+/* One page: its items through fn; *next the URL of the next, or NULL. */
+static int list_page(struct k8s_client *c, const char *base, const char *url,
+		     k8s_item_fn fn, void *arg, char **list_rv, char **next)
+{
+	json_object *page, *items = NULL;
+	const char *cont;
+	char *esc;
+	int r = -1;
+
+	*next = NULL;
+	if (k8s_client_get(c, url, &page) < 0)
+		return -1;
+	if (list_meta(c, base, page, list_rv, &cont) < 0)
+		goto out;
+	if (json_object_object_get_ex(page, "items", &items) && items &&
+	    !json_object_is_type(items, json_type_array)) {
+		cerr(c, "GET %s: items is not an array", base);
+		goto out;
+	}
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		if (fn(json_object_array_get_idx(items, i), arg) < 0) {
+			cerr(c, "GET %s: the items could not be stored", base);
+			goto out;
+		}
+	}
+	r = 0;
+	esc = cont ? curl_easy_escape(c->curl, cont, 0) : NULL;
+	if (esc && asprintf(next, "%s?limit=%d&continue=%s", base, PAGE_SIZE,
+			    esc) < 0) {
+		*next = NULL;
+		r = cerr(c, "out of memory");
+	}
+	curl_free(esc);
+out:
+	json_object_put(page);
+	return r;
+}
+
+int k8s_client_list(struct k8s_client *c, const char *path, k8s_item_fn fn,
+		    void *arg, char **list_rv)
+{
+	char *url = NULL, *next = NULL;
+	int r;
+
+	*list_rv = NULL;
+	if (asprintf(&url, "%s?limit=%d", path, PAGE_SIZE) < 0)
+		return cerr(c, "out of memory");
+	/* a continue token that expires between pages fails the LIST: the
+	 * caller starts again rather than mix two versions of the cluster */
+	do {
+		r = list_page(c, path, url, fn, arg, list_rv, &next);
+		free(url);
+		url = next;
+	} while (r == 0 && url);
+	free(url);
+	if (r < 0) {
+		free(*list_rv);
+		*list_rv = NULL;
+	}
+	return r;
+}

@@ -1,0 +1,346 @@
+/*
+ * ipam.c - VIP pools and the stable assignment of VIPs to Services.
+ *
+ * Assignment runs in three rounds over the requests in key order, so the
+ * result never depends on the order the API server listed them in:
+ *   1. holders: a Service keeps what its status already shows (its
+ *      explicit VIP, or a pool address of its family);
+ *   2. explicit VIPs (extlb.io/vip, spec.loadBalancerIP) new to their
+ *      Service;
+ *   3. allocation: join a Service with the same sharing key, else the
+ *      lowest free address of the first pool of the right family.
+ * Holders go first so that a newcomer can never take an address from a
+ * Service that is already serving on it.
+ */
+#include "k8s/ipam.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* ---- pools ------------------------------------------------------------- */
+
+static int addr_bits(int af)
+{
+	return af == AF_INET ? 32 : 128;
+}
+
+/* s without surrounding blanks, into buf; NULL when it does not fit. */
+static char *trimmed(const char *s, size_t n, char *buf, size_t len)
+{
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= len)
+		return NULL;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* Host bits of a prefix: set in *a (set) or cleared (!set). */
+static void host_bits(struct k8s_addr *a, int prefix, bool set)
+{
+	for (int i = prefix; i < addr_bits(a->af); i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+
+		a->b[i / 8] = set ? a->b[i / 8] | bit : a->b[i / 8] & ~bit;
+	}
+}
+
+static int pool_cidr(const char *s, const char *slash, struct k8s_pool *out,
+		     char *why, size_t len)
+{
+	char abuf[64], nbuf[K8S_ADDRSTR_MAX], *end;
+	struct k8s_addr net;
+	long prefix;
+	int bits;
+
+	if (!trimmed(s, slash - s, abuf, sizeof(abuf)) ||
+	    k8s_addr_parse(abuf, &out->first) < 0) {
+		snprintf(why, len, "\"%s\": not an IP address before \"/\"", s);
+		return -1;
+	}
+	bits = addr_bits(out->first.af);
+	prefix = strtol(slash + 1, &end, 10);
+	if (end == slash + 1 || *end || prefix < 0 || prefix > bits) {
+		snprintf(why, len, "\"%s\": the prefix length must be 0-%d", s,
+			 bits);
+		return -1;
+	}
+	/* the host part must be zero: 192.0.2.5/24 is a typo more often
+	 * than it is a subnet */
+	net = out->first;
+	host_bits(&net, (int)prefix, false);
+	if (k8s_addr_cmp(&net, &out->first)) {
+		snprintf(why, len,
+			 "\"%s\": host bits are set (did you mean %s/%ld?)", s,
+			 k8s_addr_str(&net, nbuf), prefix);
+		return -1;
+	}
+	out->last = out->first;
+	host_bits(&out->last, (int)prefix, true);
+	return 0;
+}
+
+static int pool_range(const char *s, const char *dash, struct k8s_pool *out,
+		      char *why, size_t len)
+{
+	char a[64], b[64];
+
+	if (!trimmed(s, dash - s, a, sizeof(a)) ||
+	    !trimmed(dash + 1, strlen(dash + 1), b, sizeof(b)) ||
+	    k8s_addr_parse(a, &out->first) < 0 ||
+	    k8s_addr_parse(b, &out->last) < 0) {
+		snprintf(why, len, "\"%s\": expected two IP addresses, A-B", s);
+		return -1;
+	}
+	if (out->first.af != out->last.af) {
+		snprintf(why, len,
+			 "\"%s\": both ends must be IPv4 or both "
+			 "IPv6",
+			 s);
+		return -1;
+	}
+	if (k8s_addr_cmp(&out->first, &out->last) > 0) {
+		snprintf(why, len,
+			 "\"%s\": the first address is above the "
+			 "last",
+			 s);
+		return -1;
+	}
+	return 0;
+}
+
+int k8s_pool_parse(const char *s, struct k8s_pool *out, char *why, size_t len)
+{
+	const char *slash = strchr(s, '/'), *dash = strchr(s, '-');
+	char abuf[64];
+
+	memset(out, 0, sizeof(*out));
+	if (slash)
+		return pool_cidr(s, slash, out, why, len);
+	if (dash)
+		return pool_range(s, dash, out, why, len);
+	if (!trimmed(s, strlen(s), abuf, sizeof(abuf)) ||
+	    k8s_addr_parse(abuf, &out->first) < 0) {
+		snprintf(why, len,
+			 "\"%s\": expected a CIDR (192.0.2.0/24), a range "
+			 "(192.0.2.10-192.0.2.20) or an address",
+			 s);
+		return -1;
+	}
+	out->last = out->first;
+	return 0;
+}
+
+bool k8s_pools_contain(const struct k8s_pool *pools, size_t npools,
+		       const struct k8s_addr *a)
+{
+	for (size_t i = 0; i < npools; i++) {
+		if (pools[i].first.af == a->af &&
+		    k8s_addr_cmp(&pools[i].first, a) <= 0 &&
+		    k8s_addr_cmp(a, &pools[i].last) <= 0)
+			return true;
+	}
+	return false;
+}
+
+/* ---- assignment -------------------------------------------------------- */
+
+/* An address given out, to its first owner (and maybe others sharing). */
+struct claim {
+	struct k8s_addr addr;
+	const char *share; /* NULL: not shareable */
+	const char *owner; /* the first Service's key, for messages */
+};
+
+struct ipam {
+	const struct k8s_pool *pools;
+	size_t npools;
+	struct claim *v; /* sorted by address */
+	size_t n, cap;
+};
+
+/* The index of addr among the claims, or where it would go. */
+static size_t claim_pos(const struct ipam *m, const struct k8s_addr *a,
+			bool *found)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = k8s_addr_cmp(&m->v[mid].addr, a);
+
+		if (!r) {
+			*found = true;
+			return mid;
+		}
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* Gives a to r: 1 done, 0 held by another (r->why says by whom), -1 ENOMEM */
+static int claim(struct ipam *m, struct k8s_ipam_req *r,
+		 const struct k8s_addr *a)
+{
+	bool found;
+	size_t i = claim_pos(m, a, &found);
+	char buf[K8S_ADDRSTR_MAX];
+
+	if (found) {
+		const struct claim *c = &m->v[i];
+
+		if (!c->share || !r->share || strcmp(c->share, r->share)) {
+			snprintf(r->why, sizeof(r->why),
+				 "%s is used by %s (both need the annotation "
+				 "extlb.io/allow-shared-vip with one value "
+				 "to share it)",
+				 k8s_addr_str(a, buf), c->owner);
+			return 0;
+		}
+	} else {
+		if (m->n == m->cap) {
+			size_t cap = m->cap ? 2 * m->cap : 64;
+			struct claim *v = realloc(m->v, cap * sizeof(*v));
+
+			if (!v)
+				return -1;
+			m->v = v;
+			m->cap = cap;
+		}
+		memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof(*m->v));
+		m->v[i] = (struct claim){*a, r->share, r->key};
+		m->n++;
+	}
+	r->ok = true;
+	r->vip = *a;
+	r->why[0] = 0;
+	return 1;
+}
+
+static bool family_fits(const struct k8s_ipam_req *r, const struct k8s_addr *a)
+{
+	return r->family == AF_UNSPEC || r->family == a->af;
+}
+
+/* Round 1: keep what the status shows, if it is still the Service's to
+ * keep (its explicit VIP, or a pool address of its family). */
+static int round_holders(struct ipam *m, struct k8s_ipam_req *r)
+{
+	for (size_t i = 0; i < r->ncurrent; i++) {
+		struct k8s_addr a;
+		int c;
+
+		if (k8s_addr_parse(r->current[i], &a) < 0)
+			continue;
+		if (r->want ? k8s_addr_cmp(&a, r->want) != 0
+			    : !family_fits(r, &a) ||
+				  !k8s_pools_contain(m->pools, m->npools, &a))
+			continue;
+		c = claim(m, r, &a);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+/* The lowest address of pool p that nobody holds. */
+static bool pool_first_free(const struct ipam *m, const struct k8s_pool *p,
+			    struct k8s_addr *out)
+{
+	struct k8s_addr cand = p->first;
+	bool found;
+	size_t i = claim_pos(m, &cand, &found);
+
+	/* claims are sorted and unique: walk them while they cover cand */
+	for (; i < m->n && !k8s_addr_cmp(&m->v[i].addr, &cand); i++) {
+		if (!k8s_addr_cmp(&cand, &p->last))
+			return false;
+		k8s_addr_next(&cand);
+	}
+	*out = cand;
+	return true;
+}
+
+/* Round 3: an address for a Service that has none yet. */
+static int round_allocate(struct ipam *m, struct k8s_ipam_req *r)
+{
+	struct k8s_addr a;
+	bool any_pool = false;
+
+	for (size_t i = 0; r->share && i < m->n; i++) {
+		if (m->v[i].share && !strcmp(m->v[i].share, r->share) &&
+		    family_fits(r, &m->v[i].addr))
+			return claim(m, r, &m->v[i].addr);
+	}
+	for (size_t i = 0; i < m->npools; i++) {
+		if (!family_fits(r, &m->pools[i].first))
+			continue;
+		any_pool = true;
+		if (pool_first_free(m, &m->pools[i], &a))
+			return claim(m, r, &a);
+	}
+	if (any_pool)
+		snprintf(r->why, sizeof(r->why),
+			 "no free address left in the %sVIP pools",
+			 r->family == AF_INET	 ? "IPv4 "
+			 : r->family == AF_INET6 ? "IPv6 "
+						 : "");
+	else
+		snprintf(r->why, sizeof(r->why), "no %sVIP pool (--vip-pool)",
+			 r->family == AF_INET	 ? "IPv4 "
+			 : r->family == AF_INET6 ? "IPv6 "
+						 : "");
+	return 0;
+}
+
+static int key_order(const void *a, const void *b)
+{
+	const struct k8s_ipam_req *const *x = a, *const *y = b;
+
+	return strcmp((*x)->key, (*y)->key);
+}
+
+int k8s_ipam_assign(const struct k8s_pool *pools, size_t npools,
+		    struct k8s_ipam_req *reqs, size_t nreqs)
+{
+	struct ipam m = {pools, npools, NULL, 0, 0};
+	struct k8s_ipam_req **order = calloc(nreqs + 1, sizeof(*order));
+	int r = 0;
+
+	for (size_t i = 0; i < nreqs; i++) {
+		reqs[i].ok = false;
+		reqs[i].why[0] = 0;
+		if (order)
+			order[i] = &reqs[i];
+	}
+	if (!order)
+		return -1;
+	qsort(order, nreqs, sizeof(*order), key_order);
+	for (size_t i = 0; r >= 0 && i < nreqs; i++)
+		r = round_holders(&m, order[i]);
+	for (size_t i = 0; r >= 0 && i < nreqs; i++) {
+		if (!order[i]->ok && order[i]->want)
+			r = claim(&m, order[i], order[i]->want);
+	}
+	for (size_t i = 0; r >= 0 && i < nreqs; i++) {
+		if (!order[i]->ok && !order[i]->want)
+			r = round_allocate(&m, order[i]);
+	}
+	free(order);
+	free(m.v);
+	if (r < 0) {
+		for (size_t i = 0; i < nreqs; i++)
+			reqs[i].ok = false;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,269 @@
+/*
+ * main.c - extlb-k8s: Kubernetes Services of type LoadBalancer into an
+ * extlbd include file, and their VIPs into the Services' status.
+ *
+ * This file is the command line: options checked up front with messages
+ * that say what to write instead, then one pass of sync.c (--once).  The
+ * long-running watch mode is the next step; until it exists, running
+ * without --once says so and exits 2 rather than pretend.
+ */
+#include "k8s/client.h"
+#include "k8s/ipam.h"
+#include "k8s/kubeconfig.h"
+#include "k8s/log.h"
+#include "k8s/sync.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POOLS 64
+#define DEFAULT_OUTPUT "/etc/extlb.d/kubernetes.conf"
+#define DEFAULT_CLASS "extlb.io/lb"
+
+struct options {
+	const char *kubeconfig;
+	const char *context;
+	bool once;
+	int verbose;
+	struct k8s_pool pools[MAX_POOLS];
+	struct k8s_sync_opts sync;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f, "usage: extlb-k8s --once [OPTIONS]\n"
+	       "Writes the Kubernetes Services of type LoadBalancer into an "
+	       "extlbd include file\nand publishes each one's VIP in its "
+	       "status.\n\n"
+	       "  --kubeconfig FILE     cluster and credentials (default: "
+	       "$KUBECONFIG,\n"
+	       "                        ~/.kube/config, or the Pod's service "
+	       "account)\n"
+	       "  --context NAME        kubeconfig context (default: "
+	       "current-context)\n"
+	       "  --namespace NS        only this namespace (default: all)\n"
+	       "  --class NAME          spec.loadBalancerClass to serve "
+	       "(default: " DEFAULT_CLASS ")\n"
+	       "  --default-class       also serve Services without a "
+	       "loadBalancerClass\n"
+	       "  --vip-pool CIDR|A-B   addresses to give out (repeatable; "
+	       "IPv4 and IPv6)\n"
+	       "  --output FILE         the file to write "
+	       "(default: " DEFAULT_OUTPUT ")\n"
+	       "  --pidfile FILE        extlbd's pidfile: SIGHUP it after a "
+	       "change\n"
+	       "  --reload-command CMD  or run CMD (with /bin/sh) after a "
+	       "change\n"
+	       "  --once                one pass, then exit (watch mode is not "
+	       "implemented yet)\n"
+	       "  -v, --verbose         debug messages\n"
+	       "  -h, --help            this text\n");
+}
+
+/* A namespace is a DNS label: 1-63 of a-z, 0-9, '-', alphanumeric ends. */
+static bool namespace_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && n <= 63 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n &&
+	       s[0] != '-' && s[n - 1] != '-';
+}
+
+/* One --vip-pool. 0, or -1 (said). */
+static int add_pool(struct options *o, const char *arg)
+{
+	struct k8s_render_opts *r = &o->sync.render;
+	char why[256];
+
+	if (r->npools == MAX_POOLS) {
+		fprintf(stderr, "extlb-k8s: more than %d --vip-pool\n",
+			MAX_POOLS);
+		return -1;
+	}
+	if (k8s_pool_parse(arg, &o->pools[r->npools], why, sizeof(why)) < 0) {
+		fprintf(stderr, "extlb-k8s: --vip-pool %s\n", why);
+		return -1;
+	}
+	r->npools++;
+	return 0;
+}
+
+/* Takes one option.  0, 1 (exit 0: --help), -1 (exit 2). */
+static int set_option(struct options *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'k':
+		o->kubeconfig = arg;
+		return 0;
+	case 'c':
+		o->context = arg;
+		return 0;
+	case 'n':
+		o->sync.ns = arg;
+		return 0;
+	case 'C':
+		o->sync.render.lb_class = arg;
+		return 0;
+	case 'D':
+		o->sync.render.default_class = true;
+		return 0;
+	case 'p':
+		return add_pool(o, arg);
+	case 'o':
+		o->sync.output = arg;
+		return 0;
+	case 'P':
+		o->sync.pidfile = arg;
+		return 0;
+	case 'R':
+		o->sync.reload_cmd = arg;
+		return 0;
+	case '1':
+		o->once = true;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'h':
+		usage(stdout);
+		return 1;
+	default:
+		usage(stderr);
+		return -1;
+	}
+}
+
+/* What the options say together.  0, or -1 (said). */
+static int check_options(const struct options *o)
+{
+	const char *base = strrchr(o->sync.output, '/');
+	size_t n;
+
+	base = base ? base + 1 : o->sync.output;
+	n = strlen(base);
+	if (o->sync.ns && !namespace_ok(o->sync.ns)) {
+		fprintf(stderr,
+			"extlb-k8s: --namespace \"%s\" is not a "
+			"namespace name (a-z, 0-9, -)\n",
+			o->sync.ns);
+		return -1;
+	}
+	if (!*o->sync.render.lb_class) {
+		fprintf(stderr, "extlb-k8s: --class must not be empty\n");
+		return -1;
+	}
+	if (o->sync.pidfile && o->sync.reload_cmd) {
+		fprintf(stderr, "extlb-k8s: give --pidfile or "
+				"--reload-command, not both\n");
+		return -1;
+	}
+	if (!n || base[0] == '.' || n < 6 || strcmp(base + n - 5, ".conf")) {
+		fprintf(stderr,
+			"extlb-k8s: --output %s: extlbd reads only "
+			"files named *.conf, not starting with a dot\n",
+			o->sync.output);
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 to go on, 1 to exit 0 (--help), -1 to exit 2. */
+static int parse_options(struct options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"kubeconfig", required_argument, NULL, 'k'},
+	    {"context", required_argument, NULL, 'c'},
+	    {"namespace", required_argument, NULL, 'n'},
+	    {"class", required_argument, NULL, 'C'},
+	    {"default-class", no_argument, NULL, 'D'},
+	    {"vip-pool", required_argument, NULL, 'p'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"pidfile", required_argument, NULL, 'P'},
+	    {"reload-command", required_argument, NULL, 'R'},
+	    {"once", no_argument, NULL, '1'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt, r;
+
+	memset(o, 0, sizeof(*o));
+	o->sync.render.lb_class = DEFAULT_CLASS;
+	o->sync.render.pools = o->pools;
+	o->sync.output = DEFAULT_OUTPUT;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		r = set_option(o, opt, optarg);
+		if (r)
+			return r;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "extlb-k8s: unexpected argument \"%s\"\n",
+			argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return check_options(o);
+}
+
+/* Connects and runs one pass.  The exit status. */
+static int run_once(const struct options *o)
+{
+	struct k8s_kubeconfig kc;
+	struct k8s_client *c;
+	struct k8s_state st;
+	char err[1024];
+	int r = 1;
+
+	if (k8s_kubeconfig_resolve(o->kubeconfig, o->context, &kc, err,
+				   sizeof(err)) < 0) {
+		k8s_err("%s", err);
+		return 1;
+	}
+	k8s_info("API server %s (%s)", kc.server, kc.source);
+	c = k8s_client_new(&kc, err, sizeof(err));
+	if (!c) {
+		k8s_err("%s", err);
+		k8s_kubeconfig_free(&kc);
+		return 1;
+	}
+	k8s_state_init(&st);
+	if (k8s_sync_list(c, &o->sync, &st) == 0 &&
+	    k8s_sync_apply(c, &o->sync, &st) == 0)
+		r = 0;
+	k8s_state_free(&st);
+	k8s_client_free(c);
+	k8s_kubeconfig_free(&kc);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int r = parse_options(&o, argc, argv);
+
+	if (r)
+		return r > 0 ? 0 : 2;
+	if (!o.once) {
+		fprintf(stderr,
+			"extlb-k8s: watch mode is not implemented yet: "
+			"run with --once (for example from a systemd timer)\n");
+		return 2;
+	}
+	k8s_log_set_level(o.verbose ? K8S_LOG_DEBUG : K8S_LOG_INFO);
+	/* a peer that closes a TLS connection must not kill us */
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		k8s_err("cannot initialise libcurl");
+		return 1;
+	}
+	r = run_once(&o);
+	curl_global_cleanup();
+	return r;
+}

@@ -1,0 +1,719 @@
+/*
+ * render.c - Services and endpoints into virtual services, as the text of
+ * an extlb.conf include file.
+ *
+ * The file must always be one that extlbd accepts: one bad entry makes
+ * extlbd refuse the whole file at reload, which would freeze every other
+ * Service too.  So everything extlbd would reject is settled here, with a
+ * warning, before a line is written: annotations with bad values fall
+ * back to defaults, real servers that cannot work with the forwarding
+ * method are left out, and of two virtual services with one identity
+ * (shared VIP, same port) only the first by name is kept.  The output is
+ * sorted so that an unchanged cluster gives identical bytes, which is
+ * what lets the writer skip needless reloads.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* vasprintf, open_memstream */
+#endif
+#include "k8s/render.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* "namespace/name": 63 + 1 + 253 characters at most, and a NUL */
+#define KEY_MAX 320
+
+/* A real server of one virtual service. */
+struct real {
+	struct k8s_addr addr;
+	uint16_t port;
+	uint32_t weight;
+};
+
+/* What the annotations and the affinity ask for, once validated. */
+struct vs_opts {
+	const char *scheduler; /* NULL: extlbd's default */
+	const char *forward;   /* NULL: "nat" */
+	const char *check;     /* NULL: inherited from extlbd's global */
+	const char *check_path;
+	uint32_t persistence; /* seconds, 0 off */
+};
+
+struct vs {
+	char *name;
+	struct k8s_addr vip;
+	uint16_t port;
+	enum k8s_proto proto;
+	struct vs_opts opts;
+	struct real *reals;
+	size_t nreals;
+	bool dropped; /* its identity or name is another's */
+};
+
+/* Everything one k8s_render() call builds. */
+struct render {
+	const struct k8s_world *w;
+	const struct k8s_render_opts *o;
+	struct k8s_plan *plan;
+	struct vs *vs;
+	size_t nvs, capvs;
+	bool nomem;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+warn(struct render *r, const char *fmt, ...)
+{
+	char **v, *s;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	v = n < 0 ? NULL
+		  : realloc(r->plan->warnings,
+			    (r->plan->nwarnings + 1) * sizeof(*v));
+	if (!v) {
+		if (n >= 0)
+			free(s);
+		r->nomem = true;
+		return;
+	}
+	v[r->plan->nwarnings++] = s;
+	r->plan->warnings = v;
+}
+
+bool k8s_render_selects(const struct k8s_service *s,
+			const struct k8s_render_opts *o)
+{
+	if (!s->load_balancer)
+		return false;
+	if (!s->lb_class)
+		return o->default_class;
+	return !strcmp(s->lb_class, o->lb_class);
+}
+
+/* ---- annotations ------------------------------------------------------- */
+
+static bool one_of(const char *s, const char *const *words)
+{
+	for (; *words; words++) {
+		if (!strcmp(s, *words))
+			return true;
+	}
+	return false;
+}
+
+/* As extlbd checks a scheduler name: 1-15 of a-z, 0-9, _. */
+static bool scheduler_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && n < 16 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* An HTTP path as extlbd takes it: from "/", no blanks or controls. */
+static bool path_ok(const char *s)
+{
+	if (s[0] != '/' || strlen(s) > 1024)
+		return false;
+	for (; *s; s++) {
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static void resolve_opts(struct render *r, const struct k8s_service *s,
+			 struct vs_opts *v)
+{
+	static const char *const forwards[] = {"nat", "dr", "tun", NULL};
+	static const char *const checks[] = {"tcp", "http", "https",
+					     "udp", "none", NULL};
+	const struct k8s_annotations *a = &s->ann;
+
+	memset(v, 0, sizeof(*v));
+	v->persistence = s->affinity_timeout;
+	if (a->scheduler &&
+	    !(v->scheduler = scheduler_ok(a->scheduler) ? a->scheduler : NULL))
+		warn(r,
+		     "Service %s/%s: extlb.io/scheduler \"%s\" is not a "
+		     "scheduler name (1-15 of a-z, 0-9, _); using extlbd's "
+		     "default",
+		     s->ns, s->name, a->scheduler);
+	if (a->forward &&
+	    !(v->forward = one_of(a->forward, forwards) ? a->forward : NULL))
+		warn(r,
+		     "Service %s/%s: extlb.io/forward \"%s\" is not nat, "
+		     "dr or tun; using nat",
+		     s->ns, s->name, a->forward);
+	/* script checks are left out on purpose: an annotation must not run
+	 * commands on the load balancer */
+	if (a->check &&
+	    !(v->check = one_of(a->check, checks) ? a->check : NULL))
+		warn(r,
+		     "Service %s/%s: extlb.io/check \"%s\" is not tcp, "
+		     "http, https, udp or none; using extlbd's default",
+		     s->ns, s->name, a->check);
+	if (!a->check_path)
+		return;
+	if (!v->check || strncmp(v->check, "http", 4))
+		warn(r,
+		     "Service %s/%s: extlb.io/check-path is ignored "
+		     "without extlb.io/check http or https",
+		     s->ns, s->name);
+	else if (!path_ok(a->check_path))
+		warn(r,
+		     "Service %s/%s: extlb.io/check-path \"%s\" must start "
+		     "with / and have no blanks; using /",
+		     s->ns, s->name, a->check_path);
+	else
+		v->check_path = a->check_path;
+}
+
+/* ---- VIPs -------------------------------------------------------------- */
+
+/* The explicit VIP a Service asks for: 1 (in *a), 0 none, -1 unusable. */
+static int wanted_vip(struct render *r, const struct k8s_service *s,
+		      struct k8s_addr *a)
+{
+	const char *src =
+	    s->ann.vip ? "annotation extlb.io/vip" : "spec.loadBalancerIP";
+	const char *v = s->ann.vip ? s->ann.vip : s->lb_ip;
+
+	if (!v)
+		return 0;
+	if (k8s_addr_parse(v, a) == 0)
+		return 1;
+	/* another VIP than the one asked for would surprise more than none */
+	warn(r, "Service %s/%s left out: %s \"%s\" is not an IP address", s->ns,
+	     s->name, src, v);
+	return -1;
+}
+
+/* Status shows exactly [{ip: vip}]? */
+static bool status_shows(const struct k8s_service *s, const struct k8s_addr *v)
+{
+	struct k8s_addr a;
+
+	return s->ningress == 1 && k8s_addr_parse(s->ingress[0], &a) == 0 &&
+	       !k8s_addr_cmp(&a, v);
+}
+
+/* A Service of our class on its way to a VIP. */
+struct pick {
+	const struct k8s_service *svc;
+	struct k8s_addr want; /* valid when has_want */
+	bool has_want;
+};
+
+/* Our Services, in key order, with the VIP each asks for. */
+static int pick_services(struct render *r, struct pick **out, size_t *n)
+{
+	const struct k8s_world *w = r->w;
+
+	*n = 0;
+	*out = calloc(w->nsvcs + 1, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < w->nsvcs; i++) {
+		struct pick *p = &(*out)[*n];
+		int wr;
+
+		if (!k8s_render_selects(w->svcs[i], r->o))
+			continue;
+		r->plan->nselected++;
+		wr = wanted_vip(r, w->svcs[i], &p->want);
+		if (wr < 0)
+			continue;
+		p->svc = w->svcs[i];
+		p->has_want = wr > 0;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* One ipam request per pick, reqs[i] for picks[i]; key[] holds the keys. */
+static int assign_vips(struct render *r, const struct pick *picks, size_t n,
+		       struct k8s_ipam_req *reqs, char (*keys)[KEY_MAX])
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct k8s_service *s = picks[i].svc;
+
+		snprintf(keys[i], sizeof(keys[i]), "%s/%s", s->ns, s->name);
+		reqs[i] = (struct k8s_ipam_req){
+		    .key = keys[i],
+		    .family = s->family,
+		    .want = picks[i].has_want ? &picks[i].want : NULL,
+		    .share = s->ann.share,
+		    .current = (const char *const *)s->ingress,
+		    .ncurrent = s->ningress,
+		};
+	}
+	return k8s_ipam_assign(r->o->pools, r->o->npools, reqs, n);
+}
+
+/* ---- endpoints --------------------------------------------------------- */
+
+/* An EndpointSlice or Endpoints under the Service it belongs to. */
+struct epref {
+	const char *ns, *svc;
+	const struct k8s_epset *set;
+};
+
+static int epref_cmp(const void *a, const void *b)
+{
+	const struct epref *x = a, *y = b;
+	int r = strcmp(x->ns, y->ns);
+
+	if (!r)
+		r = strcmp(x->svc, y->svc);
+	return r ? r : strcmp(x->set->name, y->set->name);
+}
+
+/* The sets that name a Service, sorted by it; NULL when out of memory. */
+static struct epref *index_sets(struct k8s_epset *const *sets, size_t n,
+				size_t *nout)
+{
+	struct epref *v = calloc(n + 1, sizeof(*v));
+
+	*nout = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		/* a slice without kubernetes.io/service-name serves nobody */
+		if (sets[i]->service)
+			v[(*nout)++] = (struct epref){
+			    sets[i]->ns, sets[i]->service, sets[i]};
+	}
+	qsort(v, *nout, sizeof(*v), epref_cmp);
+	return v;
+}
+
+/* The first of the sets of Service ns/name, and how many there are. */
+static size_t find_sets(const struct epref *v, size_t n, const char *ns,
+			const char *name, size_t *first)
+{
+	size_t lo = 0, hi = n, count = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(v[mid].ns, ns);
+
+		if (!r)
+			r = strcmp(v[mid].svc, name);
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (lo + count < n && !strcmp(v[lo + count].ns, ns) &&
+	       !strcmp(v[lo + count].svc, name))
+		count++;
+	return count;
+}
+
+/*
+ * Does backend b serve Service port p?  EndpointSlice and Endpoints ports
+ * carry the name of the Service port they implement, so names match; a
+ * one-port Service also takes the only port of a set whatever its name,
+ * since hand-written Endpoints often leave names out.
+ */
+static bool port_matches(const struct k8s_service *s,
+			 const struct k8s_svc_port *p,
+			 const struct k8s_backend *b)
+{
+	if (b->proto != p->proto)
+		return false;
+	if (!strcmp(b->port_name, p->name))
+		return true;
+	return s->nports == 1 && b->sole_port;
+}
+
+static int real_cmp(const void *a, const void *b)
+{
+	const struct real *x = a, *y = b;
+	int r = k8s_addr_cmp(&x->addr, &y->addr);
+
+	return r ? r : (int)x->port - (int)y->port;
+}
+
+/* Sorts the real servers and merges duplicates (the same address in two
+ * slices), keeping the higher weight: ready wins over terminating. */
+static void reals_normalize(struct vs *v)
+{
+	size_t out = 0;
+
+	if (!v->nreals)
+		return;
+	qsort(v->reals, v->nreals, sizeof(*v->reals), real_cmp);
+	for (size_t i = 0; i < v->nreals; i++) {
+		if (out && !real_cmp(&v->reals[out - 1], &v->reals[i])) {
+			if (v->reals[i].weight > v->reals[out - 1].weight)
+				v->reals[out - 1].weight = v->reals[i].weight;
+			continue;
+		}
+		v->reals[out++] = v->reals[i];
+	}
+	v->nreals = out;
+}
+
+static bool forward_is(const struct vs *v, const char *fwd)
+{
+	return v->opts.forward && !strcmp(v->opts.forward, fwd);
+}
+
+/*
+ * Can backend b be a real server of v, by extlbd's rules?  A backend of
+ * the other address family is skipped without a word: a dual-stack
+ * Service has slices of both families, and only IPVS tunnels mix them.
+ * Direct routing and tunnels cannot change the port, so a backend on
+ * another port is skipped and counted, for one warning per service.
+ */
+static bool real_allowed(const struct vs *v, const struct k8s_backend *b,
+			 size_t *wrong_port)
+{
+	bool tun = forward_is(v, "tun");
+
+	if (b->addr.af != v->vip.af && !tun)
+		return false;
+	if ((tun || forward_is(v, "dr")) && b->port != v->port) {
+		(*wrong_port)++;
+		return false;
+	}
+	return true;
+}
+
+static int vs_add_reals(struct render *r, struct vs *v,
+			const struct k8s_service *s,
+			const struct k8s_svc_port *p, const struct epref *sets,
+			size_t nsets)
+{
+	size_t cap = 0, wrong_port = 0;
+
+	for (size_t i = 0; i < nsets; i++) {
+		const struct k8s_epset *e = sets[i].set;
+
+		for (size_t j = 0; j < e->nbackends; j++) {
+			const struct k8s_backend *b = &e->backends[j];
+
+			if (!port_matches(s, p, b) ||
+			    !real_allowed(v, b, &wrong_port))
+				continue;
+			if (v->nreals == cap) {
+				struct real *n;
+
+				cap = cap ? 2 * cap : 8;
+				n = realloc(v->reals, cap * sizeof(*n));
+				if (!n)
+					return -1;
+				v->reals = n;
+			}
+			v->reals[v->nreals++] =
+			    (struct real){b->addr, b->port, b->weight};
+		}
+	}
+	reals_normalize(v);
+	if (wrong_port)
+		warn(r,
+		     "%s: %zu endpoint(s) left out: forward \"%s\" needs "
+		     "the endpoints on the service port %u (targetPort must "
+		     "equal port)",
+		     v->name, wrong_port, v->opts.forward, v->port);
+	return 0;
+}
+
+/* One virtual service per Service port. */
+static int service_vs(struct render *r, const struct k8s_service *s,
+		      const struct k8s_addr *vip, const struct epref *sets,
+		      size_t nsets)
+{
+	struct vs_opts opts;
+
+	resolve_opts(r, s, &opts);
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct k8s_svc_port *p = &s->ports[i];
+		struct vs *v;
+		int n;
+
+		if (r->nvs == r->capvs) {
+			size_t cap = r->capvs ? 2 * r->capvs : 16;
+
+			v = realloc(r->vs, cap * sizeof(*v));
+			if (!v)
+				return -1;
+			r->vs = v;
+			r->capvs = cap;
+		}
+		v = &r->vs[r->nvs++];
+		memset(v, 0, sizeof(*v));
+		/* "ns/name:http", or the number of an unnamed port */
+		n = *p->name ? asprintf(&v->name, "%s/%s:%s", s->ns, s->name,
+					p->name)
+			     : asprintf(&v->name, "%s/%s:%u", s->ns, s->name,
+					p->port);
+		if (n < 0) {
+			v->name = NULL;
+			return -1;
+		}
+		v->vip = *vip;
+		v->port = p->port;
+		v->proto = p->proto;
+		v->opts = opts;
+		if (vs_add_reals(r, v, s, p, sets, nsets) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int vs_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct vs *)a)->name,
+		      ((const struct vs *)b)->name);
+}
+
+/* extlbd's identity of a virtual service: vip, port, protocol. */
+static int vs_ident_cmp(const struct vs *x, const struct vs *y)
+{
+	int r = k8s_addr_cmp(&x->vip, &y->vip);
+
+	if (!r)
+		r = (int)x->port - (int)y->port;
+	return r ? r : (int)x->proto - (int)y->proto;
+}
+
+static int vs_ptr_ident_cmp(const void *a, const void *b)
+{
+	const struct vs *const *x = a, *const *y = b;
+	int r = vs_ident_cmp(*x, *y);
+
+	return r ? r : strcmp((*x)->name, (*y)->name);
+}
+
+static void drop(struct render *r, struct vs *v, const struct vs *keeper)
+{
+	char buf[K8S_ADDRSTR_MAX];
+
+	v->dropped = true;
+	warn(r, "%s left out: %s port %u/%s is taken by %s", v->name,
+	     k8s_addr_str(&v->vip, buf), v->port, k8s_proto_name(v->proto),
+	     keeper->name);
+}
+
+/*
+ * extlbd refuses a file in which two virtual services share an identity
+ * (two Services sharing a VIP on the same port) or a name.  Keep the first
+ * by name and drop the others, with a warning, rather than lose them all.
+ */
+static void drop_duplicates(struct render *r)
+{
+	struct vs **by_id = calloc(r->nvs + 1, sizeof(*by_id));
+	const struct vs *keeper = NULL;
+
+	if (!r->nvs) {
+		free(by_id);
+		return;
+	}
+	qsort(r->vs, r->nvs, sizeof(*r->vs), vs_name_cmp);
+	if (!by_id) {
+		r->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < r->nvs; i++) {
+		by_id[i] = &r->vs[i];
+		if (i && !strcmp(r->vs[i - 1].name, r->vs[i].name))
+			drop(r, &r->vs[i], &r->vs[i - 1]);
+	}
+	qsort(by_id, r->nvs, sizeof(*by_id), vs_ptr_ident_cmp);
+	for (size_t i = 0; i < r->nvs; i++) {
+		if (by_id[i]->dropped)
+			continue;
+		if (keeper && !vs_ident_cmp(keeper, by_id[i]))
+			drop(r, by_id[i], keeper);
+		else
+			keeper = by_id[i];
+	}
+	free(by_id);
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+/* A libconfig string: quotes and backslashes escaped, control characters
+ * as \xNN, so no value can end the string or the line early. */
+static void emit_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < ' ' || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void emit_setting(FILE *f, const char *key, const char *val)
+{
+	fprintf(f, "    %s = ", key);
+	emit_str(f, val);
+	fputs(";\n", f);
+}
+
+static void emit_vs(FILE *f, const struct vs *v)
+{
+	char buf[K8S_ADDRSTR_MAX];
+
+	fputs("  {\n", f);
+	emit_setting(f, "name", v->name);
+	emit_setting(f, "vip", k8s_addr_str(&v->vip, buf));
+	fprintf(f, "    port = %u;\n", v->port);
+	emit_setting(f, "protocol", k8s_proto_name(v->proto));
+	if (v->opts.scheduler)
+		emit_setting(f, "scheduler", v->opts.scheduler);
+	if (v->opts.forward)
+		emit_setting(f, "forward", v->opts.forward);
+	if (v->opts.persistence)
+		fprintf(f, "    persistence_timeout = %u;\n",
+			v->opts.persistence);
+	if (v->opts.check) {
+		fputs("    check = { type = ", f);
+		emit_str(f, v->opts.check);
+		if (v->opts.check_path) {
+			fputs("; path = ", f);
+			emit_str(f, v->opts.check_path);
+		}
+		fputs("; };\n", f);
+	}
+	fputs("    real_servers = (", f);
+	for (size_t i = 0; i < v->nreals; i++) {
+		fprintf(f, "%s\n      { address = ", i ? "," : "");
+		emit_str(f, k8s_addr_str(&v->reals[i].addr, buf));
+		fprintf(f, "; port = %u; weight = %u; }", v->reals[i].port,
+			v->reals[i].weight);
+	}
+	fputs(v->nreals ? "\n    );\n" : " );\n", f);
+	fputs("  }", f);
+}
+
+static int emit(struct render *r)
+{
+	size_t len, n = 0;
+	FILE *f = open_memstream(&r->plan->text, &len);
+
+	if (!f)
+		return -1;
+	fputs("# Written by extlb-k8s from the Kubernetes API: do not edit,\n"
+	      "# it is rewritten whenever the cluster changes.\n"
+	      "virtual_services = (",
+	      f);
+	for (size_t i = 0; i < r->nvs; i++) {
+		if (r->vs[i].dropped)
+			continue;
+		fputs(n++ ? ",\n" : "\n", f);
+		emit_vs(f, &r->vs[i]);
+	}
+	fputs(n ? "\n);\n" : " );\n", f);
+	r->plan->nvs = n;
+	if (fclose(f) != 0) {
+		free(r->plan->text);
+		r->plan->text = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the plan ---------------------------------------------------------- */
+
+void k8s_plan_free(struct k8s_plan *plan)
+{
+	free(plan->text);
+	free(plan->publish);
+	for (size_t i = 0; i < plan->nwarnings; i++)
+		free(plan->warnings[i]);
+	free(plan->warnings);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static void render_free(struct render *r)
+{
+	for (size_t i = 0; i < r->nvs; i++) {
+		free(r->vs[i].name);
+		free(r->vs[i].reals);
+	}
+	free(r->vs);
+}
+
+/* The virtual services and status of the Service that got VIP req->vip. */
+static int render_service(struct render *r, const struct k8s_service *s,
+			  const struct k8s_ipam_req *req,
+			  const struct epref *slices, size_t nslices,
+			  const struct epref *eps, size_t neps)
+{
+	struct k8s_publish *pub = &r->plan->publish[r->plan->npublish++];
+	size_t first, n;
+
+	pub->svc = s;
+	k8s_addr_str(&req->vip, pub->vip);
+	pub->changed = !status_shows(s, &req->vip);
+	/* EndpointSlices are the truth; a Service without any (an old
+	 * cluster, or slice mirroring switched off) falls back to Endpoints */
+	n = find_sets(slices, nslices, s->ns, s->name, &first);
+	if (n)
+		return service_vs(r, s, &req->vip, slices + first, n);
+	n = find_sets(eps, neps, s->ns, s->name, &first);
+	return service_vs(r, s, &req->vip, eps + first, n);
+}
+
+int k8s_render(const struct k8s_world *w, const struct k8s_render_opts *o,
+	       struct k8s_plan *plan)
+{
+	struct render r = {.w = w, .o = o, .plan = plan};
+	struct pick *picks = NULL;
+	struct k8s_ipam_req *reqs = NULL;
+	char(*keys)[KEY_MAX] = NULL;
+	struct epref *slices, *eps;
+	size_t npicks = 0, nslices, neps;
+	int ret = -1;
+
+	memset(plan, 0, sizeof(*plan));
+	slices = index_sets(w->slices, w->nslices, &nslices);
+	eps = index_sets(w->endpoints, w->nendpoints, &neps);
+	if (!slices || !eps || pick_services(&r, &picks, &npicks) < 0)
+		goto out;
+	reqs = calloc(npicks + 1, sizeof(*reqs));
+	keys = calloc(npicks + 1, sizeof(*keys));
+	plan->publish = calloc(npicks + 1, sizeof(*plan->publish));
+	if (!reqs || !keys || !plan->publish ||
+	    assign_vips(&r, picks, npicks, reqs, keys) < 0)
+		goto out;
+	for (size_t i = 0; i < npicks; i++) {
+		if (!reqs[i].ok)
+			warn(&r, "Service %s left out: %s", reqs[i].key,
+			     reqs[i].why);
+		else if (render_service(&r, picks[i].svc, &reqs[i], slices,
+					nslices, eps, neps) < 0)
+			goto out;
+	}
+	drop_duplicates(&r);
+	if (!r.nomem && emit(&r) == 0)
+		ret = 0;
+out:
+	render_free(&r);
+	free(picks);
+	free(reqs);
+	free(keys);
+	free(slices);
+	free(eps);
+	if (ret < 0)
+		k8s_plan_free(plan);
+	return ret;
+}

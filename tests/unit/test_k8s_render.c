@@ -1,0 +1,871 @@
+/*
+ * test_k8s_render.c - cmocka tests of k8s_render(): Services and their
+ * endpoints in, the extlb.conf include file and the VIPs to publish out.
+ *
+ * Objects are written as the API server sends them (JSON, with ' for " to
+ * keep the C readable) and go through the real parsers, so each test also
+ * pins down what the parsers keep.  Outputs are compared in full: the file
+ * is an interface extlbd reads, and a stray byte is a reload.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s/render.h"
+
+#define MAXOBJ 16
+
+struct fx {
+	struct k8s_service *svcs[MAXOBJ];
+	size_t nsvcs;
+	struct k8s_epset *slices[MAXOBJ];
+	size_t nslices;
+	struct k8s_epset *eps[MAXOBJ];
+	size_t neps;
+	struct k8s_pool pools[4];
+	size_t npools;
+	bool default_class;
+	struct k8s_plan plan;
+};
+
+/* JSON from text with ' for ", parsed; the caller puts it. */
+static json_object *json(const char *text)
+{
+	char *s = strdup(text);
+	json_object *j;
+
+	assert_non_null(s);
+	for (char *p = s; *p; p++) {
+		if (*p == '\'')
+			*p = '"';
+	}
+	j = json_tokener_parse(s);
+	if (!j)
+		fail_msg("bad test JSON: %s", s);
+	free(s);
+	return j;
+}
+
+static void add_svc(struct fx *f, const char *text)
+{
+	json_object *j = json(text);
+	char why[256] = "";
+
+	assert_true(f->nsvcs < MAXOBJ);
+	if (k8s_service_parse(j, &f->svcs[f->nsvcs], why, sizeof(why)) < 0)
+		fail_msg("service rejected: %s", why);
+	f->nsvcs++;
+	json_object_put(j);
+}
+
+static void add_slice(struct fx *f, const char *text)
+{
+	json_object *j = json(text);
+	char why[256] = "";
+
+	assert_true(f->nslices < MAXOBJ);
+	if (k8s_slice_parse(j, &f->slices[f->nslices], why, sizeof(why)) < 0)
+		fail_msg("slice rejected: %s", why);
+	f->nslices++;
+	json_object_put(j);
+}
+
+static void add_eps(struct fx *f, const char *text)
+{
+	json_object *j = json(text);
+	char why[256] = "";
+
+	assert_true(f->neps < MAXOBJ);
+	if (k8s_endpoints_parse(j, &f->eps[f->neps], why, sizeof(why)) < 0)
+		fail_msg("endpoints rejected: %s", why);
+	f->neps++;
+	json_object_put(j);
+}
+
+static void add_pool(struct fx *f, const char *text)
+{
+	char why[256];
+
+	assert_int_equal(
+	    k8s_pool_parse(text, &f->pools[f->npools], why, sizeof(why)), 0);
+	f->npools++;
+}
+
+static void render(struct fx *f)
+{
+	struct k8s_world w = {f->svcs,	  f->nsvcs, f->slices,
+			      f->nslices, f->eps,   f->neps};
+	struct k8s_render_opts o = {"extlb.io/lb", f->default_class, f->pools,
+				    f->npools};
+
+	assert_int_equal(k8s_render(&w, &o, &f->plan), 0);
+	assert_non_null(f->plan.text);
+}
+
+static void fx_free(struct fx *f)
+{
+	for (size_t i = 0; i < f->nsvcs; i++)
+		k8s_service_free(f->svcs[i]);
+	for (size_t i = 0; i < f->nslices; i++)
+		k8s_epset_free(f->slices[i]);
+	for (size_t i = 0; i < f->neps; i++)
+		k8s_epset_free(f->eps[i]);
+	k8s_plan_free(&f->plan);
+}
+
+/* The warnings, one a line, for comparing in full. */
+static char *warnings(const struct fx *f)
+{
+	static char buf[4096];
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < f->plan.nwarnings; i++)
+		off += snprintf(buf + off, sizeof(buf) - off, "%s\n",
+				f->plan.warnings[i]);
+	return buf;
+}
+
+#define HEADER                                                                 \
+	"# Written by extlb-k8s from the Kubernetes API: do not edit,\n"       \
+	"# it is rewritten whenever the cluster changes.\n"
+
+/* A LoadBalancer Service of our class: NAME, then the rest of its spec
+ * and any top-level members (metadata is closed by the macro). */
+#define SVC(name, meta, spec, rest)                                            \
+	"{'metadata':{'namespace':'default','name':'" name "'" meta "},"       \
+	"'spec':{'type':'LoadBalancer','loadBalancerClass':'extlb.io/lb'" spec \
+	"}" rest "}"
+
+#define SEED_SVC                                                               \
+	SVC("ext-tcp-lb", "",                                                  \
+	    ",'ports':[{'port':8000,'targetPort':80,'protocol':'TCP'}]", "")
+
+#define SEED_EPS                                                               \
+	"{'metadata':{'namespace':'default','name':'ext-tcp-lb'},"             \
+	"'subsets':[{'addresses':[{'ip':'192.0.2.10'}],"                       \
+	"'ports':[{'port':80,'protocol':'TCP'}]}]}"
+
+/* ---- the seed case ------------------------------------------------------ */
+
+static void test_seed_manual_endpoints(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SEED_SVC);
+	add_eps(&f, SEED_EPS);
+	add_pool(&f, "192.0.2.100-192.0.2.110");
+	render(&f);
+	assert_string_equal(f.plan.text, HEADER
+			    "virtual_services = (\n"
+			    "  {\n"
+			    "    name = \"default/ext-tcp-lb:8000\";\n"
+			    "    vip = \"192.0.2.100\";\n"
+			    "    port = 8000;\n"
+			    "    protocol = \"tcp\";\n"
+			    "    real_servers = (\n"
+			    "      { address = \"192.0.2.10\"; port = 80; "
+			    "weight = 1; }\n"
+			    "    );\n"
+			    "  }\n"
+			    ");\n");
+	assert_int_equal(f.plan.nselected, 1);
+	assert_int_equal(f.plan.nvs, 1);
+	assert_int_equal(f.plan.npublish, 1);
+	assert_string_equal(f.plan.publish[0].vip, "192.0.2.100");
+	assert_string_equal(f.plan.publish[0].svc->name, "ext-tcp-lb");
+	assert_true(f.plan.publish[0].changed);
+	assert_string_equal(warnings(&f), "");
+	fx_free(&f);
+}
+
+/* The VIP the status shows is kept (a restart moves nothing), and a status
+ * that already shows it needs no update. */
+static void test_status_vip_recovered(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("ext-tcp-lb", "",
+			",'ports':[{'port':8000,'protocol':'TCP'}]",
+			",'status':{'loadBalancer':{'ingress':"
+			"[{'ip':'192.0.2.107'}]}}"));
+	add_eps(&f, SEED_EPS);
+	add_pool(&f, "192.0.2.100-192.0.2.110");
+	render(&f);
+	assert_non_null(strstr(f.plan.text, "vip = \"192.0.2.107\";"));
+	assert_string_equal(f.plan.publish[0].vip, "192.0.2.107");
+	assert_false(f.plan.publish[0].changed);
+	fx_free(&f);
+}
+
+static void test_no_services_is_an_empty_list(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	render(&f);
+	assert_string_equal(f.plan.text, HEADER "virtual_services = ( );\n");
+	assert_int_equal(f.plan.nvs, 0);
+	fx_free(&f);
+}
+
+/* No endpoints at all: the VIP stays configured, with no real server. */
+static void test_service_without_endpoints(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SEED_SVC);
+	add_pool(&f, "192.0.2.100/32");
+	render(&f);
+	assert_string_equal(f.plan.text,
+			    HEADER "virtual_services = (\n"
+				   "  {\n"
+				   "    name = \"default/ext-tcp-lb:8000\";\n"
+				   "    vip = \"192.0.2.100\";\n"
+				   "    port = 8000;\n"
+				   "    protocol = \"tcp\";\n"
+				   "    real_servers = ( );\n"
+				   "  }\n"
+				   ");\n");
+	fx_free(&f);
+}
+
+/* ---- selection ---------------------------------------------------------- */
+
+static void test_selection_by_type_and_class(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SEED_SVC);
+	add_svc(&f, "{'metadata':{'namespace':'default','name':'other'},"
+		    "'spec':{'type':'LoadBalancer','loadBalancerClass':"
+		    "'metallb','ports':[{'port':1}]}}");
+	add_svc(&f, "{'metadata':{'namespace':'default','name':'noclass'},"
+		    "'spec':{'type':'LoadBalancer','ports':[{'port':2}]}}");
+	add_svc(&f, "{'metadata':{'namespace':'default','name':'cip'},"
+		    "'spec':{'type':'ClusterIP','loadBalancerClass':"
+		    "'extlb.io/lb','ports':[{'port':3}]}}");
+	add_pool(&f, "192.0.2.0/24");
+	render(&f);
+	assert_int_equal(f.plan.nselected, 1);
+	assert_non_null(strstr(f.plan.text, "default/ext-tcp-lb:8000"));
+	assert_null(strstr(f.plan.text, "noclass"));
+	k8s_plan_free(&f.plan);
+
+	f.default_class = true;
+	render(&f);
+	assert_int_equal(f.plan.nselected, 2);
+	assert_non_null(strstr(f.plan.text, "default/noclass:2"));
+	assert_null(strstr(f.plan.text, "other"));
+	assert_null(strstr(f.plan.text, "cip"));
+	fx_free(&f);
+}
+
+/* ---- endpoints ---------------------------------------------------------- */
+
+#define SLICE(name, svc, eps, ports)                                           \
+	"{'metadata':{'namespace':'default','name':'" name "',"                \
+	"'labels':{'kubernetes.io/service-name':'" svc "'}},"                  \
+	"'addressType':'IPv4','endpoints':[" eps "],'ports':[" ports "]}"
+
+#define WEB_SVC                                                                \
+	SVC("web", "",                                                         \
+	    ",'ports':[{'name':'http','port':80,'protocol':'TCP'}]", "")
+
+/* The real_servers of the text, from "real_servers" to the end of line
+ * of its closing parenthesis. */
+static const char *reals(const struct fx *f)
+{
+	static char buf[2048];
+	const char *s = strstr(f->plan.text, "real_servers");
+	const char *e = s ? strstr(s, ");\n") : NULL;
+
+	assert_non_null(e);
+	snprintf(buf, sizeof(buf), "%.*s", (int)(e + 3 - s), s);
+	return buf;
+}
+
+static void test_slices_union_and_dedup(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, WEB_SVC);
+	add_slice(&f, SLICE("web-a", "web",
+			    "{'addresses':['10.0.0.2']},"
+			    "{'addresses':['10.0.0.1'],'conditions':"
+			    "{'ready':true}}",
+			    "{'name':'http','port':8080,'protocol':'TCP'}"));
+	add_slice(&f, SLICE("web-b", "web",
+			    "{'addresses':['10.0.0.1']},{'addresses':["
+			    "'10.0.0.10']}",
+			    "{'name':'http','port':8080}"));
+	/* another Service's slice, and a slice with no service label */
+	add_slice(&f, SLICE("db-a", "db", "{'addresses':['10.9.9.9']}",
+			    "{'name':'http','port':8080}"));
+	add_slice(&f, "{'metadata':{'namespace':'default','name':'x'},"
+		      "'addressType':'IPv4','endpoints':[{'addresses':"
+		      "['10.8.8.8']}],'ports':[{'name':'http','port':1}]}");
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_string_equal(reals(&f),
+			    "real_servers = (\n"
+			    "      { address = \"10.0.0.1\"; port = 8080; "
+			    "weight = 1; },\n"
+			    "      { address = \"10.0.0.2\"; port = 8080; "
+			    "weight = 1; },\n"
+			    "      { address = \"10.0.0.10\"; port = 8080; "
+			    "weight = 1; }\n"
+			    "    );\n");
+	fx_free(&f);
+}
+
+static void test_not_ready_excluded(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, WEB_SVC);
+	add_slice(&f, SLICE("web-a", "web",
+			    "{'addresses':['10.0.0.1'],'conditions':{'ready':"
+			    "false}},"
+			    "{'addresses':['10.0.0.2'],'conditions':{'ready':"
+			    "false,'serving':false,'terminating':true}},"
+			    "{'addresses':['10.0.0.3'],'conditions':{'ready':"
+			    "false,'serving':true,'terminating':false}},"
+			    "{'addresses':['10.0.0.4'],'conditions':{'ready':"
+			    "null}},"
+			    "{'addresses':['10.0.0.5'],'conditions':{}}",
+			    "{'name':'http','port':80}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_string_equal(reals(&f),
+			    "real_servers = (\n"
+			    "      { address = \"10.0.0.4\"; port = 80; "
+			    "weight = 1; },\n"
+			    "      { address = \"10.0.0.5\"; port = 80; "
+			    "weight = 1; }\n"
+			    "    );\n");
+	fx_free(&f);
+}
+
+/* Serving and terminating: weight 0, so established connections drain; the
+ * same address ready in another slice wins. */
+static void test_terminating_drains(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, WEB_SVC);
+	add_slice(&f, SLICE("web-a", "web",
+			    "{'addresses':['10.0.0.1'],'conditions':{'ready':"
+			    "false,'serving':true,'terminating':true}},"
+			    "{'addresses':['10.0.0.2'],'conditions':{'ready':"
+			    "false,'serving':true,'terminating':true}}",
+			    "{'name':'http','port':80}"));
+	add_slice(&f, SLICE("web-b", "web",
+			    "{'addresses':['10.0.0.2'],'conditions':{'ready':"
+			    "true}}",
+			    "{'name':'http','port':80}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_string_equal(reals(&f),
+			    "real_servers = (\n"
+			    "      { address = \"10.0.0.1\"; port = 80; "
+			    "weight = 0; },\n"
+			    "      { address = \"10.0.0.2\"; port = 80; "
+			    "weight = 1; }\n"
+			    "    );\n");
+	fx_free(&f);
+}
+
+/* With any EndpointSlice for a Service, its Endpoints are not read. */
+static void test_slices_win_over_endpoints(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SEED_SVC);
+	add_eps(&f, SEED_EPS);
+	add_slice(&f, SLICE("ext-tcp-lb-x", "ext-tcp-lb",
+			    "{'addresses':['192.0.2.20']}", "{'port':80}"));
+	add_pool(&f, "192.0.2.100");
+	render(&f);
+	assert_string_equal(reals(&f),
+			    "real_servers = (\n"
+			    "      { address = \"192.0.2.20\"; port = 80; "
+			    "weight = 1; }\n"
+			    "    );\n");
+	fx_free(&f);
+}
+
+/* v1 Endpoints: addresses x ports per subset; notReadyAddresses take no
+ * traffic. */
+static void test_endpoints_subsets(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SEED_SVC);
+	add_eps(&f, "{'metadata':{'namespace':'default','name':'ext-tcp-lb'},"
+		    "'subsets':[{'addresses':[{'ip':'192.0.2.11'},"
+		    "{'ip':'192.0.2.10'}],'notReadyAddresses':[{'ip':"
+		    "'192.0.2.12'}],'ports':[{'port':80}]},"
+		    "{'addresses':[{'ip':'192.0.2.13'}],'ports':[{'port':81,"
+		    "'protocol':'TCP'}]}]}");
+	add_pool(&f, "192.0.2.100");
+	render(&f);
+	/* the second subset's port has no name, like the service's, so its
+	 * address serves too, on its own port */
+	assert_string_equal(reals(&f),
+			    "real_servers = (\n"
+			    "      { address = \"192.0.2.10\"; port = 80; "
+			    "weight = 1; },\n"
+			    "      { address = \"192.0.2.11\"; port = 80; "
+			    "weight = 1; },\n"
+			    "      { address = \"192.0.2.13\"; port = 81; "
+			    "weight = 1; }\n"
+			    "    );\n");
+	fx_free(&f);
+}
+
+/* ---- ports -------------------------------------------------------------- */
+
+/* Two named Service ports: each takes the endpoint port of its name; a
+ * one-port slice does not serve a two-port Service by elimination. */
+static void test_named_ports(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("multi", "",
+			",'ports':[{'name':'http','port':80},"
+			"{'name':'dns','port':53,'protocol':'UDP'}]",
+			""));
+	add_slice(&f, SLICE("multi-a", "multi", "{'addresses':['10.0.0.1']}",
+			    "{'name':'dns','port':5353,'protocol':'UDP'},"
+			    "{'name':'http','port':8080,'protocol':'TCP'},"
+			    "{'name':'metrics','port':9090}"));
+	add_slice(&f, SLICE("multi-b", "multi", "{'addresses':['10.0.0.2']}",
+			    "{'port':7777}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_string_equal(f.plan.text, HEADER
+			    "virtual_services = (\n"
+			    "  {\n"
+			    "    name = \"default/multi:dns\";\n"
+			    "    vip = \"192.0.2.1\";\n"
+			    "    port = 53;\n"
+			    "    protocol = \"udp\";\n"
+			    "    real_servers = (\n"
+			    "      { address = \"10.0.0.1\"; port = 5353; "
+			    "weight = 1; }\n"
+			    "    );\n"
+			    "  },\n"
+			    "  {\n"
+			    "    name = \"default/multi:http\";\n"
+			    "    vip = \"192.0.2.1\";\n"
+			    "    port = 80;\n"
+			    "    protocol = \"tcp\";\n"
+			    "    real_servers = (\n"
+			    "      { address = \"10.0.0.1\"; port = 8080; "
+			    "weight = 1; }\n"
+			    "    );\n"
+			    "  }\n"
+			    ");\n");
+	fx_free(&f);
+}
+
+/* A one-port Service takes the only port of a set whatever its name (hand
+ * written Endpoints often name it differently); the protocol must agree. */
+static void test_only_port_matches_any_name(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, WEB_SVC);
+	add_slice(&f, SLICE("web-a", "web", "{'addresses':['10.0.0.1']}",
+			    "{'name':'web','port':8080}"));
+	add_slice(&f, SLICE("web-b", "web", "{'addresses':['10.0.0.2']}",
+			    "{'port':8081,'protocol':'UDP'}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_string_equal(reals(&f),
+			    "real_servers = (\n"
+			    "      { address = \"10.0.0.1\"; port = 8080; "
+			    "weight = 1; }\n"
+			    "    );\n");
+	fx_free(&f);
+}
+
+static void test_sctp(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("sig", "", ",'ports':[{'port':3868,'protocol':'SCTP'}]",
+			""));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(strstr(f.plan.text, "    name = \"default/sig:3868\";\n"
+					    "    vip = \"192.0.2.1\";\n"
+					    "    port = 3868;\n"
+					    "    protocol = \"sctp\";\n"));
+	fx_free(&f);
+}
+
+/* ---- affinity and annotations ------------------------------------------ */
+
+static void test_session_affinity(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f,
+		SVC("a", "",
+		    ",'sessionAffinity':'ClientIP','sessionAffinityConfig':"
+		    "{'clientIP':{'timeoutSeconds':600}},'ports':[{'port':1}]",
+		    ""));
+	add_svc(&f,
+		SVC("b", "",
+		    ",'sessionAffinity':'ClientIP','ports':[{'port':1}]", ""));
+	add_svc(&f, SVC("c", "",
+			",'sessionAffinity':'None','ports':[{'port':1}]", ""));
+	add_pool(&f, "192.0.2.1-192.0.2.3");
+	render(&f);
+	assert_non_null(strstr(f.plan.text,
+			       "\"default/a:1\";\n"
+			       "    vip = \"192.0.2.1\";\n"
+			       "    port = 1;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    persistence_timeout = 600;\n"));
+	assert_non_null(strstr(f.plan.text,
+			       "\"default/b:1\";\n"
+			       "    vip = \"192.0.2.2\";\n"
+			       "    port = 1;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    persistence_timeout = 10800;\n"));
+	assert_non_null(strstr(f.plan.text, "\"default/c:1\";\n"
+					    "    vip = \"192.0.2.3\";\n"
+					    "    port = 1;\n"
+					    "    protocol = \"tcp\";\n"
+					    "    real_servers"));
+	fx_free(&f);
+}
+
+static void test_annotations_valid(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web",
+			",'annotations':{'extlb.io/scheduler':'mh',"
+			"'extlb.io/forward':'dr','extlb.io/check':'http',"
+			"'extlb.io/check-path':'/healthz','other':'x'}",
+			",'ports':[{'name':'http','port':80}]", ""));
+	add_slice(&f, SLICE("web-a", "web", "{'addresses':['10.0.0.1']}",
+			    "{'name':'http','port':80}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_string_equal(f.plan.text,
+			    HEADER "virtual_services = (\n"
+				   "  {\n"
+				   "    name = \"default/web:http\";\n"
+				   "    vip = \"192.0.2.1\";\n"
+				   "    port = 80;\n"
+				   "    protocol = \"tcp\";\n"
+				   "    scheduler = \"mh\";\n"
+				   "    forward = \"dr\";\n"
+				   "    check = { type = \"http\"; path = "
+				   "\"/healthz\"; };\n"
+				   "    real_servers = (\n"
+				   "      { address = \"10.0.0.1\"; port = 80; "
+				   "weight = 1; }\n"
+				   "    );\n"
+				   "  }\n"
+				   ");\n");
+	assert_string_equal(warnings(&f), "");
+	fx_free(&f);
+}
+
+static void test_annotations_invalid_fall_back(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web",
+			",'annotations':{'extlb.io/scheduler':'Round Robin',"
+			"'extlb.io/forward':'snat','extlb.io/check':'script',"
+			"'extlb.io/check-path':'/x'}",
+			",'ports':[{'name':'http','port':80}]", ""));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_string_equal(f.plan.text,
+			    HEADER "virtual_services = (\n"
+				   "  {\n"
+				   "    name = \"default/web:http\";\n"
+				   "    vip = \"192.0.2.1\";\n"
+				   "    port = 80;\n"
+				   "    protocol = \"tcp\";\n"
+				   "    real_servers = ( );\n"
+				   "  }\n"
+				   ");\n");
+	assert_string_equal(
+	    warnings(&f),
+	    "Service default/web: extlb.io/scheduler \"Round Robin\" is not "
+	    "a scheduler name (1-15 of a-z, 0-9, _); using extlbd's "
+	    "default\n"
+	    "Service default/web: extlb.io/forward \"snat\" is not nat, dr "
+	    "or tun; using nat\n"
+	    "Service default/web: extlb.io/check \"script\" is not tcp, "
+	    "http, https, udp or none; using extlbd's default\n"
+	    "Service default/web: extlb.io/check-path is ignored without "
+	    "extlb.io/check http or https\n");
+	fx_free(&f);
+}
+
+/* Direct routing cannot change the port: endpoints on another port are
+ * left out (extlbd would refuse the whole file), with a warning. */
+static void test_dr_needs_same_port(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", ",'annotations':{'extlb.io/forward':'dr'}",
+			",'ports':[{'name':'http','port':80}]", ""));
+	add_slice(&f, SLICE("web-a", "web",
+			    "{'addresses':['10.0.0.1']},{'addresses':["
+			    "'10.0.0.2']}",
+			    "{'name':'http','port':8080}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(strstr(f.plan.text, "real_servers = ( );"));
+	assert_string_equal(warnings(&f),
+			    "default/web:http: 2 endpoint(s) left out: forward "
+			    "\"dr\" needs the endpoints on the service port 80 "
+			    "(targetPort must equal port)\n");
+	fx_free(&f);
+}
+
+/* A name with a quote and a backslash cannot break out of its string
+ * (names the API server validates never have them; proxies and test
+ * doubles might).  Control characters are refused by the parser, since
+ * extlbd takes names on one line only. */
+static void test_strings_escaped(void **state)
+{
+	struct fx f = {0};
+	json_object *j;
+	struct k8s_service *s;
+	char why[256];
+
+	(void)state;
+	/* namespace n\s, name a"b\c */
+	add_svc(&f, "{'metadata':{'namespace':'n\\\\s','name':'a\\\"b\\\\c'},"
+		    "'spec':{'type':'LoadBalancer','loadBalancerClass':"
+		    "'extlb.io/lb','ports':[{'name':'p','port':1}]}}");
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(
+	    strstr(f.plan.text, "    name = \"n\\\\s/a\\\"b\\\\c:p\";\n"));
+	fx_free(&f);
+
+	j = json("{'metadata':{'namespace':'n','name':'a'},'spec':{'type':"
+		 "'LoadBalancer','ports':[{'name':'p\\tq','port':1}]}}");
+	assert_int_equal(k8s_service_parse(j, &s, why, sizeof(why)), -1);
+	assert_string_equal(why, "spec.ports[0].name: control characters");
+	json_object_put(j);
+}
+
+/* ---- VIPs --------------------------------------------------------------- */
+
+/* extlb.io/vip wins over spec.loadBalancerIP; neither needs a pool. */
+static void test_explicit_vips(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("a", ",'annotations':{'extlb.io/vip':'198.51.100.7'}",
+			",'loadBalancerIP':'198.51.100.8','ports':[{'port':1}]",
+			""));
+	add_svc(&f, SVC("b", "",
+			",'loadBalancerIP':'198.51.100.9','ports':[{'port':1}]",
+			""));
+	add_svc(&f, SVC("c", ",'annotations':{'extlb.io/vip':'bogus'}",
+			",'ports':[{'port':1}]", ""));
+	add_svc(&f,
+		SVC("d", "", ",'loadBalancerIP':'','ports':[{'port':1}]", ""));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 3);
+	assert_string_equal(f.plan.publish[0].vip, "198.51.100.7");
+	assert_string_equal(f.plan.publish[1].vip, "198.51.100.9");
+	assert_string_equal(f.plan.publish[2].svc->name, "d");
+	assert_string_equal(f.plan.publish[2].vip, "192.0.2.1");
+	assert_string_equal(warnings(&f),
+			    "Service default/c left out: annotation "
+			    "extlb.io/vip \"bogus\" is not an IP address\n");
+	fx_free(&f);
+}
+
+/* spec.ipFamilies[0] picks the pool; v4 endpoints of a v6 VIP are left
+ * out (only tunnels mix families). */
+static void test_ipv6_service(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", "",
+			",'ipFamilies':['IPv6'],'ports':[{'name':'http',"
+			"'port':80}]",
+			""));
+	add_slice(&f, SLICE("web-4", "web", "{'addresses':['10.0.0.1']}",
+			    "{'name':'http','port':80}"));
+	add_slice(&f, "{'metadata':{'namespace':'default','name':'web-6',"
+		      "'labels':{'kubernetes.io/service-name':'web'}},"
+		      "'addressType':'IPv6','endpoints':[{'addresses':"
+		      "['2001:db8:1:0::0:5']}],'ports':[{'name':'http',"
+		      "'port':80}]}");
+	add_pool(&f, "192.0.2.0/30");
+	add_pool(&f, "2001:db8::/64");
+	render(&f);
+	assert_string_equal(f.plan.text, HEADER
+			    "virtual_services = (\n"
+			    "  {\n"
+			    "    name = \"default/web:http\";\n"
+			    "    vip = \"2001:db8::\";\n"
+			    "    port = 80;\n"
+			    "    protocol = \"tcp\";\n"
+			    "    real_servers = (\n"
+			    "      { address = \"2001:db8:1::5\"; port = "
+			    "80; weight = 1; }\n"
+			    "    );\n"
+			    "  }\n"
+			    ");\n");
+	fx_free(&f);
+}
+
+/* Two Services with one sharing key share a VIP; on one port, the second
+ * by name is left out rather than break extlbd's file. */
+static void test_shared_vip(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("dns-tcp",
+			",'annotations':{'extlb.io/allow-shared-vip':'dns'}",
+			",'ports':[{'port':53,'protocol':'TCP'}]", ""));
+	add_svc(&f, SVC("dns-udp",
+			",'annotations':{'extlb.io/allow-shared-vip':'dns'}",
+			",'ports':[{'port':53,'protocol':'UDP'}]", ""));
+	add_svc(&f, SVC("dns-zudp",
+			",'annotations':{'extlb.io/allow-shared-vip':'dns'}",
+			",'ports':[{'port':53,'protocol':'UDP'}]", ""));
+	add_svc(&f, SVC("web", "", ",'ports':[{'port':80}]", ""));
+	add_pool(&f, "192.0.2.1-192.0.2.9");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 4);
+	assert_string_equal(f.plan.publish[0].vip, "192.0.2.1");
+	assert_string_equal(f.plan.publish[1].vip, "192.0.2.1");
+	assert_string_equal(f.plan.publish[2].vip, "192.0.2.1");
+	assert_string_equal(f.plan.publish[3].vip, "192.0.2.2");
+	assert_int_equal(f.plan.nvs, 3);
+	assert_null(strstr(f.plan.text, "dns-zudp"));
+	assert_string_equal(warnings(&f),
+			    "default/dns-zudp:53 left out: 192.0.2.1 port "
+			    "53/udp is taken by default/dns-udp:53\n");
+	fx_free(&f);
+}
+
+static void test_pool_exhausted(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("a", "", ",'ports':[{'port':1}]", ""));
+	add_svc(&f, SVC("b", "", ",'ports':[{'port':1}]", ""));
+	add_svc(&f, SVC("c", "", ",'ports':[{'port':1}]", ""));
+	add_pool(&f, "192.0.2.0/31");
+	render(&f);
+	assert_int_equal(f.plan.nselected, 3);
+	assert_int_equal(f.plan.npublish, 2);
+	assert_int_equal(f.plan.nvs, 2);
+	assert_null(strstr(f.plan.text, "default/c"));
+	assert_string_equal(warnings(&f),
+			    "Service default/c left out: no free address left "
+			    "in the VIP pools\n");
+	fx_free(&f);
+}
+
+/* The same objects in another order give the same bytes. */
+static void test_output_independent_of_order(void **state)
+{
+	struct fx f = {0}, g = {0};
+
+	(void)state;
+	add_svc(&f, SVC("b", "", ",'ports':[{'port':2}]", ""));
+	add_svc(&f, SVC("a", "", ",'ports':[{'port':1}]", ""));
+	add_slice(
+	    &f, SLICE("a-2", "a", "{'addresses':['10.0.0.2']}", "{'port':1}"));
+	add_slice(
+	    &f, SLICE("a-1", "a", "{'addresses':['10.0.0.1']}", "{'port':1}"));
+	add_pool(&f, "192.0.2.0/24");
+	add_svc(&g, SVC("a", "", ",'ports':[{'port':1}]", ""));
+	add_svc(&g, SVC("b", "", ",'ports':[{'port':2}]", ""));
+	add_slice(
+	    &g, SLICE("a-1", "a", "{'addresses':['10.0.0.1']}", "{'port':1}"));
+	add_slice(
+	    &g, SLICE("a-2", "a", "{'addresses':['10.0.0.2']}", "{'port':1}"));
+	add_pool(&g, "192.0.2.0/24");
+	render(&f);
+	render(&g);
+	assert_string_equal(f.plan.text, g.plan.text);
+	assert_non_null(strstr(f.plan.text, "\"default/a:1\";\n"
+					    "    vip = \"192.0.2.0\";\n"));
+	fx_free(&f);
+	fx_free(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_seed_manual_endpoints),
+	    cmocka_unit_test(test_status_vip_recovered),
+	    cmocka_unit_test(test_no_services_is_an_empty_list),
+	    cmocka_unit_test(test_service_without_endpoints),
+	    cmocka_unit_test(test_selection_by_type_and_class),
+	    cmocka_unit_test(test_slices_union_and_dedup),
+	    cmocka_unit_test(test_not_ready_excluded),
+	    cmocka_unit_test(test_terminating_drains),
+	    cmocka_unit_test(test_slices_win_over_endpoints),
+	    cmocka_unit_test(test_endpoints_subsets),
+	    cmocka_unit_test(test_named_ports),
+	    cmocka_unit_test(test_only_port_matches_any_name),
+	    cmocka_unit_test(test_sctp),
+	    cmocka_unit_test(test_session_affinity),
+	    cmocka_unit_test(test_annotations_valid),
+	    cmocka_unit_test(test_annotations_invalid_fall_back),
+	    cmocka_unit_test(test_dr_needs_same_port),
+	    cmocka_unit_test(test_strings_escaped),
+	    cmocka_unit_test(test_explicit_vips),
+	    cmocka_unit_test(test_ipv6_service),
+	    cmocka_unit_test(test_shared_vip),
+	    cmocka_unit_test(test_pool_exhausted),
+	    cmocka_unit_test(test_output_independent_of_order),
+	};
+
+	return cmocka_run_group_tests_name("k8s_render", tests, NULL, NULL);
+}
