@@ -31,7 +31,7 @@
  *   intervals      gaps between two consecutive accepts of one server
  *   late           gaps longer than EXPECT * 1.1 (EXPECT: -e, seconds)
  *   early          gaps shorter than EXPECT * 0.9
- *   gap_p50/p99/max, gap_min  in ms
+ *   gap_p50/p99/max, gap_min  in ms (percentiles to EXPECT / 10000)
  *   b10_max        most accepts in any 10 ms bucket of the window
  *                  (buckets counted from the start of the window)
  *   b10_mean       accepts per 10 ms bucket on average
@@ -65,7 +65,7 @@
 #include <unistd.h>
 
 #define MAX_WINDOW_S 600  /* bucket arrays cover this much */
-#define GAP_BINS 10000	  /* 1 ms bins of the gap histogram, up to 10 s */
+#define GAP_BINS 50000	  /* gap histogram: bins of EXPECT / 10000, to 5 x EXPECT */
 #define CMD_TAG UINT32_MAX /* epoll data of standard input */
 #define CONN_TAG 0x80000000u /* epoll data of an accepted connection: | fd */
 
@@ -146,7 +146,7 @@ static void record(struct server *s, double now)
 	phase[(long)(now * 100) % 100]++;
 	if (s->last > 0) {
 		double gap = now - s->last;
-		long ms = (long)(gap * 1000);
+		long bin = (long)(gap / expect * 10000);
 
 		intervals++;
 		if (gap > expect * 1.1)
@@ -157,7 +157,7 @@ static void record(struct server *s, double now)
 			gap_min = gap;
 		if (gap > gap_max)
 			gap_max = gap;
-		gap_hist[ms > GAP_BINS ? GAP_BINS : ms]++;
+		gap_hist[bin > GAP_BINS ? GAP_BINS : bin]++;
 	}
 	s->last = now;
 }
@@ -170,7 +170,7 @@ static int cmp_uns(const void *a, const void *b)
 }
 
 /* the gap (ms) below which a fraction q of the gaps lie */
-static long gap_quantile(double q)
+static double gap_quantile(double q)
 {
 	unsigned long want = (unsigned long)(q * (double)intervals), sum = 0;
 	long i;
@@ -178,9 +178,9 @@ static long gap_quantile(double q)
 	for (i = 0; i <= GAP_BINS; i++) {
 		sum += gap_hist[i];
 		if (sum > want)
-			return i;
+			break;
 	}
-	return GAP_BINS;
+	return (double)(i > GAP_BINS ? GAP_BINS : i) * expect / 10.;
 }
 
 static void report(void)
@@ -224,8 +224,8 @@ static void report(void)
 	for (i = 0; i < nsrv; i++)
 		seen += srv[i].last > 0;
 	say("STATS window_s=%.2f accepts=%lu servers=%u servers_seen=%lu "
-	    "intervals=%lu late=%lu early=%lu gap_min=%.0f gap_p50=%ld "
-	    "gap_p99=%ld gap_max=%.0f b10_max=%u b10_mean=%.1f b10_p99=%u "
+	    "intervals=%lu late=%lu early=%lu gap_min=%.0f gap_p50=%.0f "
+	    "gap_p99=%.0f gap_max=%.0f b10_max=%u b10_mean=%.1f b10_p99=%u "
 	    "phase_max=%.2f phase_min=%.2f s_max=%lu s_min=%lu stalls=%lu "
 	    "stall_max=%.0f stall_ms=%.0f",
 	    len, accepts, nsrv, seen, intervals, late, early,
