@@ -73,6 +73,10 @@ xl_check "quorum regained logged" grep -q '"web" .* regained its quorum' "$XL_EX
 xl_assert_eq "answered by backend3 again" "backend3" "$(xl_requests 1 client "$VIP" 8000)"
 
 # a reload keeps health state: the two down servers stay down, the up one up
+# (first let backend3 finish coming back in the other two services too)
+xl_check "backend3 back in every service" xl_wait_for -t 30 sh -c \
+    "ipvsadm -Ln -t $VIP:8001 | grep -q '10.20.0.7:80 *Masq *1 ' && ipvsadm -Ln -t $VIP:8002 | grep -q 10.20.0.7:80"
+sleep 1
 before=$(ipvsadm -Sn)
 mark=$(xl_log_lines)
 xl_extlbd_reload
