@@ -97,6 +97,14 @@ struct xl_vs_config {
 	uint32_t quorum;
 };
 
+/* What stat() said of an include_dir file when it was read. */
+struct xl_file_stamp {
+	const char *file; /* an entry of xl_config.files */
+	uint64_t dev, ino, size;
+	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+	bool reusable; /* parsed cleanly, on its own (no @include) */
+};
+
 struct xl_config {
 	enum xl_log_level log_level;
 	char *include_dir;
@@ -112,6 +120,11 @@ struct xl_config {
 	/* every file read, in order: main file first, then include_dir */
 	char **files;
 	size_t nfiles;
+
+	/* the include_dir files, for xl_config_reload */
+	struct xl_file_stamp *stamps;
+	size_t nstamps;
+	size_t nreused; /* of them, taken from the previous configuration */
 };
 
 /* Accumulated "file:line: message" lines. */
@@ -126,6 +139,16 @@ void xl_errors_free(struct xl_errors *e);
 
 /* NULL when the file (or an included one) is invalid; errs holds why. */
 struct xl_config *xl_config_load(const char *path, struct xl_errors *errs);
+
+/*
+ * The same, for a reload while prev is in force: an include_dir file whose
+ * inode, size, mtime and ctime are those prev read, and whose services
+ * inherit the same global defaults, is not parsed again; its services are
+ * copied from prev.  The main file is always read.  prev may be NULL.
+ */
+struct xl_config *xl_config_reload(const char *path,
+				   const struct xl_config *prev,
+				   struct xl_errors *errs);
 void xl_config_free(struct xl_config *c);
 
 /* The IPVS table the configuration asks for, sorted; 0 or -ENOMEM. */

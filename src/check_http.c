@@ -1,11 +1,8 @@
 /*
  * check_http.c - the http and https checks, on libcurl's multi-socket API.
  *
- * One curl multi handle per checker carries every http(s) probe in flight.
- * libcurl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION: one
- * ev_io each) and when to call it back (CURLMOPT_TIMERFUNCTION: one
- * ev_timer); the loop calls curl_multi_socket_action() and we collect
- * finished transfers with curl_multi_info_read().  Nothing blocks: URLs
+ * One curl multi handle per checker carries every http(s) probe in flight,
+ * driven by the libev loop through curl_ev.c.  Nothing blocks: URLs
  * carry IP literals, or for https a host name that CURLOPT_CONNECT_TO maps
  * to the target's address, so libcurl never starts a resolver.  (Not
  * CURLOPT_RESOLVE: its entries live in the multi handle's shared DNS cache,
@@ -25,6 +22,7 @@
 #endif
 
 #include "check_impl.h"
+#include "curl_ev.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -53,20 +51,11 @@ struct http_req {
 	struct http_req *prev, *next; /* active list, or idle list (next) */
 };
 
-struct http_sock {
-	ev_io io;
-	struct xl_http *h;
-	struct http_sock *next; /* idle list */
-};
-
 struct xl_http {
-	struct ev_loop *loop;
-	CURLM *multi;
-	ev_timer timer;
+	struct xl_curl_ev m; /* the multi handle on the loop */
 	struct http_req *active; /* for xl_http_fini() only */
 	struct http_req *idle;
 	size_t nidle;
-	struct http_sock *idle_socks;
 };
 
 static void http_req_free(struct http_req *r)
@@ -286,104 +275,17 @@ static void http_complete(struct http_req *r, CURLcode rc)
 	}
 }
 
-/* Done transfers; done callbacks may add or remove handles meanwhile. */
-static void http_collect(struct xl_http *h)
+/* A transfer ended (xl_curl_ev's done callback). */
+static void http_done(CURL *easy, CURLcode rc, void *arg)
 {
-	CURLMsg *msg;
-	int left;
+	char *priv = NULL;
+	struct http_req *r;
 
-	while ((msg = curl_multi_info_read(h->multi, &left))) {
-		CURLcode rc = msg->data.result;
-		char *priv = NULL;
-		struct http_req *r;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-		r = (struct http_req *)(void *)priv;
-		if (r && r->p)
-			http_complete(r, rc);
-	}
-}
-
-/* ---- libcurl on the libev loop ----------------------------------------- */
-
-static void http_io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct http_sock *hs = container_of(w, struct http_sock, io);
-	struct xl_http *h = hs->h; /* hs may be gone after socket_action */
-	int action = 0, running;
-
-	(void)loop;
-	if (revents & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (revents & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(h->multi, w->fd, action, &running);
-	http_collect(h);
-}
-
-static void http_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct xl_http *h = container_of(w, struct xl_http, timer);
-	int running;
-
-	(void)loop;
-	(void)revents;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	http_collect(h);
-}
-
-/* CURLMOPT_TIMERFUNCTION: curl may not be called back from in here. */
-static int http_curl_timer(CURLM *multi, long ms, void *arg)
-{
-	struct xl_http *h = arg;
-
-	(void)multi;
-	ev_timer_stop(h->loop, &h->timer);
-	if (ms >= 0) {
-		ev_timer_set(&h->timer, (ev_tstamp)ms / 1e3, 0.);
-		ev_timer_start(h->loop, &h->timer);
-	}
-	return 0;
-}
-
-/* CURLMOPT_SOCKETFUNCTION: one ev_io per socket, found via multi_assign. */
-static int http_curl_socket(CURL *easy, curl_socket_t s, int what, void *arg,
-			    void *sockp)
-{
-	struct xl_http *h = arg;
-	struct http_sock *hs = sockp;
-	int events = 0;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (hs) {
-			ev_io_stop(h->loop, &hs->io);
-			curl_multi_assign(h->multi, s, NULL);
-			hs->next = h->idle_socks;
-			h->idle_socks = hs;
-		}
-		return 0;
-	}
-	if (!hs) {
-		hs = h->idle_socks;
-		if (hs)
-			h->idle_socks = hs->next;
-		else if (!(hs = malloc(sizeof(*hs))))
-			return -1;
-		hs->h = h;
-		ev_init(&hs->io, http_io_cb);
-		curl_multi_assign(h->multi, s, hs);
-	}
-	if (what & CURL_POLL_IN)
-		events |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		events |= EV_WRITE;
-	ev_io_stop(h->loop, &hs->io);
-	ev_io_set(&hs->io, s, events);
-	ev_io_start(h->loop, &hs->io);
-	return 0;
+	(void)arg;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+	r = (struct http_req *)(void *)priv;
+	if (r && r->p)
+		http_complete(r, rc);
 }
 
 int xl_http_init(struct xl_checker *ck)
@@ -393,19 +295,13 @@ int xl_http_init(struct xl_checker *ck)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		return -ENOMEM;
 	h = calloc(1, sizeof(*h));
-	if (!h || !(h->multi = curl_multi_init())) {
+	if (!h || xl_curl_ev_init(&h->m, ck->loop, http_done, h) < 0) {
 		free(h);
 		curl_global_cleanup();
 		return -ENOMEM;
 	}
-	h->loop = ck->loop;
-	ev_init(&h->timer, http_timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_curl_socket);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_curl_timer);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	/* each probe on a connection of its own, never multiplexed */
-	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING,
+	curl_multi_setopt(h->m.multi, CURLMOPT_PIPELINING,
 			  (long)CURLPIPE_NOTHING);
 	ck->http = h;
 	return 0;
@@ -414,7 +310,6 @@ int xl_http_init(struct xl_checker *ck)
 void xl_http_fini(struct xl_checker *ck)
 {
 	struct xl_http *h = ck->http;
-	struct http_sock *hs;
 
 	if (!h)
 		return;
@@ -430,12 +325,7 @@ void xl_http_fini(struct xl_checker *ck)
 		h->idle = r->next;
 		http_req_free(r);
 	}
-	curl_multi_cleanup(h->multi);
-	while ((hs = h->idle_socks)) {
-		h->idle_socks = hs->next;
-		free(hs);
-	}
-	ev_timer_stop(h->loop, &h->timer);
+	xl_curl_ev_fini(&h->m);
 	free(h);
 	ck->http = NULL;
 	curl_global_cleanup();
@@ -576,7 +466,7 @@ void xl_http_start(struct xl_probe *p)
 	r->sock_errno = 0;
 	r->errbuf[0] = '\0';
 	err = http_setup(r);
-	if (!err && curl_multi_add_handle(h->multi, r->easy) != CURLM_OK)
+	if (!err && curl_multi_add_handle(h->m.multi, r->easy) != CURLM_OK)
 		err = XL_E_CURL;
 	if (err) {
 		http_req_put(h, r);
@@ -593,6 +483,6 @@ void xl_http_release(struct xl_probe *p)
 	if (!r)
 		return;
 	p->priv = NULL;
-	curl_multi_remove_handle(r->h->multi, r->easy);
+	curl_multi_remove_handle(r->h->m.multi, r->easy);
 	http_req_put(r->h, r);
 }

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -117,6 +118,10 @@ struct loader {
 
 	struct origin global_org;
 	struct origin *global_eff; /* NULL: the type is the built-in default */
+
+	const struct xl_config *prev; /* xl_config_reload: what may be reused */
+	bool prev_inherit_same;	      /* the global defaults are prev's */
+	size_t cap_stamps;
 };
 
 static const char *files_add(struct loader *ld, const char *path)
@@ -1543,8 +1548,8 @@ static void vs_sorry(struct loader *ld, struct vs_ctx *x)
 	x->vs->has_sorry = true;
 }
 
-static struct xl_vs_config *vs_append(struct loader *ld,
-				      const config_setting_t *grp)
+/* A new zeroed entry at the end of c->vs; NULL (oom noted) on failure. */
+static struct xl_vs_config *vs_slot(struct loader *ld)
 {
 	struct xl_config *c = ld->c;
 	struct xl_vs_config *vs;
@@ -1562,6 +1567,16 @@ static struct xl_vs_config *vs_append(struct loader *ld,
 	}
 	vs = &c->vs[c->nvs++];
 	memset(vs, 0, sizeof(*vs));
+	return vs;
+}
+
+static struct xl_vs_config *vs_append(struct loader *ld,
+				      const config_setting_t *grp)
+{
+	struct xl_vs_config *vs = vs_slot(ld);
+
+	if (!vs)
+		return NULL;
 	vs->file = setting_file(ld, grp);
 	vs->line = line_of(grp);
 	return vs;
@@ -1933,7 +1948,10 @@ static char *file_read(struct loader *ld, const char *path)
 	return text;
 }
 
-static int file_load(struct loader *ld, const char *path, bool included)
+/* Reads and parses one file.  0, or -1 (errors noted).  *alone, when
+ * given, tells whether the file's text stands alone: no @include. */
+static int file_load(struct loader *ld, const char *path, bool included,
+		     bool *alone)
 {
 	config_t cf;
 	char *text = NULL, buf[4096];
@@ -1950,6 +1968,8 @@ static int file_load(struct loader *ld, const char *path, bool included)
 	text = file_read(ld, path);
 	if (!text)
 		goto out;
+	if (alone)
+		*alone = !strstr(text, "@include");
 	if (ld->main_dir)
 		config_set_include_dir(&cf, ld->main_dir);
 	if (!config_read_string(&cf, text)) {
@@ -2012,6 +2032,188 @@ fail:
 	return names;
 }
 
+/* ---- reuse of unchanged include files (xl_config_reload) -------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool check_equal(const struct xl_check_config *a,
+			const struct xl_check_config *b)
+{
+	char *const *sa[] = CHECK_STRS(a);
+	char *const *sb[] = CHECK_STRS(b);
+
+	for (size_t i = 0; i < ARRAY_SIZE(sa); i++)
+		if (!str_eq(*sa[i], *sb[i]))
+			return false;
+	return a->type == b->type && a->interval == b->interval &&
+	       a->timeout == b->timeout &&
+	       a->fast_interval == b->fast_interval &&
+	       a->down_interval == b->down_interval && a->rise == b->rise &&
+	       a->fall == b->fall && a->initial_up == b->initial_up &&
+	       a->has_connect_ip == b->has_connect_ip &&
+	       a->connect_af == b->connect_af &&
+	       !memcmp(&a->connect_ip, &b->connect_ip, sizeof(a->connect_ip)) &&
+	       a->connect_port == b->connect_port &&
+	       a->nstatus == b->nstatus &&
+	       !memcmp(a->status, b->status, a->nstatus * sizeof(a->status[0])) &&
+	       a->tls_verify == b->tls_verify;
+}
+
+static void stamp_of(const struct stat *st, struct xl_file_stamp *t)
+{
+	t->dev = (uint64_t)st->st_dev;
+	t->ino = (uint64_t)st->st_ino;
+	t->size = (uint64_t)st->st_size;
+	t->mtime_s = (int64_t)st->st_mtim.tv_sec;
+	t->mtime_ns = (int64_t)st->st_mtim.tv_nsec;
+	t->ctime_s = (int64_t)st->st_ctim.tv_sec;
+	t->ctime_ns = (int64_t)st->st_ctim.tv_nsec;
+}
+
+static bool stamp_same(const struct xl_file_stamp *a,
+		       const struct xl_file_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns &&
+	       a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns;
+}
+
+/* Within STAMP_RACY_NS of now (or after it): it may change again unseen. */
+#define STAMP_RACY_NS 100000000LL
+static bool stamp_recent(const struct xl_file_stamp *t)
+{
+	struct timespec now;
+	int64_t n, m, c;
+
+	if (clock_gettime(CLOCK_REALTIME, &now))
+		return true;
+	n = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	m = t->mtime_s * 1000000000LL + t->mtime_ns;
+	c = t->ctime_s * 1000000000LL + t->ctime_ns;
+	return m > n - STAMP_RACY_NS || c > n - STAMP_RACY_NS;
+}
+
+static void stamp_add(struct loader *ld, const struct xl_file_stamp *t)
+{
+	struct xl_config *c = ld->c;
+	struct xl_file_stamp *v;
+
+	if (c->nstamps == ld->cap_stamps) {
+		size_t cap = ld->cap_stamps ? 2 * ld->cap_stamps : 16;
+
+		v = realloc(c->stamps, cap * sizeof(*v));
+		if (!v) {
+			ld_oom(ld);
+			return;
+		}
+		c->stamps = v;
+		ld->cap_stamps = cap;
+	}
+	c->stamps[c->nstamps++] = *t;
+}
+
+/* A deep copy of src, read from file (an entry of the new c->files). */
+static int vs_copy(struct xl_vs_config *dst, const struct xl_vs_config *src,
+		   const char *file)
+{
+	size_t n = src->svc.ndests;
+
+	dst->file = file;
+	dst->line = src->line;
+	dst->drain_timeout = src->drain_timeout;
+	dst->inhibit_on_failure = src->inhibit_on_failure;
+	dst->has_sorry = src->has_sorry;
+	dst->sorry = src->sorry;
+	dst->quorum = src->quorum;
+	if (!(dst->name = strdup(src->name)) ||
+	    check_copy(&dst->check, &src->check) ||
+	    xl_service_copy(&dst->svc, &src->svc))
+		return -ENOMEM;
+	if (!n)
+		return 0;
+	dst->reals = calloc(n, sizeof(*dst->reals));
+	if (!dst->reals)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		dst->reals[i].file = file;
+		dst->reals[i].line = src->reals[i].line;
+		if (check_copy(&dst->reals[i].check, &src->reals[i].check))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void vs_free(struct xl_vs_config *vs);
+
+/* The services prev read from the unchanged file t, copied.  true when
+ * it could be done, false to read the file instead. */
+static bool include_reuse(struct loader *ld, const char *path,
+			  const struct xl_file_stamp *t)
+{
+	const struct xl_config *prev = ld->prev;
+	const struct xl_file_stamp *p = NULL;
+	struct xl_file_stamp now = *t;
+	const char *file;
+
+	if (!prev || !ld->prev_inherit_same)
+		return false;
+	for (size_t i = 0; i < prev->nstamps && !p; i++)
+		if (!strcmp(prev->stamps[i].file, path))
+			p = &prev->stamps[i];
+	if (!p || !p->reusable || !stamp_same(p, t))
+		return false;
+	file = files_add(ld, path);
+	if (!file) {
+		ld_oom(ld);
+		return true;
+	}
+	for (size_t i = 0; i < prev->nvs; i++) {
+		struct xl_vs_config *vs;
+
+		if (prev->vs[i].file != p->file)
+			continue;
+		vs = vs_slot(ld);
+		if (!vs)
+			return true;
+		if (vs_copy(vs, &prev->vs[i], file)) {
+			vs_free(vs);
+			ld->c->nvs--;
+			ld_oom(ld);
+			return true;
+		}
+	}
+	now.file = file;
+	now.reusable = true;
+	stamp_add(ld, &now);
+	ld->c->nreused++;
+	return true;
+}
+
+/* One include_dir file: reused from prev, or read. */
+static void include_file(struct loader *ld, const char *path,
+			 const struct stat *st)
+{
+	struct xl_file_stamp t = {0};
+	size_t nerr = ld->nerr, nfiles = ld->c->nfiles;
+	bool alone = false;
+
+	stamp_of(st, &t);
+	if (include_reuse(ld, path, &t))
+		return;
+	if (file_load(ld, path, true, &alone) < 0 || nfiles == ld->c->nfiles)
+		return;
+	t.file = ld->c->files[nfiles];
+	/* a file with errors, or one that pulls in others, is read each time;
+	 * so is one changed just now: file times come from a clock that
+	 * ticks every few ms, and a second write of the same size within one
+	 * tick would leave the stamp as it was */
+	t.reusable = alone && ld->nerr == nerr && !ld->oom && !stamp_recent(&t);
+	stamp_add(ld, &t);
+}
+
 static void include_dir_load(struct loader *ld)
 {
 	const char *dir = ld->c->include_dir;
@@ -2039,8 +2241,10 @@ static void include_dir_load(struct loader *ld)
 			break;
 		}
 		/* a directory called x.conf is not a file to read */
-		if (stat(path, &st) || !S_ISDIR(st.st_mode))
-			file_load(ld, path, true);
+		if (stat(path, &st))
+			file_load(ld, path, true, NULL);
+		else if (!S_ISDIR(st.st_mode))
+			include_file(ld, path, &st);
 		free(path);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -2071,9 +2275,11 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-struct xl_config *xl_config_load(const char *path, struct xl_errors *errs)
+struct xl_config *xl_config_reload(const char *path,
+				   const struct xl_config *prev,
+				   struct xl_errors *errs)
 {
-	struct loader ld = {.errs = errs};
+	struct loader ld = {.errs = errs, .prev = prev};
 	struct xl_config *c = calloc(1, sizeof(*c));
 
 	ld.c = c;
@@ -2081,8 +2287,14 @@ struct xl_config *xl_config_load(const char *path, struct xl_errors *errs)
 		xl_errors_add(errs, path, 0, "out of memory");
 		goto fail;
 	}
-	if (file_load(&ld, path, false) == 0)
+	if (file_load(&ld, path, false, NULL) == 0) {
+		/* what included services inherit: the global check and
+		 * drain_timeout (its type's origin only names lines) */
+		ld.prev_inherit_same = prev && !ld.nerr &&
+				       check_equal(&prev->check, &c->check) &&
+				       prev->drain_timeout == c->drain_timeout;
 		include_dir_load(&ld);
+	}
 	vs_dupes(&ld, false);
 	vs_dupes(&ld, true);
 	if (ld.nerr)
@@ -2093,6 +2305,11 @@ fail:
 	free(ld.main_dir);
 	xl_config_free(c);
 	return NULL;
+}
+
+struct xl_config *xl_config_load(const char *path, struct xl_errors *errs)
+{
+	return xl_config_reload(path, NULL, errs);
 }
 
 static void vs_free(struct xl_vs_config *vs)
@@ -2118,6 +2335,7 @@ void xl_config_free(struct xl_config *c)
 	for (size_t i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);
+	free(c->stamps);
 	free(c);
 }
 

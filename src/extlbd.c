@@ -195,7 +195,7 @@ static void reload(struct xl_daemon *d)
 		       d->conf_path);
 		return;
 	}
-	cfg = xl_config_load(d->conf_path, &errs);
+	cfg = xl_config_reload(d->conf_path, d->cfg, &errs);
 	if (!cfg) {
 		log_errors(&errs);
 		xl_err("reload: %s is invalid (%zu errors); the running "
@@ -204,6 +204,10 @@ static void reload(struct xl_daemon *d)
 		xl_errors_free(&errs);
 		return;
 	}
+	if (cfg->nstamps)
+		xl_info("reload: %zu of %zu include_dir files unchanged, not "
+			"parsed again",
+			cfg->nreused, cfg->nstamps);
 	/* health state carries over for servers whose identity and check
 	 * are unchanged; the old snapshot is freed only after that */
 	if (xl_health_configure(d->health, cfg) < 0) {

@@ -3,10 +3,10 @@
  * the credentials of a kubeconfig, and JSON answers.
  *
  * Blocking (one libcurl easy handle, reused so that the TLS connection
- * is): right for --once.  The watch loop will drive its long-lived
- * requests through a curl multi handle on the event loop instead, with the
- * same TLS and authentication set-up, which is why that set-up lives in
- * one function (k8s_client_setup_handle).
+ * is): LISTs, PATCHes and POSTs.  The watch loop (watch.c) drives its
+ * long-lived WATCH requests through a curl multi handle on the event loop
+ * instead, with the same TLS and authentication set-up
+ * (k8s_client_setup_handle, k8s_client_headers).
  */
 #ifndef EXTLB_K8S_CLIENT_H
 #define EXTLB_K8S_CLIENT_H
@@ -39,6 +39,17 @@ int k8s_client_get(struct k8s_client *c, const char *path, json_object **out);
 /* PATCH path with body of the content type.  0, or -1. */
 int k8s_client_patch(struct k8s_client *c, const char *path,
 		     const char *content_type, const char *body);
+
+/* POST path with body of the content type.  0, or -1. */
+int k8s_client_post(struct k8s_client *c, const char *path,
+		    const char *content_type, const char *body);
+
+/* The headers of a request (Accept, and the bearer token read afresh),
+ * for a request made on another handle; the caller frees them with
+ * curl_slist_free_all.  NULL with k8s_client_error() saying why. */
+struct curl_slist *k8s_client_headers(struct k8s_client *c);
+/* "https://host:port", without a slash at the end */
+const char *k8s_client_server(const struct k8s_client *c);
 
 /*
  * LIST path page by page (limit and continue), calling fn on each item

@@ -6,6 +6,8 @@
 #ifndef EXTLB_K8S_LOG_H
 #define EXTLB_K8S_LOG_H
 
+#include <stdbool.h>
+
 enum k8s_log_level {
 	K8S_LOG_ERROR = 3, /* syslog priorities, as extlbd's log.h */
 	K8S_LOG_WARNING = 4,
@@ -14,6 +16,8 @@ enum k8s_log_level {
 };
 
 void k8s_log_set_level(enum k8s_log_level level);
+/* Whether a message of this level would be written. */
+bool k8s_log_enabled(enum k8s_log_level prio);
 void k8s_log(enum k8s_log_level prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -41,6 +41,7 @@ struct k8s_annotations {
 
 struct k8s_service {
 	char *ns, *name;
+	char *uid;	    /* metadata.uid; NULL when absent */
 	bool load_balancer; /* spec.type == "LoadBalancer" */
 	char *lb_class;	    /* spec.loadBalancerClass; NULL when unset */
 	char *lb_ip;	    /* spec.loadBalancerIP; NULL when unset */
@@ -50,7 +51,8 @@ struct k8s_service {
 	struct k8s_annotations ann;
 	struct k8s_svc_port *ports;
 	size_t nports;
-	/* status.loadBalancer.ingress[].ip, "" for an entry without an ip */
+	/* status.loadBalancer.ingress[].ip, "" for an entry without an ip
+	 * (read for every Service, kept only when it parsed) */
 	char **ingress;
 	size_t ningress;
 };

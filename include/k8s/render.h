@@ -41,10 +41,18 @@ struct k8s_publish {
 	bool changed; /* status.loadBalancer.ingress is not [{ip: vip}] */
 };
 
+/* A Service of ours left without a VIP, and why (pool exhausted, ...). */
+struct k8s_pending {
+	const struct k8s_service *svc; /* points into the world */
+	char why[160];
+};
+
 struct k8s_plan {
 	char *text; /* the include file: "virtual_services = ( ... );" */
 	struct k8s_publish *publish;
 	size_t npublish;
+	struct k8s_pending *pending;
+	size_t npending;
 	char **warnings;
 	size_t nwarnings;
 	size_t nselected; /* Services of our class */

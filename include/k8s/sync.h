@@ -4,9 +4,9 @@
  * status.
  *
  * --once runs k8s_sync_list and k8s_sync_apply one time each.  The watch
- * loop will run k8s_sync_list at start and after a 410 Gone, keep the
- * caches current from WATCH events, and call k8s_sync_apply after each
- * burst of changes.
+ * loop (watch.c) LISTs each kind at start and after a 410 Gone, keeps the
+ * caches current from WATCH events with k8s_state_event, and calls
+ * k8s_sync_apply after each burst of changes.
  */
 #ifndef EXTLB_K8S_SYNC_H
 #define EXTLB_K8S_SYNC_H
@@ -23,24 +23,50 @@ struct k8s_sync_opts {
 	const char *reload_cmd; /* run this; neither: nothing */
 };
 
-/* What extlb-k8s knows of the cluster. */
+/* The three kinds extlb-k8s reads. */
+enum k8s_kind { K8S_SERVICES, K8S_SLICES, K8S_ENDPOINTS, K8S_NKINDS };
+
+/* What extlb-k8s knows of the cluster, and what it told the cluster. */
 struct k8s_state {
-	struct k8s_cache svcs;	    /* struct k8s_service */
-	struct k8s_cache slices;    /* struct k8s_epset, EndpointSlices */
-	struct k8s_cache endpoints; /* struct k8s_epset, Endpoints */
+	struct k8s_cache kinds[K8S_NKINDS]; /* k8s_service, k8s_epset */
+	/* Services whose status this process set: key -> the VIP (char *) */
+	struct k8s_cache published;
+	/* Services pending for want of a VIP: key -> the Event's message */
+	struct k8s_cache pending;
 };
 
 void k8s_state_init(struct k8s_state *st);
 void k8s_state_free(struct k8s_state *st);
 
-/* LISTs the three kinds.  0; or -1 (logged) with st unchanged, so that a
+/* "/api/v1/services", "/api/v1/namespaces/NS/endpoints", ... (malloc'ed;
+ * NULL when out of memory) */
+char *k8s_kind_path(enum k8s_kind k, const char *ns);
+
+/* LISTs one kind into st, replacing what was there.  0; 1 when the server
+ * does not serve the kind (EndpointSlices before Kubernetes 1.21: 404),
+ * the cache then empty; or -1 (logged) with st unchanged, so that a
  * failed LIST never empties what a previous one found. */
+int k8s_sync_list_kind(struct k8s_client *c, const char *ns,
+		       struct k8s_state *st, enum k8s_kind k);
+
+/* LISTs the three kinds.  0, or -1 (logged) with st unchanged. */
 int k8s_sync_list(struct k8s_client *c, const struct k8s_sync_opts *o,
 		  struct k8s_state *st);
 
+/*
+ * One WATCH event's object into the cache of kind k: ADDED and MODIFIED
+ * put it, DELETED removes it.  1 when the cache changed, 0 when not (an
+ * object that does not parse is skipped with a warning and the cached one
+ * kept), -1 when out of memory.
+ */
+int k8s_state_event(struct k8s_state *st, enum k8s_kind k, const char *type,
+		    json_object *obj);
+
 /* Renders st, writes the file if it changed, reloads extlbd and updates
- * the Services' status.  0, or -1 when any step failed (logged). */
+ * the Services' status: the VIP published, cleared where a Service stopped
+ * being ours, an Event where a Service is left without a VIP.  0, or -1
+ * when any step failed (logged). */
 int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
-		   const struct k8s_state *st);
+		   struct k8s_state *st);
 
 #endif

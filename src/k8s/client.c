@@ -463,6 +463,23 @@ int k8s_client_patch(struct k8s_client *c, const char *path,
 	return request(c, "PATCH", path, content_type, body);
 }
 
+int k8s_client_post(struct k8s_client *c, const char *path,
+		    const char *content_type, const char *body)
+{
+	return request(c, "POST", path, content_type, body);
+}
+
+struct curl_slist *k8s_client_headers(struct k8s_client *c)
+{
+	c->err[0] = 0;
+	return headers(c, NULL);
+}
+
+const char *k8s_client_server(const struct k8s_client *c)
+{
+	return c->kc->server;
+}
+
 /* The list's metadata: its resourceVersion and the continue token. */
 static int list_meta(struct k8s_client *c, const char *path, json_object *page,
 		     char **list_rv, const char **cont)

@@ -9,6 +9,7 @@
 #include "k8s/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 static enum k8s_log_level max_level = K8S_LOG_INFO;
@@ -16,6 +17,11 @@ static enum k8s_log_level max_level = K8S_LOG_INFO;
 void k8s_log_set_level(enum k8s_log_level level)
 {
 	max_level = level;
+}
+
+bool k8s_log_enabled(enum k8s_log_level prio)
+{
+	return prio <= max_level;
 }
 
 static const char *level_name(enum k8s_log_level prio)

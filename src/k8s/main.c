@@ -3,18 +3,20 @@
  * extlbd include file, and their VIPs into the Services' status.
  *
  * This file is the command line: options checked up front with messages
- * that say what to write instead, then one pass of sync.c (--once).  The
- * long-running watch mode is the next step; until it exists, running
- * without --once says so and exits 2 rather than pretend.
+ * that say what to write instead, then either one pass of sync.c (--once)
+ * or the long-running watch of watch.c.
  */
 #include "k8s/client.h"
 #include "k8s/ipam.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/log.h"
 #include "k8s/sync.h"
+#include "k8s/watch.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,13 +33,13 @@ struct options {
 	bool once;
 	int verbose;
 	struct k8s_pool pools[MAX_POOLS];
-	struct k8s_sync_opts sync;
+	struct k8s_watch_opts watch; /* .sync: what --once uses too */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: extlb-k8s --once [OPTIONS]\n"
+	    f, "usage: extlb-k8s [OPTIONS]\n"
 	       "Writes the Kubernetes Services of type LoadBalancer into an "
 	       "extlbd include file\nand publishes each one's VIP in its "
 	       "status.\n\n"
@@ -60,8 +62,13 @@ static void usage(FILE *f)
 	       "change\n"
 	       "  --reload-command CMD  or run CMD (with /bin/sh) after a "
 	       "change\n"
-	       "  --once                one pass, then exit (watch mode is not "
-	       "implemented yet)\n"
+	       "  --debounce SECONDS    changes arriving within this delay are "
+	       "written\n"
+	       "                        together (default 0.2)\n"
+	       "  --watch-timeout SECS  how long each watch request lasts "
+	       "(default 300)\n"
+	       "  --once                one pass, then exit (default: watch "
+	       "until SIGTERM)\n"
 	       "  -v, --verbose         debug messages\n"
 	       "  -h, --help            this text\n");
 }
@@ -79,7 +86,7 @@ static bool namespace_ok(const char *s)
 /* One --vip-pool. 0, or -1 (said). */
 static int add_pool(struct options *o, const char *arg)
 {
-	struct k8s_render_opts *r = &o->sync.render;
+	struct k8s_render_opts *r = &o->watch.sync.render;
 	char why[256];
 
 	if (r->npools == MAX_POOLS) {
@@ -95,6 +102,27 @@ static int add_pool(struct options *o, const char *arg)
 	return 0;
 }
 
+/* A number of seconds within [min, max].  0, or -1 (said). */
+static int seconds(const char *opt, const char *arg, double min, double max,
+		   double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < min ||
+	    v > max) {
+		fprintf(stderr,
+			"extlb-k8s: %s \"%s\": expected seconds from %g "
+			"to %g\n",
+			opt, arg, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* Takes one option.  0, 1 (exit 0: --help), -1 (exit 2). */
 static int set_option(struct options *o, int opt, const char *arg)
 {
@@ -106,28 +134,38 @@ static int set_option(struct options *o, int opt, const char *arg)
 		o->context = arg;
 		return 0;
 	case 'n':
-		o->sync.ns = arg;
+		o->watch.sync.ns = arg;
 		return 0;
 	case 'C':
-		o->sync.render.lb_class = arg;
+		o->watch.sync.render.lb_class = arg;
 		return 0;
 	case 'D':
-		o->sync.render.default_class = true;
+		o->watch.sync.render.default_class = true;
 		return 0;
 	case 'p':
 		return add_pool(o, arg);
 	case 'o':
-		o->sync.output = arg;
+		o->watch.sync.output = arg;
 		return 0;
 	case 'P':
-		o->sync.pidfile = arg;
+		o->watch.sync.pidfile = arg;
 		return 0;
 	case 'R':
-		o->sync.reload_cmd = arg;
+		o->watch.sync.reload_cmd = arg;
 		return 0;
 	case '1':
 		o->once = true;
 		return 0;
+	case 'd':
+		return seconds("--debounce", arg, 0, 60, &o->watch.debounce);
+	case 'T': {
+		double t;
+
+		if (seconds("--watch-timeout", arg, 1, 3600, &t) < 0)
+			return -1;
+		o->watch.watch_timeout = (long)t;
+		return 0;
+	}
 	case 'v':
 		o->verbose++;
 		return 0;
@@ -143,23 +181,23 @@ static int set_option(struct options *o, int opt, const char *arg)
 /* What the options say together.  0, or -1 (said). */
 static int check_options(const struct options *o)
 {
-	const char *base = strrchr(o->sync.output, '/');
+	const char *base = strrchr(o->watch.sync.output, '/');
 	size_t n;
 
-	base = base ? base + 1 : o->sync.output;
+	base = base ? base + 1 : o->watch.sync.output;
 	n = strlen(base);
-	if (o->sync.ns && !namespace_ok(o->sync.ns)) {
+	if (o->watch.sync.ns && !namespace_ok(o->watch.sync.ns)) {
 		fprintf(stderr,
 			"extlb-k8s: --namespace \"%s\" is not a "
 			"namespace name (a-z, 0-9, -)\n",
-			o->sync.ns);
+			o->watch.sync.ns);
 		return -1;
 	}
-	if (!*o->sync.render.lb_class) {
+	if (!*o->watch.sync.render.lb_class) {
 		fprintf(stderr, "extlb-k8s: --class must not be empty\n");
 		return -1;
 	}
-	if (o->sync.pidfile && o->sync.reload_cmd) {
+	if (o->watch.sync.pidfile && o->watch.sync.reload_cmd) {
 		fprintf(stderr, "extlb-k8s: give --pidfile or "
 				"--reload-command, not both\n");
 		return -1;
@@ -168,7 +206,7 @@ static int check_options(const struct options *o)
 		fprintf(stderr,
 			"extlb-k8s: --output %s: extlbd reads only "
 			"files named *.conf, not starting with a dot\n",
-			o->sync.output);
+			o->watch.sync.output);
 		return -1;
 	}
 	return 0;
@@ -188,6 +226,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 	    {"pidfile", required_argument, NULL, 'P'},
 	    {"reload-command", required_argument, NULL, 'R'},
 	    {"once", no_argument, NULL, '1'},
+	    {"debounce", required_argument, NULL, 'd'},
+	    {"watch-timeout", required_argument, NULL, 'T'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -195,9 +235,12 @@ static int parse_options(struct options *o, int argc, char **argv)
 	int opt, r;
 
 	memset(o, 0, sizeof(*o));
-	o->sync.render.lb_class = DEFAULT_CLASS;
-	o->sync.render.pools = o->pools;
-	o->sync.output = DEFAULT_OUTPUT;
+	o->watch.sync.render.lb_class = DEFAULT_CLASS;
+	o->watch.sync.render.pools = o->pools;
+	o->watch.sync.output = DEFAULT_OUTPUT;
+	o->watch.debounce = 0.2;
+	o->watch.watch_timeout = 300;
+	o->watch.backoff_max = 30;
 	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		r = set_option(o, opt, optarg);
 		if (r)
@@ -212,8 +255,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 	return check_options(o);
 }
 
-/* Connects and runs one pass.  The exit status. */
-static int run_once(const struct options *o)
+/* Connects and runs one pass, or watches.  The exit status. */
+static int run(const struct options *o)
 {
 	struct k8s_kubeconfig kc;
 	struct k8s_client *c;
@@ -233,11 +276,17 @@ static int run_once(const struct options *o)
 		k8s_kubeconfig_free(&kc);
 		return 1;
 	}
-	k8s_state_init(&st);
-	if (k8s_sync_list(c, &o->sync, &st) == 0 &&
-	    k8s_sync_apply(c, &o->sync, &st) == 0)
-		r = 0;
-	k8s_state_free(&st);
+	if (o->once) {
+		k8s_state_init(&st);
+		if (k8s_sync_list(c, &o->watch.sync, &st) == 0 &&
+		    k8s_sync_apply(c, &o->watch.sync, &st) == 0)
+			r = 0;
+		k8s_state_free(&st);
+	} else {
+		/* a request may not outlast a burst of changes by much */
+		k8s_client_set_timeout(c, 30);
+		r = k8s_watch_run(c, &o->watch);
+	}
 	k8s_client_free(c);
 	k8s_kubeconfig_free(&kc);
 	return r;
@@ -250,12 +299,6 @@ int main(int argc, char **argv)
 
 	if (r)
 		return r > 0 ? 0 : 2;
-	if (!o.once) {
-		fprintf(stderr,
-			"extlb-k8s: watch mode is not implemented yet: "
-			"run with --once (for example from a systemd timer)\n");
-		return 2;
-	}
 	k8s_log_set_level(o.verbose ? K8S_LOG_DEBUG : K8S_LOG_INFO);
 	/* a peer that closes a TLS connection must not kill us */
 	signal(SIGPIPE, SIG_IGN);
@@ -263,7 +306,7 @@ int main(int argc, char **argv)
 		k8s_err("cannot initialise libcurl");
 		return 1;
 	}
-	r = run_once(&o);
+	r = run(&o);
 	curl_global_cleanup();
 	return r;
 }

@@ -229,6 +229,7 @@ void k8s_service_free(void *obj)
 		return;
 	free(s->ns);
 	free(s->name);
+	free(s->uid);
 	free(s->lb_class);
 	free(s->lb_ip);
 	free(s->ann.vip);
@@ -452,12 +453,23 @@ int k8s_service_parse(json_object *j, struct k8s_service **out, char *why,
 		goto fail;
 	s->load_balancer =
 	    type && !strcmp(json_object_get_string(type), "LoadBalancer");
+	if (opt_strdup(&p, md, "metadata", "uid", &s->uid) < 0)
+		goto fail;
 	/* the other Services are of no interest: keep their names only, so
-	 * that their oddities never fill the log */
+	 * that their oddities never fill the log; and their status, which
+	 * may still show a VIP of ours when they stopped being
+	 * LoadBalancers (a status that does not parse is then ignored) */
 	if (s->load_balancer && (parse_lb_spec(&p, spec, s) < 0 ||
 				 parse_annotations(&p, md, &s->ann) < 0 ||
 				 parse_ingress(&p, j, s) < 0))
 		goto fail;
+	if (!s->load_balancer && parse_ingress(&p, j, s) < 0) {
+		for (size_t i = 0; i < s->ningress; i++)
+			free(s->ingress[i]);
+		free(s->ingress);
+		s->ingress = NULL;
+		s->ningress = 0;
+	}
 	*out = s;
 	return 0;
 fail:

@@ -637,6 +637,7 @@ void k8s_plan_free(struct k8s_plan *plan)
 {
 	free(plan->text);
 	free(plan->publish);
+	free(plan->pending);
 	for (size_t i = 0; i < plan->nwarnings; i++)
 		free(plan->warnings[i]);
 	free(plan->warnings);
@@ -692,16 +693,23 @@ int k8s_render(const struct k8s_world *w, const struct k8s_render_opts *o,
 	reqs = calloc(npicks + 1, sizeof(*reqs));
 	keys = calloc(npicks + 1, sizeof(*keys));
 	plan->publish = calloc(npicks + 1, sizeof(*plan->publish));
-	if (!reqs || !keys || !plan->publish ||
+	plan->pending = calloc(npicks + 1, sizeof(*plan->pending));
+	if (!reqs || !keys || !plan->publish || !plan->pending ||
 	    assign_vips(&r, picks, npicks, reqs, keys) < 0)
 		goto out;
 	for (size_t i = 0; i < npicks; i++) {
-		if (!reqs[i].ok)
+		if (!reqs[i].ok) {
+			struct k8s_pending *p =
+			    &plan->pending[plan->npending++];
+
+			p->svc = picks[i].svc;
+			snprintf(p->why, sizeof(p->why), "%s", reqs[i].why);
 			warn(&r, "Service %s left out: %s", reqs[i].key,
 			     reqs[i].why);
-		else if (render_service(&r, picks[i].svc, &reqs[i], slices,
-					nslices, eps, neps) < 0)
+		} else if (render_service(&r, picks[i].svc, &reqs[i], slices,
+					  nslices, eps, neps) < 0) {
 			goto out;
+		}
 	}
 	drop_duplicates(&r);
 	if (!r.nomem && emit(&r) == 0)

@@ -17,63 +17,72 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KEY_MAX 320
 
+static const struct kind {
+	const char *name; /* for messages */
+	const char *group, *plural;
+	void (*free_obj)(void *obj);
+} kinds[K8S_NKINDS] = {
+    [K8S_SERVICES] = {"Service", "/api/v1", "services", k8s_service_free},
+    [K8S_SLICES] = {"EndpointSlice", "/apis/discovery.k8s.io/v1",
+		    "endpointslices", k8s_epset_free},
+    [K8S_ENDPOINTS] = {"Endpoints", "/api/v1", "endpoints", k8s_epset_free},
+};
+
 void k8s_state_init(struct k8s_state *st)
 {
-	k8s_cache_init(&st->svcs, "Service", k8s_service_free);
-	k8s_cache_init(&st->slices, "EndpointSlice", k8s_epset_free);
-	k8s_cache_init(&st->endpoints, "Endpoints", k8s_epset_free);
+	for (int k = 0; k < K8S_NKINDS; k++)
+		k8s_cache_init(&st->kinds[k], kinds[k].name, kinds[k].free_obj);
+	k8s_cache_init(&st->published, "published VIP", free);
+	k8s_cache_init(&st->pending, "pending Service", free);
 }
 
 void k8s_state_free(struct k8s_state *st)
 {
-	k8s_cache_clear(&st->svcs);
-	k8s_cache_clear(&st->slices);
-	k8s_cache_clear(&st->endpoints);
+	for (int k = 0; k < K8S_NKINDS; k++)
+		k8s_cache_clear(&st->kinds[k]);
+	k8s_cache_clear(&st->published);
+	k8s_cache_clear(&st->pending);
 }
 
-/* ---- LIST -------------------------------------------------------------- */
+/* ---- objects into caches ----------------------------------------------- */
 
-typedef int (*parse_fn)(json_object *j, void **out, char *why, size_t len);
-
-static int parse_service(json_object *j, void **out, char *why, size_t len)
+/* Parses one object of kind k.  0 with *out, or -1 with why. */
+static int parse_object(enum k8s_kind k, json_object *j, void **out,
+			char *why, size_t len)
 {
-	struct k8s_service *s;
-	int r = k8s_service_parse(j, &s, why, len);
+	struct k8s_service *s = NULL;
+	struct k8s_epset *e = NULL;
+	int r;
 
-	*out = s;
-	return r;
-}
-
-static int parse_slice(json_object *j, void **out, char *why, size_t len)
-{
-	struct k8s_epset *e;
-	int r = k8s_slice_parse(j, &e, why, len);
-
-	*out = e;
-	return r;
-}
-
-static int parse_endpoints(json_object *j, void **out, char *why, size_t len)
-{
-	struct k8s_epset *e;
-	int r = k8s_endpoints_parse(j, &e, why, len);
-
+	switch (k) {
+	case K8S_SERVICES:
+		r = k8s_service_parse(j, &s, why, len);
+		*out = s;
+		return r;
+	case K8S_SLICES:
+		r = k8s_slice_parse(j, &e, why, len);
+		break;
+	default:
+		r = k8s_endpoints_parse(j, &e, why, len);
+		break;
+	}
 	*out = e;
 	return r;
 }
 
 struct loader {
 	struct k8s_cache *cache;
-	parse_fn parse;
+	enum k8s_kind kind;
 };
 
-/* One item of a LIST into the cache; a bad one is skipped, with why. */
-static int load_item(json_object *item, void *arg)
+/* One object into the cache; a bad one is skipped, with why.  1 put, 0
+ * skipped, -1 out of memory. */
+static int put_object(struct loader *l, json_object *item)
 {
-	struct loader *l = arg;
 	char key[KEY_MAX], why[512];
 	const char *rv;
 	void *obj;
@@ -82,50 +91,62 @@ static int load_item(json_object *item, void *arg)
 		k8s_warn("a %s was skipped: %s", l->cache->kind, why);
 		return 0;
 	}
-	if (l->parse(item, &obj, why, sizeof(why)) < 0) {
+	if (parse_object(l->kind, item, &obj, why, sizeof(why)) < 0) {
 		k8s_warn("%s %s was skipped: %s", l->cache->kind, key, why);
 		return 0;
 	}
-	return k8s_cache_put(l->cache, key, rv, obj);
+	return k8s_cache_put(l->cache, key, rv, obj) < 0 ? -1 : 1;
 }
 
-/* "/api/v1/services" or "/api/v1/namespaces/NS/services" */
-static char *list_path(const char *group, const char *ns, const char *plural)
+static int load_item(json_object *item, void *arg)
 {
+	return put_object(arg, item) < 0 ? -1 : 0;
+}
+
+char *k8s_kind_path(enum k8s_kind k, const char *ns)
+{
+	const struct kind *d = &kinds[k];
 	char *p;
-	int n = ns ? asprintf(&p, "%s/namespaces/%s/%s", group, ns, plural)
-		   : asprintf(&p, "%s/%s", group, plural);
+	int n = ns ? asprintf(&p, "%s/namespaces/%s/%s", d->group, ns,
+			      d->plural)
+		   : asprintf(&p, "%s/%s", d->group, d->plural);
 
 	return n < 0 ? NULL : p;
 }
 
-/* LISTs one kind into a cache.  *absent (when not NULL) is set instead of
- * failing when the server does not serve the kind at all (404). */
-static int list_kind(struct k8s_client *c, const char *ns, const char *group,
-		     const char *plural, struct loader *l, bool *absent)
+int k8s_sync_list_kind(struct k8s_client *c, const char *ns,
+		       struct k8s_state *st, enum k8s_kind k)
 {
-	char *path = list_path(group, ns, plural), *rv = NULL;
+	struct k8s_cache fresh;
+	struct loader l = {&fresh, k};
+	char *path = k8s_kind_path(k, ns), *rv = NULL;
 	int r;
 
 	if (!path) {
 		k8s_err("out of memory");
 		return -1;
 	}
-	r = k8s_client_list(c, path, load_item, l, &rv);
-	if (r < 0 && absent && k8s_client_status(c) == 404) {
-		*absent = true;
+	k8s_cache_init(&fresh, kinds[k].name, kinds[k].free_obj);
+	r = k8s_client_list(c, path, load_item, &l, &rv);
+	if (r < 0 && k == K8S_SLICES && k8s_client_status(c) == 404) {
 		k8s_warn("%s is not served (Kubernetes before 1.21?): using v1 "
 			 "Endpoints only",
 			 path);
-		r = 0;
+		r = 1;
 	} else if (r < 0) {
 		k8s_err("%s", k8s_client_error(c));
-	} else if (k8s_cache_set_list_rv(l->cache, rv) < 0) {
+	} else if (k8s_cache_set_list_rv(&fresh, rv) < 0) {
 		k8s_err("out of memory");
 		r = -1;
 	} else {
-		k8s_debug("%s: %zu %s(s) at resourceVersion %s", path,
-			  l->cache->n, l->cache->kind, rv);
+		k8s_debug("%s: %zu %s(s) at resourceVersion %s", path, fresh.n,
+			  fresh.kind, rv);
+	}
+	if (r >= 0) {
+		k8s_cache_clear(&st->kinds[k]);
+		st->kinds[k] = fresh;
+	} else {
+		k8s_cache_clear(&fresh);
 	}
 	free(path);
 	free(rv);
@@ -136,23 +157,37 @@ int k8s_sync_list(struct k8s_client *c, const struct k8s_sync_opts *o,
 		  struct k8s_state *st)
 {
 	struct k8s_state fresh;
-	struct loader svcs, slices, eps;
-	bool no_slices = false;
 
 	k8s_state_init(&fresh);
-	svcs = (struct loader){&fresh.svcs, parse_service};
-	slices = (struct loader){&fresh.slices, parse_slice};
-	eps = (struct loader){&fresh.endpoints, parse_endpoints};
-	if (list_kind(c, o->ns, "/api/v1", "services", &svcs, NULL) < 0 ||
-	    list_kind(c, o->ns, "/apis/discovery.k8s.io/v1", "endpointslices",
-		      &slices, &no_slices) < 0 ||
-	    list_kind(c, o->ns, "/api/v1", "endpoints", &eps, NULL) < 0) {
-		k8s_state_free(&fresh);
-		return -1;
+	for (int k = 0; k < K8S_NKINDS; k++) {
+		if (k8s_sync_list_kind(c, o->ns, &fresh, k) < 0) {
+			k8s_state_free(&fresh);
+			return -1;
+		}
 	}
-	k8s_state_free(st);
-	*st = fresh;
+	for (int k = 0; k < K8S_NKINDS; k++) {
+		k8s_cache_clear(&st->kinds[k]);
+		st->kinds[k] = fresh.kinds[k];
+	}
+	k8s_cache_clear(&fresh.published);
+	k8s_cache_clear(&fresh.pending);
 	return 0;
+}
+
+int k8s_state_event(struct k8s_state *st, enum k8s_kind k, const char *type,
+		    json_object *obj)
+{
+	struct loader l = {&st->kinds[k], k};
+	char key[KEY_MAX], why[512];
+	const char *rv;
+
+	if (strcmp(type, "DELETED"))
+		return put_object(&l, obj);
+	if (k8s_object_key(obj, key, sizeof(key), &rv, why, sizeof(why)) < 0) {
+		k8s_warn("a deleted %s was skipped: %s", kinds[k].name, why);
+		return 0;
+	}
+	return k8s_cache_delete(l.cache, key) ? 1 : 0;
 }
 
 /* ---- apply ------------------------------------------------------------- */
@@ -188,48 +223,231 @@ static void escape_segment(const char *s, char *out, size_t len)
 	out[o] = 0;
 }
 
-/* status.loadBalancer.ingress = [{ip: VIP}], as a merge patch (which
- * replaces the list as a whole). */
+/* "/api/v1/namespaces/NS/services/NAME/status" and the like. */
+static void object_path(const char *ns, const char *plural, const char *name,
+			const char *sub, char *out, size_t len)
+{
+	char e_ns[3 * KEY_MAX], e_name[3 * KEY_MAX];
+
+	escape_segment(ns, e_ns, sizeof(e_ns));
+	escape_segment(name ? name : "", e_name, sizeof(e_name));
+	snprintf(out, len, "/api/v1/namespaces/%s/%s%s%s%s", e_ns, plural,
+		 name ? "/" : "", e_name, sub ? sub : "");
+}
+
+/* A merge patch of the status: ingress = [{ip: vip}], or removed (vip
+ * NULL; a merge patch replaces a list as a whole, null deletes it). */
+static int patch_status(struct k8s_client *c, const struct k8s_service *s,
+			const char *vip)
+{
+	char path[8 * KEY_MAX], body[256];
+
+	object_path(s->ns, "services", s->name, "/status", path, sizeof(path));
+	if (vip)
+		snprintf(body, sizeof(body),
+			 "{\"status\":{\"loadBalancer\":{\"ingress\":"
+			 "[{\"ip\":\"%s\"}]}}}",
+			 vip);
+	else
+		snprintf(body, sizeof(body),
+			 "{\"status\":{\"loadBalancer\":{\"ingress\":null}}}");
+	return k8s_client_patch(c, path, "application/merge-patch+json", body);
+}
+
 static int publish(struct k8s_client *c, const struct k8s_publish *p)
 {
-	char ns[3 * KEY_MAX], name[3 * KEY_MAX], path[8 * KEY_MAX];
-	json_object *root = json_object_new_object();
-	json_object *status = json_object_new_object();
-	json_object *lb = json_object_new_object();
-	json_object *ingress = json_object_new_array();
-	json_object *entry = json_object_new_object();
-	int r = -1;
-
-	if (!root || !status || !lb || !ingress || !entry) {
-		k8s_err("out of memory");
-		goto out;
-	}
-	json_object_object_add(entry, "ip", json_object_new_string(p->vip));
-	json_object_array_add(ingress, entry);
-	json_object_object_add(lb, "ingress", ingress);
-	json_object_object_add(status, "loadBalancer", lb);
-	json_object_object_add(root, "status", status);
-	entry = ingress = lb = status = NULL; /* root owns them now */
-	escape_segment(p->svc->ns, ns, sizeof(ns));
-	escape_segment(p->svc->name, name, sizeof(name));
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/services/%s/status",
-		 ns, name);
-	r = k8s_client_patch(
-	    c, path, "application/merge-patch+json",
-	    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-	if (r < 0)
+	if (patch_status(c, p->svc, p->vip) < 0) {
 		k8s_err("Service %s/%s: cannot publish VIP %s: %s", p->svc->ns,
 			p->svc->name, p->vip, k8s_client_error(c));
-	else
-		k8s_info("Service %s/%s: status shows VIP %s", p->svc->ns,
-			 p->svc->name, p->vip);
+		return -1;
+	}
+	k8s_info("Service %s/%s: status shows VIP %s", p->svc->ns, p->svc->name,
+		 p->vip);
+	return 0;
+}
+
+/* Remembers that the Service's status shows our VIP.  0 or -1. */
+static int remember(struct k8s_state *st, const char *key, const char *vip)
+{
+	const char *had = k8s_cache_get(&st->published, key);
+	char *v;
+
+	if (had && !strcmp(had, vip))
+		return 0;
+	v = strdup(vip);
+	if (!v || k8s_cache_put(&st->published, key, "", v) < 0) {
+		k8s_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The time now as the API server writes it: "2026-11-26T08:15:05Z". */
+static void rfc3339_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A Warning Event on the Service, as `kubectl describe svc` shows it. */
+static int post_event(struct k8s_client *c, const struct k8s_service *s,
+		      const char *reason, const char *msg)
+{
+	char path[8 * KEY_MAX], now[32], *prefix = NULL;
+	json_object *ev = json_object_new_object();
+	json_object *md = json_object_new_object();
+	json_object *obj = json_object_new_object();
+	json_object *src = json_object_new_object();
+	int r = -1;
+
+	rfc3339_now(now, sizeof(now));
+	if (!ev || !md || !obj || !src ||
+	    asprintf(&prefix, "%s.", s->name) < 0) {
+		prefix = NULL;
+		json_object_put(md);
+		json_object_put(obj);
+		json_object_put(src);
+		goto out;
+	}
+	json_object_object_add(md, "generateName",
+			       json_object_new_string(prefix));
+	json_object_object_add(md, "namespace", json_object_new_string(s->ns));
+	json_object_object_add(ev, "metadata", md);
+	json_object_object_add(obj, "kind", json_object_new_string("Service"));
+	json_object_object_add(obj, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(obj, "namespace", json_object_new_string(s->ns));
+	json_object_object_add(obj, "name", json_object_new_string(s->name));
+	if (s->uid)
+		json_object_object_add(obj, "uid",
+				       json_object_new_string(s->uid));
+	json_object_object_add(ev, "involvedObject", obj);
+	json_object_object_add(ev, "reason", json_object_new_string(reason));
+	json_object_object_add(ev, "message", json_object_new_string(msg));
+	json_object_object_add(ev, "type", json_object_new_string("Warning"));
+	json_object_object_add(src, "component",
+			       json_object_new_string("extlb-k8s"));
+	json_object_object_add(ev, "source", src);
+	json_object_object_add(ev, "reportingComponent",
+			       json_object_new_string("extlb-k8s"));
+	json_object_object_add(ev, "firstTimestamp",
+			       json_object_new_string(now));
+	json_object_object_add(ev, "lastTimestamp",
+			       json_object_new_string(now));
+	json_object_object_add(ev, "count", json_object_new_int(1));
+	object_path(s->ns, "events", NULL, NULL, path, sizeof(path));
+	r = k8s_client_post(
+	    c, path, "application/json",
+	    json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
 out:
-	json_object_put(entry);
-	json_object_put(ingress);
-	json_object_put(lb);
-	json_object_put(status);
-	json_object_put(root);
+	if (r < 0)
+		k8s_err("Service %s/%s: cannot post an Event: %s", s->ns,
+			s->name,
+			prefix ? k8s_client_error(c) : "out of memory");
+	free(prefix);
+	json_object_put(ev);
 	return r;
+}
+
+/* One Event per Service and reason: again only when the reason changed.
+ * -1 only when out of memory. */
+static int tell_pending(struct k8s_client *c, struct k8s_state *st,
+			const struct k8s_pending *p)
+{
+	char key[KEY_MAX];
+	const char *told;
+	char *msg;
+
+	snprintf(key, sizeof(key), "%s/%s", p->svc->ns, p->svc->name);
+	told = k8s_cache_get(&st->pending, key);
+	if (told && !strcmp(told, p->why))
+		return 0;
+	k8s_warn("Service %s is pending: %s", key, p->why);
+	/* Events are best effort, as Kubernetes' own recorders treat them:
+	 * one that cannot be posted (no RBAC for events, a 500) is logged
+	 * once, not retried, and does not hold back the rest */
+	post_event(c, p->svc, "AllocationFailed", p->why);
+	msg = strdup(p->why);
+	if (!msg || k8s_cache_put(&st->pending, key, "", msg) < 0) {
+		k8s_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether every address of the Service's status is in our pools. */
+static bool ingress_in_pools(const struct k8s_service *s,
+			     const struct k8s_render_opts *o)
+{
+	for (size_t i = 0; i < s->ningress; i++) {
+		struct k8s_addr a;
+
+		if (k8s_addr_parse(s->ingress[i], &a) < 0 ||
+		    !k8s_pools_contain(o->pools, o->npools, &a))
+			return false;
+	}
+	return s->ningress > 0;
+}
+
+/* Whether the Service's status shows the address. */
+static bool ingress_has(const struct k8s_service *s, const char *vip)
+{
+	for (size_t i = 0; vip && i < s->ningress; i++)
+		if (!strcmp(s->ingress[i], vip))
+			return true;
+	return false;
+}
+
+/*
+ * A Service that stopped being ours (no longer a LoadBalancer, or of
+ * another class) while its status still shows the VIP we gave it: the
+ * status is cleared, so that `kubectl get svc` does not show an address
+ * that no longer serves it.  "Ours" is what this process published, or,
+ * after a restart, a non-LoadBalancer whose status holds only addresses
+ * of our pools.  Another class's status is never touched otherwise.
+ */
+static int clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
+			    struct k8s_state *st)
+{
+	const struct k8s_cache *svcs = &st->kinds[K8S_SERVICES];
+	int ret = 0;
+
+	for (size_t i = 0; i < svcs->n; i++) {
+		const struct k8s_service *s = svcs->items[i].obj;
+		const char *mine = k8s_cache_get(&st->published,
+						 svcs->items[i].key);
+
+		if (k8s_render_selects(s, &o->render) || !s->ningress ||
+		    !(ingress_has(s, mine) ||
+		      (!s->load_balancer && ingress_in_pools(s, &o->render))))
+			continue;
+		if (patch_status(c, s, NULL) < 0) {
+			k8s_err("Service %s: cannot clear its status: %s",
+				svcs->items[i].key, k8s_client_error(c));
+			ret = -1;
+			continue;
+		}
+		k8s_info("Service %s is no longer served: status cleared",
+			 svcs->items[i].key);
+		k8s_cache_delete(&st->published, svcs->items[i].key);
+	}
+	return ret;
+}
+
+/* What this process remembers of Services that are gone is forgotten. */
+static void forget_gone(struct k8s_state *st)
+{
+	struct k8s_cache *mem[] = {&st->published, &st->pending};
+
+	for (size_t m = 0; m < 2; m++) {
+		for (size_t i = mem[m]->n; i-- > 0;) {
+			if (!k8s_cache_get(&st->kinds[K8S_SERVICES],
+					   mem[m]->items[i].key))
+				k8s_cache_delete(mem[m], mem[m]->items[i].key);
+		}
+	}
 }
 
 /* The file into place, and extlbd told when it changed.  The result of
@@ -259,15 +477,16 @@ static int write_and_reload(const struct k8s_sync_opts *o,
 }
 
 int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
-		   const struct k8s_state *st)
+		   struct k8s_state *st)
 {
-	void **svcs = cache_objects(&st->svcs);
-	void **slices = cache_objects(&st->slices);
-	void **eps = cache_objects(&st->endpoints);
+	const struct k8s_cache *ks = st->kinds;
+	void **svcs = cache_objects(&ks[K8S_SERVICES]);
+	void **slices = cache_objects(&ks[K8S_SLICES]);
+	void **eps = cache_objects(&ks[K8S_ENDPOINTS]);
 	struct k8s_world w = {
-	    (struct k8s_service *const *)svcs, st->svcs.n,
-	    (struct k8s_epset *const *)slices, st->slices.n,
-	    (struct k8s_epset *const *)eps,    st->endpoints.n,
+	    (struct k8s_service *const *)svcs, ks[K8S_SERVICES].n,
+	    (struct k8s_epset *const *)slices, ks[K8S_SLICES].n,
+	    (struct k8s_epset *const *)eps,    ks[K8S_ENDPOINTS].n,
 	};
 	struct k8s_plan plan;
 	bool reload_failed;
@@ -283,14 +502,27 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 		 "with a VIP",
 		 plan.nselected, o->render.lb_class,
 		 o->render.default_class ? " (or none)" : "", plan.npublish);
+	forget_gone(st);
 	/* a VIP is published only once the file that serves it is in place */
 	if (write_and_reload(o, &plan, &reload_failed) >= 0) {
 		ret = reload_failed ? -1 : 0;
 		for (size_t i = 0; i < plan.npublish; i++) {
+			char key[KEY_MAX];
+			const struct k8s_service *s = plan.publish[i].svc;
+
+			snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+			k8s_cache_delete(&st->pending, key);
 			if (plan.publish[i].changed &&
 			    publish(c, &plan.publish[i]) < 0)
 				ret = -1;
+			else if (remember(st, key, plan.publish[i].vip) < 0)
+				ret = -1;
 		}
+		for (size_t i = 0; i < plan.npending; i++)
+			if (tell_pending(c, st, &plan.pending[i]) < 0)
+				ret = -1;
+		if (clear_unselected(c, o, st) < 0)
+			ret = -1;
 	}
 	k8s_plan_free(&plan);
 out:

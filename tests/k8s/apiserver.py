@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """A test double of the Kubernetes API server, for the extlb-k8s client's tests.
 
-Serves core/v1 services and endpoints and discovery.k8s.io/v1 endpointslices
-over HTTPS on 127.0.0.1 with bearer-token authentication: LIST (with limit and
-continue), GET, WATCH (chunked, one JSON event per line, history replay, 410
-Gone, bookmarks, server-side timeout) and PATCH/PUT of services/NAME/status.
+Serves core/v1 services, endpoints and events and discovery.k8s.io/v1
+endpointslices over HTTPS on 127.0.0.1 with bearer-token authentication: LIST
+(with limit and continue), GET, WATCH (chunked, one JSON event per line,
+history replay, 410 Gone, bookmarks, server-side timeout), POST (with
+generateName), PUT, PATCH, DELETE and PATCH/PUT of services/NAME/status.
 A plain-HTTP control interface on another 127.0.0.1 port lets tests change
-objects and inject faults.
+objects and inject faults. With --state-file the objects and the
+resourceVersion survive a restart, as with a kube-apiserver whose etcd is kept.
 
     python3 apiserver.py --dir DIR [--port 0] [--token TOKEN] [--watch-timeout SECS]
+                         [--state-file FILE]
     python3 apiserver.py ctl DIR VERB [FILE...|ARG...|key=value...]
 
 Only the Python 3.11 standard library and the openssl command are used.
@@ -35,6 +38,7 @@ import ssl
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -80,7 +84,16 @@ class Resource:
             obj["addressType"] = ""
             obj["endpoints"] = None
             obj["ports"] = None
+        elif self.plural == "events":
+            obj.update(EVENT_ZERO)
         return obj
+
+
+# The fields of a core/v1 Event that encoding/json always writes (struct
+# fields, metav1.Time as null, strings without omitempty), with their zero value.
+EVENT_ZERO = {"involvedObject": {}, "source": {}, "firstTimestamp": None,
+              "lastTimestamp": None, "eventTime": None, "reportingComponent": "",
+              "reportingInstance": ""}
 
 
 RESOURCES = {
@@ -91,6 +104,8 @@ RESOURCES = {
     "endpointslices": Resource("endpointslices", "EndpointSlice",
                                "discovery.k8s.io", "v1",
                                ("endpointslice", "EndpointSlice"), False),
+    "events": Resource("events", "Event", "", "v1",
+                       ("event", "ev", "Event"), False),
 }
 
 
@@ -160,15 +175,17 @@ def status_conflict(res, name):
 
 
 def status_invalid(res, name, causes):
-    """causes: list of (field, message)."""
-    msgs = ", ".join(f"{f}: {m}" for f, m in causes)
+    """causes: list of (field, message) or (field, message, reason); the
+    reason defaults to FieldValueInvalid."""
+    msgs = ", ".join(f"{c[0]}: {c[1]}" for c in causes)
     if len(causes) > 1:
         msgs = "[" + msgs + "]"
     d = {"name": name}
     if res.group:
         d["group"] = res.group
     d["kind"] = res.kind
-    d["causes"] = [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]
+    d["causes"] = [{"reason": c[2] if len(c) > 2 else "FieldValueInvalid",
+                    "message": c[1], "field": c[0]} for c in causes]
     return status_obj(422, f'{res.kind} "{name}" is invalid: {msgs}', "Invalid", d)
 
 
@@ -204,9 +221,10 @@ def injected_status(code):
 
 
 class ApiError(Exception):
-    def __init__(self, status):
+    def __init__(self, status, headers=None):
         super().__init__(status.get("message"))
         self.status = status
+        self.headers = headers
 
 
 # --------------------------------------------------------------------------
@@ -285,7 +303,41 @@ def labels_match(reqs, labels):
     return True
 
 
-def parse_field_selector(s):
+# Field selectors the server supports, per resource, beyond metadata.name and
+# metadata.namespace (as registered by the core/v1 field label conversions),
+# with the path of each field in the object.
+_META_FIELDS = {"metadata.name": ("metadata", "name"),
+                "metadata.namespace": ("metadata", "namespace")}
+_EXTRA_FIELDS = {
+    "events": {
+        "involvedObject.kind": ("involvedObject", "kind"),
+        "involvedObject.namespace": ("involvedObject", "namespace"),
+        "involvedObject.name": ("involvedObject", "name"),
+        "involvedObject.uid": ("involvedObject", "uid"),
+        "involvedObject.apiVersion": ("involvedObject", "apiVersion"),
+        "involvedObject.resourceVersion": ("involvedObject", "resourceVersion"),
+        "involvedObject.fieldPath": ("involvedObject", "fieldPath"),
+        "reason": ("reason",),
+        "reportingComponent": ("reportingComponent",),
+        "source": ("source", "component"),
+        "type": ("type",),
+    },
+}
+
+
+def _field_value(obj, key):
+    path = _META_FIELDS.get(key)
+    if path is None:
+        path = next((f[key] for f in _EXTRA_FIELDS.values() if key in f), None)
+    cur = obj
+    for p in path or ():
+        cur = cur.get(p) if isinstance(cur, dict) else None
+    if cur is None:
+        return ""
+    return cur if isinstance(cur, str) else str(cur)
+
+
+def parse_field_selector(s, res=None):
     reqs = []
     if not s:
         return reqs
@@ -302,17 +354,16 @@ def parse_field_selector(s):
         else:
             raise ValueError(f"invalid selector: '{s}'; can't understand '{p}'")
         key = key.strip()
-        if key not in ("metadata.name", "metadata.namespace"):
+        if key not in _META_FIELDS and key not in _EXTRA_FIELDS.get(
+                res.plural if res is not None else None, {}):
             raise ValueError(f'field label not supported: {key}')
         reqs.append((op, key, val.strip()))
     return reqs
 
 
 def fields_match(reqs, obj):
-    meta = obj.get("metadata", {})
     for op, key, val in reqs:
-        have = meta.get("name" if key == "metadata.name" else "namespace", "")
-        if (have == val) != (op == "="):
+        if (_field_value(obj, key) == val) != (op == "="):
             return False
     return True
 
@@ -459,6 +510,17 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Names made from metadata.generateName: the prefix (cut to 58 characters)
+# and 5 characters from the alphabet of k8s.io/apimachinery/pkg/util/rand.
+GENERATE_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+GENERATE_NAME_MAX_PREFIX = 63 - 5
+
+
+def generate_name(prefix):
+    return prefix[:GENERATE_NAME_MAX_PREFIX] + "".join(
+        random.choice(GENERATE_NAME_CHARS) for _ in range(5))
+
+
 def typed(res, obj):
     """The object with kind and apiVersion first, as the server encodes it."""
     out = {"kind": res.kind, "apiVersion": res.api_version}
@@ -560,6 +622,17 @@ class State:
         self.request_seq = 0
         self.stopping = threading.Event()
         self.on_token_change = None
+        self.state_file = getattr(args, "state_file", None)
+        self.read_only = False       # set by the final save on shutdown
+
+    def _check_writable(self):
+        """After the final save on shutdown, writes are refused (so none that
+        was acknowledged is missing from the state file), as kube-apiserver
+        refuses requests while it shuts down."""
+        if self.read_only:
+            raise ApiError(status_obj(429, "The apiserver is shutting down, please try again later.",
+                                      "TooManyRequests", {"retryAfterSeconds": 1}),
+                           {"Retry-After": "1"})
 
     # ---- helpers -------------------------------------------------------------
 
@@ -628,6 +701,10 @@ class State:
                 p.setdefault("protocol", "TCP")
             obj.setdefault("endpoints", None)
             obj.setdefault("ports", None)
+        elif res.plural == "events":
+            for k, v in EVENT_ZERO.items():
+                if obj.get(k) is None:
+                    obj[k] = copy.deepcopy(v)
 
     def _default_lb_status(self, status):
         if not self.settings["ipModeDefault"]:
@@ -635,6 +712,36 @@ class State:
         for ing in (status.get("loadBalancer") or {}).get("ingress") or []:
             if isinstance(ing, dict) and ing.get("ip") and "ipMode" not in ing:
                 ing["ipMode"] = "VIP"
+
+    def _validate(self, res, name, obj):
+        if res.plural == "events":
+            self._validate_event(res, name, obj)
+        else:
+            self._validate_status(res, name, obj)
+
+    @staticmethod
+    def _validate_event(res, name, obj):
+        """The legacy core/v1 Event validation, plus: involvedObject is required."""
+        causes = []
+        ns = obj["metadata"].get("namespace") or ""
+        inv = obj.get("involvedObject")
+        if not isinstance(inv, dict) or not inv:
+            causes.append(("involvedObject", "Required value", "FieldValueRequired"))
+        else:
+            ins = inv.get("namespace") or ""
+            mismatch = ("involvedObject.namespace",
+                        f"Invalid value: {json.dumps(ins)}: does not match event.namespace")
+            if not obj.get("eventTime"):
+                if (ins == "" and ns not in ("", "default")) or (ins != "" and ins != ns):
+                    causes.append(mismatch)
+            else:
+                if ins == "" and ns not in ("default", "kube-system"):
+                    causes.append(mismatch)
+                for f in ("reportingComponent", "reportingInstance", "action"):
+                    if not obj.get(f):
+                        causes.append((f, "Required value", "FieldValueRequired"))
+        if causes:
+            raise ApiError(status_invalid(res, name, causes))
 
     def _validate_status(self, res, name, obj):
         if res.plural != "services":
@@ -679,14 +786,25 @@ class State:
             raise ApiError(status_obj(400, f"unknown or missing kind: {obj.get('kind')!r}"))
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise ApiError(status_obj(400, "metadata must be a JSON object"))
         name = meta.get("name")
-        if not name:
+        gen = meta.get("generateName") if mode != "replace" else None
+        if not name and not (gen and isinstance(gen, str)):
             raise ApiError(status_obj(422, f"{res.kind}.metadata.name: Required value: name is required",
                                       "Invalid"))
-        ns = meta.setdefault("namespace", "default")
+        ns = meta.get("namespace") or "default"
+        meta["namespace"] = ns
         obj = typed(res, obj)
         meta = obj["metadata"]
         with self.cond:
+            self._check_writable()
+            if not name:
+                # As the registry does on create: a new name from generateName.
+                name = generate_name(gen)
+                while (ns, name) in self.objects[res.plural]:
+                    name = generate_name(gen)
+                meta["name"] = name
             old = self.objects[res.plural].get((ns, name))
             if mode == "create" and old is not None:
                 d = {"name": name}
@@ -698,7 +816,7 @@ class State:
             if mode == "replace" and old is None:
                 raise ApiError(status_not_found(res, name))
             self._default(res, obj, old)
-            self._validate_status(res, name, obj)
+            self._validate(res, name, obj)
             if old is None:
                 meta["uid"] = str(uuid.uuid4())
                 meta["creationTimestamp"] = _now()
@@ -716,6 +834,7 @@ class State:
 
     def delete_object(self, res, ns, name):
         with self.cond:
+            self._check_writable()
             old = self.objects[res.plural].pop((ns, name), None)
             if old is None:
                 raise ApiError(status_not_found(res, name))
@@ -729,6 +848,7 @@ class State:
         the subresource as the real strategies do. A no-op update does not bump
         the resourceVersion nor emit an event."""
         with self.cond:
+            self._check_writable()
             old = self.objects[res.plural].get((ns, name))
             if old is None:
                 raise ApiError(status_not_found(res, name))
@@ -761,7 +881,7 @@ class State:
                 self._default_lb_status(new["status"])
             else:
                 self._default(res, new, old)
-            self._validate_status(res, name, new)
+            self._validate(res, name, new)
             if new == old:
                 return old
             new["metadata"]["resourceVersion"] = str(self._bump())
@@ -794,6 +914,68 @@ class State:
             for key in [k for k in self.snapshots if k[1] < self.compacted]:
                 del self.snapshots[key]
             return self.compacted
+
+    # ---- the state file (what etcd would keep over a restart) --------------------
+
+    STATE_KIND = "ApiServerDoubleState"
+
+    def dump(self):
+        """What a restarted server needs: the objects, the resourceVersion and
+        the allocators of cluster IPs and node ports. (uids are random UUIDs:
+        nothing to keep for them.)"""
+        with self.cond:
+            return {"kind": self.STATE_KIND, "version": 1, "savedAt": _now(),
+                    "resourceVersion": str(self.rv),
+                    "nextClusterIP": self.next_ip, "nextNodePort": self.next_node_port,
+                    "objects": {plural: sorted(objs.values(), key=self._key)
+                                for plural, objs in self.objects.items()}}
+
+    def save(self, path=None, final=False):
+        """Write the state file atomically (a temporary file in the same
+        directory, fsync, rename). final: refuse writes from now on."""
+        path = path or self.state_file
+        if not path:
+            raise ValueError("no state file: start the server with --state-file FILE "
+                             "or pass file=PATH")
+        with self.cond:
+            if final:
+                self.read_only = True
+            data = self.dump()
+            write_durable(path, json.dumps(data, indent=1) + "\n")
+            return {"ok": True, "file": os.path.abspath(path),
+                    "resourceVersion": data["resourceVersion"],
+                    "objects": {r: len(v) for r, v in data["objects"].items()}}
+
+    def load(self, path):
+        """Load a state file written by save(). The watch history starts empty
+        and compacted at the saved RV, as in a restarted kube-apiserver whose
+        watch cache starts from etcd's current revision."""
+        with open(path) as f:
+            data = json.load(f)
+        if not isinstance(data, dict) or data.get("kind") != self.STATE_KIND:
+            raise ValueError(f"{path}: not a state file of this server")
+        if data.get("version") != 1:
+            raise ValueError(f"{path}: unsupported state file version {data.get('version')!r}")
+        rv = int(data["resourceVersion"])
+        objects = {name: {} for name in RESOURCES}
+        for plural, items in (data.get("objects") or {}).items():
+            res = RESOURCES.get(plural)
+            if res is None:
+                raise ValueError(f"{path}: unknown resource {plural!r}")
+            for obj in items:
+                obj = typed(res, obj)
+                meta = obj["metadata"]
+                objects[plural][(meta["namespace"], meta["name"])] = obj
+                rv = max(rv, int(meta["resourceVersion"]))
+        with self.cond:
+            self.objects = objects
+            self.rv = rv
+            self.compacted = rv
+            self.history.clear()
+            self.snapshots.clear()
+            self.next_ip = int(data.get("nextClusterIP", self.next_ip))
+            self.next_node_port = int(data.get("nextNodePort", self.next_node_port))
+        return rv
 
     # ---- reads -----------------------------------------------------------------
 
@@ -979,6 +1161,7 @@ class State:
                 "faults": [dict(f) for f in self.faults],
                 "watchFaults": [dict(f) for f in self.watch_faults],
                 "requests": self.request_seq,
+                "stateFile": os.path.abspath(self.state_file) if self.state_file else None,
             }
 
 
@@ -1139,7 +1322,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 return
             self.route()
         except ApiError as e:
-            self.send_status(e.status)
+            self.send_status(e.status, e.headers)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
             self.close_connection = True
         except Exception as e:  # keep serving: a bug here must not kill the server
@@ -1265,16 +1448,16 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 
     # ---- verbs -------------------------------------------------------------------
 
-    def _selectors(self):
+    def _selectors(self, res=None):
         try:
             lsel = parse_label_selector(self.q.get("labelSelector", ""))
-            fsel = parse_field_selector(self.q.get("fieldSelector", ""))
+            fsel = parse_field_selector(self.q.get("fieldSelector", ""), res)
         except ValueError as e:
             raise ApiError(status_obj(400, str(e)))
         return lsel, fsel
 
     def do_list(self, res, ns):
-        lsel, fsel = self._selectors()
+        lsel, fsel = self._selectors(res)
         try:
             limit = int(self.q.get("limit") or 0)
         except ValueError:
@@ -1289,10 +1472,13 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         if not isinstance(obj, dict):
             raise ApiError(status_obj(400, "the body must be a JSON object"))
         meta = obj.setdefault("metadata", {})
-        if meta.get("namespace", ns) != ns:
+        if not isinstance(meta, dict):
+            raise ApiError(status_obj(400, "metadata must be a JSON object"))
+        if (meta.get("namespace") or ns) != ns:
             raise ApiError(status_obj(400, "the namespace of the provided object does not match "
                                            "the namespace sent on the request"))
         meta["namespace"] = ns
+        self._entry["body"] = obj
         stored, _ = self.server.state.put_object(obj, "create", res)
         self.send_json(201, stored)
 
@@ -1371,7 +1557,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 
     def do_watch(self, res, ns, name):
         state = self.server.state
-        lsel, fsel = self._selectors()
+        lsel, fsel = self._selectors(res)
         if name is not None:
             fsel = fsel + [("=", "metadata.name", name)]
         allow_bm = bool(_bool_param(self.q, "allowWatchBookmarks"))
@@ -1701,6 +1887,11 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         if verb == "reset":
             st.reset()
             return 200, {"resourceVersion": str(st.rv)}
+        if verb == "save":
+            try:
+                return 200, st.save(a.get("file"))
+            except OSError as e:
+                return 500, {"error": f"cannot write the state file: {e}"}
         if verb == "stop":
             threading.Thread(target=self.server.stop_all, daemon=True).start()
             return 200, {"ok": True}
@@ -1788,6 +1979,34 @@ def make_certs(d):
         os.unlink(os.path.join(d, n))
     os.chmod(os.path.join(d, "ca.key"), 0o600)
     os.chmod(os.path.join(d, "server.key"), 0o600)
+
+
+def write_durable(path, text):
+    """Write path atomically and durably: a temporary file in the same
+    directory, fsync, rename over path, fsync of the directory."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
 
 
 def write_atomic(path, text, mode=0o644):
@@ -1887,7 +2106,11 @@ def serve(argv):
     ap.add_argument("--no-ipmode-default", action="store_true",
                     help="do not default status.loadBalancer.ingress[].ipMode to VIP")
     ap.add_argument("--seed", action="append", default=[],
-                    help="JSON file (object or List) or directory of them, loaded at start")
+                    help="JSON file (object or List) or directory of them, loaded at start "
+                         "(not when the state file was loaded)")
+    ap.add_argument("--state-file", metavar="FILE",
+                    help="keep the objects and the resourceVersion over restarts: loaded at "
+                         "start if it exists, written on stop and by 'ctl DIR save'")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
 
@@ -1900,8 +2123,19 @@ def serve(argv):
             pass
     make_certs(d)
 
+    if args.state_file:
+        args.state_file = os.path.abspath(args.state_file)
     state = State(args)
-    load_seeds(state, args.seed)
+    if args.state_file and os.path.exists(args.state_file):
+        try:
+            rv = state.load(args.state_file)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SystemExit(f"apiserver: cannot load the state file {args.state_file}: {e}")
+        if args.verbose:
+            sys.stderr.write(f"apiserver: loaded {args.state_file} at resourceVersion {rv}"
+                             + (", --seed ignored\n" if args.seed else "\n"))
+    else:
+        load_seeds(state, args.seed)
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(d, "server.crt"), os.path.join(d, "server.key"))
@@ -1941,6 +2175,13 @@ def serve(argv):
     while not stop_evt.wait(0.5):
         pass
     time.sleep(0.2)  # let streams write their last chunk
+    rc = 0
+    if args.state_file:
+        try:
+            state.save(final=True)
+        except OSError as e:
+            sys.stderr.write(f"apiserver: cannot write the state file {args.state_file}: {e}\n")
+            rc = 1
     try:
         os.unlink(os.path.join(d, "ready"))
     except FileNotFoundError:
@@ -1949,7 +2190,7 @@ def serve(argv):
     ctl.shutdown()
     api.server_close()
     ctl.server_close()
-    return 0
+    return rc
 
 
 # --------------------------------------------------------------------------
@@ -1970,7 +2211,10 @@ CTL_USAGE = """usage: apiserver.py ctl DIR VERB [ARGS]
                       historySize, goneMode, tooLargeWait, ipModeDefault, finalBookmark)
   wait watches=N|maxWatches=N [resource=R] [timeout=S]
   wait [method=M] [path=SUBSTR] [watch=B] [status=CODE] [count=N] [since=SEQ] [timeout=S]
+  save [file=PATH]                (write the --state-file now, or PATH)
   reset | clear-requests | stop | healthz
+
+RESOURCE: services (svc), endpoints (ep), endpointslices, events (ev)
 """
 
 GET_VERBS = {"state", "requests", "objects", "get", "healthz"}

@@ -344,11 +344,5 @@ else bad "no client certificate: refused"; cat "$tmp/err.log"; fi
 kill "$tls_pid" 2>/dev/null
 wait "$tls_pid" 2>/dev/null
 
-# ---- watch mode is not there yet, and says so ----
-"$bin" --kubeconfig "$api/kubeconfig" --output "$conf" 2>"$tmp/err.log"
-rc=$?
-if [[ $rc == 2 ]] && grep -q 'not implemented' "$tmp/err.log"; then ok "without --once: exit 2, said why"
-else bad "without --once: exit 2, said why (exit $rc)"; fi
-
 summary
 [[ $failed -eq 0 ]]

@@ -25,6 +25,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "apiserver.py")
 FIXTURES = os.path.join(HERE, "fixtures")
 TOKEN = "self-test-token"
+GENERATED = set("bcdfghjklmnpqrstvwxz2456789")
+
+
+def event_body(**meta):
+    """An Event as extlb-k8s POSTs it."""
+    m = {"generateName": "ext-tcp-lb.", "namespace": "default"}
+    m.update(meta)
+    return {"metadata": m,
+            "involvedObject": {"kind": "Service", "namespace": "default", "name": "ext-tcp-lb",
+                               "uid": "00000000-0000-0000-0000-000000000001", "apiVersion": "v1"},
+            "reason": "AllocationFailed", "message": "no free VIP in pool default",
+            "type": "Warning", "source": {"component": "extlb-k8s"},
+            "firstTimestamp": "2025-01-01T00:00:00Z", "lastTimestamp": "2025-01-01T00:00:00Z",
+            "count": 1, "reportingComponent": "extlb-k8s"}
 
 
 def read(path, mode="r"):
@@ -684,6 +698,180 @@ class ApiServerTest(unittest.TestCase):
         resp, body = self.api("PUT", path + "/status", obj)  # stale resourceVersion
         self.assertEqual(resp.status, 409)
 
+    # ---- events -----------------------------------------------------------------
+
+    def test_events_create_with_generate_name(self):
+        rv = self.list_rv("/api/v1/events")
+        w = Watch(self, f"/api/v1/events?watch=1&resourceVersion={rv}")
+        nsw = Watch(self, f"/api/v1/namespaces/default/events?watch=1&resourceVersion={rv}")
+        try:
+            self.ctl("wait", {"watches": 2, "resource": "events"})
+            path = "/api/v1/namespaces/default/events"
+            resp, ev = self.api("POST", path, event_body())
+            self.assertEqual(resp.status, 201)
+            self.assertEqual((ev["kind"], ev["apiVersion"]), ("Event", "v1"))
+            name = ev["metadata"]["name"]
+            self.assertTrue(name.startswith("ext-tcp-lb."), name)
+            self.assertEqual(len(name), len("ext-tcp-lb.") + 5)
+            self.assertLessEqual(set(name[-5:]), GENERATED)
+            self.assertEqual(ev["metadata"]["generateName"], "ext-tcp-lb.")
+            self.assertEqual(ev["metadata"]["namespace"], "default")
+            self.assertTrue(ev["metadata"]["uid"])
+            self.assertTrue(ev["metadata"]["creationTimestamp"])
+            self.assertGreater(int(ev["metadata"]["resourceVersion"]), int(rv))
+            self.assertEqual((ev["reason"], ev["type"], ev["count"]), ("AllocationFailed", "Warning", 1))
+            # Fields Go always encodes.
+            self.assertIsNone(ev["eventTime"])
+            self.assertEqual(ev["reportingInstance"], "")
+            for x in (w, nsw):
+                e = x.next()
+                self.assertEqual((e["type"], e["object"]["kind"], e["object"]["metadata"]["name"]),
+                                 ("ADDED", "Event", name))
+            # A second POST gets another name.
+            resp, ev2 = self.api("POST", path, event_body())
+            self.assertEqual(resp.status, 201)
+            self.assertNotEqual(ev2["metadata"]["name"], name)
+            self.assertEqual(w.next()["object"]["metadata"]["name"], ev2["metadata"]["name"])
+            # GET, LIST, field selectors.
+            resp, got = self.api("GET", f"{path}/{name}")
+            self.assertEqual((resp.status, got), (200, ev))
+            resp, lst = self.api("GET", "/api/v1/events")
+            self.assertEqual((lst["kind"], lst["apiVersion"]), ("EventList", "v1"))
+            self.assertEqual(sorted(i["metadata"]["name"] for i in lst["items"]),
+                             sorted([name, ev2["metadata"]["name"]]))
+            self.assertNotIn("kind", lst["items"][0])
+            q = urllib.parse.quote(f"involvedObject.name=ext-tcp-lb,involvedObject.kind=Service,"
+                                   f"metadata.name={name},type=Warning,source=extlb-k8s")
+            resp, lst = self.api("GET", f"/api/v1/events?fieldSelector={q}")
+            self.assertEqual([i["metadata"]["name"] for i in lst["items"]], [name])
+            resp, lst = self.api("GET", "/api/v1/namespaces/shop/events")
+            self.assertEqual((resp.status, lst["items"]), (200, []))
+            resp, body = self.api("GET", "/api/v1/services?fieldSelector=type%3DWarning")
+            self.assertEqual(resp.status, 400)
+            # PATCH bumps count and lastTimestamp (as client-go's recorder does).
+            resp, body = self.api("PATCH", f"{path}/{name}",
+                                  {"count": 2, "lastTimestamp": "2025-01-01T00:05:00Z"},
+                                  "application/strategic-merge-patch+json")
+            self.assertEqual(resp.status, 200)
+            self.assertEqual((body["count"], body["lastTimestamp"]), (2, "2025-01-01T00:05:00Z"))
+            self.assertEqual(body["metadata"]["uid"], ev["metadata"]["uid"])
+            self.assertGreater(int(body["metadata"]["resourceVersion"]),
+                               int(ev2["metadata"]["resourceVersion"]))
+            e = w.next()
+            self.assertEqual((e["type"], e["object"]["count"]), ("MODIFIED", 2))
+            resp, body = self.api("PATCH", f"{path}/{name}", {"count": 3},
+                                  "application/merge-patch+json")
+            self.assertEqual(body["count"], 3)
+            self.assertEqual(w.next()["type"], "MODIFIED")
+            # PUT with a stale resourceVersion: 409. With the current one: 200.
+            stale = dict(ev, message="stale")
+            resp, body = self.api("PUT", f"{path}/{name}", stale)
+            self.assertEqual(resp.status, 409)
+            cur = self.api("GET", f"{path}/{name}")[1]
+            resp, body = self.api("PUT", f"{path}/{name}", dict(cur, message="replaced"))
+            self.assertEqual((resp.status, body["message"]), (200, "replaced"))
+            self.assertEqual(w.next()["object"]["message"], "replaced")
+            # DELETE.
+            resp, body = self.api("DELETE", f"{path}/{name}")
+            self.assertEqual((resp.status, body["status"]), (200, "Success"))
+            self.assertEqual(body["details"], {"name": name, "kind": "events",
+                                               "uid": ev["metadata"]["uid"]})
+            e = w.next()
+            self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("DELETED", name))
+            resp, body = self.api("GET", f"{path}/{name}")
+            self.assertEqual(resp.status, 404)
+            self.assertEqual(body["message"], f'events "{name}" not found')
+        finally:
+            w.close()
+            nsw.close()
+
+    def test_events_errors(self):
+        path = "/api/v1/namespaces/default/events"
+        # The namespace in the body must match the URL's.
+        resp, body = self.api("POST", "/api/v1/namespaces/shop/events", event_body())
+        self.assertEqual(resp.status, 400)
+        self.assertStatus(body, 400, "BadRequest")
+        self.assertIn("does not match the namespace sent on the request", body["message"])
+        # No involvedObject: 422 with a cause for the field.
+        ev = event_body()
+        del ev["involvedObject"]
+        resp, body = self.api("POST", path, ev)
+        self.assertEqual(resp.status, 422)
+        self.assertStatus(body, 422, "Invalid")
+        self.assertEqual(body["details"]["kind"], "Event")
+        self.assertEqual([c["field"] for c in body["details"]["causes"]], ["involvedObject"])
+        self.assertEqual(body["details"]["causes"][0]["reason"], "FieldValueRequired")
+        # involvedObject.namespace must be the Event's.
+        ev = event_body(namespace="shop")
+        resp, body = self.api("POST", "/api/v1/namespaces/shop/events", ev)
+        self.assertEqual(resp.status, 422)
+        self.assertEqual(body["details"]["causes"][0]["field"], "involvedObject.namespace")
+        # Neither name nor generateName.
+        ev = event_body()
+        del ev["metadata"]["generateName"]
+        self.assertEqual(self.api("POST", path, ev)[0].status, 422)
+        # A fixed name, twice: 409 AlreadyExists. No namespace in the body: the URL's.
+        ev = event_body(name="fixed")
+        del ev["metadata"]["namespace"]
+        resp, body = self.api("POST", path, ev)
+        self.assertEqual((resp.status, body["metadata"]["name"]), (201, "fixed"))
+        self.assertNotIn("uid", ev["metadata"])
+        resp, body = self.api("POST", path, ev)
+        self.assertEqual(resp.status, 409)
+        self.assertStatus(body, 409, "AlreadyExists")
+        # POST on the all-namespaces path, and a status subresource that does not exist.
+        self.assertEqual(self.api("POST", "/api/v1/events", event_body())[0].status, 405)
+        resp, _ = self.api("PATCH", f"{path}/fixed/status", {}, "application/merge-patch+json")
+        self.assertEqual(resp.status, 404)
+
+    def test_events_bookmark_and_ctl(self):
+        rv = self.list_rv("/api/v1/events")
+        w = Watch(self, f"/api/v1/events?watch=1&resourceVersion={rv}&allowWatchBookmarks=true")
+        try:
+            self.ctl("wait", {"watches": 1})
+            self.ctl("bookmark")
+            self.assertEqual(w.next(), {"type": "BOOKMARK", "object": {
+                "kind": "Event", "apiVersion": "v1",
+                "metadata": {"resourceVersion": rv, "creationTimestamp": None},
+                "involvedObject": {}, "source": {}, "firstTimestamp": None,
+                "lastTimestamp": None, "eventTime": None, "reportingComponent": "",
+                "reportingInstance": ""}})
+        finally:
+            w.close()
+        resp, ev = self.api("POST", "/api/v1/namespaces/default/events", event_body())
+        name = ev["metadata"]["name"]
+
+        def cli(*args):
+            return subprocess.run([sys.executable, SERVER, "ctl", self.dir, *args],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        r = cli("objects", "events")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        items = json.loads(r.stdout)["items"]
+        self.assertEqual([(i["kind"], i["metadata"]["name"]) for i in items], [("Event", name)])
+        for alias in ("events", "event", "ev", "Event"):
+            r = cli("get", alias, "default", name)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(json.loads(r.stdout)["reason"], "AllocationFailed")
+        # ctl create with generateName, and an EventList.
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"kind": "EventList", "apiVersion": "v1", "items": [event_body()]}, f)
+        try:
+            r = cli("create", f.name)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        made = json.loads(r.stdout)["items"][0]
+        self.assertEqual(made["kind"], "Event")
+        self.assertTrue(made["metadata"]["name"].startswith("ext-tcp-lb."))
+        self.assertEqual(self.ctl("state")[1]["objects"]["events"], 2)
+        r = cli("delete", "ev", "default", name)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(cli("get", "events", "default", name).returncode, 1)
+        # The request log holds the POSTed body.
+        reqs = self.ctl("requests")[1]["requests"]
+        post = [r for r in reqs if r["method"] == "POST" and r["path"].endswith("/events")][-1]
+        self.assertEqual(post["body"]["reason"], "AllocationFailed")
+
     # ---- fault injection ---------------------------------------------------------
 
     def test_fail_injection(self):
@@ -782,6 +970,228 @@ class RestartTest(unittest.TestCase):
             self.assertEqual(p.wait(10), 0)
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+
+class StateFileTest(unittest.TestCase):
+    """--state-file: a restart keeps the objects and the resourceVersion, as a
+    kube-apiserver whose etcd survives; the watch history starts empty."""
+
+    def setUp(self):
+        self.d = tempfile.mkdtemp(prefix="k8s-double-")
+        self.sf = os.path.join(self.d, "state", "cluster.json")
+        os.makedirs(os.path.dirname(self.sf))
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.d, ignore_errors=True)
+
+    def start(self, port, *extra):
+        try:
+            os.unlink(os.path.join(self.d, "ready"))
+        except FileNotFoundError:
+            pass
+        p = subprocess.Popen([sys.executable, SERVER, "--dir", self.d, "--port", str(port),
+                              "--token", TOKEN, "--state-file", self.sf, *extra],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.procs.append(p)
+        deadline = time.time() + 20
+        while not os.path.exists(os.path.join(self.d, "ready")):
+            if p.poll() is not None:
+                self.fail("server exited: " + p.stderr.read().decode())
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        self.port = int(read(os.path.join(self.d, "port")))
+        self.cport = int(read(os.path.join(self.d, "control-port")))
+        return p
+
+    def stop(self, p, how="ctl"):
+        if how == "ctl":
+            self.ctl("stop")
+        else:
+            p.send_signal(how)
+        self.assertEqual(p.wait(10), 0)
+        p.stderr.close()
+
+    def ctl(self, verb, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.cport, timeout=30)
+        method = "GET" if verb in ("state", "requests", "objects") else "POST"
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, "/" + verb, body=data,
+                     headers={"Content-Type": "application/json"} if data else {})
+        resp = conn.getresponse()
+        out = json.loads(resp.read() or b"null")
+        conn.close()
+        return resp.status, out
+
+    https = ApiServerTest.https
+    api = ApiServerTest.api
+    list_rv = ApiServerTest.list_rv
+
+    def items(self, path):
+        resp, body = self.api("GET", path)
+        self.assertEqual(resp.status, 200)
+        return body["metadata"]["resourceVersion"], body["items"]
+
+    def test_restart_keeps_state(self):
+        # First run: no state file yet, so the seeds are loaded.
+        p = self.start(0, "--seed", FIXTURES)
+        port = self.port
+        self.ctx = ssl.create_default_context(cafile=os.path.join(self.d, "ca.crt"))
+        old_kubeconfig = read(os.path.join(self.d, "kubeconfig-data"))
+        old_rv = self.list_rv()
+        resp, ev = self.api("POST", "/api/v1/namespaces/default/events", event_body())
+        self.assertEqual(resp.status, 201)
+        self.ctl("apply", {"kind": "Service", "metadata": {"name": "before-restart"},
+                           "spec": {"type": "NodePort", "ports": [{"port": 80}]}})
+        resp, svc = self.api("PATCH", "/api/v1/namespaces/default/services/ext-tcp-lb/status",
+                             fixture("patch-status-ext-tcp-lb.json"), "application/merge-patch+json")
+        self.assertEqual(resp.status, 200)
+        before = {path: self.items(path) for path in (
+            "/api/v1/services", "/api/v1/endpoints", "/api/v1/events",
+            "/apis/discovery.k8s.io/v1/endpointslices")}
+        saved_rv = before["/api/v1/services"][0]
+        self.assertGreater(int(saved_rv), int(old_rv))
+        self.assertFalse(os.path.exists(self.sf))
+        self.stop(p, "ctl")
+        self.assertTrue(os.path.exists(self.sf))
+        self.assertEqual(os.listdir(os.path.dirname(self.sf)), ["cluster.json"])  # no temp left
+
+        # Second run, same DIR, port and state file. --seed is ignored: the
+        # status written above is not reverted by the fixture.
+        p = self.start(port, "--seed", FIXTURES)
+        self.assertEqual(self.port, port)
+        # The CA is reused: the old kubeconfig's CA still verifies the server.
+        line = next(ln for ln in old_kubeconfig.splitlines() if "certificate-authority-data:" in ln)
+        self.ctx = ssl.create_default_context(
+            cadata=base64.b64decode(line.split(":", 1)[1].strip()).decode())
+        for path, (rv, items) in before.items():
+            self.assertEqual(self.items(path), (saved_rv, items), path)
+        lb = next(s for s in before["/api/v1/services"][1] if s["metadata"]["name"] == "ext-tcp-lb")
+        self.assertEqual(lb["status"]["loadBalancer"]["ingress"][0]["ip"], "203.0.113.7")
+        st = self.ctl("state")[1]
+        self.assertEqual((st["resourceVersion"], st["compactedResourceVersion"], st["historyLength"]),
+                         (saved_rv, saved_rv, 0))
+        self.assertEqual(st["stateFile"], self.sf)
+        # A watch from before the restart gets 410 (in the stream, the default gone mode)...
+        w = Watch(self, f"/api/v1/services?watch=1&resourceVersion={old_rv}")
+        try:
+            e = w.next()
+            self.assertEqual((e["type"], e["object"]["code"], e["object"]["reason"]),
+                             ("ERROR", 410, "Expired"))
+            self.assertEqual(e["object"]["message"],
+                             f"too old resource version: {old_rv} ({saved_rv})")
+            self.assertIsNone(w.next())
+        finally:
+            w.close()
+        # ...or over HTTP with goneMode=http.
+        self.ctl("set", {"goneMode": "http"})
+        self.assertEqual(self.api("GET", f"/api/v1/services?watch=1&resourceVersion={old_rv}")[0].status,
+                         410)
+        self.ctl("set", {"goneMode": "stream"})
+        # A watch from the saved RV gets only what is new; new RVs are higher.
+        w = Watch(self, f"/api/v1/services?watch=1&resourceVersion={saved_rv}&timeoutSeconds=2")
+        try:
+            self.ctl("wait", {"watches": 1})
+            resp, new = self.api("POST", "/api/v1/namespaces/default/services",
+                                 {"metadata": {"name": "after-restart"},
+                                  "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
+            self.assertEqual(resp.status, 201)
+            self.assertGreater(int(new["metadata"]["resourceVersion"]), int(saved_rv))
+            # The allocators continue too: no clusterIP or nodePort is handed out twice.
+            old_svcs = before["/api/v1/services"][1]
+            self.assertNotIn(new["spec"]["clusterIP"], [s["spec"]["clusterIP"] for s in old_svcs])
+            self.assertNotIn(new["spec"]["ports"][0]["nodePort"],
+                             [q.get("nodePort") for s in old_svcs for q in s["spec"]["ports"]])
+            e = w.next()
+            self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("ADDED", "after-restart"))
+            self.assertIsNone(w.next())
+        finally:
+            w.close()
+        name = ev["metadata"]["name"]
+        resp, bumped = self.api("PATCH", f"/api/v1/namespaces/default/events/{name}", {"count": 2},
+                                "application/strategic-merge-patch+json")
+        self.assertEqual((resp.status, bumped["count"]), (200, 2))
+        self.assertEqual(bumped["metadata"]["uid"], ev["metadata"]["uid"])
+        # ctl save writes the file now; a later write is lost on a crash.
+        r = subprocess.run([sys.executable, SERVER, "ctl", self.d, "save"],
+                           stdout=subprocess.PIPE, text=True)
+        self.assertEqual(r.returncode, 0)
+        out = json.loads(r.stdout)
+        save_rv = bumped["metadata"]["resourceVersion"]
+        self.assertEqual((out["file"], out["resourceVersion"]), (self.sf, save_rv))
+        with open(self.sf) as f:
+            self.assertEqual(json.load(f)["resourceVersion"], save_rv)
+        self.ctl("apply", {"kind": "Service", "metadata": {"name": "lost"},
+                           "spec": {"ports": [{"port": 81}]}})
+        p.kill()
+        p.wait()
+        p.stderr.close()
+
+        # Third run, after the crash: the state of the last save.
+        p = self.start(port)
+        rv, items = self.items("/api/v1/services")
+        self.assertEqual(rv, save_rv)
+        self.assertEqual([i["metadata"]["name"] for i in items],
+                         ["after-restart", "before-restart", "ext-tcp-lb", "web"])
+        self.assertEqual(self.api("GET", f"/api/v1/namespaces/default/events/{name}")[1]["count"], 2)
+        # SIGTERM saves too.
+        self.ctl("delete", {"kind": "Service", "namespace": "default", "name": "after-restart"})
+        last_rv = self.list_rv()
+        self.stop(p, 15)
+        with open(self.sf) as f:
+            data = json.load(f)
+        self.assertEqual(data["resourceVersion"], last_rv)
+        self.assertEqual(len(data["objects"]["services"]), 3)
+
+    def test_writes_refused_after_final_save(self):
+        # In process: after the save on shutdown, writes get 429 (none is lost).
+        sys.path.insert(0, HERE)
+        dont_write = sys.dont_write_bytecode
+        sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
+        try:
+            import apiserver
+        finally:
+            sys.path.remove(HERE)
+            sys.dont_write_bytecode = dont_write
+        args = apiserver.argparse.Namespace(
+            rv_start=1000, token=TOKEN, watch_timeout=30, watch_timeout_max=0,
+            bookmark_interval=0, history=1000, gone_mode="stream", no_ipmode_default=False,
+            state_file=self.sf)
+        st = apiserver.State(args)
+        st.put_object(fixture("service-ext-tcp-lb.json"))
+        self.assertEqual(st.save(final=True)["resourceVersion"], "1001")
+        with self.assertRaises(apiserver.ApiError) as cm:
+            st.put_object(fixture("service-web.json"))
+        self.assertEqual(cm.exception.status["code"], 429)
+        self.assertEqual(cm.exception.headers, {"Retry-After": "1"})
+        st2 = apiserver.State(args)
+        self.assertEqual(st2.load(self.sf), 1001)
+        self.assertEqual(list(st2.objects["services"]), [("default", "ext-tcp-lb")])
+
+    def test_save_without_state_file(self):
+        self.sf = ""
+        p = subprocess.Popen([sys.executable, SERVER, "--dir", self.d, "--token", TOKEN],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        deadline = time.time() + 20
+        while not os.path.exists(os.path.join(self.d, "ready")):
+            self.assertIsNone(p.poll())
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        self.cport = int(read(os.path.join(self.d, "control-port")))
+        code, out = self.ctl("save")
+        self.assertEqual(code, 400)
+        target = os.path.join(self.d, "elsewhere.json")
+        code, out = self.ctl("save", {"file": target})
+        self.assertEqual(code, 200)
+        with open(target) as f:
+            self.assertEqual(json.load(f)["kind"], "ApiServerDoubleState")
+        self.ctl("stop")
+        self.assertEqual(p.wait(10), 0)
 
 
 if __name__ == "__main__":

@@ -798,6 +798,161 @@ static void test_include_dir(void **state)
 	assert_int_equal(c->vs[1].line, 3);
 }
 
+/* A reload with the configuration in force: reload(path) with fx.c as
+ * prev; prev is freed after, as extlbd does. */
+static struct xl_config *fx_reload(void)
+{
+	struct xl_config *c;
+
+	/* a file written within the last 100 ms is read again whatever its
+	 * stamp says (see stamp_recent in config.c): let them age */
+	usleep(150 * 1000);
+
+	xl_errors_free(&fx.errs);
+	c = xl_config_reload(fx_path("extlb.conf"), fx.c, &fx.errs);
+	if (!c)
+		fx_print_errors();
+	assert_non_null(c);
+	xl_config_free(fx.c);
+	fx.c = c;
+	return c;
+}
+
+/* The file replaced as editors and extlb-k8s do: a new inode. */
+static void fx_replace(const char *name, const char *text)
+{
+	char tmp[64];
+
+	snprintf(tmp, sizeof(tmp), "%s.new", name);
+	fx_write(tmp, text);
+	assert_int_equal(rename(fx_path(tmp), fx_path(name)), 0);
+}
+
+#define INC_A                                                                  \
+	"virtual_services = (\n"                                               \
+	"  { name = \"a\"; vip = \"10.0.0.2\"; port = 80; scheduler = \"sh\";\n" \
+	"    check = { type = \"http\"; path = \"/a\"; };\n"                    \
+	"    real_servers = ( { address = \"10.1.0.2\"; weight = 3; },\n"      \
+	"      { address = \"10.1.0.3\"; check = { type = \"none\"; }; } ); }\n" \
+	");\n"
+#define INC_B(w)                                                               \
+	"virtual_services = (\n"                                               \
+	"  { name = \"b\"; vip = \"10.0.0.3\"; port = 80;\n"                    \
+	"    real_servers = ( { address = \"10.1.0.4\"; weight = " w "; } ); }\n" \
+	");\n"
+
+/* Unchanged include files are not parsed again on reload, and what is
+ * copied from the previous snapshot equals what a parse gives. */
+static void test_include_reuse(void **state)
+{
+	const struct xl_config *c;
+	const struct xl_vs_config *a;
+	struct xl_config *fresh;
+	struct xl_errors errs = {0};
+	struct xl_table t1, t2;
+
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/a.conf", INC_A);
+	fx_write("extlb.d/b.conf", INC_B("1"));
+	usleep(150 * 1000);
+	c = fx_ok(INC_MAIN);
+	assert_int_equal(c->nstamps, 2);
+	assert_int_equal(c->nreused, 0);
+	/* just written: read again, whatever the stamps say */
+	fx_write("extlb.d/b.conf", INC_B("1"));
+	xl_errors_free(&fx.errs);
+	{
+		struct xl_config *n = xl_config_reload(fx_path("extlb.conf"),
+						       fx.c, &fx.errs);
+
+		assert_non_null(n);
+		assert_int_equal(n->nreused, 1);
+		xl_config_free(fx.c);
+		fx.c = n;
+	}
+	/* read once more, now that it has aged, and so reusable next time */
+	c = fx_reload();
+	assert_int_equal(c->nreused, 1);
+
+	/* nothing changed: both reused, the same services, pointing into
+	 * the new snapshot (the old one is freed by now) */
+	c = fx_reload();
+	assert_int_equal(c->nreused, 2);
+	assert_int_equal(c->nvs, 3);
+	a = vs_named(c, "a");
+	assert_ptr_equal(a->file, c->files[1]);
+	assert_ptr_equal(a->reals[1].file, c->files[1]);
+	assert_int_equal(a->line, 2);
+	assert_int_equal(a->reals[1].line, 5);
+	assert_string_equal(a->svc.sched, "sh");
+	assert_int_equal(a->svc.ndests, 2);
+	assert_int_equal(a->svc.dests[0].weight, 3);
+	assert_int_equal(a->check.type, XL_CHECK_HTTP);
+	assert_string_equal(a->check.path, "/a");
+	assert_string_equal(a->reals[0].check.path, "/a");
+	assert_int_equal(a->reals[1].check.type, XL_CHECK_NONE);
+	/* ... and equal to a fresh parse */
+	fresh = xl_config_load(fx_path("extlb.conf"), &errs);
+	assert_non_null(fresh);
+	assert_int_equal(xl_config_table(c, &t1), 0);
+	assert_int_equal(xl_config_table(fresh, &t2), 0);
+	assert_int_equal(t1.nsvcs, t2.nsvcs);
+	for (size_t i = 0; i < t1.nsvcs; i++) {
+		assert_int_equal(xl_service_cmp(&t1.svcs[i], &t2.svcs[i]), 0);
+		assert_true(xl_service_attrs_equal(&t1.svcs[i], &t2.svcs[i]));
+		assert_int_equal(t1.svcs[i].ndests, t2.svcs[i].ndests);
+		for (size_t j = 0; j < t1.svcs[i].ndests; j++)
+			assert_true(xl_dest_attrs_equal(&t1.svcs[i].dests[j],
+							&t2.svcs[i].dests[j]));
+	}
+	xl_table_free(&t1);
+	xl_table_free(&t2);
+	xl_config_free(fresh);
+
+	/* one file replaced: that one is read, the other reused */
+	fx_replace("extlb.d/b.conf", INC_B("7"));
+	c = fx_reload();
+	assert_int_equal(c->nreused, 1);
+	assert_int_equal(vs_named(c, "b")->svc.dests[0].weight, 7);
+	assert_string_equal(vs_named(c, "a")->check.path, "/a");
+
+	/* edited in place, same size: the new mtime/ctime gives it away */
+	fx_write("extlb.d/b.conf", INC_B("8"));
+	c = fx_reload();
+	assert_int_equal(vs_named(c, "b")->svc.dests[0].weight, 8);
+
+	/* the global defaults the services inherit changed: all read */
+	fx_write("extlb.conf",
+		 "global = { include_dir = \"extlb.d\"; drain_timeout = 5; };\n"
+		 "virtual_services = ( );\n");
+	c = fx_reload();
+	assert_int_equal(c->nreused, 0);
+	assert_true(vs_named(c, "b")->drain_timeout == 5);
+
+	/* a file gone, a file with an error: the reload fails as a parse
+	 * would, and a later one after the fix reuses again */
+	assert_int_equal(unlink(fx_path("extlb.d/a.conf")), 0);
+	fx_write("extlb.d/c.conf", "virtual_services = ( { name = 1; } );\n");
+	assert_null(xl_config_reload(fx_path("extlb.conf"), fx.c, &fx.errs));
+	fx_expect("extlb.d/c.conf", 1,
+		  "wrong type for name: expected a string");
+	assert_int_equal(unlink(fx_path("extlb.d/c.conf")), 0);
+	c = fx_reload();
+	assert_int_equal(c->nvs, 1);
+	assert_int_equal(c->nreused, 1);
+	assert_int_equal(vs_named(c, "b")->svc.dests[0].weight, 8);
+
+	/* a file that @includes another is read every time */
+	fx_write("inc.part", "{ name = \"p\"; fwmark = 9; }\n");
+	fx_write("extlb.d/p.conf", "virtual_services = (\n@include \"inc.part\"\n);\n");
+	c = fx_reload();
+	fx_write("inc.part", "{ name = \"p\"; fwmark = 10; }\n");
+	c = fx_reload();
+	assert_int_equal(c->nreused, 1); /* b only */
+	assert_int_equal(vs_named(c, "p")->svc.fwmark, 10);
+}
+
 /* libconfig's own @include works too; errors name the included file. */
 static void test_libconfig_include(void **state)
 {
@@ -1408,6 +1563,7 @@ int main(void)
 	    T(test_lexer_corners),
 	    T(test_include_dir),
 	    T(test_include_dir_missing),
+	    T(test_include_reuse),
 	    T(test_libconfig_include),
 	    T(test_include_dir_absolute),
 	    T(test_include_dir_not_a_dir),

@@ -17,6 +17,7 @@
 
 #include "k8s/cache.h"
 #include "k8s/objects.h"
+#include "k8s/sync.h"
 
 /* JSON from text with ' for ". */
 static json_object *json(const char *text)
@@ -408,6 +409,78 @@ static void test_cache(void **state)
 	assert_null(c.list_rv);
 }
 
+/* WATCH events into the state, as watch.c hands them on. */
+static void test_state_events(void **state)
+{
+	struct k8s_state st;
+	const struct k8s_service *s;
+	json_object *j;
+
+	(void)state;
+	k8s_state_init(&st);
+	j = json("{'metadata': {'namespace': 'default', 'name': 'db', "
+		 "'uid': 'u-1', 'resourceVersion': '7'}, 'spec': {'type': "
+		 "'LoadBalancer', 'ports': [{'port': 5432}]}}");
+	assert_int_equal(k8s_state_event(&st, K8S_SERVICES, "ADDED", j), 1);
+	json_object_put(j);
+	s = k8s_cache_get(&st.kinds[K8S_SERVICES], "default/db");
+	assert_non_null(s);
+	assert_string_equal(s->uid, "u-1");
+	assert_int_equal(s->ports[0].port, 5432);
+	assert_string_equal(k8s_cache_rv(&st.kinds[K8S_SERVICES], "default/db"),
+			    "7");
+
+	/* a MODIFIED that does not parse keeps the last good object */
+	j = json("{'metadata': {'namespace': 'default', 'name': 'db', "
+		 "'resourceVersion': '8'}, 'spec': {'type': 'LoadBalancer', "
+		 "'ports': 'many'}}");
+	assert_int_equal(k8s_state_event(&st, K8S_SERVICES, "MODIFIED", j), 0);
+	json_object_put(j);
+	s = k8s_cache_get(&st.kinds[K8S_SERVICES], "default/db");
+	assert_int_equal(s->ports[0].port, 5432);
+	assert_string_equal(k8s_cache_rv(&st.kinds[K8S_SERVICES], "default/db"),
+			    "7");
+
+	/* a ClusterIP Service keeps the VIP its status still shows, and one
+	 * with a status that does not parse is still a Service */
+	j = json("{'metadata': {'namespace': 'default', 'name': 'db', "
+		 "'resourceVersion': '9'}, 'spec': {'type': 'ClusterIP'}, "
+		 "'status': {'loadBalancer': {'ingress': [{'ip': "
+		 "'192.0.2.100'}]}}}");
+	assert_int_equal(k8s_state_event(&st, K8S_SERVICES, "MODIFIED", j), 1);
+	json_object_put(j);
+	s = k8s_cache_get(&st.kinds[K8S_SERVICES], "default/db");
+	assert_false(s->load_balancer);
+	assert_int_equal(s->ningress, 1);
+	assert_string_equal(s->ingress[0], "192.0.2.100");
+	j = json("{'metadata': {'namespace': 'default', 'name': 'db', "
+		 "'resourceVersion': '10'}, 'spec': {'type': 'ClusterIP'}, "
+		 "'status': {'loadBalancer': {'ingress': 3}}}");
+	assert_int_equal(k8s_state_event(&st, K8S_SERVICES, "MODIFIED", j), 1);
+	json_object_put(j);
+	s = k8s_cache_get(&st.kinds[K8S_SERVICES], "default/db");
+	assert_int_equal(s->ningress, 0);
+
+	/* endpoints go to their own cache; DELETED removes, once */
+	j = json("{'metadata': {'namespace': 'default', 'name': 'db', "
+		 "'resourceVersion': '11'}, 'subsets': [{'addresses': "
+		 "[{'ip': '192.0.2.10'}], 'ports': [{'port': 5432}]}]}");
+	assert_int_equal(k8s_state_event(&st, K8S_ENDPOINTS, "ADDED", j), 1);
+	assert_int_equal(st.kinds[K8S_ENDPOINTS].n, 1);
+	assert_int_equal(st.kinds[K8S_SERVICES].n, 1);
+	assert_int_equal(k8s_state_event(&st, K8S_ENDPOINTS, "DELETED", j), 1);
+	assert_int_equal(k8s_state_event(&st, K8S_ENDPOINTS, "DELETED", j), 0);
+	assert_int_equal(st.kinds[K8S_ENDPOINTS].n, 0);
+	json_object_put(j);
+	/* an event whose object has no name changes nothing */
+	j = json("{'metadata': {'namespace': 'default'}}");
+	assert_int_equal(k8s_state_event(&st, K8S_SERVICES, "DELETED", j), 0);
+	assert_int_equal(k8s_state_event(&st, K8S_SERVICES, "ADDED", j), 0);
+	json_object_put(j);
+	assert_int_equal(st.kinds[K8S_SERVICES].n, 1);
+	k8s_state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +493,7 @@ int main(void)
 	    cmocka_unit_test(test_object_key),
 	    cmocka_unit_test(test_every_member_every_type),
 	    cmocka_unit_test(test_cache),
+	    cmocka_unit_test(test_state_events),
 	};
 
 	return cmocka_run_group_tests_name("k8s_objects", tests, NULL, NULL);

@@ -807,6 +807,11 @@ static void test_pool_exhausted(void **state)
 	assert_string_equal(warnings(&f),
 			    "Service default/c left out: no free address left "
 			    "in the VIP pools\n");
+	/* the one pending, for its Event */
+	assert_int_equal(f.plan.npending, 1);
+	assert_string_equal(f.plan.pending[0].svc->name, "c");
+	assert_string_equal(f.plan.pending[0].why,
+			    "no free address left in the VIP pools");
 	fx_free(&f);
 }
 

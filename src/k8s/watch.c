@@ -1,0 +1,613 @@
+/*
+ * watch.c - LIST, then WATCH, each kind; apply after each burst of
+ * changes.  One libev loop, one thread.
+ *
+ * The WATCH streams are long-lived requests on one curl multi handle
+ * driven by the loop (curl_ev.c); each stream's bytes go through a
+ * json-c tokener as they arrive, one event (one JSON object) at a time,
+ * so an event split across reads, or many events in one read, is the
+ * same.  LISTs, status PATCHes and Event POSTs are short requests made
+ * with the blocking client from inside the loop's callbacks: they run at
+ * start, after a 410 and after a burst of changes, and meanwhile the
+ * watches' data waits in the sockets.
+ *
+ * Per kind the state is: not listed (LIST on the next start), watching
+ * (a transfer in the multi handle), or waiting (the retry timer runs).
+ * What ends a watch decides what follows: the server's timeout, a clean
+ * end, resumes at once from the last resourceVersion seen (events and
+ * bookmarks both advance it); 410 Gone, as an HTTP status or as an ERROR
+ * event, LISTs again; anything else (a refused connection, a reset, 5xx,
+ * an ERROR event of another code, bytes that are not JSON) waits a
+ * backoff that doubles up to a cap, then resumes.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include "k8s/watch.h"
+#include "curl_ev.h"
+#include "k8s/log.h"
+
+#include <ev.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN 0.5
+#define ERRBODY_MAX (64 * 1024)
+#define JSON_DEPTH 64
+/* a watch that ends sooner than this without an event is not "normal" */
+#define WATCH_MIN_LIFE 1.0
+/* without EndpointSlices served, look again this often */
+#define ABSENT_RECHECK 300.0
+
+struct watcher;
+
+struct stream {
+	struct watcher *w;
+	enum k8s_kind kind;
+	const char *what; /* "services", for messages */
+	bool listed;	  /* the cache holds a LIST (or the kind is absent) */
+	bool absent;	  /* the server does not serve the kind */
+	bool relist;	  /* the next start LISTs */
+	bool bad;	  /* this transfer sent what is not a watch event */
+	char *rv;	  /* where the next WATCH starts */
+	CURL *h;	  /* the WATCH in flight, or NULL */
+	struct curl_slist *hdrs;
+	json_tokener *tok;
+	size_t obj_bytes; /* bytes of the event being read */
+	char *errbody;	  /* the answer when it is not 200 */
+	size_t errlen;
+	unsigned events; /* events (not bookmarks) in this watch */
+	ev_tstamp started;
+	double backoff; /* the last retry delay; 0 after a success */
+	ev_timer retry;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct watcher {
+	struct ev_loop *loop;
+	struct k8s_client *c;
+	const struct k8s_watch_opts *o;
+	struct k8s_state st;
+	struct xl_curl_ev m;
+	struct stream s[K8S_NKINDS];
+	ev_timer debounce;
+	double apply_backoff;
+	ev_signal sigterm, sigint;
+	ev_tstamp first_change; /* of the burst being coalesced */
+};
+
+static const char *const kind_words[K8S_NKINDS] = {
+    [K8S_SERVICES] = "services",
+    [K8S_SLICES] = "endpointslices",
+    [K8S_ENDPOINTS] = "endpoints",
+};
+
+/* ---- applying ---------------------------------------------------------- */
+
+static bool all_listed(const struct watcher *w)
+{
+	for (int k = 0; k < K8S_NKINDS; k++)
+		if (!w->s[k].listed)
+			return false;
+	return true;
+}
+
+/* A change: the file follows once every kind is listed, after the
+ * debounce delay counted from the first change of the burst. */
+static void changed(struct watcher *w)
+{
+	if (ev_is_active(&w->debounce))
+		return;
+	w->first_change = ev_now(w->loop);
+	if (!all_listed(w))
+		return;
+	ev_timer_set(&w->debounce, w->o->debounce, 0.);
+	ev_timer_start(w->loop, &w->debounce);
+}
+
+static void on_debounce(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct watcher *w = t->data;
+	ev_tstamp t0;
+
+	(void)revents;
+	ev_now_update(loop);
+	t0 = ev_now(loop);
+	if (k8s_sync_apply(w->c, &w->o->sync, &w->st) == 0) {
+		w->apply_backoff = 0;
+		ev_now_update(loop);
+		k8s_info("in sync: %.1f ms after the change (%.0f ms of "
+			 "debounce), %.1f ms to render, write and publish",
+			 (ev_now(loop) - w->first_change) * 1e3,
+			 w->o->debounce * 1e3, (ev_now(loop) - t0) * 1e3);
+		return;
+	}
+	w->apply_backoff = w->apply_backoff ? w->apply_backoff * 2 : 1.0;
+	if (w->apply_backoff > w->o->backoff_max)
+		w->apply_backoff = w->o->backoff_max;
+	k8s_warn("not in sync with the cluster: trying again in %.1f s",
+		 w->apply_backoff);
+	ev_timer_set(t, w->apply_backoff, 0.);
+	ev_timer_start(loop, t);
+}
+
+/* ---- one stream -------------------------------------------------------- */
+
+static void stream_retry_in(struct stream *s, double delay)
+{
+	ev_timer_stop(s->w->loop, &s->retry);
+	ev_timer_set(&s->retry, delay, 0.);
+	ev_timer_start(s->w->loop, &s->retry);
+}
+
+/* After a failure: the next delay, doubled up to the cap, +-20%. */
+static double next_backoff(struct stream *s)
+{
+	double max = s->w->o->backoff_max;
+
+	s->backoff = s->backoff ? s->backoff * 2 : BACKOFF_MIN;
+	if (s->backoff > max)
+		s->backoff = max;
+	return s->backoff * (0.8 + 0.4 * (double)random() / RAND_MAX);
+}
+
+static void set_rv(struct stream *s, const char *rv)
+{
+	char *v;
+
+	if (!rv || !*rv || (s->rv && !strcmp(s->rv, rv)))
+		return;
+	v = strdup(rv);
+	if (!v)
+		return; /* keep the older one: at worst events come twice */
+	free(s->rv);
+	s->rv = v;
+}
+
+/* The transfer's resources, after it left the multi handle. */
+static void stream_release(struct stream *s)
+{
+	if (s->h) {
+		curl_multi_remove_handle(s->w->m.multi, s->h);
+		curl_easy_cleanup(s->h);
+		s->h = NULL;
+	}
+	curl_slist_free_all(s->hdrs);
+	s->hdrs = NULL;
+	free(s->errbody);
+	s->errbody = NULL;
+	s->errlen = 0;
+}
+
+static const char *str_member(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+static const char *object_rv(json_object *obj)
+{
+	json_object *md;
+
+	if (!json_object_object_get_ex(obj, "metadata", &md))
+		return NULL;
+	return str_member(md, "resourceVersion");
+}
+
+/* An ERROR event's Status: 410 LISTs again, others retry.  -1 (the
+ * transfer is cut: the server ends it anyway). */
+static int error_event(struct stream *s, json_object *obj)
+{
+	json_object *code;
+	const char *msg = str_member(obj, "message");
+	long c = 0;
+
+	if (obj && json_object_object_get_ex(obj, "code", &code))
+		c = (long)json_object_get_int64(code);
+	if (c == 410) {
+		k8s_info("watch of %s: %s (410 Gone): listing again", s->what,
+			 msg ? msg : "resourceVersion too old");
+		s->relist = true;
+	} else {
+		k8s_warn("watch of %s: the server sent an error: %s (%ld)",
+			 s->what, msg ? msg : "no message", c);
+		s->bad = true;
+	}
+	return -1;
+}
+
+/* One event.  0 to read on, -1 to end the transfer. */
+static int handle_event(struct stream *s, json_object *ev)
+{
+	json_object *obj = NULL;
+	const char *type = str_member(ev, "type");
+	int r;
+
+	if (!json_object_is_type(ev, json_type_object) || !type ||
+	    !json_object_object_get_ex(ev, "object", &obj) ||
+	    !json_object_is_type(obj, json_type_object)) {
+		if (type && !strcmp(type, "ERROR"))
+			return error_event(s, NULL);
+		k8s_warn("watch of %s: an event without type or object",
+			 s->what);
+		s->bad = true;
+		return -1;
+	}
+	if (!strcmp(type, "ERROR"))
+		return error_event(s, obj);
+	if (!strcmp(type, "BOOKMARK")) {
+		set_rv(s, object_rv(obj));
+		k8s_debug("watch of %s: bookmark at %s", s->what,
+			  s->rv ? s->rv : "?");
+		return 0;
+	}
+	if (strcmp(type, "ADDED") && strcmp(type, "MODIFIED") &&
+	    strcmp(type, "DELETED")) {
+		k8s_warn("watch of %s: unknown event type \"%s\" ignored",
+			 s->what, type);
+		return 0;
+	}
+	s->events++;
+	r = k8s_state_event(&s->w->st, s->kind, type, obj);
+	if (r < 0) {
+		k8s_err("out of memory");
+		s->bad = true;
+		return -1;
+	}
+	set_rv(s, object_rv(obj));
+	if (k8s_log_enabled(K8S_LOG_DEBUG)) {
+		json_object *md = NULL;
+
+		json_object_object_get_ex(obj, "metadata", &md);
+		k8s_debug("watch of %s: %s %s/%s at %s%s", s->what, type,
+			  str_member(md, "namespace") ?: "?",
+			  str_member(md, "name") ?: "?", s->rv ? s->rv : "?",
+			  r ? "" : " (no change)");
+	}
+	if (r > 0)
+		changed(s->w);
+	return 0;
+}
+
+/* Bytes of the watch stream: whole events handed on as they complete. */
+static int feed(struct stream *s, const char *p, size_t len)
+{
+	while (len) {
+		json_object *ev;
+		enum json_tokener_error e;
+		size_t used;
+		int chunk = len > INT32_MAX ? INT32_MAX : (int)len;
+
+		if (!s->obj_bytes) { /* between events: skip the line breaks */
+			while (len && strchr(" \t\r\n", *p)) {
+				p++;
+				len--;
+			}
+			if (!len)
+				return 0;
+			chunk = len > INT32_MAX ? INT32_MAX : (int)len;
+		}
+		ev = json_tokener_parse_ex(s->tok, p, chunk);
+		e = json_tokener_get_error(s->tok);
+		if (e == json_tokener_continue) {
+			s->obj_bytes += (size_t)chunk;
+			if (s->obj_bytes > K8S_MAX_RESPONSE) {
+				k8s_warn("watch of %s: an event larger than "
+					 "%u MiB",
+					 s->what, K8S_MAX_RESPONSE >> 20);
+				s->bad = true;
+				return -1;
+			}
+			p += chunk;
+			len -= (size_t)chunk;
+			continue;
+		}
+		if (e != json_tokener_success || !ev) {
+			k8s_warn("watch of %s: the stream is not JSON (%s)",
+				 s->what, json_tokener_error_desc(e));
+			json_object_put(ev);
+			s->bad = true;
+			return -1;
+		}
+		used = json_tokener_get_parse_end(s->tok);
+		json_tokener_reset(s->tok);
+		s->obj_bytes = 0;
+		if (handle_event(s, ev) < 0) {
+			json_object_put(ev);
+			return -1;
+		}
+		json_object_put(ev);
+		p += used;
+		len -= used;
+	}
+	return 0;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct stream *s = arg;
+	size_t len = size * n;
+	long code = 0;
+
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) { /* a Status saying why: kept for the message */
+		size_t room = ERRBODY_MAX - s->errlen;
+		char *b;
+
+		if (len < room)
+			room = len;
+		b = realloc(s->errbody, s->errlen + room + 1);
+		if (!b)
+			return len;
+		memcpy(b + s->errlen, p, room);
+		s->errlen += room;
+		b[s->errlen] = 0;
+		s->errbody = b;
+		return len;
+	}
+	return feed(s, p, len) < 0 ? 0 : len;
+}
+
+/* Starts the WATCH from s->rv.  0, or -1 (logged; the caller retries). */
+static int start_watch(struct stream *s)
+{
+	struct watcher *w = s->w;
+	char *path = k8s_kind_path(s->kind, w->o->sync.ns), *url = NULL;
+	char *rv = NULL;
+	int r = -1;
+
+	s->h = curl_easy_init();
+	if (!path || !s->h || !s->rv ||
+	    !(rv = curl_easy_escape(s->h, s->rv, 0)) ||
+	    asprintf(&url,
+		     "%s%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%ld"
+		     "&resourceVersion=%s",
+		     k8s_client_server(w->c), path, w->o->watch_timeout,
+		     rv) < 0) {
+		url = NULL;
+		k8s_err("watch of %s: out of memory", s->what);
+		goto out;
+	}
+	if (k8s_client_setup_handle(w->c, s->h) < 0 ||
+	    !(s->hdrs = k8s_client_headers(w->c))) {
+		k8s_err("watch of %s: %s", s->what, k8s_client_error(w->c));
+		goto out;
+	}
+	/* the stream as a whole has no size limit; each event has */
+	curl_easy_setopt(s->h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
+	curl_easy_setopt(s->h, CURLOPT_URL, url);
+	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->hdrs);
+	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->h, CURLOPT_PRIVATE, (void *)s);
+	curl_easy_setopt(s->h, CURLOPT_ERRORBUFFER, s->errbuf);
+	/* a server that vanished without a word ends the watch too */
+	curl_easy_setopt(s->h, CURLOPT_TIMEOUT, w->o->watch_timeout + 60L);
+	curl_easy_setopt(s->h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(s->h, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(s->h, CURLOPT_TCP_KEEPINTVL, 10L);
+	s->errbuf[0] = 0;
+	s->bad = false;
+	s->events = 0;
+	s->obj_bytes = 0;
+	json_tokener_reset(s->tok);
+	s->started = ev_now(w->loop);
+	if (curl_multi_add_handle(w->m.multi, s->h) != CURLM_OK) {
+		k8s_err("watch of %s: libcurl refused the request", s->what);
+		goto out;
+	}
+	k8s_debug("watch of %s from resourceVersion %s", s->what, s->rv);
+	r = 0;
+out:
+	if (r < 0) {
+		curl_easy_cleanup(s->h);
+		s->h = NULL;
+		curl_slist_free_all(s->hdrs);
+		s->hdrs = NULL;
+	}
+	curl_free(rv);
+	free(url);
+	free(path);
+	return r;
+}
+
+/* LIST if needed, then WATCH; on failure the retry timer runs. */
+static void stream_start(struct stream *s)
+{
+	struct watcher *w = s->w;
+
+	if (s->relist || !s->listed) {
+		int r = k8s_sync_list_kind(w->c, w->o->sync.ns, &w->st,
+					   s->kind);
+
+		if (r < 0) {
+			double d = next_backoff(s);
+
+			k8s_warn("LIST of %s failed: again in %.1f s", s->what,
+				 d);
+			stream_retry_in(s, d);
+			return;
+		}
+		s->relist = false;
+		s->listed = true;
+		s->absent = r == 1;
+		free(s->rv);
+		s->rv = NULL;
+		set_rv(s, w->st.kinds[s->kind].list_rv);
+		k8s_info("listed %zu %s", w->st.kinds[s->kind].n, s->what);
+		changed(w);
+		if (s->absent) {
+			stream_retry_in(s, ABSENT_RECHECK);
+			s->relist = true;
+			return;
+		}
+		if (!s->rv) { /* nothing to resume from: list again later */
+			k8s_warn("LIST of %s had no resourceVersion", s->what);
+			s->relist = true;
+			stream_retry_in(s, next_backoff(s));
+			return;
+		}
+	}
+	if (start_watch(s) < 0)
+		stream_retry_in(s, next_backoff(s));
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	stream_start(t->data);
+}
+
+/* Why a watch failed, in words. */
+static void failure_text(struct stream *s, CURLcode rc, long code, char *buf,
+			 size_t len)
+{
+	json_object *j = NULL;
+	const char *msg = NULL;
+
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s->bad)) {
+		snprintf(buf, len, "%s",
+			 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		return;
+	}
+	if (code != 200) {
+		j = s->errbody ? json_tokener_parse(s->errbody) : NULL;
+		msg = str_member(j, "message");
+		snprintf(buf, len, "HTTP %ld%s%s", code, msg ? ": " : "",
+			 msg ? msg : "");
+		json_object_put(j);
+		return;
+	}
+	snprintf(buf, len, "%s",
+		 s->bad ? "a bad event (above)" : "the stream was cut");
+}
+
+/* A WATCH transfer ended (xl_curl_ev's done callback). */
+static void on_done(CURL *easy, CURLcode rc, void *arg)
+{
+	struct watcher *w = arg;
+	struct stream *s = NULL;
+	char *priv = NULL, why[512];
+	long code = 0;
+	double life;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	s = (struct stream *)(void *)priv;
+	if (!s || s->h != easy)
+		return;
+	life = ev_now(w->loop) - s->started;
+	if (s->relist || code == 410) {
+		if (code == 410)
+			k8s_info("watch of %s: 410 Gone: listing again",
+				 s->what);
+		s->relist = true;
+		stream_release(s);
+		s->backoff = 0;
+		stream_retry_in(s, 0);
+		return;
+	}
+	if (rc == CURLE_OK && code == 200 && !s->bad) {
+		k8s_debug("watch of %s ended by the server after %.1f s, %u "
+			  "event(s): resuming from %s",
+			  s->what, life, s->events, s->rv);
+		stream_release(s);
+		if (s->events || life >= WATCH_MIN_LIFE) {
+			s->backoff = 0;
+			stream_retry_in(s, 0);
+		} else {
+			stream_retry_in(s, next_backoff(s));
+		}
+		return;
+	}
+	failure_text(s, rc, code, why, sizeof(why));
+	stream_release(s);
+	if (s->events || life >= 10 * WATCH_MIN_LIFE)
+		s->backoff = 0; /* it had worked for a while */
+	{
+		double d = next_backoff(s);
+
+		k8s_warn("watch of %s failed: %s; again in %.1f s from "
+			 "resourceVersion %s",
+			 s->what, why, d, s->rv);
+		stream_retry_in(s, d);
+	}
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static void on_signal(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+	(void)revents;
+	k8s_info("signal %d: stopping", sig->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void watcher_free(struct watcher *w)
+{
+	for (int k = 0; k < K8S_NKINDS; k++) {
+		struct stream *s = &w->s[k];
+
+		ev_timer_stop(w->loop, &s->retry);
+		stream_release(s);
+		if (s->tok)
+			json_tokener_free(s->tok);
+		free(s->rv);
+	}
+	ev_timer_stop(w->loop, &w->debounce);
+	ev_signal_stop(w->loop, &w->sigterm);
+	ev_signal_stop(w->loop, &w->sigint);
+	xl_curl_ev_fini(&w->m);
+	k8s_state_free(&w->st);
+}
+
+int k8s_watch_run(struct k8s_client *c, const struct k8s_watch_opts *o)
+{
+	struct watcher w = {0};
+	int ret = 1;
+
+	w.loop = ev_default_loop(EVFLAG_AUTO);
+	w.c = c;
+	w.o = o;
+	k8s_state_init(&w.st);
+	if (!w.loop || xl_curl_ev_init(&w.m, w.loop, on_done, &w) < 0) {
+		k8s_err("cannot start the event loop or libcurl");
+		k8s_state_free(&w.st);
+		return 1;
+	}
+	ev_timer_init(&w.debounce, on_debounce, 0., 0.);
+	w.debounce.data = &w;
+	ev_signal_init(&w.sigterm, on_signal, SIGTERM);
+	ev_signal_init(&w.sigint, on_signal, SIGINT);
+	ev_signal_start(w.loop, &w.sigterm);
+	ev_signal_start(w.loop, &w.sigint);
+	for (int k = 0; k < K8S_NKINDS; k++) {
+		struct stream *s = &w.s[k];
+
+		s->w = &w;
+		s->kind = k;
+		s->what = kind_words[k];
+		s->tok = json_tokener_new_ex(JSON_DEPTH);
+		ev_timer_init(&s->retry, on_retry, 0., 0.);
+		s->retry.data = s;
+		if (!s->tok) {
+			k8s_err("out of memory");
+			goto out;
+		}
+	}
+	for (int k = 0; k < K8S_NKINDS; k++)
+		stream_start(&w.s[k]);
+	ev_run(w.loop, 0);
+	ret = 0;
+out:
+	watcher_free(&w);
+	return ret;
+}
