@@ -105,6 +105,9 @@ struct xl_file_stamp {
 	bool reusable; /* parsed cleanly, on its own (no @include) */
 };
 
+#define XL_MAX_SERVICES_DEFAULT 65536
+#define XL_MAX_SERVICES_LIMIT 1000000
+
 struct xl_config {
 	enum xl_log_level log_level;
 	char *include_dir;
@@ -112,6 +115,7 @@ struct xl_config {
 	enum xl_on_stop on_stop;
 	double resync_interval;
 	double drain_timeout;
+	size_t max_services; /* more is an error (a runaway generator) */
 	struct xl_check_config check; /* global default */
 
 	struct xl_vs_config *vs;

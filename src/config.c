@@ -442,6 +442,7 @@ enum {
 	G_RESYNC_INTERVAL,
 	G_DRAIN_TIMEOUT,
 	G_CHECK,
+	G_MAX_SERVICES,
 	G_NKEYS
 };
 
@@ -453,6 +454,7 @@ static const char *const global_keys[G_NKEYS] = {
     [G_RESYNC_INTERVAL] = "resync_interval",
     [G_DRAIN_TIMEOUT] = "drain_timeout",
     [G_CHECK] = "check",
+    [G_MAX_SERVICES] = "max_services",
 };
 
 enum {
@@ -1748,6 +1750,7 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 {
 	struct xl_config *c = ld->c;
 	struct keys g;
+	long long n;
 	int v;
 
 	keys_read(ld, grp, "in global", global_keys, G_NKEYS, &g);
@@ -1760,6 +1763,9 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 		 &c->resync_interval);
 	get_secs(ld, g.s[G_DRAIN_TIMEOUT], false, 0, LONG_SECS_MAX,
 		 &c->drain_timeout);
+	if (get_int(ld, g.s[G_MAX_SERVICES], 1, XL_MAX_SERVICES_LIMIT, &n) ==
+	    1)
+		c->max_services = (size_t)n;
 	global_include_dir(ld, g.s[G_INCLUDE_DIR]);
 	if (g.s[G_CHECK])
 		check_apply(ld, g.s[G_CHECK], &c->check, &ld->global_org,
@@ -2297,6 +2303,7 @@ static int config_defaults(struct xl_config *c)
 	c->on_stop = XL_ON_STOP_KEEP;
 	c->owns_all = false;
 	c->resync_interval = 30;
+	c->max_services = XL_MAX_SERVICES_DEFAULT;
 	c->drain_timeout = 60;
 	return check_defaults(&c->check);
 }
@@ -2332,6 +2339,15 @@ struct xl_config *xl_config_reload(const char *path,
 				       prev->drain_timeout == c->drain_timeout;
 		include_dir_load(&ld);
 	}
+	/* a runaway generator is stopped here, before the kernel sees any of
+	 * it: the configuration in force stays */
+	if (c && c->nvs > c->max_services && !ld.oom)
+		ld_err_at(&ld, c->vs[c->max_services].file,
+			  c->vs[c->max_services].line,
+			  "virtual service %zu: more than max_services = %zu "
+			  "(%zu in all); raise global max_services if that "
+			  "many are meant",
+			  c->max_services + 1, c->max_services, c->nvs);
 	vs_dupes(&ld, false);
 	vs_dupes(&ld, true);
 	if (ld.nerr)

@@ -205,8 +205,8 @@ static void reload(struct xl_daemon *d)
 		return;
 	}
 	if (cfg->nstamps)
-		xl_info("reload: %zu of %zu include_dir files unchanged, not "
-			"parsed again",
+		xl_info("include_dir: %zu of %zu files unchanged, not parsed "
+			"again",
 			cfg->nreused, cfg->nstamps);
 	/* health state carries over for servers whose identity and check
 	 * are unchanged; the old snapshot is freed only after that */

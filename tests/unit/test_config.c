@@ -955,6 +955,36 @@ static void test_include_reuse(void **state)
 	assert_int_equal(vs_named(c, "p")->svc.fwmark, 10);
 }
 
+/* More services than max_services: refused, naming the first one too many. */
+static void test_max_services(void **state)
+{
+	const struct xl_config *c;
+
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/a.conf",
+		 "virtual_services = (\n"
+		 "  { name = \"a\"; vip = \"10.0.0.2\"; port = 80; },\n"
+		 "  { name = \"b\"; vip = \"10.0.0.3\"; port = 80; }\n"
+		 ");\n");
+	fx_bad("global = { include_dir = \"extlb.d\"; max_services = 2; };\n"
+	       "virtual_services = (\n"
+	       "  { name = \"main\"; vip = \"10.0.0.1\"; port = 80; }\n"
+	       ");\n");
+	fx_expect("extlb.d/a.conf", 3,
+		  "virtual service 3: more than max_services = 2 (3 in all)");
+	c = fx_ok("global = { include_dir = \"extlb.d\"; max_services = 3; };\n"
+		  "virtual_services = (\n"
+		  "  { name = \"main\"; vip = \"10.0.0.1\"; port = 80; }\n"
+		  ");\n");
+	assert_int_equal(c->nvs, 3);
+	assert_int_equal(c->max_services, 3);
+	c = fx_ok("virtual_services = ( );\n");
+	assert_int_equal(c->max_services, 65536);
+	fx_bad("global = { max_services = 0; };\n");
+	fx_expect("extlb.conf", 1, "max_services: 0 is out of range");
+}
+
 /* libconfig's own @include works too; errors name the included file. */
 static void test_libconfig_include(void **state)
 {
@@ -1156,7 +1186,7 @@ static const struct err_case err_cases[] = {
 	/* global */
 	{ "unknown key in global", "global = {\n  loglevel = \"info\";\n};\n",
 	  NULL, NULL, 2,
-	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check)" },
+	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services)" },
 	{ "bad log_level", "global = { log_level = \"verbose\"; };\n", NULL,
 	  NULL, 1,
 	  "log_level: \"verbose\" is not one of \"error\", \"warning\", \"info\", \"debug\"" },
@@ -1566,6 +1596,7 @@ int main(void)
 	    T(test_include_dir),
 	    T(test_include_dir_missing),
 	    T(test_include_reuse),
+	    T(test_max_services),
 	    T(test_libconfig_include),
 	    T(test_include_dir_absolute),
 	    T(test_include_dir_not_a_dir),

@@ -73,6 +73,15 @@ n=$(xl_log_count 'is empty; the running configuration stays in force')
 kill -HUP "$XL_EXTLBD_PID"
 xl_check "empty file: refused" xl_wait_for -t 30 sh -c \
     "[ \$(grep -c 'is empty; the running configuration stays in force' $XL_EXTLBD_LOG) -gt $n ]"
+# 100,000 services (a generator gone wrong): refused before the kernel sees any
+awk 'BEGIN { print "virtual_services = ("
+    for (i = 1; i <= 100000; i++) printf "%s{ name = \"s%d\"; fwmark = %d; }\n", (i > 1 ? "," : ""), i, i
+    print ");" }' >/tmp/sched.conf
+xl_extlbd_reload
+xl_check "100,000 services: refused, naming the first one beyond max_services" grep -q \
+    'error: /tmp/sched.conf:65538: virtual service 65537: more than max_services = 65536 (100000 in all)' \
+    "$XL_EXTLBD_LOG"
+xl_assert_eq "100,000 services: kernel untouched" "$before" "$(ipvsadm -Sn)"
 rm /tmp/sched.conf
 mkdir /tmp/sched.conf
 xl_extlbd_reload

@@ -27,6 +27,7 @@ virtual_services = ( { name = "b"; vip = "192.168.10.100"; port = 8001;
 CONF
 echo 'virtual_services = ( { name = "half-writ' >/tmp/extlb.d/.c.conf.tmp
 echo 'not a config' >/tmp/extlb.d/notes.txt
+sleep 0.3 # older than 100 ms when read: b.conf is reused by the next reload
 mark=$(xl_log_lines)
 xl_extlbd_reload
 xl_assert_eq "new file: its service and server added, nothing else" "\
@@ -35,15 +36,20 @@ add-server TCP 192.168.10.100:8001 -> 10.20.0.7:80 (nat, weight 1)" \
     "$(xl_log_since "$mark" | grep -E 'info: (add|edit|delete)-' | sed 's/.*info: //')"
 
 sed -i 's/port = 80; } ); } );/port = 80; weight = 4; } ); } );/' /tmp/extlb.d/a.conf
+sleep 0.3 # a file changed in the last 100 ms would be read again by the next reload
 mark=$(xl_log_lines)
 xl_extlbd_reload
 xl_assert_eq "changed weight: one edit" \
     "edit-server TCP 192.168.10.100:8000 -> 10.20.0.6:80 (nat, weight 4)" \
     "$(xl_log_since "$mark" | grep -E 'info: (add|edit|delete)-' | sed 's/.*info: //')"
+xl_assert_eq "changed weight: only the changed file parsed again" 1 \
+    "$(xl_log_since "$mark" | grep -c 'include_dir: 1 of 2 files unchanged, not parsed again')"
 
 mark=$(xl_log_lines)
 xl_extlbd_reload
 xl_assert_eq "unchanged files: zero ops" 1 "$(xl_log_since "$mark" | grep -c 'reload: 0 ops applied')"
+xl_assert_eq "unchanged files: none parsed again" 1 \
+    "$(xl_log_since "$mark" | grep -c 'include_dir: 2 of 2 files unchanged, not parsed again')"
 
 rm /tmp/extlb.d/b.conf
 mark=$(xl_log_lines)
