@@ -726,6 +726,119 @@ static void test_tcp_many(void **state)
 	free(t);
 }
 
+/* While thousands of checks time out together, the loop keeps answering. */
+struct watchdog {
+	ev_timer tick;	    /* every 50 ms: how late did it run? */
+	ev_timer kick;	    /* raises SIGUSR1 in the middle of it all */
+	ev_signal usr1;
+	double last, worst; /* tick lateness, seconds */
+	double raised, answered;
+};
+
+static void wd_tick(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct watchdog *d = container_of(w, struct watchdog, tick);
+	double now = ev_time();
+
+	(void)l;
+	(void)revents;
+	if (d->last && now - d->last - 0.05 > d->worst)
+		d->worst = now - d->last - 0.05;
+	d->last = now;
+}
+
+static void wd_kick(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct watchdog *d = container_of(w, struct watchdog, kick);
+
+	(void)l;
+	(void)revents;
+	d->raised = ev_time();
+	raise(SIGUSR1);
+}
+
+static void wd_usr1(struct ev_loop *l, ev_signal *w, int revents)
+{
+	struct watchdog *d = container_of(w, struct watchdog, usr1);
+
+	(void)l;
+	(void)revents;
+	d->answered = ev_time();
+}
+
+static void test_many_timeouts_loop_answers(void **state)
+{
+	enum { NTCP = 2000, NUDP = 500 };
+	struct xl_check_config tcp = cfg_make(XL_CHECK_TCP, 1.0);
+	struct xl_check_config udp = cfg_make(XL_CHECK_UDP, 1.0);
+	struct tprobe *t = calloc(NTCP + NUDP, sizeof(*t));
+	struct usrv *u = usrv_start(AF_INET, U_SILENT);
+	struct rlimit rl, old;
+	struct watchdog d = {0};
+	struct blackhole b;
+	double t0, slowest = 0;
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	if (rl.rlim_cur < NTCP + NUDP + 256)
+		rl.rlim_cur = rl.rlim_max < NTCP + NUDP + 256
+				  ? rl.rlim_max
+				  : NTCP + NUDP + 256;
+	if (rl.rlim_cur < NTCP + NUDP + 64) {
+		print_message("  skipped: only %lu file descriptors\n",
+			      (unsigned long)rl.rlim_max);
+		usrv_stop(u);
+		free(u);
+		free(t);
+		skip();
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	udp.send = (char *)"ping";
+	blackhole_open(&b, AF_INET);
+	ev_timer_init(&d.tick, wd_tick, 0.05, 0.05);
+	ev_timer_init(&d.kick, wd_kick, 0.5, 0.);
+	ev_signal_init(&d.usr1, wd_usr1, SIGUSR1);
+	ev_timer_start(loop, &d.tick);
+	ev_timer_start(loop, &d.kick);
+	ev_signal_start(loop, &d.usr1);
+	t0 = ev_time();
+	for (int i = 0; i < NTCP; i++)
+		tp_start(&t[i], &tcp, AF_INET, b.port);
+	for (int i = 0; i < NUDP; i++)
+		tp_start(&t[NTCP + i], &udp, AF_INET, u->port);
+	assert_int_equal(xl_checker_running(ck), NTCP + NUDP);
+	run_until_done(20);
+	ev_timer_stop(loop, &d.tick);
+	ev_timer_stop(loop, &d.kick);
+	ev_signal_stop(loop, &d.usr1);
+	for (int i = 0; i < NTCP + NUDP; i++) {
+		assert_int_equal(t[i].ndone, 1);
+		assert_int_equal(t[i].r.status, XL_CHECK_DOWN);
+		if (t[i].r.elapsed > slowest)
+			slowest = t[i].r.elapsed;
+	}
+	assert_string_equal(t[0].r.reason, "tcp connect timeout after 1000 ms");
+	assert_string_equal(t[NTCP].r.reason, "udp no reply within 1000 ms");
+	print_message("  %d checks timed out together in %.2f s (slowest %.2f "
+		      "s); SIGUSR1 answered after %.1f ms; timer late by at "
+		      "most %.1f ms\n",
+		      NTCP + NUDP, ev_time() - t0, slowest,
+		      (d.answered - d.raised) * 1e3, d.worst * 1e3);
+	/* each one on time, the signal and the timers answered meanwhile */
+	assert_true(slowest < 1.5);
+	assert_true(d.raised > 0 && d.answered >= d.raised);
+	assert_true(d.answered - d.raised < 0.2);
+	assert_true(d.worst < 0.25);
+	assert_int_equal(xl_checker_running(ck), 0);
+	blackhole_close(&b);
+	usrv_stop(u);
+	free(u);
+	free(t);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+
 /* The engine restarts a probe from its done callback. */
 static void test_restart_from_done(void **state)
 {
@@ -1590,6 +1703,7 @@ int main(void)
 	    cmocka_unit_test(test_tcp_timeout),
 	    cmocka_unit_test(test_tcp_connect_target),
 	    cmocka_unit_test(test_tcp_many),
+	    cmocka_unit_test(test_many_timeouts_loop_answers),
 	    cmocka_unit_test(test_restart_from_done),
 	    cmocka_unit_test(test_no_fds),
 	    cmocka_unit_test(test_none),
