@@ -62,8 +62,8 @@ elif [[ -x "$build/extlb-k8s" ]]; then
 else
     bin="$tmp/extlb-k8s"
     # shellcheck disable=SC2046
-    if ! cc -std=gnu11 -O2 -I"$repo/include" "$repo"/src/k8s/*.c \
-            $(pkg-config --cflags --libs libcurl json-c yaml-0.1) -o "$bin"; then
+    if ! cc -std=gnu11 -O2 -I"$repo/include" "$repo"/src/k8s/*.c "$repo/src/curl_ev.c" \
+            $(pkg-config --cflags --libs libcurl json-c yaml-0.1) -lev -lm -o "$bin"; then
         bad "build extlb-k8s from src/k8s"
         summary
         exit 1
