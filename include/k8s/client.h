@@ -15,6 +15,8 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <signal.h>
+#include <stdbool.h>
 
 /* The largest answer read: a LIST of a big cluster is tens of MiB. */
 #define K8S_MAX_RESPONSE (64u << 20)
@@ -28,6 +30,13 @@ void k8s_client_free(struct k8s_client *c);
 
 /* Seconds a request may take in all (default 60). */
 void k8s_client_set_timeout(struct k8s_client *c, long seconds);
+
+/* While *flag is non-zero (a signal handler sets it), requests end at
+ * once with an error.  NULL: never. */
+void k8s_client_set_abort(struct k8s_client *c,
+			  const volatile sig_atomic_t *flag);
+/* Whether that flag is set: the caller stops making requests. */
+bool k8s_client_aborted(const struct k8s_client *c);
 
 /* TLS, credentials and limits on any easy handle.  0, or -1 (error set). */
 int k8s_client_setup_handle(struct k8s_client *c, CURL *h);
@@ -60,6 +69,19 @@ const char *k8s_client_server(const struct k8s_client *c);
 typedef int (*k8s_item_fn)(json_object *item, void *arg);
 int k8s_client_list(struct k8s_client *c, const char *path, k8s_item_fn fn,
 		    void *arg, char **list_rv);
+
+/* The URL path of a LIST page: path?limit=N[&continue=TOKEN] (malloc'ed;
+ * NULL when out of memory). */
+char *k8s_client_list_url(struct k8s_client *c, const char *path,
+			  const char *cont);
+/*
+ * One LIST page read by other means (the watch loop's own requests):
+ * body parsed, fn on each item, *list_rv updated, *next the URL path of
+ * the next page (malloc'ed) or NULL at the last.  0, or -1 (error set).
+ */
+int k8s_client_list_page(struct k8s_client *c, const char *path,
+			 const char *body, size_t len, k8s_item_fn fn,
+			 void *arg, char **list_rv, char **next);
 
 /* Why the last request failed: "GET /api/v1/services: HTTP 403: ..." */
 const char *k8s_client_error(const struct k8s_client *c);

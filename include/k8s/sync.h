@@ -49,6 +49,16 @@ char *k8s_kind_path(enum k8s_kind k, const char *ns);
 int k8s_sync_list_kind(struct k8s_client *c, const char *ns,
 		       struct k8s_state *st, enum k8s_kind k);
 
+/* For a LIST read page by page elsewhere (watch.c): a cache for kind k,
+ * one item of a page into it (a bad one skipped with a warning; -1 only
+ * when out of memory), and the finished cache in place of st's (fresh is
+ * left empty, ready for the next LIST). */
+void k8s_kind_cache_init(struct k8s_cache *c, enum k8s_kind k);
+int k8s_kind_load_item(struct k8s_cache *c, enum k8s_kind k,
+		       json_object *item);
+void k8s_state_replace(struct k8s_state *st, enum k8s_kind k,
+		       struct k8s_cache *fresh);
+
 /* LISTs the three kinds.  0, or -1 (logged) with st unchanged. */
 int k8s_sync_list(struct k8s_client *c, const struct k8s_sync_opts *o,
 		  struct k8s_state *st);

@@ -17,6 +17,7 @@
 #include "k8s/log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct k8s_client {
 	long timeout;
 	long status;
 	char err[1024];
+	const volatile sig_atomic_t *abort; /* non-zero: end the request */
 	/* files written for credentials libcurl cannot take from memory */
 	char *tmpfiles[3];
 	size_t ntmp;
@@ -70,6 +72,27 @@ long k8s_client_status(const struct k8s_client *c)
 void k8s_client_set_timeout(struct k8s_client *c, long seconds)
 {
 	c->timeout = seconds;
+}
+
+void k8s_client_set_abort(struct k8s_client *c,
+			  const volatile sig_atomic_t *flag)
+{
+	c->abort = flag;
+}
+
+bool k8s_client_aborted(const struct k8s_client *c)
+{
+	return c->abort && *c->abort;
+}
+
+/* CURLOPT_XFERINFOFUNCTION: called at least once a second while waiting. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct k8s_client *c = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return c->abort && *c->abort ? 1 : 0;
 }
 
 static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
@@ -382,6 +405,9 @@ static int request(struct k8s_client *c, const char *method, const char *path,
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, cerrbuf);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->resp);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, c->abort ? 0L : 1L);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
 	if (body) {
 		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
@@ -400,6 +426,8 @@ static int request(struct k8s_client *c, const char *method, const char *path,
 	k8s_debug("%s %s: %ld, %zu bytes", method, url, c->status, c->resp.len);
 	free(url);
 	if (rc != CURLE_OK) {
+		if (rc == CURLE_ABORTED_BY_CALLBACK)
+			return cerr(c, "%s: cut short by a signal", what);
 		if (c->resp.too_big || rc == CURLE_FILESIZE_EXCEEDED)
 			return cerr(c, "%s: the answer is larger than %u MiB",
 				    what, K8S_MAX_RESPONSE >> 20);
@@ -413,9 +441,9 @@ static int request(struct k8s_client *c, const char *method, const char *path,
 	return 0;
 }
 
-/* The answer as one JSON value, with nothing after it. */
-static int parse_answer(struct k8s_client *c, const char *what,
-			json_object **out)
+/* A JSON text as one value, with nothing after it. */
+static int parse_json(struct k8s_client *c, const char *what, const char *data,
+		      size_t len, json_object **out)
 {
 	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
 	enum json_tokener_error e;
@@ -424,18 +452,17 @@ static int parse_answer(struct k8s_client *c, const char *what,
 	*out = NULL;
 	if (!tok)
 		return cerr(c, "%s: out of memory", what);
-	if (c->resp.len > INT32_MAX) {
+	if (len > INT32_MAX) {
 		json_tokener_free(tok);
 		return cerr(c, "%s: the answer is too large", what);
 	}
-	*out = json_tokener_parse_ex(tok, c->resp.data ? c->resp.data : "",
-				     (int)c->resp.len);
+	*out = json_tokener_parse_ex(tok, data ? data : "", (int)len);
 	e = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	while (end < c->resp.len && strchr(" \t\r\n", c->resp.data[end]))
+	while (end < len && strchr(" \t\r\n", data[end]))
 		end++;
-	if (!*out || e != json_tokener_success || end != c->resp.len) {
+	if (!*out || e != json_tokener_success || end != len) {
 		json_object_put(*out);
 		*out = NULL;
 		return cerr(c, "%s: the answer is not JSON (%s)", what,
@@ -454,7 +481,7 @@ int k8s_client_get(struct k8s_client *c, const char *path, json_object **out)
 	snprintf(what, sizeof(what), "GET %s", path);
 	if (request(c, "GET", path, NULL, NULL) < 0)
 		return -1;
-	return parse_answer(c, what, out);
+	return parse_json(c, what, c->resp.data, c->resp.len, out);
 }
 
 int k8s_client_patch(struct k8s_client *c, const char *path,
@@ -504,40 +531,76 @@ static int list_meta(struct k8s_client *c, const char *path, json_object *page,
 	return 0;
 }
 
-/* One page: its items through fn; *next the URL of the next, or NULL. */
+char *k8s_client_list_url(struct k8s_client *c, const char *path,
+			  const char *cont)
+{
+	char *esc = cont ? curl_easy_escape(c->curl, cont, 0) : NULL, *url;
+	int n = esc ? asprintf(&url, "%s?limit=%d&continue=%s", path,
+			       PAGE_SIZE, esc)
+		    : asprintf(&url, "%s?limit=%d", path, PAGE_SIZE);
+
+	curl_free(esc);
+	if (n < 0 || (cont && !esc)) {
+		if (n >= 0)
+			free(url);
+		cerr(c, "out of memory");
+		return NULL;
+	}
+	return url;
+}
+
+/* A page that was read: its items through fn; *next as below. */
+static int page_items(struct k8s_client *c, const char *base,
+		      json_object *page, k8s_item_fn fn, void *arg,
+		      char **list_rv, char **next)
+{
+	json_object *items = NULL;
+	const char *cont;
+
+	*next = NULL;
+	if (list_meta(c, base, page, list_rv, &cont) < 0)
+		return -1;
+	if (json_object_object_get_ex(page, "items", &items) && items &&
+	    !json_object_is_type(items, json_type_array))
+		return cerr(c, "GET %s: items is not an array", base);
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		if (fn(json_object_array_get_idx(items, i), arg) < 0)
+			return cerr(c, "GET %s: the items could not be stored",
+				    base);
+	}
+	if (cont && !(*next = k8s_client_list_url(c, base, cont)))
+		return -1;
+	return 0;
+}
+
+int k8s_client_list_page(struct k8s_client *c, const char *path,
+			 const char *body, size_t len, k8s_item_fn fn,
+			 void *arg, char **list_rv, char **next)
+{
+	json_object *page;
+	char what[512];
+	int r;
+
+	*next = NULL;
+	snprintf(what, sizeof(what), "GET %s", path);
+	if (parse_json(c, what, body, len, &page) < 0)
+		return -1;
+	r = page_items(c, path, page, fn, arg, list_rv, next);
+	json_object_put(page);
+	return r;
+}
+
+/* One page fetched: its items through fn; *next the URL of the next. */
 static int list_page(struct k8s_client *c, const char *base, const char *url,
 		     k8s_item_fn fn, void *arg, char **list_rv, char **next)
 {
-	json_object *page, *items = NULL;
-	const char *cont;
-	char *esc;
-	int r = -1;
+	json_object *page;
+	int r;
 
 	*next = NULL;
 	if (k8s_client_get(c, url, &page) < 0)
 		return -1;
-	if (list_meta(c, base, page, list_rv, &cont) < 0)
-		goto out;
-	if (json_object_object_get_ex(page, "items", &items) && items &&
-	    !json_object_is_type(items, json_type_array)) {
-		cerr(c, "GET %s: items is not an array", base);
-		goto out;
-	}
-	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-		if (fn(json_object_array_get_idx(items, i), arg) < 0) {
-			cerr(c, "GET %s: the items could not be stored", base);
-			goto out;
-		}
-	}
-	r = 0;
-	esc = cont ? curl_easy_escape(c->curl, cont, 0) : NULL;
-	if (esc && asprintf(next, "%s?limit=%d&continue=%s", base, PAGE_SIZE,
-			    esc) < 0) {
-		*next = NULL;
-		r = cerr(c, "out of memory");
-	}
-	curl_free(esc);
-out:
+	r = page_items(c, base, page, fn, arg, list_rv, next);
 	json_object_put(page);
 	return r;
 }
@@ -549,8 +612,8 @@ int k8s_client_list(struct k8s_client *c, const char *path, k8s_item_fn fn,
 	int r;
 
 	*list_rv = NULL;
-	if (asprintf(&url, "%s?limit=%d", path, PAGE_SIZE) < 0)
-		return cerr(c, "out of memory");
+	if (!(url = k8s_client_list_url(c, path, NULL)))
+		return -1;
 	/* a continue token that expires between pages fails the LIST: the
 	 * caller starts again rather than mix two versions of the cluster */
 	do {

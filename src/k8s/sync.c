@@ -103,6 +103,27 @@ static int load_item(json_object *item, void *arg)
 	return put_object(arg, item) < 0 ? -1 : 0;
 }
 
+void k8s_kind_cache_init(struct k8s_cache *c, enum k8s_kind k)
+{
+	k8s_cache_init(c, kinds[k].name, kinds[k].free_obj);
+}
+
+int k8s_kind_load_item(struct k8s_cache *c, enum k8s_kind k,
+		       json_object *item)
+{
+	struct loader l = {c, k};
+
+	return put_object(&l, item) < 0 ? -1 : 0;
+}
+
+void k8s_state_replace(struct k8s_state *st, enum k8s_kind k,
+		       struct k8s_cache *fresh)
+{
+	k8s_cache_clear(&st->kinds[k]);
+	st->kinds[k] = *fresh;
+	k8s_kind_cache_init(fresh, k);
+}
+
 char *k8s_kind_path(enum k8s_kind k, const char *ns)
 {
 	const struct kind *d = &kinds[k];
@@ -510,6 +531,10 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 			char key[KEY_MAX];
 			const struct k8s_service *s = plan.publish[i].svc;
 
+			if (k8s_client_aborted(c)) {
+				ret = -1;
+				goto stopped;
+			}
 			snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
 			k8s_cache_delete(&st->pending, key);
 			if (plan.publish[i].changed &&
@@ -524,6 +549,7 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 		if (clear_unselected(c, o, st) < 0)
 			ret = -1;
 	}
+stopped:
 	k8s_plan_free(&plan);
 out:
 	free(svcs);

@@ -2,17 +2,18 @@
  * watch.c - LIST, then WATCH, each kind; apply after each burst of
  * changes.  One libev loop, one thread.
  *
- * The WATCH streams are long-lived requests on one curl multi handle
- * driven by the loop (curl_ev.c); each stream's bytes go through a
- * json-c tokener as they arrive, one event (one JSON object) at a time,
- * so an event split across reads, or many events in one read, is the
- * same.  LISTs, status PATCHes and Event POSTs are short requests made
- * with the blocking client from inside the loop's callbacks: they run at
- * start, after a 410 and after a burst of changes, and meanwhile the
- * watches' data waits in the sockets.
+ * LIST pages and WATCH streams are requests on one curl multi handle
+ * driven by the loop (curl_ev.c), the three kinds side by side.  A page is
+ * parsed when it is complete, into a fresh cache that replaces the kind's
+ * only once the last page is in (a LIST that fails half way changes
+ * nothing).  A watch's bytes go through a json-c tokener as they arrive,
+ * one event (one JSON object) at a time, so an event split across reads,
+ * or many events in one read, is the same.  Status PATCHes and Event
+ * POSTs are short requests made with the blocking client after a burst of
+ * changes; a signal cuts them short (k8s_client_set_abort).
  *
- * Per kind the state is: not listed (LIST on the next start), watching
- * (a transfer in the multi handle), or waiting (the retry timer runs).
+ * Per kind the state is: listing (a page in flight), watching (the
+ * stream in flight), or waiting (the retry timer runs).
  * What ends a watch decides what follows: the server's timeout, a clean
  * end, resumes at once from the last resourceVersion seen (events and
  * bookmarks both advance it); 410 Gone, as an HTTP status or as an ERROR
@@ -36,6 +37,8 @@
 
 #define BACKOFF_MIN 0.5
 #define ERRBODY_MAX (64 * 1024)
+/* seconds a LIST page may take */
+#define LIST_TIMEOUT 60L
 #define JSON_DEPTH 64
 /* a watch that ends sooner than this without an event is not "normal" */
 #define WATCH_MIN_LIFE 1.0
@@ -51,14 +54,20 @@ struct stream {
 	bool listed;	  /* the cache holds a LIST (or the kind is absent) */
 	bool absent;	  /* the server does not serve the kind */
 	bool relist;	  /* the next start LISTs */
+	bool listing;	  /* the transfer in flight is a LIST page */
 	bool bad;	  /* this transfer sent what is not a watch event */
 	char *rv;	  /* where the next WATCH starts */
-	CURL *h;	  /* the WATCH in flight, or NULL */
+	CURL *h;	  /* the transfer in flight, or NULL */
 	struct curl_slist *hdrs;
 	json_tokener *tok;
 	size_t obj_bytes; /* bytes of the event being read */
-	char *errbody;	  /* the answer when it is not 200 */
-	size_t errlen;
+	/* a LIST page, or a watch's answer when it is not 200 */
+	char *body;
+	size_t blen, bmax;
+	bool too_big;
+	struct k8s_cache fresh; /* the LIST being read */
+	char *page;		/* the URL path of the page in flight */
+	char *list_rv;
 	unsigned events; /* events (not bookmarks) in this watch */
 	ev_tstamp started;
 	double backoff; /* the last retry delay; 0 after a success */
@@ -75,7 +84,6 @@ struct watcher {
 	struct stream s[K8S_NKINDS];
 	ev_timer debounce;
 	double apply_backoff;
-	ev_signal sigterm, sigint;
 	ev_tstamp first_change; /* of the burst being coalesced */
 };
 
@@ -86,6 +94,16 @@ static const char *const kind_words[K8S_NKINDS] = {
 };
 
 /* ---- applying ---------------------------------------------------------- */
+
+/*
+ * SIGTERM and SIGINT: a flag the blocking requests look at (so that a
+ * status PATCH to a server that hangs ends at once), and an ev_async
+ * that stops the loop.  Both are safe to touch from a signal handler.
+ */
+static volatile sig_atomic_t stop_signal;
+static struct ev_loop *stop_loop;
+static ev_async stop_async;
+
 
 static bool all_listed(const struct watcher *w)
 {
@@ -114,6 +132,8 @@ static void on_debounce(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_tstamp t0;
 
 	(void)revents;
+	if (stop_signal) /* stopping: nothing more is written */
+		return;
 	ev_now_update(loop);
 	t0 = ev_now(loop);
 	if (k8s_sync_apply(w->c, &w->o->sync, &w->st) == 0) {
@@ -125,6 +145,7 @@ static void on_debounce(struct ev_loop *loop, ev_timer *t, int revents)
 			 w->o->debounce * 1e3, (ev_now(loop) - t0) * 1e3);
 		return;
 	}
+	ev_now_update(loop); /* the requests took their time */
 	w->apply_backoff = w->apply_backoff ? w->apply_backoff * 2 : 1.0;
 	if (w->apply_backoff > w->o->backoff_max)
 		w->apply_backoff = w->o->backoff_max;
@@ -177,9 +198,21 @@ static void stream_release(struct stream *s)
 	}
 	curl_slist_free_all(s->hdrs);
 	s->hdrs = NULL;
-	free(s->errbody);
-	s->errbody = NULL;
-	s->errlen = 0;
+	free(s->body);
+	s->body = NULL;
+	s->blen = 0;
+	s->too_big = false;
+}
+
+/* The LIST being read is dropped. */
+static void list_drop(struct stream *s)
+{
+	k8s_cache_clear(&s->fresh);
+	free(s->page);
+	s->page = NULL;
+	free(s->list_rv);
+	s->list_rv = NULL;
+	s->listing = false;
 }
 
 static const char *str_member(json_object *o, const char *key)
@@ -330,7 +363,37 @@ static int feed(struct stream *s, const char *p, size_t len)
 	return 0;
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
+/* Keeps the bytes in s->body, up to s->bmax.  false when they do not fit. */
+static bool keep(struct stream *s, const char *p, size_t len)
+{
+	size_t cap;
+	char *b;
+
+	if (len > s->bmax - s->blen) {
+		s->too_big = true;
+		return false;
+	}
+	cap = s->blen + len + 1;
+	b = realloc(s->body, cap < 4096 ? 4096 : cap);
+	if (!b)
+		return false;
+	memcpy(b + s->blen, p, len);
+	s->blen += len;
+	b[s->blen] = 0;
+	s->body = b;
+	return true;
+}
+
+/* A LIST page's bytes: kept whole, parsed when the transfer is done. */
+static size_t on_page_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct stream *s = arg;
+
+	return keep(s, p, size * n) ? size * n : 0;
+}
+
+/* A watch's bytes: events, unless the answer is an error. */
+static size_t on_watch_data(char *p, size_t size, size_t n, void *arg)
 {
 	struct stream *s = arg;
 	size_t len = size * n;
@@ -338,72 +401,54 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) { /* a Status saying why: kept for the message */
-		size_t room = ERRBODY_MAX - s->errlen;
-		char *b;
-
-		if (len < room)
-			room = len;
-		b = realloc(s->errbody, s->errlen + room + 1);
-		if (!b)
-			return len;
-		memcpy(b + s->errlen, p, room);
-		s->errlen += room;
-		b[s->errlen] = 0;
-		s->errbody = b;
+		keep(s, p, len < s->bmax - s->blen ? len : s->bmax - s->blen);
 		return len;
 	}
 	return feed(s, p, len) < 0 ? 0 : len;
 }
 
-/* Starts the WATCH from s->rv.  0, or -1 (logged; the caller retries). */
-static int start_watch(struct stream *s)
+/* Starts a GET of path (the API's URL path and query) on the multi
+ * handle.  0, or -1 (logged; the caller retries). */
+static int start_request(struct stream *s, const char *path, long timeout,
+			 curl_write_callback on_bytes)
 {
 	struct watcher *w = s->w;
-	char *path = k8s_kind_path(s->kind, w->o->sync.ns), *url = NULL;
-	char *rv = NULL;
+	char *url = NULL;
 	int r = -1;
 
 	s->h = curl_easy_init();
-	if (!path || !s->h || !s->rv ||
-	    !(rv = curl_easy_escape(s->h, s->rv, 0)) ||
-	    asprintf(&url,
-		     "%s%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%ld"
-		     "&resourceVersion=%s",
-		     k8s_client_server(w->c), path, w->o->watch_timeout,
-		     rv) < 0) {
+	if (!s->h || asprintf(&url, "%s%s", k8s_client_server(w->c), path) < 0) {
 		url = NULL;
-		k8s_err("watch of %s: out of memory", s->what);
+		k8s_err("%s: out of memory", s->what);
 		goto out;
 	}
 	if (k8s_client_setup_handle(w->c, s->h) < 0 ||
 	    !(s->hdrs = k8s_client_headers(w->c))) {
-		k8s_err("watch of %s: %s", s->what, k8s_client_error(w->c));
+		k8s_err("%s: %s", s->what, k8s_client_error(w->c));
 		goto out;
 	}
-	/* the stream as a whole has no size limit; each event has */
+	/* a LIST page has its limit (bmax); the stream as a whole none */
 	curl_easy_setopt(s->h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
 	curl_easy_setopt(s->h, CURLOPT_URL, url);
 	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->hdrs);
-	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_bytes);
 	curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(s->h, CURLOPT_PRIVATE, (void *)s);
 	curl_easy_setopt(s->h, CURLOPT_ERRORBUFFER, s->errbuf);
-	/* a server that vanished without a word ends the watch too */
-	curl_easy_setopt(s->h, CURLOPT_TIMEOUT, w->o->watch_timeout + 60L);
+	/* a server that vanished without a word ends the request too */
+	curl_easy_setopt(s->h, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(s->h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(s->h, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(s->h, CURLOPT_TCP_KEEPINTVL, 10L);
 	s->errbuf[0] = 0;
 	s->bad = false;
-	s->events = 0;
-	s->obj_bytes = 0;
-	json_tokener_reset(s->tok);
+	s->too_big = false;
+	s->blen = 0;
 	s->started = ev_now(w->loop);
 	if (curl_multi_add_handle(w->m.multi, s->h) != CURLM_OK) {
-		k8s_err("watch of %s: libcurl refused the request", s->what);
+		k8s_err("%s: libcurl refused the request", s->what);
 		goto out;
 	}
-	k8s_debug("watch of %s from resourceVersion %s", s->what, s->rv);
 	r = 0;
 out:
 	if (r < 0) {
@@ -412,50 +457,96 @@ out:
 		curl_slist_free_all(s->hdrs);
 		s->hdrs = NULL;
 	}
-	curl_free(rv);
 	free(url);
+	return r;
+}
+
+/* A query value with everything but unreserved characters escaped
+ * (malloc'ed; NULL when out of memory). */
+static char *query_escape(const char *v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(3 * strlen(v) + 1), *o = out;
+
+	for (; out && *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch)) {
+			*o++ = (char)ch;
+		} else {
+			*o++ = '%';
+			*o++ = hex[ch >> 4];
+			*o++ = hex[ch & 15];
+		}
+	}
+	if (out)
+		*o = 0;
+	return out;
+}
+
+/* Starts the WATCH from s->rv.  0, or -1 (logged). */
+static int start_watch(struct stream *s)
+{
+	struct watcher *w = s->w;
+	char *path = k8s_kind_path(s->kind, w->o->sync.ns), *q = NULL;
+	char *rv = query_escape(s->rv ? s->rv : "");
+	int r = -1;
+
+	if (!path || !rv ||
+	    asprintf(&q,
+		     "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%ld"
+		     "&resourceVersion=%s",
+		     path, w->o->watch_timeout, rv) < 0) {
+		q = NULL;
+		k8s_err("watch of %s: out of memory", s->what);
+		goto out;
+	}
+	s->listing = false;
+	s->events = 0;
+	s->obj_bytes = 0;
+	s->bmax = ERRBODY_MAX;
+	json_tokener_reset(s->tok);
+	r = start_request(s, q, w->o->watch_timeout + 60L, on_watch_data);
+	if (r == 0)
+		k8s_debug("watch of %s from resourceVersion %s", s->what,
+			  s->rv);
+out:
+	free(rv);
+	free(q);
 	free(path);
 	return r;
 }
 
-/* LIST if needed, then WATCH; on failure the retry timer runs. */
+/* Asks for the LIST page s->page.  0, or -1 (logged). */
+static int request_page(struct stream *s)
+{
+	s->listing = true;
+	s->bmax = K8S_MAX_RESPONSE;
+	return start_request(s, s->page, LIST_TIMEOUT, on_page_data);
+}
+
+/* Starts a LIST of the kind: the first page.  0, or -1 (logged). */
+static int start_list(struct stream *s)
+{
+	char *path = k8s_kind_path(s->kind, s->w->o->sync.ns);
+
+	list_drop(s);
+	s->page = path ? k8s_client_list_url(s->w->c, path, NULL) : NULL;
+	free(path);
+	if (!s->page) {
+		k8s_err("LIST of %s: out of memory", s->what);
+		return -1;
+	}
+	return request_page(s);
+}
+
+/* LIST if needed, else WATCH; on failure the retry timer runs. */
 static void stream_start(struct stream *s)
 {
-	struct watcher *w = s->w;
+	int r = s->relist || !s->listed ? start_list(s) : start_watch(s);
 
-	if (s->relist || !s->listed) {
-		int r = k8s_sync_list_kind(w->c, w->o->sync.ns, &w->st,
-					   s->kind);
-
-		if (r < 0) {
-			double d = next_backoff(s);
-
-			k8s_warn("LIST of %s failed: again in %.1f s", s->what,
-				 d);
-			stream_retry_in(s, d);
-			return;
-		}
-		s->relist = false;
-		s->listed = true;
-		s->absent = r == 1;
-		free(s->rv);
-		s->rv = NULL;
-		set_rv(s, w->st.kinds[s->kind].list_rv);
-		k8s_info("listed %zu %s", w->st.kinds[s->kind].n, s->what);
-		changed(w);
-		if (s->absent) {
-			stream_retry_in(s, ABSENT_RECHECK);
-			s->relist = true;
-			return;
-		}
-		if (!s->rv) { /* nothing to resume from: list again later */
-			k8s_warn("LIST of %s had no resourceVersion", s->what);
-			s->relist = true;
-			stream_retry_in(s, next_backoff(s));
-			return;
-		}
-	}
-	if (start_watch(s) < 0)
+	if (r < 0)
 		stream_retry_in(s, next_backoff(s));
 }
 
@@ -473,13 +564,18 @@ static void failure_text(struct stream *s, CURLcode rc, long code, char *buf,
 	json_object *j = NULL;
 	const char *msg = NULL;
 
+	if (s->too_big) {
+		snprintf(buf, len, "the answer is larger than %u MiB",
+			 K8S_MAX_RESPONSE >> 20);
+		return;
+	}
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s->bad)) {
 		snprintf(buf, len, "%s",
 			 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
 		return;
 	}
 	if (code != 200) {
-		j = s->errbody ? json_tokener_parse(s->errbody) : NULL;
+		j = s->body ? json_tokener_parse(s->body) : NULL;
 		msg = str_member(j, "message");
 		snprintf(buf, len, "HTTP %ld%s%s", code, msg ? ": " : "",
 			 msg ? msg : "");
@@ -490,7 +586,92 @@ static void failure_text(struct stream *s, CURLcode rc, long code, char *buf,
 		 s->bad ? "a bad event (above)" : "the stream was cut");
 }
 
-/* A WATCH transfer ended (xl_curl_ev's done callback). */
+static int page_item(json_object *item, void *arg)
+{
+	struct stream *s = arg;
+
+	return k8s_kind_load_item(&s->fresh, s->kind, item);
+}
+
+/* The LIST is complete: it replaces the kind's cache; the watch follows. */
+static void list_complete(struct stream *s, bool absent)
+{
+	struct watcher *w = s->w;
+
+	if (!absent && k8s_cache_set_list_rv(&s->fresh, s->list_rv) < 0) {
+		k8s_err("out of memory");
+		list_drop(s);
+		stream_retry_in(s, next_backoff(s));
+		return;
+	}
+	k8s_state_replace(&w->st, s->kind, &s->fresh);
+	list_drop(s);
+	s->relist = false;
+	s->listed = true;
+	s->absent = absent;
+	s->backoff = 0;
+	free(s->rv);
+	s->rv = NULL;
+	set_rv(s, w->st.kinds[s->kind].list_rv);
+	k8s_info("listed %zu %s", w->st.kinds[s->kind].n, s->what);
+	changed(w);
+	if (absent) {
+		s->relist = true;
+		stream_retry_in(s, ABSENT_RECHECK);
+	} else if (!s->rv) { /* nothing to resume from: list again later */
+		k8s_warn("LIST of %s had no resourceVersion", s->what);
+		s->relist = true;
+		stream_retry_in(s, next_backoff(s));
+	} else {
+		stream_retry_in(s, 0);
+	}
+}
+
+/* A LIST page ended: the next page, the end, or a retry. */
+static void page_done(struct stream *s, CURLcode rc, long code)
+{
+	struct watcher *w = s->w;
+	char why[512], *next = NULL;
+	double d;
+
+	if (rc == CURLE_OK && code == 200) {
+		if (k8s_client_list_page(w->c, s->page, s->body, s->blen,
+					 page_item, s, &s->list_rv,
+					 &next) == 0) {
+			stream_release(s);
+			if (!next) {
+				list_complete(s, false);
+				return;
+			}
+			free(s->page);
+			s->page = next;
+			if (request_page(s) < 0) {
+				list_drop(s);
+				stream_retry_in(s, next_backoff(s));
+			}
+			return;
+		}
+		snprintf(why, sizeof(why), "%s", k8s_client_error(w->c));
+	} else if (rc == CURLE_OK && code == 404 && s->kind == K8S_SLICES) {
+		stream_release(s);
+		k8s_warn("%s are not served (Kubernetes before 1.21?): using "
+			 "v1 Endpoints only",
+			 s->what);
+		k8s_cache_clear(&s->fresh);
+		list_complete(s, true);
+		return;
+	} else {
+		failure_text(s, rc, code, why, sizeof(why));
+	}
+	stream_release(s);
+	list_drop(s);
+	/* a continue token that expired starts the LIST again at once */
+	d = code == 410 ? 0 : next_backoff(s);
+	k8s_warn("LIST of %s failed: again in %.1f s (%s)", s->what, d, why);
+	stream_retry_in(s, d);
+}
+
+/* A transfer ended (xl_curl_ev's done callback). */
 static void on_done(CURL *easy, CURLcode rc, void *arg)
 {
 	struct watcher *w = arg;
@@ -504,6 +685,10 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	s = (struct stream *)(void *)priv;
 	if (!s || s->h != easy)
 		return;
+	if (s->listing) {
+		page_done(s, rc, code);
+		return;
+	}
 	life = ev_now(w->loop) - s->started;
 	if (s->relist || code == 410) {
 		if (code == 410)
@@ -544,11 +729,37 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 
 /* ---- the loop ---------------------------------------------------------- */
 
-static void on_signal(struct ev_loop *loop, ev_signal *sig, int revents)
+static void on_stop_signal(int sig)
 {
+	stop_signal = sig;
+	ev_async_send(stop_loop, &stop_async);
+}
+
+static void on_stop(struct ev_loop *loop, ev_async *a, int revents)
+{
+	(void)a;
 	(void)revents;
-	k8s_info("signal %d: stopping", sig->signum);
+	k8s_info("signal %d: stopping", (int)stop_signal);
 	ev_break(loop, EVBREAK_ALL);
+}
+
+static void stop_signals(struct watcher *w, bool on)
+{
+	struct sigaction sa = {0};
+
+	sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	if (on) {
+		stop_loop = w->loop;
+		ev_async_init(&stop_async, on_stop);
+		ev_async_start(w->loop, &stop_async);
+		k8s_client_set_abort(w->c, &stop_signal);
+	} else {
+		ev_async_stop(w->loop, &stop_async);
+		k8s_client_set_abort(w->c, NULL);
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 }
 
 static void watcher_free(struct watcher *w)
@@ -558,13 +769,13 @@ static void watcher_free(struct watcher *w)
 
 		ev_timer_stop(w->loop, &s->retry);
 		stream_release(s);
+		list_drop(s);
 		if (s->tok)
 			json_tokener_free(s->tok);
 		free(s->rv);
 	}
 	ev_timer_stop(w->loop, &w->debounce);
-	ev_signal_stop(w->loop, &w->sigterm);
-	ev_signal_stop(w->loop, &w->sigint);
+	stop_signals(w, false);
 	xl_curl_ev_fini(&w->m);
 	k8s_state_free(&w->st);
 }
@@ -585,10 +796,7 @@ int k8s_watch_run(struct k8s_client *c, const struct k8s_watch_opts *o)
 	}
 	ev_timer_init(&w.debounce, on_debounce, 0., 0.);
 	w.debounce.data = &w;
-	ev_signal_init(&w.sigterm, on_signal, SIGTERM);
-	ev_signal_init(&w.sigint, on_signal, SIGINT);
-	ev_signal_start(w.loop, &w.sigterm);
-	ev_signal_start(w.loop, &w.sigint);
+	stop_signals(&w, true);
 	for (int k = 0; k < K8S_NKINDS; k++) {
 		struct stream *s = &w.s[k];
 
@@ -596,6 +804,7 @@ int k8s_watch_run(struct k8s_client *c, const struct k8s_watch_opts *o)
 		s->kind = k;
 		s->what = kind_words[k];
 		s->tok = json_tokener_new_ex(JSON_DEPTH);
+		k8s_kind_cache_init(&s->fresh, k);
 		ev_timer_init(&s->retry, on_retry, 0., 0.);
 		s->retry.data = s;
 		if (!s->tok) {
