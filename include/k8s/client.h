@@ -70,6 +70,10 @@ typedef int (*k8s_item_fn)(json_object *item, void *arg);
 int k8s_client_list(struct k8s_client *c, const char *path, k8s_item_fn fn,
 		    void *arg, char **list_rv);
 
+/* s with everything but unreserved characters (RFC 3986) escaped as %XX,
+ * into out (len >= 3 * strlen(s) + 4 holds all of it). */
+void k8s_escape(const char *s, char *out, size_t len);
+
 /* The URL path of a LIST page: path?limit=N[&continue=TOKEN] (malloc'ed;
  * NULL when out of memory). */
 char *k8s_client_list_url(struct k8s_client *c, const char *path,

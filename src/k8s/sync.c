@@ -223,35 +223,14 @@ static void **cache_objects(const struct k8s_cache *c)
 	return v;
 }
 
-/* A path segment with everything but unreserved characters escaped. */
-static void escape_segment(const char *s, char *out, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *s && o + 4 < len; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~", ch)) {
-			out[o++] = (char)ch;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		}
-	}
-	out[o] = 0;
-}
-
 /* "/api/v1/namespaces/NS/services/NAME/status" and the like. */
 static void object_path(const char *ns, const char *plural, const char *name,
 			const char *sub, char *out, size_t len)
 {
 	char e_ns[3 * KEY_MAX], e_name[3 * KEY_MAX];
 
-	escape_segment(ns, e_ns, sizeof(e_ns));
-	escape_segment(name ? name : "", e_name, sizeof(e_name));
+	k8s_escape(ns, e_ns, sizeof(e_ns));
+	k8s_escape(name ? name : "", e_name, sizeof(e_name));
 	snprintf(out, len, "/api/v1/namespaces/%s/%s%s%s%s", e_ns, plural,
 		 name ? "/" : "", e_name, sub ? sub : "");
 }

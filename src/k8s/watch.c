@@ -461,27 +461,14 @@ out:
 	return r;
 }
 
-/* A query value with everything but unreserved characters escaped
- * (malloc'ed; NULL when out of memory). */
+/* A query value escaped (malloc'ed; NULL when out of memory). */
 static char *query_escape(const char *v)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = malloc(3 * strlen(v) + 1), *o = out;
+	size_t len = 3 * strlen(v) + 4;
+	char *out = malloc(len);
 
-	for (; out && *v; v++) {
-		unsigned char ch = (unsigned char)*v;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~", ch)) {
-			*o++ = (char)ch;
-		} else {
-			*o++ = '%';
-			*o++ = hex[ch >> 4];
-			*o++ = hex[ch & 15];
-		}
-	}
 	if (out)
-		*o = 0;
+		k8s_escape(v, out, len);
 	return out;
 }
 
