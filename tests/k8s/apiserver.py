@@ -47,6 +47,7 @@ import uuid
 LOOPBACK = "127.0.0.1"
 DEFAULT_TOKEN = "extlb-test-token"
 CONTROL_TIMEOUT = 60
+FAULT_HUGE_MB = 80  # fail-watch mode=huge: more than a client's 64 MiB cap
 
 
 # --------------------------------------------------------------------------
@@ -1582,6 +1583,27 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             self._entry["fault"] = "watch-" + forced["mode"]
             if forced["mode"] == "http":
                 self.send_status(st)
+            elif forced["mode"] == "garbage":
+                # a broken proxy or server: half an event, then bytes that are not JSON
+                self._start_stream()
+                self._write_chunk(b'{"type":"ADDED","object":{"metadata":')
+                self._write_chunk(b'\x00\xffnot json at all]]\n')
+                self._write_chunk(b"")
+            elif forced["mode"] == "huge":
+                # one event far larger than any Kubernetes object (etcd caps them
+                # at 1.5 MiB): FAULT_HUGE_MB MiB of annotation, streamed in chunks
+                self._start_stream()
+                self._write_chunk(b'{"type":"MODIFIED","object":{"kind":"Service",'
+                                  b'"metadata":{"name":"huge","namespace":"default",'
+                                  b'"annotations":{"x":"')
+                block = b"x" * (1 << 20)
+                try:
+                    for _ in range(FAULT_HUGE_MB):
+                        self._write_chunk(block)
+                    self._write_chunk(b'"}},"spec":{}}}\n')
+                    self._write_chunk(b"")
+                except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+                    self.close_connection = True
             else:
                 self._start_stream()
                 self._write_chunk((_json({"type": "ERROR", "object": st}) + "\n").encode())
@@ -1813,8 +1835,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
             return 200, {"compactedResourceVersion": str(st.compact(rv))}
         if verb == "fail-watch":
             mode = a.get("mode", "stream")
-            if mode not in ("http", "stream"):
-                return 400, {"error": "mode must be http or stream"}
+            if mode not in ("http", "stream", "garbage", "huge"):
+                return 400, {"error": "mode must be http, stream, garbage or huge"}
             with st.cond:
                 st.watch_faults.append({"mode": mode, "count": int(a.get("count", 1))})
             return 200, {"ok": True}

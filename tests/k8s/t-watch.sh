@@ -876,6 +876,29 @@ if [[ "$n" == 1 && "$m" -ge 1 ]]; then ok "LIST hangs: dropped by the double, th
 else bad "LIST hangs: dropped by the double, then LISTed again ($n dropped, $m answered)"; fi
 extlbd_accepts "after the failures: extlbd -t accepts the file" 3
 
+# ---- 12b. a watch that sends bytes that are not JSON, one an 80 MiB event ----
+cp "$conf" "$tmp/saved.conf"
+mark="$(logmark)"
+ctl fail-watch mode=garbage count=1 >/dev/null
+ctl fail-watch mode=huge count=1 >/dev/null
+ctl close-watches >/dev/null # each resumes: the first two resumes get the faults
+if wait_log "$mark" 'the stream is not JSON'; then ok "garbage in a watch: logged"
+else bad "garbage in a watch: logged"; fi
+if wait_log "$mark" 'an event larger than 64 MiB'; then ok "an 80 MiB event: cut at 64 MiB, logged"
+else bad "an 80 MiB event: cut at 64 MiB, logged"; fi
+if cmp -s "$conf" "$tmp/saved.conf" && ! written_between "$mark" 'close-watches|not JSON' 'larger than'; then
+    ok "bad watch streams: the file is kept"
+else
+    bad "bad watch streams: the file is kept"
+fi
+ctl wait watches=3 timeout=15 >/dev/null
+edit services default pool-c 'o["spec"]["ports"][0]["port"] = 82'
+pool_c_port=82
+expect_file "bad watch streams: the watches resume and follow the next change" < <(final_conf)
+edit services default pool-c 'o["spec"]["ports"][0]["port"] = 80'
+pool_c_port=80
+expect_file "and the one after" < <(final_conf)
+
 # ---- 13, 14. an unchanged cluster over a few watch timeouts ----
 sleep 0.5
 before="$(stat -c '%i %y' "$conf")"
