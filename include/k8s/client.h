@@ -80,8 +80,9 @@ char *k8s_client_list_url(struct k8s_client *c, const char *path,
 			  const char *cont);
 /*
  * One LIST page read by other means (the watch loop's own requests):
- * body parsed, fn on each item, *list_rv updated, *next the URL path of
- * the next page (malloc'ed) or NULL at the last.  0, or -1 (error set).
+ * body parsed, fn on each item, *list_rv updated, *next the URL path and
+ * query of the next page (malloc'ed) or NULL at the last.  path is the
+ * LIST's path without a query.  0, or -1 (error set).
  */
 int k8s_client_list_page(struct k8s_client *c, const char *path,
 			 const char *body, size_t len, k8s_item_fn fn,

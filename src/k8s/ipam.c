@@ -162,6 +162,9 @@ struct ipam {
 	size_t npools;
 	struct claim *v; /* sorted by address */
 	size_t n, cap;
+	/* per pool, in round 3: below this every address is claimed (round
+	 * 3 only adds claims), so the search for a free one starts there */
+	struct k8s_addr *from;
 };
 
 /* The index of addr among the claims, or where it would go. */
@@ -253,20 +256,26 @@ static int round_holders(struct ipam *m, struct k8s_ipam_req *r)
 }
 
 /* The lowest address of pool p that nobody holds. */
-static bool pool_first_free(const struct ipam *m, const struct k8s_pool *p,
+static bool pool_first_free(const struct ipam *m, size_t pool,
 			    struct k8s_addr *out)
 {
-	struct k8s_addr cand = p->first;
+	const struct k8s_pool *p = &m->pools[pool];
+	struct k8s_addr cand = m->from ? m->from[pool] : p->first;
 	bool found;
 	size_t i = claim_pos(m, &cand, &found);
 
 	/* claims are sorted and unique: walk them while they cover cand */
 	for (; i < m->n && !k8s_addr_cmp(&m->v[i].addr, &cand); i++) {
-		if (!k8s_addr_cmp(&cand, &p->last))
+		if (!k8s_addr_cmp(&cand, &p->last)) {
+			if (m->from)
+				m->from[pool] = cand;
 			return false;
+		}
 		k8s_addr_next(&cand);
 	}
 	*out = cand;
+	if (m->from)
+		m->from[pool] = cand;
 	return true;
 }
 
@@ -285,7 +294,7 @@ static int round_allocate(struct ipam *m, struct k8s_ipam_req *r)
 		if (!family_fits(r, &m->pools[i].first))
 			continue;
 		any_pool = true;
-		if (pool_first_free(m, &m->pools[i], &a))
+		if (pool_first_free(m, i, &a))
 			return claim(m, r, &a);
 	}
 	if (any_pool)
@@ -312,7 +321,7 @@ static int key_order(const void *a, const void *b)
 int k8s_ipam_assign(const struct k8s_pool *pools, size_t npools,
 		    struct k8s_ipam_req *reqs, size_t nreqs)
 {
-	struct ipam m = {pools, npools, NULL, 0, 0};
+	struct ipam m = {.pools = pools, .npools = npools};
 	struct k8s_ipam_req **order = calloc(nreqs + 1, sizeof(*order));
 	int r = 0;
 
@@ -331,10 +340,14 @@ int k8s_ipam_assign(const struct k8s_pool *pools, size_t npools,
 		if (!order[i]->ok && order[i]->want)
 			r = claim(&m, order[i], order[i]->want);
 	}
+	m.from = calloc(npools + 1, sizeof(*m.from));
+	for (size_t i = 0; m.from && i < npools; i++)
+		m.from[i] = pools[i].first;
 	for (size_t i = 0; r >= 0 && i < nreqs; i++) {
 		if (!order[i]->ok && !order[i]->want)
 			r = round_allocate(&m, order[i]);
 	}
+	free(m.from);
 	free(order);
 	free(m.v);
 	if (r < 0) {

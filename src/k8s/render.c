@@ -543,91 +543,161 @@ static void drop_duplicates(struct render *r)
 
 /* ---- text -------------------------------------------------------------- */
 
+/*
+ * The text is built in one growing buffer with plain copies: with 50,000
+ * real servers this runs after every change, and stdio's formatting was
+ * most of its cost.
+ */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct text *t, const char *s, size_t n)
+{
+	if (t->oom)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		char *p;
+
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		p = realloc(t->p, cap);
+		if (!p) {
+			t->oom = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = 0;
+}
+
+static void puts_(struct text *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+static void put_uint(struct text *t, unsigned long v)
+{
+	char buf[24], *e = buf + sizeof(buf), *d = e;
+
+	do {
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(t, d, (size_t)(e - d));
+}
+
 /* A libconfig string: quotes and backslashes escaped, control characters
  * as \xNN, so no value can end the string or the line early. */
-static void emit_str(FILE *f, const char *s)
+static void put_str(struct text *t, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	static const char hex[] = "0123456789abcdef";
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < ' ' || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
+	put(t, "\"", 1);
+	while (*s) {
+		size_t plain = 0;
+
+		while (s[plain] && s[plain] != '"' && s[plain] != '\\' &&
+		       (unsigned char)s[plain] >= ' ' && s[plain] != 0x7f)
+			plain++;
+		put(t, s, plain);
+		s += plain;
+		if (!*s)
+			break;
+		if (*s == '"' || *s == '\\') {
+			char esc[2] = {'\\', *s};
+
+			put(t, esc, 2);
+		} else {
+			unsigned char c = (unsigned char)*s;
+			char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+
+			put(t, esc, 4);
+		}
+		s++;
 	}
-	fputc('"', f);
+	put(t, "\"", 1);
 }
 
-static void emit_setting(FILE *f, const char *key, const char *val)
+static void put_setting(struct text *t, const char *key, const char *val)
 {
-	fprintf(f, "    %s = ", key);
-	emit_str(f, val);
-	fputs(";\n", f);
+	puts_(t, "    ");
+	puts_(t, key);
+	puts_(t, " = ");
+	put_str(t, val);
+	puts_(t, ";\n");
 }
 
-static void emit_vs(FILE *f, const struct vs *v)
+static void emit_vs(struct text *t, const struct vs *v)
 {
 	char buf[K8S_ADDRSTR_MAX];
 
-	fputs("  {\n", f);
-	emit_setting(f, "name", v->name);
-	emit_setting(f, "vip", k8s_addr_str(&v->vip, buf));
-	fprintf(f, "    port = %u;\n", v->port);
-	emit_setting(f, "protocol", k8s_proto_name(v->proto));
+	puts_(t, "  {\n");
+	put_setting(t, "name", v->name);
+	put_setting(t, "vip", k8s_addr_str(&v->vip, buf));
+	puts_(t, "    port = ");
+	put_uint(t, v->port);
+	puts_(t, ";\n");
+	put_setting(t, "protocol", k8s_proto_name(v->proto));
 	if (v->opts.scheduler)
-		emit_setting(f, "scheduler", v->opts.scheduler);
+		put_setting(t, "scheduler", v->opts.scheduler);
 	if (v->opts.forward)
-		emit_setting(f, "forward", v->opts.forward);
-	if (v->opts.persistence)
-		fprintf(f, "    persistence_timeout = %u;\n",
-			v->opts.persistence);
+		put_setting(t, "forward", v->opts.forward);
+	if (v->opts.persistence) {
+		puts_(t, "    persistence_timeout = ");
+		put_uint(t, v->opts.persistence);
+		puts_(t, ";\n");
+	}
 	if (v->opts.check) {
-		fputs("    check = { type = ", f);
-		emit_str(f, v->opts.check);
+		puts_(t, "    check = { type = ");
+		put_str(t, v->opts.check);
 		if (v->opts.check_path) {
-			fputs("; path = ", f);
-			emit_str(f, v->opts.check_path);
+			puts_(t, "; path = ");
+			put_str(t, v->opts.check_path);
 		}
-		fputs("; };\n", f);
+		puts_(t, "; };\n");
 	}
-	fputs("    real_servers = (", f);
+	puts_(t, "    real_servers = (");
 	for (size_t i = 0; i < v->nreals; i++) {
-		fprintf(f, "%s\n      { address = ", i ? "," : "");
-		emit_str(f, k8s_addr_str(&v->reals[i].addr, buf));
-		fprintf(f, "; port = %u; weight = %u; }", v->reals[i].port,
-			v->reals[i].weight);
+		puts_(t, i ? ",\n      { address = " : "\n      { address = ");
+		put_str(t, k8s_addr_str(&v->reals[i].addr, buf));
+		puts_(t, "; port = ");
+		put_uint(t, v->reals[i].port);
+		puts_(t, "; weight = ");
+		put_uint(t, v->reals[i].weight);
+		puts_(t, "; }");
 	}
-	fputs(v->nreals ? "\n    );\n" : " );\n", f);
-	fputs("  }", f);
+	puts_(t, v->nreals ? "\n    );\n" : " );\n");
+	puts_(t, "  }");
 }
 
 static int emit(struct render *r)
 {
-	size_t len, n = 0;
-	FILE *f = open_memstream(&r->plan->text, &len);
+	struct text t = {0};
+	size_t n = 0;
 
-	if (!f)
-		return -1;
-	fputs("# Written by extlb-k8s from the Kubernetes API: do not edit,\n"
-	      "# it is rewritten whenever the cluster changes.\n"
-	      "virtual_services = (",
-	      f);
+	puts_(&t, "# Written by extlb-k8s from the Kubernetes API: do not edit,\n"
+		  "# it is rewritten whenever the cluster changes.\n"
+		  "virtual_services = (");
 	for (size_t i = 0; i < r->nvs; i++) {
 		if (r->vs[i].dropped)
 			continue;
-		fputs(n++ ? ",\n" : "\n", f);
-		emit_vs(f, &r->vs[i]);
+		puts_(&t, n++ ? ",\n" : "\n");
+		emit_vs(&t, &r->vs[i]);
 	}
-	fputs(n ? "\n);\n" : " );\n", f);
+	puts_(&t, n ? "\n);\n" : " );\n");
 	r->plan->nvs = n;
-	if (fclose(f) != 0) {
-		free(r->plan->text);
-		r->plan->text = NULL;
+	if (t.oom) {
+		free(t.p);
 		return -1;
 	}
+	r->plan->text = t.p;
 	return 0;
 }
 

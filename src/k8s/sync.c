@@ -266,20 +266,34 @@ static int publish(struct k8s_client *c, const struct k8s_publish *p)
 	return 0;
 }
 
-/* Remembers that the Service's status shows our VIP.  0 or -1. */
-static int remember(struct k8s_state *st, const char *key, const char *vip)
+/* Remembers that the Service's status shows our VIP, or will once the
+ * PATCH sent while the cache held the Service at resourceVersion rv comes
+ * back as an event.  0 or -1. */
+static int remember(struct k8s_state *st, const char *key, const char *vip,
+		    const char *rv)
 {
 	const char *had = k8s_cache_get(&st->published, key);
+	const char *had_rv = k8s_cache_rv(&st->published, key);
 	char *v;
 
-	if (had && !strcmp(had, vip))
+	if (had && !strcmp(had, vip) && !strcmp(had_rv, rv))
 		return 0;
 	v = strdup(vip);
-	if (!v || k8s_cache_put(&st->published, key, "", v) < 0) {
+	if (!v || k8s_cache_put(&st->published, key, rv, v) < 0) {
 		k8s_err("out of memory");
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether vip was PATCHed into the Service when the cache held it at rv. */
+static bool patched_already(const struct k8s_state *st, const char *key,
+			    const char *vip, const char *rv)
+{
+	const char *had = k8s_cache_get(&st->published, key);
+	const char *had_rv = k8s_cache_rv(&st->published, key);
+
+	return had && rv && *rv && !strcmp(had, vip) && !strcmp(had_rv, rv);
 }
 
 /* The time now as the API server writes it: "2026-11-26T08:15:05Z". */
@@ -509,17 +523,24 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 		for (size_t i = 0; i < plan.npublish; i++) {
 			char key[KEY_MAX];
 			const struct k8s_service *s = plan.publish[i].svc;
+			const char *rv;
 
 			if (k8s_client_aborted(c)) {
 				ret = -1;
 				goto stopped;
 			}
 			snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+			rv = k8s_cache_rv(&st->kinds[K8S_SERVICES], key);
 			k8s_cache_delete(&st->pending, key);
+			/* our PATCH of this very version is on its way back
+			 * as an event: not again (a newer version that lacks
+			 * the VIP, somebody else's write, is PATCHed again) */
 			if (plan.publish[i].changed &&
+			    !patched_already(st, key, plan.publish[i].vip, rv) &&
 			    publish(c, &plan.publish[i]) < 0)
 				ret = -1;
-			else if (remember(st, key, plan.publish[i].vip) < 0)
+			else if (remember(st, key, plan.publish[i].vip,
+					  rv ? rv : "") < 0)
 				ret = -1;
 		}
 		for (size_t i = 0; i < plan.npending; i++)

@@ -66,7 +66,8 @@ struct stream {
 	size_t blen, bmax;
 	bool too_big;
 	struct k8s_cache fresh; /* the LIST being read */
-	char *page;		/* the URL path of the page in flight */
+	char *list_path;	/* its path, "/api/v1/services" */
+	char *page;		/* the URL path and query of the page in flight */
 	char *list_rv;
 	unsigned events; /* events (not bookmarks) in this watch */
 	ev_tstamp started;
@@ -208,6 +209,8 @@ static void stream_release(struct stream *s)
 static void list_drop(struct stream *s)
 {
 	k8s_cache_clear(&s->fresh);
+	free(s->list_path);
+	s->list_path = NULL;
 	free(s->page);
 	s->page = NULL;
 	free(s->list_rv);
@@ -516,11 +519,11 @@ static int request_page(struct stream *s)
 /* Starts a LIST of the kind: the first page.  0, or -1 (logged). */
 static int start_list(struct stream *s)
 {
-	char *path = k8s_kind_path(s->kind, s->w->o->sync.ns);
-
 	list_drop(s);
-	s->page = path ? k8s_client_list_url(s->w->c, path, NULL) : NULL;
-	free(path);
+	s->list_path = k8s_kind_path(s->kind, s->w->o->sync.ns);
+	s->page = s->list_path ? k8s_client_list_url(s->w->c, s->list_path,
+						     NULL)
+			       : NULL;
 	if (!s->page) {
 		k8s_err("LIST of %s: out of memory", s->what);
 		return -1;
@@ -622,7 +625,7 @@ static void page_done(struct stream *s, CURLcode rc, long code)
 	double d;
 
 	if (rc == CURLE_OK && code == 200) {
-		if (k8s_client_list_page(w->c, s->page, s->body, s->blen,
+		if (k8s_client_list_page(w->c, s->list_path, s->body, s->blen,
 					 page_item, s, &s->list_rv,
 					 &next) == 0) {
 			stream_release(s);

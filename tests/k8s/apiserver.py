@@ -1700,6 +1700,13 @@ class TLSServer(http.server.ThreadingHTTPServer):
         # The TLS handshake runs here, in the connection's own thread, so a
         # client that never completes it cannot stall the accept loop.
         request.settimeout(10)
+        # small answers go out at once, as from kube-apiserver (Go sets
+        # TCP_NODELAY on every connection); without it each waits ~40 ms
+        # for the client's delayed ACK
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         try:
             tls = self.ssl_ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as e:

@@ -876,6 +876,30 @@ if [[ "$n" == 1 && "$m" -ge 1 ]]; then ok "LIST hangs: dropped by the double, th
 else bad "LIST hangs: dropped by the double, then LISTed again ($n dropped, $m answered)"; fi
 extlbd_accepts "after the failures: extlbd -t accepts the file" 3
 
+# ---- 12a. a LIST of many pages (extlb-k8s asks for 500 objects a page) ----
+python3 -c 'import json
+print(json.dumps({"kind": "List", "apiVersion": "v1", "items": [
+    {"kind": "Endpoints", "apiVersion": "v1",
+     "metadata": {"name": "bulk-%d" % i, "namespace": "bulk"},
+     "subsets": [{"addresses": [{"ip": "198.51.100.%d" % (i % 250 + 1)}],
+                  "ports": [{"port": 80}]}]} for i in range(1100)]}))' >"$tmp/bulk.json"
+ctl apply "$tmp/bulk.json" >/dev/null
+cp "$conf" "$tmp/saved.conf"
+ctl clear-requests >/dev/null
+mark="$(logmark)"
+ctl compact >/dev/null
+ctl expire-watches >/dev/null
+nep=$(ctl objects endpoints | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))')
+if wait_log "$mark" "listed $nep endpoints"; then ok "a LIST of $nep Endpoints in 3 pages: all listed"
+else bad "a LIST of $nep Endpoints in 3 pages: all listed"; log_since "$mark" | grep -v debug; fi
+n="$(nreq "$LIST and r[\"path\"] == \"/api/v1/endpoints\" and \"continue\" in r[\"query\"] and r[\"status\"] == 200")"
+if [[ "$n" == 2 ]]; then ok "a LIST of many pages: pages 2 and 3 asked with the continue token"
+else bad "a LIST of many pages: pages 2 and 3 asked with the continue token (got $n)"; fi
+sleep 0.5
+if cmp -s "$conf" "$tmp/saved.conf"; then ok "a LIST of many pages: the file is the same"
+else bad "a LIST of many pages: the file is the same"; diff "$tmp/saved.conf" "$conf"; fi
+ctl delete "$tmp/bulk.json" >/dev/null
+
 # ---- 12b. a watch that sends bytes that are not JSON, one an 80 MiB event ----
 cp "$conf" "$tmp/saved.conf"
 mark="$(logmark)"
