@@ -105,7 +105,6 @@ static volatile sig_atomic_t stop_signal;
 static struct ev_loop *stop_loop;
 static ev_async stop_async;
 
-
 static bool all_listed(const struct watcher *w)
 {
 	for (int k = 0; k < K8S_NKINDS; k++)
@@ -120,6 +119,9 @@ static void changed(struct watcher *w)
 {
 	if (ev_is_active(&w->debounce))
 		return;
+	/* the loop's time may be stale after a long callback: the delay
+	 * counts from now */
+	ev_now_update(w->loop);
 	w->first_change = ev_now(w->loop);
 	if (!all_listed(w))
 		return;
