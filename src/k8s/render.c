@@ -290,7 +290,14 @@ static struct epref *index_sets(struct k8s_epset *const *sets, size_t n,
 			v[(*nout)++] = (struct epref){
 			    sets[i]->ns, sets[i]->service, sets[i]};
 	}
-	qsort(v, *nout, sizeof(*v), epref_cmp);
+	/* the caches keep them by "namespace/name", which is mostly this
+	 * order already (always for v1 Endpoints): sort only if need be */
+	for (size_t i = 1; i < *nout; i++) {
+		if (epref_cmp(&v[i - 1], &v[i]) > 0) {
+			qsort(v, *nout, sizeof(*v), epref_cmp);
+			break;
+		}
+	}
 	return v;
 }
 

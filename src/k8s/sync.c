@@ -450,16 +450,27 @@ static int clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
 	return ret;
 }
 
-/* What this process remembers of Services that are gone is forgotten. */
+/* What this process remembers of Services that are gone is forgotten.
+ * Both caches are sorted by key: one walk through the two. */
 static void forget_gone(struct k8s_state *st)
 {
+	const struct k8s_cache *svcs = &st->kinds[K8S_SERVICES];
 	struct k8s_cache *mem[] = {&st->published, &st->pending};
 
 	for (size_t m = 0; m < 2; m++) {
-		for (size_t i = mem[m]->n; i-- > 0;) {
-			if (!k8s_cache_get(&st->kinds[K8S_SERVICES],
-					   mem[m]->items[i].key))
-				k8s_cache_delete(mem[m], mem[m]->items[i].key);
+		size_t j = 0;
+
+		for (size_t i = 0; i < mem[m]->n;) {
+			const char *key = mem[m]->items[i].key;
+			int c = 1;
+
+			while (j < svcs->n &&
+			       (c = strcmp(svcs->items[j].key, key)) < 0)
+				j++;
+			if (j < svcs->n && c == 0)
+				i++;
+			else
+				k8s_cache_delete(mem[m], key);
 		}
 	}
 }
