@@ -16,6 +16,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -160,45 +161,86 @@ struct claim {
 struct ipam {
 	const struct k8s_pool *pools;
 	size_t npools;
-	struct claim *v; /* sorted by address */
+	struct claim *v; /* in the order given out */
 	size_t n, cap;
+	/* an open-addressing index of v by address: 1 + the index, 0 empty;
+	 * a power of two, at most half full (Services come in key order,
+	 * their addresses in any: a sorted array would move half of itself
+	 * on each of them) */
+	size_t *slot;
+	size_t nslots;
 	/* per pool, in round 3: below this every address is claimed (round
 	 * 3 only adds claims), so the search for a free one starts there */
 	struct k8s_addr *from;
 };
 
-/* The index of addr among the claims, or where it would go. */
-static size_t claim_pos(const struct ipam *m, const struct k8s_addr *a,
-			bool *found)
+static size_t addr_hash(const struct k8s_addr *a)
 {
-	size_t lo = 0, hi = m->n;
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)a->af;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = k8s_addr_cmp(&m->v[mid].addr, a);
+	for (size_t i = 0; i < sizeof(a->b); i++)
+		h = (h ^ a->b[i]) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 29));
+}
 
-		if (!r) {
-			*found = true;
-			return mid;
-		}
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+/* The index in v of the claim of addr, or -1. */
+static long claim_find(const struct ipam *m, const struct k8s_addr *a)
+{
+	size_t mask = m->nslots - 1;
+
+	if (!m->nslots)
+		return -1;
+	for (size_t i = addr_hash(a) & mask; m->slot[i]; i = (i + 1) & mask) {
+		if (!k8s_addr_cmp(&m->v[m->slot[i] - 1].addr, a))
+			return (long)(m->slot[i] - 1);
 	}
-	*found = false;
-	return lo;
+	return -1;
+}
+
+static void slot_put(struct ipam *m, size_t idx)
+{
+	size_t mask = m->nslots - 1, i = addr_hash(&m->v[idx].addr) & mask;
+
+	while (m->slot[i])
+		i = (i + 1) & mask;
+	m->slot[i] = idx + 1;
+}
+
+/* Room for one more claim.  0, or -1 when out of memory. */
+static int claim_room(struct ipam *m)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 64;
+		struct claim *v = realloc(m->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		m->v = v;
+		m->cap = cap;
+	}
+	if (2 * (m->n + 1) > m->nslots) {
+		size_t n = m->nslots ? 2 * m->nslots : 128;
+		size_t *slot = calloc(n, sizeof(*slot));
+
+		if (!slot)
+			return -1;
+		free(m->slot);
+		m->slot = slot;
+		m->nslots = n;
+		for (size_t i = 0; i < m->n; i++)
+			slot_put(m, i);
+	}
+	return 0;
 }
 
 /* Gives a to r: 1 done, 0 held by another (r->why says by whom), -1 ENOMEM */
 static int claim(struct ipam *m, struct k8s_ipam_req *r,
 		 const struct k8s_addr *a)
 {
-	bool found;
-	size_t i = claim_pos(m, a, &found);
+	long i = claim_find(m, a);
 	char buf[K8S_ADDRSTR_MAX];
 
-	if (found) {
+	if (i >= 0) {
 		const struct claim *c = &m->v[i];
 
 		if (!c->share || !r->share || strcmp(c->share, r->share)) {
@@ -210,17 +252,10 @@ static int claim(struct ipam *m, struct k8s_ipam_req *r,
 			return 0;
 		}
 	} else {
-		if (m->n == m->cap) {
-			size_t cap = m->cap ? 2 * m->cap : 64;
-			struct claim *v = realloc(m->v, cap * sizeof(*v));
-
-			if (!v)
-				return -1;
-			m->v = v;
-			m->cap = cap;
-		}
-		memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof(*m->v));
-		m->v[i] = (struct claim){*a, r->share, r->key};
+		if (claim_room(m) < 0)
+			return -1;
+		m->v[m->n] = (struct claim){*a, r->share, r->key};
+		slot_put(m, m->n);
 		m->n++;
 	}
 	r->ok = true;
@@ -261,22 +296,19 @@ static bool pool_first_free(const struct ipam *m, size_t pool,
 {
 	const struct k8s_pool *p = &m->pools[pool];
 	struct k8s_addr cand = m->from ? m->from[pool] : p->first;
-	bool found;
-	size_t i = claim_pos(m, &cand, &found);
+	bool free_found = true;
 
-	/* claims are sorted and unique: walk them while they cover cand */
-	for (; i < m->n && !k8s_addr_cmp(&m->v[i].addr, &cand); i++) {
+	while (claim_find(m, &cand) >= 0) {
 		if (!k8s_addr_cmp(&cand, &p->last)) {
-			if (m->from)
-				m->from[pool] = cand;
-			return false;
+			free_found = false;
+			break;
 		}
 		k8s_addr_next(&cand);
 	}
-	*out = cand;
 	if (m->from)
 		m->from[pool] = cand;
-	return true;
+	*out = cand;
+	return free_found;
 }
 
 /* Round 3: an address for a Service that has none yet. */
@@ -350,6 +382,7 @@ int k8s_ipam_assign(const struct k8s_pool *pools, size_t npools,
 	free(m.from);
 	free(order);
 	free(m.v);
+	free(m.slot);
 	if (r < 0) {
 		for (size_t i = 0; i < nreqs; i++)
 			reqs[i].ok = false;
