@@ -42,6 +42,8 @@
 #define JSON_DEPTH 64
 /* a watch that ends sooner than this without an event is not "normal" */
 #define WATCH_MIN_LIFE 1.0
+/* the first file waits at most this long for the watches to open */
+#define FIRST_WAIT 1.0
 /* without EndpointSlices served, look again this often */
 #define ABSENT_RECHECK 300.0
 
@@ -56,6 +58,7 @@ struct stream {
 	bool relist;	  /* the next start LISTs */
 	bool listing;	  /* the transfer in flight is a LIST page */
 	bool bad;	  /* this transfer sent what is not a watch event */
+	bool open;	  /* the watch in flight was answered (headers in) */
 	char *rv;	  /* where the next WATCH starts */
 	CURL *h;	  /* the transfer in flight, or NULL */
 	struct curl_slist *hdrs;
@@ -86,6 +89,8 @@ struct watcher {
 	ev_timer debounce;
 	double apply_backoff;
 	ev_tstamp first_change; /* of the burst being coalesced */
+	bool synced;		/* the first file was rendered */
+	double delay;		/* the debounce of the burst being coalesced */
 };
 
 static const char *const kind_words[K8S_NKINDS] = {
@@ -113,10 +118,41 @@ static bool all_listed(const struct watcher *w)
 	return true;
 }
 
+/* Every kind is watched (or not served): nothing of what happens from
+ * now on is missed, even while a long apply keeps the loop busy. */
+static bool all_watching(const struct watcher *w)
+{
+	for (int k = 0; k < K8S_NKINDS; k++)
+		if (!w->s[k].absent && !(w->s[k].h && !w->s[k].listing &&
+					 w->s[k].open))
+			return false;
+	return true;
+}
+
+/* The first file, once every kind is listed: at once when every watch
+ * is open too (the first apply sends every status, and its events must
+ * find the watches there), at most FIRST_WAIT later otherwise. */
+static void first_apply(struct watcher *w)
+{
+	double delay = all_watching(w) ? 0. : FIRST_WAIT;
+
+	if (ev_is_active(&w->debounce) && delay >= w->delay)
+		return;
+	ev_timer_stop(w->loop, &w->debounce);
+	w->delay = delay;
+	ev_timer_set(&w->debounce, delay, 0.);
+	ev_timer_start(w->loop, &w->debounce);
+}
+
 /* A change: the file follows once every kind is listed, after the
- * debounce delay counted from the first change of the burst. */
+ * debounce delay counted from the first change of the burst; the first
+ * file as soon as it can, since the LISTs are the whole burst. */
 static void changed(struct watcher *w)
 {
+	if (!w->synced && all_listed(w)) {
+		first_apply(w);
+		return;
+	}
 	if (ev_is_active(&w->debounce))
 		return;
 	/* the loop's time may be stale after a long callback: the delay
@@ -125,7 +161,8 @@ static void changed(struct watcher *w)
 	w->first_change = ev_now(w->loop);
 	if (!all_listed(w))
 		return;
-	ev_timer_set(&w->debounce, w->o->debounce, 0.);
+	w->delay = w->o->debounce;
+	ev_timer_set(&w->debounce, w->delay, 0.);
 	ev_timer_start(w->loop, &w->debounce);
 }
 
@@ -139,13 +176,14 @@ static void on_debounce(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	ev_now_update(loop);
 	t0 = ev_now(loop);
+	w->synced = true; /* from now on, changes are coalesced */
 	if (k8s_sync_apply(w->c, &w->o->sync, &w->st) == 0) {
 		w->apply_backoff = 0;
 		ev_now_update(loop);
 		k8s_info("in sync: %.1f ms after the change (%.0f ms of "
 			 "debounce), %.1f ms to render, write and publish",
 			 (ev_now(loop) - w->first_change) * 1e3,
-			 w->o->debounce * 1e3, (ev_now(loop) - t0) * 1e3);
+			 w->delay * 1e3, (ev_now(loop) - t0) * 1e3);
 		return;
 	}
 	ev_now_update(loop); /* the requests took their time */
@@ -397,6 +435,23 @@ static size_t on_page_data(char *p, size_t size, size_t n, void *arg)
 	return keep(s, p, size * n) ? size * n : 0;
 }
 
+/* A watch's headers: the status line says it is open. */
+static size_t on_watch_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct stream *s = arg;
+	long code = 0;
+
+	if (!s->open && size * n > 5 && !strncmp(p, "HTTP/", 5)) {
+		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+		if (code == 200) {
+			s->open = true;
+			if (!s->w->synced && all_listed(s->w))
+				first_apply(s->w);
+		}
+	}
+	return size * n;
+}
+
 /* A watch's bytes: events, unless the answer is an error. */
 static size_t on_watch_data(char *p, size_t size, size_t n, void *arg)
 {
@@ -415,7 +470,8 @@ static size_t on_watch_data(char *p, size_t size, size_t n, void *arg)
 /* Starts a GET of path (the API's URL path and query) on the multi
  * handle.  0, or -1 (logged; the caller retries). */
 static int start_request(struct stream *s, const char *path, long timeout,
-			 curl_write_callback on_bytes)
+			 curl_write_callback on_bytes,
+			 curl_write_callback on_header)
 {
 	struct watcher *w = s->w;
 	char *url = NULL;
@@ -438,6 +494,10 @@ static int start_request(struct stream *s, const char *path, long timeout,
 	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->hdrs);
 	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_bytes);
 	curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
+	if (on_header) {
+		curl_easy_setopt(s->h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(s->h, CURLOPT_HEADERDATA, s);
+	}
 	curl_easy_setopt(s->h, CURLOPT_PRIVATE, (void *)s);
 	curl_easy_setopt(s->h, CURLOPT_ERRORBUFFER, s->errbuf);
 	/* a server that vanished without a word ends the request too */
@@ -495,11 +555,13 @@ static int start_watch(struct stream *s)
 		goto out;
 	}
 	s->listing = false;
+	s->open = false;
 	s->events = 0;
 	s->obj_bytes = 0;
 	s->bmax = ERRBODY_MAX;
 	json_tokener_reset(s->tok);
-	r = start_request(s, q, w->o->watch_timeout + 60L, on_watch_data);
+	r = start_request(s, q, w->o->watch_timeout + 60L, on_watch_data,
+			  on_watch_header);
 	if (r == 0)
 		k8s_debug("watch of %s from resourceVersion %s", s->what,
 			  s->rv);
@@ -515,7 +577,7 @@ static int request_page(struct stream *s)
 {
 	s->listing = true;
 	s->bmax = K8S_MAX_RESPONSE;
-	return start_request(s, s->page, LIST_TIMEOUT, on_page_data);
+	return start_request(s, s->page, LIST_TIMEOUT, on_page_data, NULL);
 }
 
 /* Starts a LIST of the kind: the first page.  0, or -1 (logged). */
