@@ -747,16 +747,15 @@ static void check_free(struct xl_check_config *k)
 	}
 }
 
-/* Cannot fail (the strings are shared); int for the callers' sake. */
-static int check_copy(struct xl_check_config *dst,
-		      const struct xl_check_config *src)
+/* A copy that shares src's strings: it cannot fail. */
+static void check_copy(struct xl_check_config *dst,
+		       const struct xl_check_config *src)
 {
 	char **strs[] = CHECK_STRS(dst);
 
 	*dst = *src;
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
 		shared_take(*strs[i]);
-	return 0;
 }
 
 static int check_defaults(struct xl_check_config *k)
@@ -1364,10 +1363,7 @@ static void vs_options(struct loader *ld, struct vs_ctx *x)
 
 static void vs_check(struct loader *ld, struct vs_ctx *x)
 {
-	if (check_copy(&x->vs->check, &ld->c->check)) {
-		ld_oom(ld);
-		return;
-	}
+	check_copy(&x->vs->check, &ld->c->check);
 	x->eff = ld->global_eff;
 	if (x->k.s[VS_CHECK])
 		check_apply(ld, x->k.s[VS_CHECK], &x->vs->check, &x->org,
@@ -1487,10 +1483,7 @@ static void rs_parse(struct loader *ld, struct vs_ctx *x,
 	if (get_int(ld, k.s[RS_WEIGHT], 0, 65535, &w) == 1)
 		d->weight = (int32_t)w;
 	rs_thresholds(ld, &k, d);
-	if (check_copy(&r->check, &x->vs->check)) {
-		ld_oom(ld);
-		return;
-	}
+	check_copy(&r->check, &x->vs->check);
 	if (k.s[RS_CHECK])
 		check_apply(ld, k.s[RS_CHECK], &r->check, &org, &eff);
 	check_script(ld, &r->check, eff);
@@ -2171,8 +2164,8 @@ static int vs_copy(struct xl_vs_config *dst, const struct xl_vs_config *src,
 	dst->has_sorry = src->has_sorry;
 	dst->sorry = src->sorry;
 	dst->quorum = src->quorum;
+	check_copy(&dst->check, &src->check);
 	if (!(dst->name = strdup(src->name)) ||
-	    check_copy(&dst->check, &src->check) ||
 	    xl_service_copy(&dst->svc, &src->svc))
 		return -ENOMEM;
 	if (!n)
@@ -2183,8 +2176,7 @@ static int vs_copy(struct xl_vs_config *dst, const struct xl_vs_config *src,
 	for (size_t i = 0; i < n; i++) {
 		dst->reals[i].file = file;
 		dst->reals[i].line = src->reals[i].line;
-		if (check_copy(&dst->reals[i].check, &src->reals[i].check))
-			return -ENOMEM;
+		check_copy(&dst->reals[i].check, &src->reals[i].check);
 	}
 	return 0;
 }
