@@ -19,29 +19,8 @@
 #   anything failed.
 set -uo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build="${1:-${XL_BUILDDIR:-$repo/build}}"
-[[ "$build" = /* ]] || build="$repo/$build"
-apiserver="$repo/tests/k8s/apiserver.py"
-fixtures="$repo/tests/k8s/fixtures"
-passed=0 failed=0 skipped=0
-
-ok() { echo "ok      $1"; passed=$((passed + 1)); }
-bad() { echo "FAILED  $1"; failed=$((failed + 1)); }
-skip() { echo "skipped $1"; skipped=$((skipped + 1)); }
-summary() {
-    if [[ $skipped -gt 0 ]]; then
-        echo "$passed passed, $failed failed, $skipped skipped"
-    else
-        echo "$passed passed, $failed failed"
-    fi
-}
-
-if [[ ! -f "$apiserver" ]]; then
-    skip "all: no tests/k8s/apiserver.py"
-    summary
-    exit 0
-fi
+# shellcheck source=tests/k8s/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
 tmp="$(mktemp -d /tmp/t-watch.XXXXXX)"
 api="$tmp/api" out="$tmp/extlb.d" conf="$out/kubernetes.conf"
@@ -60,26 +39,9 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir -p "$out" "$tmp/versions"
+k8s_test_setup
+mkdir -p "$tmp/versions"
 : >"$reloads"
-printf 'global: { include_dir = "extlb.d"; };\n' >"$tmp/extlb.conf"
-
-# extlb-k8s: given, built, or compiled from src/k8s for this run
-if [[ -n "${EXTLB_K8S:-}" ]]; then
-    bin="$EXTLB_K8S"
-elif [[ -x "$build/extlb-k8s" ]]; then
-    bin="$build/extlb-k8s"
-else
-    bin="$tmp/extlb-k8s"
-    # shellcheck disable=SC2046
-    if ! cc -std=gnu11 -O2 -I"$repo/include" "$repo"/src/k8s/*.c "$repo/src/curl_ev.c" \
-            $(pkg-config --cflags --libs libcurl json-c yaml-0.1) -lev -lm -o "$bin"; then
-        bad "build extlb-k8s from src/k8s"
-        summary
-        exit 1
-    fi
-fi
-extlbd="$build/extlbd"
 
 # The double keeps its objects over a restart with --state-file; an older
 # one without it still runs everything but the restart.
@@ -99,14 +61,6 @@ if ! start_api; then
     bad "the API server double starts"; cat "$tmp/api.log"; summary; exit 1
 fi
 
-ctl() { python3 "$apiserver" ctl "$api" "$@"; }
-# the ingress IPs a Service's status shows, space separated
-status_ips() {
-    ctl get services "$1" "$2" | python3 -c 'import json, sys
-o = json.load(sys.stdin)
-print(" ".join(i.get("ip", "") for i in
-      ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []))'
-}
 # waits (up to 10 s) for a Service's status to show WANT
 wait_status() { # NAME NS SERVICE WANT
     local ips=""
@@ -116,19 +70,6 @@ wait_status() { # NAME NS SERVICE WANT
         sleep 0.2
     done
     if [[ "$ips" == "$4" ]]; then ok "$1"; else bad "$1 (got '$ips')"; fi
-}
-# "extlbd -t" on a main file whose include_dir is the output directory
-extlbd_accepts() { # NAME COUNT
-    if [[ ! -x "$extlbd" ]]; then skip "$1 (no $extlbd)"; return; fi
-    if "$extlbd" -t -f "$tmp/extlb.conf" 2>&1 |
-            grep -q "configuration is valid ($2 virtual services)"; then
-        ok "$1"
-    else
-        bad "$1"; "$extlbd" -t -f "$tmp/extlb.conf"
-    fi
-}
-same_file() { # NAME EXPECTED-FILE
-    if diff -u "$2" "$conf"; then ok "$1"; else bad "$1"; fi
 }
 # waits (up to 10 s) for the file to be the text on stdin, then compares
 expect_file() { # NAME

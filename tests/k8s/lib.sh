@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# lib.sh - what the end-to-end tests of extlb-k8s (t-once.sh, t-watch.sh)
+# share: where things are, the ok/bad/skip counters and the summary line,
+# the extlb-k8s binary, and checks of the written file and of a Service's
+# status.  Source it with the script's arguments (BUILDDIR); the script
+# then sets tmp, api, out and conf before calling k8s_test_setup.
+#
+# tmp, api, out and conf are the sourcing script's:
+# shellcheck disable=SC2154
+#
+# The file and extlbd -t checks use $tmp/extlb.conf, a main file whose
+# include_dir is $out, and $conf, the file extlb-k8s writes.
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="${1:-${XL_BUILDDIR:-$repo/build}}"
+[[ "$build" = /* ]] || build="$repo/$build"
+apiserver="$repo/tests/k8s/apiserver.py"
+# shellcheck disable=SC2034 # for the scripts that source this
+fixtures="$repo/tests/k8s/fixtures"
+extlbd="$build/extlbd"
+passed=0 failed=0 skipped=0
+
+ok() { echo "ok      $1"; passed=$((passed + 1)); }
+bad() { echo "FAILED  $1"; failed=$((failed + 1)); }
+skip() { echo "skipped $1"; skipped=$((skipped + 1)); }
+summary() {
+    if [[ $skipped -gt 0 ]]; then
+        echo "$passed passed, $failed failed, $skipped skipped"
+    else
+        echo "$passed passed, $failed failed"
+    fi
+}
+
+# Without the double there is nothing to test against: skipped, exit 0.
+if [[ ! -f "$apiserver" ]]; then
+    skip "all: no tests/k8s/apiserver.py"
+    summary
+    exit 0
+fi
+
+# The output directory, the main file, and extlb-k8s in $bin: given
+# ($EXTLB_K8S), built (BUILDDIR/extlb-k8s), or compiled here into $tmp.
+k8s_test_setup() {
+    mkdir -p "$out"
+    printf 'global: { include_dir = "extlb.d"; };\n' >"$tmp/extlb.conf"
+    if [[ -n "${EXTLB_K8S:-}" ]]; then
+        bin="$EXTLB_K8S"
+    elif [[ -x "$build/extlb-k8s" ]]; then
+        bin="$build/extlb-k8s"
+    else
+        bin="$tmp/extlb-k8s"
+        # shellcheck disable=SC2046
+        if ! cc -std=gnu11 -O2 -I"$repo/include" "$repo"/src/k8s/*.c "$repo/src/curl_ev.c" \
+                $(pkg-config --cflags --libs libcurl json-c yaml-0.1) -lev -lm -o "$bin"; then
+            bad "build extlb-k8s from src/k8s"
+            summary
+            exit 1
+        fi
+    fi
+}
+
+ctl() { python3 "$apiserver" ctl "$api" "$@"; }
+# the ingress IPs a Service's status shows, space separated
+status_ips() { # NS NAME
+    ctl get services "$1" "$2" | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+print(" ".join(i.get("ip", "") for i in
+      ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []))'
+}
+# "extlbd -t" on the main file whose include_dir is the output directory
+extlbd_accepts() { # NAME COUNT
+    if [[ ! -x "$extlbd" ]]; then skip "$1 (no $extlbd)"; return; fi
+    if "$extlbd" -t -f "$tmp/extlb.conf" 2>&1 |
+            grep -q "configuration is valid ($2 virtual services)"; then
+        ok "$1"
+    else
+        bad "$1"; "$extlbd" -t -f "$tmp/extlb.conf"
+    fi
+}
+same_file() { # NAME EXPECTED-FILE
+    if diff -u "$2" "$conf"; then ok "$1"; else bad "$1"; fi
+}
