@@ -74,8 +74,10 @@ struct xl_check_config {
 	char *user; /* "nobody" */
 };
 
+struct xl_vs_share;
+
 struct xl_rs_config {
-	const char *file; /* points into xl_config.files */
+	const char *file; /* one of xl_config.files */
 	int line;
 	struct xl_check_config check;
 };
@@ -95,7 +97,16 @@ struct xl_vs_config {
 	bool has_sorry;
 	struct xl_dest sorry; /* same forwarding as the service's reals */
 	uint32_t quorum;
+
+	/* xl_config_reload: the index in prev of a service equal to this one
+	 * in every setting, or XL_VS_NONE (new, or changed) */
+	size_t prev;
+	/* a service taken over from prev shares what it points to (reals,
+	 * svc.dests, name, file, check strings) with it; config.c's own */
+	struct xl_vs_share *share;
 };
+
+#define XL_VS_NONE ((size_t)-1)
 
 /* What stat() said of an include_dir file when it was read. */
 struct xl_file_stamp {
@@ -103,6 +114,7 @@ struct xl_file_stamp {
 	uint64_t dev, ino, size;
 	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
 	bool reusable; /* parsed cleanly, on its own (no @include) */
+	size_t vs_first, nvs; /* its services: vs[vs_first ..], contiguous */
 };
 
 #define XL_MAX_SERVICES_DEFAULT 65536
@@ -120,6 +132,12 @@ struct xl_config {
 
 	struct xl_vs_config *vs;
 	size_t nvs;
+	size_t *by_id;	 /* indexes into vs, sorted by service identity */
+	size_t *by_name; /* ... and by name */
+	size_t nsame;  /* services with vs[i].prev set */
+	/* the configuration vs[i].prev index into: to compare with, never to
+	 * read (it is freed once this one is in force) */
+	const struct xl_config *prev;
 
 	/* every file read, in order: main file first, then include_dir */
 	char **files;
@@ -149,11 +167,18 @@ struct xl_config *xl_config_load(const char *path, struct xl_errors *errs);
  * inode, size, mtime and ctime are those prev read, and whose services
  * inherit the same global defaults, is not parsed again; its services are
  * copied from prev.  The main file is always read.  prev may be NULL.
+ * Every service equal in all its settings to one of prev's names it
+ * (vs[i].prev), so that what follows a reload can leave it alone; the
+ * indexes are only meaningful while prev lives.
  */
 struct xl_config *xl_config_reload(const char *path,
 				   const struct xl_config *prev,
 				   struct xl_errors *errs);
 void xl_config_free(struct xl_config *c);
+
+/* The service with key's identity, or NULL: O(log n). */
+const struct xl_vs_config *xl_config_find(const struct xl_config *c,
+					  const struct xl_service *key);
 
 /* The IPVS table the configuration asks for, sorted; 0 or -ENOMEM. */
 int xl_config_table(const struct xl_config *c, struct xl_table *out);

@@ -37,6 +37,9 @@ struct xl_drain {
 int xl_drain_update(struct xl_drain *dr, const struct xl_config *old,
 		    const struct xl_config *new, double now);
 
+/* The same for one service of a desired table: 0 or -ENOMEM. */
+int xl_drain_apply_service(const struct xl_drain *dr, struct xl_service *s);
+
 /* Adds every draining server to `want` (sorted) at weight 0. */
 int xl_drain_apply(const struct xl_drain *dr, struct xl_table *want);
 

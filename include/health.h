@@ -5,9 +5,9 @@
  * probes (check.h) on the loop, spread over the interval and jittered, and
  * applies rise/fall hysteresis to their results.  When any server changes
  * state it calls the owner's `changed` callback once per loop iteration
- * (changes that arrive together are reported together); the owner then
- * rebuilds the desired table with xl_desired_build() and reconciles it with
- * the kernel, the same path configuration changes take.
+ * (changes that arrive together are reported together), naming the services
+ * concerned; the owner then rebuilds their desired entries and reconciles
+ * them with the kernel, the same path configuration changes take.
  */
 #ifndef EXTLB_HEALTH_H
 #define EXTLB_HEALTH_H
@@ -22,7 +22,12 @@
 
 struct xl_health;
 
-typedef void (*xl_health_changed_fn)(void *arg);
+/*
+ * vs[0..n) are the services (indexes into the configuration in force) whose
+ * servers' states changed, or whose quorum may have moved: only their
+ * desired entries can differ.  The array is the engine's; copy what is kept.
+ */
+typedef void (*xl_health_changed_fn)(void *arg, const size_t *vs, size_t n);
 
 struct xl_health *xl_health_new(struct ev_loop *loop, struct xl_checker *ck,
 				 xl_health_changed_fn changed, void *arg);
@@ -34,7 +39,9 @@ void xl_health_free(struct xl_health *h);
  * xl_health_free).  A server whose identity (service, address, port) and
  * check settings are the same as in the previous configuration keeps its
  * state and schedule; every other one starts from its check's
- * initial_state.  0 or -ENOMEM.
+ * initial_state.  When cfg was reloaded from the configuration running now
+ * (cfg->prev), its unchanged services are taken over as they are, at a cost
+ * that does not grow with them.  0 or -ENOMEM.
  */
 int xl_health_configure(struct xl_health *h, const struct xl_config *cfg);
 
@@ -65,5 +72,9 @@ void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st);
 typedef bool (*xl_is_up_fn)(const void *arg, size_t vs, size_t rs);
 int xl_desired_build(const struct xl_config *cfg, xl_is_up_fn is_up,
 		     const void *arg, struct xl_table *out);
+
+/* The entry of cfg->vs[v] alone, as xl_desired_build would make it. */
+int xl_desired_entry(const struct xl_config *cfg, size_t v, xl_is_up_fn is_up,
+		     const void *arg, struct xl_service *out);
 
 #endif

@@ -91,6 +91,7 @@ const char *xl_dest_format(const struct xl_dest *d, char *buf, size_t len);
 const char *xl_fwd_name(uint32_t fwd);
 
 /* Tables */
+void xl_service_sort_dests(struct xl_service *s);
 void xl_table_sort(struct xl_table *t);
 const struct xl_service *xl_table_find(const struct xl_table *t,
 				       const struct xl_service *key);
@@ -99,5 +100,16 @@ int xl_service_copy(struct xl_service *dst, const struct xl_service *src);
 void xl_service_free(struct xl_service *s);
 void xl_table_free(struct xl_table *t);
 size_t xl_table_objects(const struct xl_table *t);
+
+/* Sorts keys (identities) and drops repeats; returns how many are left. */
+size_t xl_keys_unique(struct xl_service *keys, size_t n);
+
+/*
+ * t (sorted) with the entry of every key (sorted, unique) made src's: a
+ * copy (with its destinations when deep, else the identity alone) where src
+ * has one, none where it has none.  0, or -ENOMEM with t unchanged.
+ */
+int xl_table_patch(struct xl_table *t, const struct xl_table *src,
+		   const struct xl_service *keys, size_t n, bool deep);
 
 #endif

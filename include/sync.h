@@ -42,6 +42,18 @@ void xl_sync_free(struct xl_sync *s);
 int xl_sync_run(struct xl_sync *s, const struct xl_table *want, bool owns_all,
 		size_t log_ops_max, struct xl_sync_result *res);
 
+/*
+ * The same, for the services keys name (identities; any order, repeats
+ * allowed) when only they can differ between `want` and the kernel: a
+ * health change, a reload that changed a few services.  Costs O(k log n)
+ * for k keys, plus one pass moving the entries when one is added or
+ * removed.  Without a valid memory of the kernel it is a full run.
+ */
+int xl_sync_run_keys(struct xl_sync *s, const struct xl_table *want,
+		     const struct xl_service *keys, size_t nkeys,
+		     bool owns_all, size_t log_ops_max,
+		     struct xl_sync_result *res);
+
 /* Forget what the kernel holds: the next run starts with a dump. */
 void xl_sync_invalidate(struct xl_sync *s);
 /* The kernel as last known (valid after a run); NULL if unknown. */

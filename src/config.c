@@ -122,26 +122,52 @@ struct loader {
 	const struct xl_config *prev; /* xl_config_reload: what may be reused */
 	bool prev_inherit_same;	      /* the global defaults are prev's */
 	size_t cap_stamps;
+	size_t stamp_hint; /* where to look for the next one in prev */
 };
 
-static const char *files_add(struct loader *ld, const char *path)
+/*
+ * Copies of one service share its arrays and strings (the real servers,
+ * their checks, the name), with a count of the holders: taking an unchanged
+ * service over costs the same whatever its size, and the last holder frees.
+ */
+struct xl_vs_share {
+	size_t holders;
+};
+
+static char *shared_new(const char *v);
+static char *shared_take(char *s);
+static void shared_drop(char *s);
+
+/*
+ * File names are shared strings: services taken over from the previous
+ * snapshot keep pointing at the name it read them under (xl_config_reload),
+ * so each snapshot holds a count on the names it lists.
+ */
+static const char *files_append(struct loader *ld, char *name)
 {
 	struct xl_config *c = ld->c;
-	char **files, *copy;
+	char **files;
 	size_t cap;
 
+	if (!name)
+		return NULL;
 	if (c->nfiles == ld->cap_files) {
 		cap = ld->cap_files ? 2 * ld->cap_files : 8;
 		files = realloc(c->files, cap * sizeof(*files));
-		if (!files)
+		if (!files) {
+			shared_drop(name);
 			return NULL;
+		}
 		c->files = files;
 		ld->cap_files = cap;
 	}
-	copy = strdup(path);
-	if (copy)
-		c->files[c->nfiles++] = copy;
-	return copy;
+	c->files[c->nfiles++] = name;
+	return name;
+}
+
+static const char *files_add(struct loader *ld, const char *path)
+{
+	return files_append(ld, shared_new(path));
 }
 
 static void ld_oom(struct loader *ld);
@@ -1581,7 +1607,9 @@ static void vs_sorry(struct loader *ld, struct vs_ctx *x)
 }
 
 /* A new zeroed entry at the end of c->vs; NULL (oom noted) on failure. */
-static struct xl_vs_config *vs_slot(struct loader *ld)
+/* A zeroed service at the end; own: with a share of its own (not taken
+ * over from prev). */
+static struct xl_vs_config *vs_slot(struct loader *ld, bool own)
 {
 	struct xl_config *c = ld->c;
 	struct xl_vs_config *vs;
@@ -1599,13 +1627,22 @@ static struct xl_vs_config *vs_slot(struct loader *ld)
 	}
 	vs = &c->vs[c->nvs++];
 	memset(vs, 0, sizeof(*vs));
+	vs->prev = XL_VS_NONE;
+	if (!own)
+		return vs;
+	if (!(vs->share = calloc(1, sizeof(*vs->share)))) {
+		c->nvs--;
+		ld_oom(ld);
+		return NULL;
+	}
+	vs->share->holders = 1;
 	return vs;
 }
 
 static struct xl_vs_config *vs_append(struct loader *ld,
 				      const config_setting_t *grp)
 {
-	struct xl_vs_config *vs = vs_slot(ld);
+	struct xl_vs_config *vs = vs_slot(ld, true);
 
 	if (!vs)
 		return NULL;
@@ -1652,63 +1689,144 @@ static void vs_list(struct loader *ld, const config_setting_t *list)
 	}
 }
 
-static int vs_ptr_cmp(const void *a, const void *b)
+/* Services by index, in identity or name order (ties: reading order). */
+static int vs_idx_cmp(const void *a, const void *b, void *arg)
 {
-	const struct xl_vs_config *x = *(const struct xl_vs_config *const *)a;
-	const struct xl_vs_config *y = *(const struct xl_vs_config *const *)b;
-	int c = xl_service_cmp(&x->svc, &y->svc);
+	const struct xl_config *c = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int r = xl_service_cmp(&c->vs[x].svc, &c->vs[y].svc);
 
-	return c ? c : (x > y) - (x < y);
+	return r ? r : (x > y) - (x < y);
 }
 
-static int name_ptr_cmp(const void *a, const void *b)
+static int name_idx_cmp(const void *a, const void *b, void *arg)
 {
-	const struct xl_vs_config *x = *(const struct xl_vs_config *const *)a;
-	const struct xl_vs_config *y = *(const struct xl_vs_config *const *)b;
-	int c = strcmp(x->name, y->name);
+	const struct xl_config *c = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int r = strcmp(c->vs[x].name, c->vs[y].name);
 
-	return c ? c : (x > y) - (x < y);
+	return r ? r : (x > y) - (x < y);
 }
 
-/* Services are appended in reading order, so among equal ones the lower
- * address is the first definition. */
-static void vs_dupes(struct loader *ld, bool by_name)
+/*
+ * The indexes of c's services in cmp's order.  Those taken over from prev
+ * (vs[i].prev, set by include_reuse) are already in order in prev's index
+ * (prev_order); only the others are sorted, then the two lists are merged:
+ * a reload that changed k of n services costs O(n + k log k), not
+ * O(n log n).  A service whose identity (or name) is unknown (an error was
+ * reported) is left out.  NULL when out of memory.
+ */
+static size_t *vs_order(struct loader *ld, const size_t *prev_order,
+			bool by_name, size_t *count)
+{
+	const struct xl_config *c = ld->c, *prev = ld->prev;
+	int (*cmp)(const void *, const void *, void *) =
+	    by_name ? name_idx_cmp : vs_idx_cmp;
+	size_t n = c->nvs ? c->nvs : 1, np = 0, nf = 0, m = 0, i = 0, j = 0;
+	size_t *out = malloc(n * sizeof(*out)), *fresh = malloc(n * sizeof(*fresh));
+	size_t *taken = malloc(n * sizeof(*taken)), *map = NULL;
+
+	if (!out || !fresh || !taken)
+		goto oom;
+	if (prev && prev_order && prev->nvs) {
+		if (!(map = malloc(prev->nvs * sizeof(*map))))
+			goto oom;
+		for (size_t p = 0; p < prev->nvs; p++)
+			map[p] = XL_VS_NONE;
+		for (size_t v = 0; v < c->nvs; v++)
+			if (c->vs[v].prev != XL_VS_NONE)
+				map[c->vs[v].prev] = v;
+		for (size_t k = 0; k < prev->nvs; k++)
+			if (map[prev_order[k]] != XL_VS_NONE)
+				taken[np++] = map[prev_order[k]];
+	}
+	for (size_t v = 0; v < c->nvs; v++)
+		if ((!map || c->vs[v].prev == XL_VS_NONE) &&
+		    (by_name ? c->vs[v].name != NULL : c->vs[v].svc.af != 0))
+			fresh[nf++] = v;
+	qsort_r(fresh, nf, sizeof(*fresh), cmp, (void *)c);
+	while (i < np || j < nf)
+		out[m++] = j == nf || (i < np && cmp(&taken[i], &fresh[j],
+						     (void *)c) < 0)
+			       ? taken[i++]
+			       : fresh[j++];
+	free(map);
+	free(fresh);
+	free(taken);
+	*count = m;
+	return out;
+oom:
+	free(out);
+	free(fresh);
+	free(taken);
+	ld_oom(ld);
+	return NULL;
+}
+
+/* Equal services (or names) are next to each other in order; the first
+ * definition is the one read first. */
+static void vs_dupes_in(struct loader *ld, const size_t *order, size_t n,
+			bool by_name)
+{
+	const struct xl_vs_config *vs = ld->c->vs, *a, *b;
+	char buf[XL_ADDRSTR_MAX + 32];
+
+	for (size_t g = 0, e; g < n; g = e) {
+		size_t first = order[g];
+
+		for (e = g + 1; e < n; e++) {
+			/* two taken over from prev: distinct there already */
+			if (vs[order[g]].prev != XL_VS_NONE &&
+			    vs[order[e]].prev != XL_VS_NONE)
+				break;
+			if (by_name ? strcmp(vs[order[g]].name, vs[order[e]].name)
+				    : xl_service_cmp(&vs[order[g]].svc,
+						     &vs[order[e]].svc))
+				break;
+			if (order[e] < first)
+				first = order[e];
+		}
+		for (size_t k = g; e - g > 1 && k < e; k++) {
+			if (order[k] == first)
+				continue;
+			a = &vs[first];
+			b = &vs[order[k]];
+			if (by_name)
+				ld_err_at(ld, b->file, b->line,
+					  "duplicate virtual service name "
+					  "\"%s\" (first defined at %s:%d)",
+					  b->name, a->file, a->line);
+			else
+				ld_err_at(ld, b->file, b->line,
+					  "duplicate virtual service %s (first "
+					  "defined at %s:%d)",
+					  xl_service_format(&b->svc, buf,
+							    sizeof(buf)),
+					  a->file, a->line);
+		}
+	}
+}
+
+/* Duplicates reported; the orders kept for lookups and the next reload. */
+static void vs_dupes(struct loader *ld)
 {
 	struct xl_config *c = ld->c;
-	const struct xl_vs_config **v, *a, *b;
-	char buf[XL_ADDRSTR_MAX + 32];
-	size_t n = 0, first = 0;
+	const struct xl_config *prev = ld->prev;
+	size_t nid = 0, nname = 0;
+	size_t *id = vs_order(ld, prev ? prev->by_id : NULL, false, &nid);
+	size_t *name = vs_order(ld, prev ? prev->by_name : NULL, true, &nname);
 
-	v = malloc((c->nvs ? c->nvs : 1) * sizeof(*v));
-	if (!v) {
-		ld_oom(ld);
+	if (id)
+		vs_dupes_in(ld, id, nid, false);
+	if (name)
+		vs_dupes_in(ld, name, nname, true);
+	if (ld->nerr || ld->oom || nid != c->nvs || nname != c->nvs) {
+		free(id);
+		free(name);
 		return;
 	}
-	for (size_t i = 0; i < c->nvs; i++)
-		if (by_name ? c->vs[i].name != NULL : c->vs[i].svc.af != 0)
-			v[n++] = &c->vs[i];
-	qsort(v, n, sizeof(*v), by_name ? name_ptr_cmp : vs_ptr_cmp);
-	for (size_t i = 1; i < n; i++) {
-		if (by_name ? strcmp(v[first]->name, v[i]->name)
-			    : xl_service_cmp(&v[first]->svc, &v[i]->svc)) {
-			first = i;
-			continue;
-		}
-		a = v[first];
-		b = v[i];
-		if (by_name)
-			ld_err_at(ld, b->file, b->line,
-				  "duplicate virtual service name \"%s\" "
-				  "(first defined at %s:%d)",
-				  b->name, a->file, a->line);
-		else
-			ld_err_at(ld, b->file, b->line,
-				  "duplicate virtual service %s (first defined "
-				  "at %s:%d)",
-				  xl_service_format(&b->svc, buf, sizeof(buf)),
-				  a->file, a->line);
-	}
-	free(v);
+	c->by_id = id;
+	c->by_name = name;
 }
 
 /* ---- files ----------------------------------------------------------- */
@@ -2151,40 +2269,17 @@ static void stamp_add(struct loader *ld, const struct xl_file_stamp *t)
 	c->stamps[c->nstamps++] = *t;
 }
 
-/* A deep copy of src, read from file (an entry of the new c->files). */
-static int vs_copy(struct xl_vs_config *dst, const struct xl_vs_config *src,
-		   const char *file)
+static void vs_share(struct xl_vs_config *dst, const struct xl_vs_config *src)
 {
-	size_t n = src->svc.ndests;
-
-	dst->file = file;
-	dst->line = src->line;
-	dst->drain_timeout = src->drain_timeout;
-	dst->inhibit_on_failure = src->inhibit_on_failure;
-	dst->has_sorry = src->has_sorry;
-	dst->sorry = src->sorry;
-	dst->quorum = src->quorum;
-	check_copy(&dst->check, &src->check);
-	if (!(dst->name = strdup(src->name)) ||
-	    xl_service_copy(&dst->svc, &src->svc))
-		return -ENOMEM;
-	if (!n)
-		return 0;
-	dst->reals = calloc(n, sizeof(*dst->reals));
-	if (!dst->reals)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		dst->reals[i].file = file;
-		dst->reals[i].line = src->reals[i].line;
-		check_copy(&dst->reals[i].check, &src->reals[i].check);
-	}
-	return 0;
+	*dst = *src;
+	dst->share->holders++;
 }
 
 static void vs_free(struct xl_vs_config *vs);
 
-/* The services prev read from the unchanged file t, copied.  true when
- * it could be done, false to read the file instead. */
+/* The services prev read from the unchanged file t, taken over (shared,
+ * not copied).  true when it could be done, false to read the file
+ * instead. */
 static bool include_reuse(struct loader *ld, const char *path,
 			  const struct xl_file_stamp *t)
 {
@@ -2195,31 +2290,33 @@ static bool include_reuse(struct loader *ld, const char *path,
 
 	if (!prev || !ld->prev_inherit_same)
 		return false;
-	for (size_t i = 0; i < prev->nstamps && !p; i++)
-		if (!strcmp(prev->stamps[i].file, path))
+	/* files come in name order both times: look after the last found */
+	for (size_t k = 0; k < prev->nstamps && !p; k++) {
+		size_t i = (ld->stamp_hint + k) % prev->nstamps;
+
+		if (!strcmp(prev->stamps[i].file, path)) {
 			p = &prev->stamps[i];
+			ld->stamp_hint = i + 1;
+		}
+	}
 	if (!p || !p->reusable || !stamp_same(p, t))
 		return false;
-	file = files_add(ld, path);
+	/* the same name: the services taken over point at it */
+	file = files_append(ld, shared_take((char *)p->file));
 	if (!file) {
 		ld_oom(ld);
 		return true;
 	}
-	for (size_t i = 0; i < prev->nvs; i++) {
-		struct xl_vs_config *vs;
+	now.vs_first = ld->c->nvs;
+	for (size_t i = p->vs_first; i < p->vs_first + p->nvs; i++) {
+		struct xl_vs_config *vs = vs_slot(ld, false);
 
-		if (prev->vs[i].file != p->file)
-			continue;
-		vs = vs_slot(ld);
 		if (!vs)
 			return true;
-		if (vs_copy(vs, &prev->vs[i], file)) {
-			vs_free(vs);
-			ld->c->nvs--;
-			ld_oom(ld);
-			return true;
-		}
+		vs_share(vs, &prev->vs[i]);
+		vs->prev = i;
 	}
+	now.nvs = ld->c->nvs - now.vs_first;
 	now.file = file;
 	now.reusable = true;
 	stamp_add(ld, &now);
@@ -2238,9 +2335,11 @@ static void include_file(struct loader *ld, const char *path,
 	stamp_of(st, &t);
 	if (include_reuse(ld, path, &t))
 		return;
+	t.vs_first = ld->c->nvs;
 	if (file_load(ld, path, true, &alone) < 0 || nfiles == ld->c->nfiles)
 		return;
 	t.file = ld->c->files[nfiles];
+	t.nvs = ld->c->nvs - t.vs_first;
 	/* a file with errors, or one that pulls in others, is read each time;
 	 * so is one changed just now: file times come from a clock that
 	 * ticks every few ms, and a second write of the same size within one
@@ -2311,6 +2410,66 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
+/* ---- what a reload left as it was ------------------------------------ */
+
+static bool dest_same(const struct xl_dest *a, const struct xl_dest *b)
+{
+	return !xl_dest_cmp(a, b) && xl_dest_attrs_equal(a, b);
+}
+
+/* Equal in every setting, so equal in what follows from it (IPVS,
+ * checks, draining, quorum, logs). */
+static bool vs_equal(const struct xl_vs_config *a, const struct xl_vs_config *b)
+{
+	if (strcmp(a->name, b->name) || a->svc.ndests != b->svc.ndests ||
+	    !xl_service_attrs_equal(&a->svc, &b->svc) ||
+	    !check_equal(&a->check, &b->check) ||
+	    a->drain_timeout != b->drain_timeout ||
+	    a->inhibit_on_failure != b->inhibit_on_failure ||
+	    a->has_sorry != b->has_sorry || a->quorum != b->quorum ||
+	    (a->has_sorry && !dest_same(&a->sorry, &b->sorry)))
+		return false;
+	for (size_t i = 0; i < a->svc.ndests; i++)
+		if (!dest_same(&a->svc.dests[i], &b->svc.dests[i]) ||
+		    !check_equal(&a->reals[i].check, &b->reals[i].check))
+			return false;
+	return true;
+}
+
+const struct xl_vs_config *xl_config_find(const struct xl_config *c,
+					  const struct xl_service *key)
+{
+	size_t lo = 0, hi = c->by_id ? c->nvs : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct xl_vs_config *vs = &c->vs[c->by_id[mid]];
+		int r = xl_service_cmp(key, &vs->svc);
+
+		if (!r)
+			return vs;
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* Services copied from prev are known equal; the others are looked up. */
+static void link_prev(struct xl_config *c, const struct xl_config *prev)
+{
+	for (size_t i = 0; i < c->nvs; i++) {
+		struct xl_vs_config *vs = &c->vs[i];
+		const struct xl_vs_config *p;
+
+		if (vs->prev == XL_VS_NONE &&
+		    (p = xl_config_find(prev, &vs->svc)) && vs_equal(vs, p))
+			vs->prev = (size_t)(p - prev->vs);
+		c->nsame += vs->prev != XL_VS_NONE;
+	}
+}
+
 struct xl_config *xl_config_reload(const char *path,
 				   const struct xl_config *prev,
 				   struct xl_errors *errs)
@@ -2340,10 +2499,13 @@ struct xl_config *xl_config_reload(const char *path,
 			  "(%zu in all); raise global max_services if that "
 			  "many are meant",
 			  c->max_services + 1, c->max_services, c->nvs);
-	vs_dupes(&ld, false);
-	vs_dupes(&ld, true);
+	vs_dupes(&ld);
 	if (ld.nerr)
 		goto fail;
+	if (prev) {
+		link_prev(c, prev);
+		c->prev = prev;
+	}
 	free(ld.main_dir);
 	return c;
 fail:
@@ -2359,6 +2521,9 @@ struct xl_config *xl_config_load(const char *path, struct xl_errors *errs)
 
 static void vs_free(struct xl_vs_config *vs)
 {
+	if (vs->share && --vs->share->holders)
+		return; /* another snapshot still holds it */
+	free(vs->share);
 	if (vs->reals)
 		for (size_t i = 0; i < vs->svc.ndests; i++)
 			check_free(&vs->reals[i].check);
@@ -2375,10 +2540,12 @@ void xl_config_free(struct xl_config *c)
 	for (size_t i = 0; i < c->nvs; i++)
 		vs_free(&c->vs[i]);
 	free(c->vs);
+	free(c->by_id);
+	free(c->by_name);
 	check_free(&c->check);
 	free(c->include_dir);
 	for (size_t i = 0; i < c->nfiles; i++)
-		free(c->files[i]);
+		shared_drop(c->files[i]);
 	free(c->files);
 	free(c->stamps);
 	free(c);

@@ -6,9 +6,9 @@
  * weight 0 when their service inhibits on failure, so established
  * connections survive), and a service whose live weight falls below its
  * quorum gets its sorry server.  It is a pure function of the configuration
- * and the answers of is_up, so it is cheap to call after every batch of
- * health changes and easy to test; each service costs time linear in its
- * real servers, and the final sort is O(n log n).
+ * and the answers of is_up, so it is easy to test.  A whole table costs
+ * O(n log n); after a health change or a reload the daemon rebuilds only the
+ * entries of the services concerned (xl_desired_entry).
  */
 #include "health.h"
 
@@ -61,6 +61,15 @@ static int desired_service(const struct xl_config *cfg, size_t v,
 	 */
 	if (vs->has_sorry && live < vs->quorum && !has_dest(out, &vs->sorry))
 		out->dests[out->ndests++] = vs->sorry;
+	return 0;
+}
+
+int xl_desired_entry(const struct xl_config *cfg, size_t v, xl_is_up_fn is_up,
+		     const void *arg, struct xl_service *out)
+{
+	if (desired_service(cfg, v, is_up, arg, out))
+		return -ENOMEM;
+	xl_service_sort_dests(out);
 	return 0;
 }
 

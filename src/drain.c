@@ -1,37 +1,19 @@
 /*
  * drain.c - which removed real servers still finish their connections.
  *
- * Matching old and new configurations is done through a sorted index of the
- * new snapshot's services and, per kept service, a sorted copy of its real
- * servers, so a reload of 10,000 services costs O(n log n), not O(n^2).
+ * Old and new configurations are matched through the new snapshot's index
+ * by identity (xl_config_find), and only for the services a reload changed
+ * or removed: a service the new snapshot took over unchanged (vs[i].prev)
+ * cannot have lost a server.
  */
 #include "drain.h"
 
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct vs_ref {
-	const struct xl_vs_config *vs;
-};
-
-static int ref_cmp(const void *a, const void *b)
-{
-	return xl_service_cmp(&((const struct vs_ref *)a)->vs->svc,
-			      &((const struct vs_ref *)b)->vs->svc);
-}
-
-static const struct xl_vs_config *find_vs(const struct vs_ref *idx, size_t n,
-					  const struct xl_service *key)
-{
-	struct xl_vs_config probe = { .svc = *key };
-	struct vs_ref k = { .vs = &probe };
-	const struct vs_ref *r = bsearch(&k, idx, n, sizeof(*idx), ref_cmp);
-
-	return r ? r->vs : NULL;
-}
 
 static bool has_dest(const struct xl_service *s, const struct xl_dest *d)
 {
@@ -87,13 +69,12 @@ static void drop(struct xl_drain *dr, size_t i)
 }
 
 /* Drains that the new configuration ends: the server or its service. */
-static void forget_readded(struct xl_drain *dr, const struct vs_ref *idx,
-			   size_t n)
+static void forget_readded(struct xl_drain *dr, const struct xl_config *new)
 {
 	char b[XL_ADDRSTR_MAX + 8];
 
 	for (size_t i = dr->n; i-- > 0;) {
-		const struct xl_vs_config *vs = find_vs(idx, n, &dr->v[i].svc);
+		const struct xl_vs_config *vs = xl_config_find(new, &dr->v[i].svc);
 
 		if (vs && !has_dest(&vs->svc, &dr->v[i].dest))
 			continue;
@@ -132,43 +113,62 @@ static int start_drains(struct xl_drain *dr, const struct xl_vs_config *ovs,
 int xl_drain_update(struct xl_drain *dr, const struct xl_config *old,
 		    const struct xl_config *new, double now)
 {
-	struct vs_ref *idx = calloc(new->nvs ? new->nvs : 1, sizeof(*idx));
+	bool *kept = NULL;
 	int rc = 0;
 
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < new->nvs; i++)
-		idx[i].vs = &new->vs[i];
-	qsort(idx, new->nvs, sizeof(*idx), ref_cmp);
-	forget_readded(dr, idx, new->nvs);
+	if (old && new->prev == old && new->nsame) {
+		kept = calloc(old->nvs ? old->nvs : 1, sizeof(*kept));
+		if (!kept)
+			return -ENOMEM;
+		for (size_t v = 0; v < new->nvs; v++)
+			if (new->vs[v].prev != XL_VS_NONE)
+				kept[new->vs[v].prev] = true;
+	}
+	forget_readded(dr, new);
 	for (size_t i = 0; old && i < old->nvs && !rc; i++) {
-		const struct xl_vs_config *nvs =
-			find_vs(idx, new->nvs, &old->vs[i].svc);
+		const struct xl_vs_config *nvs;
 
-		if (nvs)
+		if (kept && kept[i])
+			continue;
+		if ((nvs = xl_config_find(new, &old->vs[i].svc)))
 			rc = start_drains(dr, &old->vs[i], nvs, now);
 	}
-	free(idx);
+	free(kept);
 	return rc;
 }
 
-int xl_drain_apply(const struct xl_drain *dr, struct xl_table *want)
+/* Appends s's draining servers to it at weight 0 (its dests sorted). */
+int xl_drain_apply_service(const struct xl_drain *dr, struct xl_service *s)
 {
+	bool added = false;
+
 	for (size_t i = 0; i < dr->n; i++) {
-		const struct xl_service *c = xl_table_find(want, &dr->v[i].svc);
-		struct xl_service *s = (struct xl_service *)c;
 		struct xl_dest *v;
 
-		if (!s || has_dest(s, &dr->v[i].dest))
+		if (xl_service_cmp(&dr->v[i].svc, s) ||
+		    has_dest(s, &dr->v[i].dest))
 			continue;
 		v = realloc(s->dests, (s->ndests + 1) * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		s->dests = v;
 		s->dests[s->ndests++] = dr->v[i].dest;
+		added = true;
 	}
-	if (dr->n)
-		xl_table_sort(want);
+	if (added)
+		xl_service_sort_dests(s);
+	return 0;
+}
+
+int xl_drain_apply(const struct xl_drain *dr, struct xl_table *want)
+{
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct xl_service *s = xl_table_find(want, &dr->v[i].svc);
+
+		/* the service's other draining servers come along (once) */
+		if (s && xl_drain_apply_service(dr, (struct xl_service *)s) < 0)
+			return -ENOMEM;
+	}
 	return 0;
 }
 

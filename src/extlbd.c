@@ -36,6 +36,45 @@
 #define container_of(p, type, member) \
 	((type *)((char *)(p) - offsetof(type, member)))
 
+/* Service identities (no destinations): what a run has to look at. */
+struct keys {
+	struct xl_service *v;
+	size_t n, cap;
+};
+
+static int keys_push(struct keys *k, const struct xl_service *s)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		struct xl_service *v = realloc(k->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		k->v = v;
+		k->cap = cap;
+	}
+	k->v[k->n] = *s;
+	k->v[k->n].dests = NULL;
+	k->v[k->n].ndests = 0;
+	k->n++;
+	return 0;
+}
+
+static void keys_free(struct keys *k)
+{
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
+/* The services draining servers belong to (repeats do no harm). */
+static int keys_of_drains(struct keys *k, const struct xl_drain *dr)
+{
+	for (size_t i = 0; i < dr->n; i++)
+		if (keys_push(k, &dr->v[i].svc) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 struct xl_daemon {
 	struct ev_loop *loop;
 	const char *conf_path;
@@ -51,6 +90,8 @@ struct xl_daemon {
 	ev_timer drain_tw;  /* polls the connections of draining servers */
 	struct xl_drain drain;
 	long failed;        /* ops the kernel refused in the last sync */
+	struct xl_table want; /* configuration + health + drains, sorted */
+	struct keys hkeys;    /* services health changed, not yet applied */
 };
 
 static bool health_up(const void *arg, size_t vs, size_t rs)
@@ -69,30 +110,89 @@ static void log_result(const char *why, const struct xl_sync_result *r)
 		c[XL_OP_DEL_DEST], r->failed);
 }
 
-/* Desired = configuration + health; make the kernel say so. */
-static int sync_now(struct xl_daemon *d, const char *why, bool quiet)
+static int sync_done(struct xl_daemon *d, const char *why, bool quiet,
+		     int rc, const struct xl_sync_result *r)
+{
+	if (rc < 0) {
+		d->failed = 1;
+		return rc;
+	}
+	d->failed = r->failed;
+	if (!quiet || r->nops)
+		log_result(why, r);
+	return 0;
+}
+
+/* Desired = configuration + health + drains, all of it; make the kernel
+ * say so.  For start-up and resync: everything is looked at. */
+static int sync_full(struct xl_daemon *d, const char *why, bool quiet)
 {
 	struct xl_table want;
 	struct xl_sync_result r;
-	int rc;
 
 	if (xl_desired_build(d->cfg, d->health ? health_up : NULL, d->health,
 			     &want) < 0 ||
 	    xl_drain_apply(&d->drain, &want) < 0) {
 		xl_table_free(&want);
 		xl_err("%s: out of memory", why);
+		d->failed = 1;
 		return -ENOMEM;
 	}
-	rc = xl_sync_run(d->sync, &want, d->cfg->owns_all, XL_OPS_LOGGED, &r);
-	xl_table_free(&want);
-	if (rc < 0) {
-		d->failed = 1;
-		return rc;
+	xl_table_free(&d->want);
+	d->want = want;
+	return sync_done(d, why, quiet,
+			 xl_sync_run(d->sync, &d->want, d->cfg->owns_all,
+				     XL_OPS_LOGGED, &r),
+			 &r);
+}
+
+/* The desired entry of configured service v, drains included. */
+static int want_entry(struct xl_daemon *d, size_t v, struct xl_service *out)
+{
+	if (xl_desired_entry(d->cfg, v, d->health ? health_up : NULL,
+			     d->health, out) < 0 ||
+	    xl_drain_apply_service(&d->drain, out) < 0) {
+		xl_service_free(out);
+		return -ENOMEM;
 	}
-	d->failed = r.failed;
-	if (!quiet || r.nops)
-		log_result(why, &r);
 	return 0;
+}
+
+/* Rebuilds the entries of d->want that keys name (services of d->cfg). */
+static int want_refresh(struct xl_daemon *d, const struct keys *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		struct xl_service *e =
+		    (struct xl_service *)xl_table_find(&d->want, &k->v[i]);
+		const struct xl_vs_config *vs = xl_config_find(d->cfg, &k->v[i]);
+		struct xl_service fresh;
+
+		if (!e || !vs)
+			continue; /* not configured (any more) */
+		if (want_entry(d, (size_t)(vs - d->cfg->vs), &fresh) < 0)
+			return -ENOMEM;
+		xl_service_free(e);
+		*e = fresh;
+	}
+	return 0;
+}
+
+/*
+ * Only the services keys name can differ from what the kernel was last
+ * brought to: rebuild their entries and reconcile them alone.  Anything
+ * going wrong here falls back to the full run.
+ */
+static int sync_keys(struct xl_daemon *d, const char *why, bool quiet,
+		     const struct keys *k)
+{
+	struct xl_sync_result r;
+
+	if (want_refresh(d, k) < 0)
+		return sync_full(d, why, quiet);
+	return sync_done(d, why, quiet,
+			 xl_sync_run_keys(d->sync, &d->want, k->v, k->n,
+					  d->cfg->owns_all, XL_OPS_LOGGED, &r),
+			 &r);
 }
 
 static void arm_resync(struct xl_daemon *d)
@@ -114,7 +214,7 @@ static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	/* compare with what the kernel really holds, not what we remember */
 	xl_sync_invalidate(d->sync);
-	sync_now(d, "resync", true);
+	sync_full(d, "resync", true);
 	arm_resync(d);
 }
 
@@ -124,15 +224,23 @@ static void on_health_apply(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	sync_now(d, "health", true);
+	sync_keys(d, "health", true, &d->hkeys);
+	d->hkeys.n = 0;
 	if (d->failed)
 		arm_resync(d);
 }
 
-static void on_health_changed(void *arg)
+/* Kept by identity: a reload may come before they are applied. */
+static void on_health_changed(void *arg, const size_t *vs, size_t n)
 {
 	struct xl_daemon *d = arg;
 
+	for (size_t i = 0; i < n; i++)
+		if (keys_push(&d->hkeys, &d->cfg->vs[vs[i]].svc) < 0) {
+			/* the next resync sees to it */
+			xl_err("health: out of memory");
+			break;
+		}
 	if (!ev_is_active(&d->health_tw)) {
 		ev_timer_set(&d->health_tw, 0., 0.);
 		ev_timer_start(d->loop, &d->health_tw);
@@ -159,9 +267,16 @@ static void on_drain(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct xl_daemon *d = container_of(w, struct xl_daemon, drain_tw);
 
+	struct keys k = { 0 };
+
 	(void)revents;
+	if (keys_of_drains(&k, &d->drain) < 0) {
+		keys_free(&k);
+		return; /* the next tick tries again */
+	}
 	if (xl_drain_expire(&d->drain, ev_now(loop), drain_conns, d))
-		sync_now(d, "drain", false);
+		sync_keys(d, "drain", false, &k);
+	keys_free(&k);
 	if (!d->drain.n)
 		ev_timer_stop(loop, w);
 }
@@ -183,10 +298,70 @@ static bool empty_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
 }
 
+/*
+ * d->want for the configuration just put in force, from the one before: a
+ * service the reload left unchanged (vs->prev) keeps its entry, which is
+ * moved, not rebuilt; the others are built and named in k, with the
+ * services that went.  One pass over the two sorted lists.
+ */
+static int want_reload(struct xl_daemon *d, struct keys *k)
+{
+	const struct xl_config *c = d->cfg;
+	struct xl_table *old = &d->want, nw = { 0 };
+	bool *moved = calloc(old->nsvcs ? old->nsvcs : 1, sizeof(*moved));
+	bool *built = calloc(c->nvs ? c->nvs : 1, sizeof(*built));
+	size_t j = 0;
+	int rc = -ENOMEM;
+
+	nw.svcs = calloc(c->nvs ? c->nvs : 1, sizeof(*nw.svcs));
+	if (!moved || !built || !nw.svcs || !c->by_id)
+		goto out;
+	for (size_t x = 0; x < c->nvs; x++) {
+		size_t v = c->by_id[x];
+		const struct xl_service *key = &c->vs[v].svc;
+		int cmp = 1;
+
+		while (j < old->nsvcs &&
+		       (cmp = xl_service_cmp(&old->svcs[j], key)) < 0)
+			j++;
+		if (j < old->nsvcs && !cmp && c->vs[v].prev != XL_VS_NONE) {
+			nw.svcs[x] = old->svcs[j];
+			moved[j++] = true;
+		} else if (want_entry(d, v, &nw.svcs[x]) < 0 ||
+			   keys_push(k, key) < 0) {
+			built[x] = true;
+			goto out;
+		} else {
+			built[x] = true;
+		}
+		nw.nsvcs++;
+	}
+	for (j = 0; j < old->nsvcs; j++)
+		if (!moved[j] && keys_push(k, &old->svcs[j]) < 0)
+			goto out;
+	/* committed: what was not moved goes */
+	for (j = 0; j < old->nsvcs; j++)
+		if (!moved[j])
+			xl_service_free(&old->svcs[j]);
+	free(old->svcs);
+	*old = nw;
+	nw = (struct xl_table){ 0 };
+	rc = 0;
+out:
+	for (size_t x = 0; nw.svcs && built && x < c->nvs; x++)
+		if (built[x])
+			xl_service_free(&nw.svcs[x]);
+	free(nw.svcs);
+	free(moved);
+	free(built);
+	return rc;
+}
+
 static void reload(struct xl_daemon *d)
 {
 	struct xl_errors errs = { 0 };
-	struct xl_config *cfg;
+	struct xl_config *cfg, *old;
+	struct keys k = { 0 };
 
 	if (empty_file(d->conf_path)) {
 		xl_err("reload: %s is empty; the running configuration stays "
@@ -208,6 +383,8 @@ static void reload(struct xl_daemon *d)
 		xl_info("include_dir: %zu of %zu files unchanged, not parsed "
 			"again",
 			cfg->nreused, cfg->nstamps);
+	xl_info("configuration: %zu of %zu virtual services unchanged",
+		cfg->nsame, cfg->nvs);
 	/* health state carries over for servers whose identity and check
 	 * are unchanged; the old snapshot is freed only after that */
 	if (xl_health_configure(d->health, cfg) < 0) {
@@ -217,13 +394,21 @@ static void reload(struct xl_daemon *d)
 		xl_config_free(cfg);
 		return;
 	}
-	if (xl_drain_update(&d->drain, d->cfg, cfg, ev_now(d->loop)) < 0)
+	if (keys_of_drains(&k, &d->drain) < 0 ||
+	    xl_drain_update(&d->drain, d->cfg, cfg, ev_now(d->loop)) < 0)
 		xl_err("reload: out of memory: removed servers are deleted "
 		       "without draining");
 	xl_log_set_level(cfg->log_level);
-	xl_config_free(d->cfg);
+	old = d->cfg;
 	d->cfg = cfg;
-	sync_now(d, "reload", false);
+	if (keys_of_drains(&k, &d->drain) < 0 || want_reload(d, &k) < 0)
+		sync_full(d, "reload", false);
+	else
+		sync_keys(d, "reload", false, &k);
+	keys_free(&k);
+	/* nothing points into it any more; freed after the kernel has the
+	 * change, which so comes sooner */
+	xl_config_free(old);
 	if (d->drain.n && !ev_is_active(&d->drain_tw))
 		ev_timer_again(d->loop, &d->drain_tw);
 	arm_resync(d);
@@ -310,7 +495,7 @@ static int start(struct xl_daemon *d)
 	if (xl_health_configure(d->health, d->cfg) < 0)
 		return -1;
 	trust_adopted(d, k);
-	return sync_now(d, "start-up", false) < 0 ? -1 : 0;
+	return sync_full(d, "start-up", false) < 0 ? -1 : 0;
 }
 
 static void stop(struct xl_daemon *d)
@@ -475,6 +660,8 @@ int main(int argc, char **argv)
 		unlink(d.pidfile);
 out:
 	xl_drain_free(&d.drain);
+	xl_table_free(&d.want);
+	keys_free(&d.hkeys);
 	xl_health_free(d.health);
 	xl_checker_free(d.checker);
 	xl_sync_free(d.sync);

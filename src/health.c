@@ -10,10 +10,12 @@
  * that is still running is never started twice.  First checks are spread
  * over the interval and later ones jittered, so 10,000 servers never fire in
  * the same millisecond.  State changes are logged once, in words, and
- * reported to the owner in batches from an ev_prepare: everything that
- * changed during one loop iteration costs one rebuild of the desired table.
- * A reload joins old servers to new ones by identity with a sort, so
- * unchanged servers keep their state and schedule at any table size.
+ * reported to the owner in batches from an ev_prepare, naming the services
+ * concerned.  Servers are grouped by virtual service (hc_vs).  A reload
+ * takes the group of a service it left unchanged over whole, and joins the
+ * servers of the other services to the old ones by identity with a sort, so
+ * unchanged servers keep their state and schedule, and the cost follows the
+ * change, not the table.
  */
 #include "health.h"
 #include "health_impl.h"
@@ -35,12 +37,15 @@
 
 enum quorum_state { Q_UNKNOWN, Q_OK, Q_LOST };
 
+struct hc_vs;
+
 struct hc_server {
 	struct xl_probe probe;
 	ev_timer timer; /* the next probe start */
 	struct xl_health *h;
+	struct hc_vs *g;		   /* its service */
 	const struct xl_check_config *cfg; /* in h->cfg */
-	size_t vs, rs;			   /* indexes into h->cfg */
+	size_t rs;			   /* its index in the service */
 	struct xl_service key;		   /* identity only, no dests */
 	struct xl_dest id;		   /* identity and weight */
 	ev_tstamp started;		   /* of the last probe */
@@ -56,12 +61,21 @@ struct hc_server {
 	bool prev_up;
 };
 
-/* Per virtual service: what quorum logging needs. */
+/*
+ * Per virtual service: its servers, and what quorum logging needs.  A
+ * reload that leaves the service unchanged moves the whole group.
+ */
 struct hc_vs {
+	size_t v; /* index into h->cfg->vs */
+	struct hc_server **srv;
+	size_t n;
 	uint64_t live;	  /* sum of the weights of up servers */
 	size_t unsettled; /* servers whose state is not known yet */
 	enum quorum_state q;
 	bool dirty; /* in h->dirty, to be looked at */
+	/* during a configure: */
+	bool kept;  /* old group taken over whole */
+	bool carry; /* ... that was dirty: touched again after */
 };
 
 struct xl_health {
@@ -72,10 +86,8 @@ struct xl_health {
 	struct xl_health_probe_ops ops;
 
 	const struct xl_config *cfg;
-	struct hc_server **srv; /* in cfg order: srv[off[vs] + rs] */
-	size_t nsrv;
-	size_t *off; /* cfg->nvs + 1 */
-	struct hc_vs *vss;
+	struct hc_vs **vss; /* cfg->nvs groups, in cfg order */
+	size_t nvs, nsrv;
 	size_t *dirty; /* vs indexes whose quorum may have moved */
 	size_t ndirty;
 
@@ -89,13 +101,12 @@ struct xl_health {
 	unsigned long err_quiet;
 };
 
-/* The set of pointers into a configuration that a configure builds. */
+/* What a configure builds before it commits. */
 struct plan {
-	struct hc_server **srv;
-	size_t n;
-	size_t *off;
-	struct hc_vs *vss;
+	struct hc_vs **vss; /* for the new cfg: old groups kept, or fresh */
+	size_t nvs;
 	size_t *dirty;
+	bool linked; /* the new cfg was reloaded from h->cfg */
 };
 
 static const struct xl_health_probe_ops real_ops = {
@@ -185,7 +196,7 @@ static int srv_ident_cmp(const void *key, const void *elem)
 /* `real server 10.20.0.5:80 of "web" (TCP 192.168.10.100:8000)` */
 static const char *srv_label(const struct hc_server *s, char *buf, size_t len)
 {
-	const struct xl_vs_config *vs = &s->h->cfg->vs[s->vs];
+	const struct xl_vs_config *vs = &s->h->cfg->vs[s->g->v];
 	char d[XL_ADDRSTR_MAX + 8], v[XL_ADDRSTR_MAX + 16];
 
 	snprintf(buf, len, "real server %s of \"%s\" (%s)",
@@ -214,8 +225,8 @@ static void notify_start(struct xl_health *h)
 
 static void vs_touch(struct xl_health *h, size_t v)
 {
-	if (!h->vss[v].dirty) {
-		h->vss[v].dirty = true;
+	if (!h->vss[v]->dirty) {
+		h->vss[v]->dirty = true;
 		h->dirty[h->ndirty++] = v;
 	}
 	notify_start(h);
@@ -225,7 +236,7 @@ static void quorum_log(struct xl_health *h, size_t v, bool ok)
 {
 	const struct xl_vs_config *vs = &h->cfg->vs[v];
 	char sv[XL_ADDRSTR_MAX + 16], sorry[XL_ADDRSTR_MAX + 48] = "";
-	unsigned long long live = h->vss[v].live;
+	unsigned long long live = h->vss[v]->live;
 
 	xl_service_format(&vs->svc, sv, sizeof(sv));
 	if (ok) {
@@ -253,7 +264,7 @@ static void quorum_log(struct xl_health *h, size_t v, bool ok)
  */
 static void quorum_check(struct xl_health *h, size_t v)
 {
-	struct hc_vs *q = &h->vss[v];
+	struct hc_vs *q = h->vss[v];
 
 	if (q->live >= h->cfg->vs[v].quorum) {
 		if (q->q == Q_LOST)
@@ -268,18 +279,21 @@ static void quorum_check(struct xl_health *h, size_t v)
 static void notify_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct xl_health *h = container_of(w, struct xl_health, notify);
+	size_t n = h->ndirty;
 
 	(void)revents;
 	ev_prepare_stop(loop, w);
-	for (size_t i = 0; i < h->ndirty; i++) {
-		h->vss[h->dirty[i]].dirty = false;
+	for (size_t i = 0; i < n; i++) {
+		h->vss[h->dirty[i]]->dirty = false;
 		quorum_check(h, h->dirty[i]);
 	}
 	h->ndirty = 0;
 	if (h->pending) {
 		h->pending = false;
+		/* last: it may reconfigure us (h->dirty stays valid until
+		 * then, and nothing touches it before) */
 		if (h->changed)
-			h->changed(h->arg); /* last: it may reconfigure us */
+			h->changed(h->arg, h->dirty, n);
 	}
 }
 
@@ -288,7 +302,7 @@ static void notify_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 static void srv_set_state(struct hc_server *s, bool up, const char *why)
 {
 	struct xl_health *h = s->h;
-	struct hc_vs *q = &h->vss[s->vs];
+	struct hc_vs *q = s->g;
 	uint64_t w = s->id.weight > 0 ? (uint64_t)s->id.weight : 0;
 	char who[3 * XL_ADDRSTR_MAX + 64];
 
@@ -300,7 +314,7 @@ static void srv_set_state(struct hc_server *s, bool up, const char *why)
 	else
 		xl_warn("%s is down: %s", who, why);
 	h->pending = true;
-	vs_touch(h, s->vs);
+	vs_touch(h, q->v);
 }
 
 static void srv_settle(struct hc_server *s)
@@ -308,8 +322,8 @@ static void srv_settle(struct hc_server *s)
 	if (s->settled)
 		return;
 	s->settled = true;
-	s->h->vss[s->vs].unsettled--;
-	vs_touch(s->h, s->vs);
+	s->g->unsettled--;
+	vs_touch(s->h, s->g->v);
 }
 
 /*
@@ -496,66 +510,96 @@ void xl_health_set_probe_ops(struct xl_health *h,
 	h->ops = ops ? *ops : real_ops;
 }
 
-static void plan_free(struct plan *pl)
+static void group_free(struct hc_vs *g)
 {
-	free(pl->srv);
-	free(pl->off);
-	free(pl->vss);
-	free(pl->dirty);
-	memset(pl, 0, sizeof(*pl));
+	if (g)
+		free(g->srv);
+	free(g);
 }
 
 void xl_health_free(struct xl_health *h)
 {
-	struct plan old;
-
 	if (!h)
 		return;
-	for (size_t i = 0; i < h->nsrv; i++) {
-		srv_stop(h, h->srv[i]);
-		free(h->srv[i]);
+	for (size_t v = 0; v < h->nvs; v++) {
+		for (size_t r = 0; r < h->vss[v]->n; r++) {
+			srv_stop(h, h->vss[v]->srv[r]);
+			free(h->vss[v]->srv[r]);
+		}
+		group_free(h->vss[v]);
 	}
 	ev_prepare_stop(h->loop, &h->notify);
-	old = (struct plan){h->srv, h->nsrv, h->off, h->vss, h->dirty};
-	plan_free(&old);
+	free(h->vss);
+	free(h->dirty);
 	free(h);
 }
 
 /* ---- configure: join the running servers to the new configuration ------ */
 
-static int plan_alloc(const struct xl_config *cfg, struct plan *pl)
+static bool group_fresh(const struct plan *pl, size_t v)
 {
-	size_t n = 0, nv = cfg->nvs ? cfg->nvs : 1;
-
-	memset(pl, 0, sizeof(*pl));
-	pl->off = malloc((cfg->nvs + 1) * sizeof(*pl->off));
-	if (!pl->off)
-		return -ENOMEM;
-	for (size_t v = 0; v < cfg->nvs; v++) {
-		pl->off[v] = n;
-		n += cfg->vs[v].svc.ndests;
-	}
-	pl->off[cfg->nvs] = n;
-	pl->n = n;
-	pl->srv = calloc(n ? n : 1, sizeof(*pl->srv));
-	pl->vss = calloc(nv, sizeof(*pl->vss));
-	pl->dirty = malloc(nv * sizeof(*pl->dirty));
-	if (!pl->srv || !pl->vss || !pl->dirty) {
-		plan_free(pl);
-		return -ENOMEM;
-	}
-	return 0;
+	return !pl->vss[v]->kept;
 }
 
-/* Undoes plan_match: new servers (not yet owned by h) go, marks too. */
+/* Undoes plan_match: fresh groups and new servers go, marks too. */
 static void plan_rollback(struct xl_health *h, struct plan *pl)
 {
-	for (size_t k = 0; k < pl->n; k++)
-		if (pl->srv[k] && !pl->srv[k]->h)
-			free(pl->srv[k]);
-	for (size_t i = 0; i < h->nsrv; i++)
-		h->srv[i]->matched = h->srv[i]->replaced = false;
-	plan_free(pl);
+	for (size_t v = 0; pl->vss && v < pl->nvs; v++) {
+		struct hc_vs *g = pl->vss[v];
+
+		if (!g || g->kept)
+			continue;
+		for (size_t r = 0; r < g->n; r++)
+			if (g->srv[r] && !g->srv[r]->h)
+				free(g->srv[r]);
+		group_free(g);
+	}
+	for (size_t p = 0; p < h->nvs; p++) {
+		struct hc_vs *g = h->vss[p];
+
+		g->kept = false;
+		for (size_t r = 0; r < g->n; r++)
+			g->srv[r]->matched = g->srv[r]->replaced = false;
+	}
+	free(pl->vss);
+	free(pl->dirty);
+	memset(pl, 0, sizeof(*pl));
+}
+
+/*
+ * The groups of services the new configuration took over unchanged from
+ * the running one (cfg->prev is h->cfg, vs[v].prev set) are kept whole.
+ */
+static int plan_alloc(struct xl_health *h, const struct xl_config *cfg,
+		      struct plan *pl)
+{
+	size_t nv = cfg->nvs ? cfg->nvs : 1;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->nvs = cfg->nvs;
+	pl->vss = calloc(nv, sizeof(*pl->vss));
+	pl->dirty = malloc(nv * sizeof(*pl->dirty));
+	if (!pl->vss || !pl->dirty)
+		return -ENOMEM;
+	pl->linked = h->cfg && cfg->prev == h->cfg;
+	for (size_t v = 0; v < cfg->nvs; v++) {
+		size_t p = cfg->vs[v].prev;
+
+		if (pl->linked && p != XL_VS_NONE) {
+			pl->vss[v] = h->vss[p];
+			pl->vss[v]->kept = true;
+			continue;
+		}
+		pl->vss[v] = calloc(1, sizeof(*pl->vss[v]));
+		if (!pl->vss[v])
+			return -ENOMEM;
+		pl->vss[v]->n = cfg->vs[v].svc.ndests;
+		pl->vss[v]->srv = calloc(pl->vss[v]->n ? pl->vss[v]->n : 1,
+					 sizeof(*pl->vss[v]->srv));
+		if (!pl->vss[v]->srv)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* A running server with real server r's identity, not yet claimed. */
@@ -573,51 +617,64 @@ static struct hc_server *plan_find(struct hc_server **sorted, size_t n,
 	return *found;
 }
 
-/* Slot k gets old if its check is unchanged, else a zeroed new server. */
-static int plan_slot(struct plan *pl, size_t k, struct hc_server *old,
+/* Slot r of g gets old if its check is unchanged, else a zeroed new one. */
+static int plan_slot(struct hc_vs *g, size_t r, struct hc_server *old,
 		     const struct xl_check_config *check)
 {
 	if (old && check_equal(old->cfg, check)) {
 		old->matched = true;
-		pl->srv[k] = old;
+		g->srv[r] = old;
+		/* services are unique: every kept server of g was in one old
+		 * group, whose quorum state g takes over */
+		if (g->q == Q_UNKNOWN)
+			g->q = old->g->q;
 		return 0;
 	}
-	pl->srv[k] = calloc(1, sizeof(*pl->srv[k]));
-	if (!pl->srv[k])
+	g->srv[r] = calloc(1, sizeof(*g->srv[r]));
+	if (!g->srv[r])
 		return -ENOMEM;
 	if (old) {
 		/* so that a restart alone does not count as a change */
 		old->replaced = true;
-		pl->srv[k]->has_prev = true;
-		pl->srv[k]->prev_up = old->up;
+		g->srv[r]->has_prev = true;
+		g->srv[r]->prev_up = old->up;
 	}
 	return 0;
 }
 
 /*
- * A sort join, O(n log n): every slot of the new configuration gets a
- * kept server or a new one to initialise.  Nothing running changes yet,
- * so an allocation failure leaves the engine as it was.
+ * A sort join of the servers of the groups not kept, O(k log k) in them:
+ * every slot of a fresh group gets a running server or a new one to
+ * initialise.  Nothing running changes yet, so an allocation failure
+ * leaves the engine as it was.
  */
 static int plan_match(struct xl_health *h, const struct xl_config *cfg,
 		      struct plan *pl)
 {
 	struct hc_server **sorted = NULL;
-	const struct xl_vs_config *vs;
-	size_t n = h->nsrv;
+	size_t n = 0;
 	int err = 0;
 
+	for (size_t p = 0; p < h->nvs; p++)
+		n += h->vss[p]->kept ? 0 : h->vss[p]->n;
 	if (n) {
 		sorted = malloc(n * sizeof(*sorted));
 		if (!sorted)
 			return -ENOMEM;
-		memcpy(sorted, h->srv, n * sizeof(*sorted));
+		n = 0;
+		for (size_t p = 0; p < h->nvs; p++)
+			for (size_t r = 0; !h->vss[p]->kept && r < h->vss[p]->n;
+			     r++)
+				sorted[n++] = h->vss[p]->srv[r];
 		qsort(sorted, n, sizeof(*sorted), srv_qcmp);
 	}
 	for (size_t v = 0; v < cfg->nvs && !err; v++) {
-		vs = &cfg->vs[v];
+		const struct xl_vs_config *vs = &cfg->vs[v];
+
+		if (!group_fresh(pl, v))
+			continue;
 		for (size_t r = 0; r < vs->svc.ndests && !err; r++)
-			err = plan_slot(pl, pl->off[v] + r,
+			err = plan_slot(pl->vss[v], r,
 					plan_find(sorted, n, vs, r),
 					&vs->reals[r].check);
 	}
@@ -627,28 +684,28 @@ static int plan_match(struct xl_health *h, const struct xl_config *cfg,
 
 /* Points a server at its (possibly moved) place in the new configuration. */
 static void srv_place(struct hc_server *s, const struct xl_config *cfg,
-		      size_t v, size_t r)
+		      struct hc_vs *g, size_t r)
 {
-	s->vs = v;
+	s->g = g;
 	s->rs = r;
-	s->cfg = &cfg->vs[v].reals[r].check;
+	s->cfg = &cfg->vs[g->v].reals[r].check;
 	/* equal by value to the old one, which is about to be freed */
 	s->probe.cfg = s->cfg;
-	s->id.weight = cfg->vs[v].svc.dests[r].weight;
+	s->id.weight = cfg->vs[g->v].svc.dests[r].weight;
 }
 
 static void srv_init(struct xl_health *h, struct hc_server *s,
-		     const struct xl_config *cfg, size_t v, size_t r)
+		     const struct xl_config *cfg, struct hc_vs *g, size_t r)
 {
-	const struct xl_service *svc = &cfg->vs[v].svc;
-	const struct xl_check_config *c = &cfg->vs[v].reals[r].check;
+	const struct xl_service *svc = &cfg->vs[g->v].svc;
+	const struct xl_check_config *c = &cfg->vs[g->v].reals[r].check;
 
 	s->h = h;
 	s->key = *svc;
 	s->key.dests = NULL;
 	s->key.ndests = 0;
 	s->id = svc->dests[r];
-	srv_place(s, cfg, v, r);
+	srv_place(s, cfg, g, r);
 	/* "none" is always up; initial_state "up" is trusted until it fails */
 	s->up = c->type == XL_CHECK_NONE || c->initial_up;
 	s->settled = s->up;
@@ -659,21 +716,30 @@ static void srv_init(struct xl_health *h, struct hc_server *s,
 }
 
 /*
- * Running servers that the new configuration has no place for: true when
- * one of them was up and no new server carries its identity on.
+ * The old groups not kept go, with their servers that the new
+ * configuration has no place for: true when one of those was up and no new
+ * server carries its identity on.
  */
 static bool commit_removed(struct xl_health *h)
 {
 	bool changed = false;
 
-	for (size_t i = 0; i < h->nsrv; i++) {
-		struct hc_server *s = h->srv[i];
+	for (size_t p = 0; p < h->nvs; p++) {
+		struct hc_vs *g = h->vss[p];
 
-		if (s->matched)
+		if (g->kept)
 			continue;
-		changed |= s->up && !s->replaced;
-		srv_stop(h, s);
-		free(s);
+		for (size_t r = 0; r < g->n; r++) {
+			struct hc_server *s = g->srv[r];
+
+			if (s->matched)
+				continue;
+			changed |= s->up && !s->replaced;
+			srv_stop(h, s);
+			free(s);
+		}
+		group_free(g);
+		h->vss[p] = NULL;
 	}
 	return changed;
 }
@@ -683,8 +749,8 @@ static size_t count_fresh(const struct xl_config *cfg, const struct plan *pl)
 	size_t n = 0;
 
 	for (size_t v = 0; v < cfg->nvs; v++)
-		for (size_t r = 0; r < cfg->vs[v].svc.ndests; r++)
-			n += !pl->srv[pl->off[v] + r]->h &&
+		for (size_t r = 0; group_fresh(pl, v) && r < pl->vss[v]->n; r++)
+			n += !pl->vss[v]->srv[r]->h &&
 			     cfg->vs[v].reals[r].check.type != XL_CHECK_NONE;
 	return n;
 }
@@ -701,15 +767,31 @@ static void srv_first(struct xl_health *h, struct hc_server *s, size_t i,
 }
 
 /* A kept server's timer and probe run on; only its place moves. */
-static void srv_keep(struct xl_health *h, struct hc_server *s,
-		     const struct xl_config *cfg, struct plan *pl, size_t v,
-		     size_t r)
+static void srv_keep(struct hc_server *s, const struct xl_config *cfg,
+		     struct hc_vs *g, size_t r)
 {
-	/* services are unique: every kept server of v was in one old vs */
-	if (pl->vss[v].q == Q_UNKNOWN)
-		pl->vss[v].q = h->vss[s->vs].q;
 	s->matched = false;
-	srv_place(s, cfg, v, r);
+	srv_place(s, cfg, g, r);
+}
+
+/*
+ * A group kept whole: its index moves; its servers move only when the
+ * configuration holds its real servers at a new place (a file parsed
+ * again rather than taken over).
+ */
+static void commit_kept(struct xl_health *h, const struct xl_config *cfg,
+			struct hc_vs *g, size_t v)
+{
+	const struct xl_vs_config *was = &h->cfg->vs[g->v];
+
+	g->kept = false;
+	g->carry = g->dirty;
+	g->dirty = false;
+	g->v = v;
+	if (cfg->vs[v].reals == was->reals)
+		return;
+	for (size_t r = 0; r < g->n; r++)
+		srv_place(g->srv[r], cfg, g, r);
 }
 
 /* True when the new servers change the set of up identities. */
@@ -720,23 +802,28 @@ static bool commit_servers(struct xl_health *h, const struct xl_config *cfg,
 	bool changed = false;
 
 	for (size_t v = 0; v < cfg->nvs; v++) {
-		struct hc_vs *q = &pl->vss[v];
+		struct hc_vs *g = pl->vss[v];
 
-		for (size_t r = 0; r < cfg->vs[v].svc.ndests; r++) {
-			struct hc_server *s = pl->srv[pl->off[v] + r];
+		if (!group_fresh(pl, v)) {
+			commit_kept(h, cfg, g, v);
+			continue;
+		}
+		g->v = v;
+		for (size_t r = 0; r < g->n; r++) {
+			struct hc_server *s = g->srv[r];
 
 			if (s->h) {
-				srv_keep(h, s, cfg, pl, v, r);
+				srv_keep(s, cfg, g, r);
 			} else {
-				srv_init(h, s, cfg, v, r);
+				srv_init(h, s, cfg, g, r);
 				changed |=
 				    s->has_prev ? s->up != s->prev_up : s->up;
 				if (s->cfg->type != XL_CHECK_NONE)
 					srv_first(h, s, i++, nfresh);
 			}
 			if (s->up && s->id.weight > 0)
-				q->live += (uint64_t)s->id.weight;
-			q->unsettled += !s->settled;
+				g->live += (uint64_t)s->id.weight;
+			g->unsettled += !s->settled;
 		}
 	}
 	return changed;
@@ -744,31 +831,38 @@ static bool commit_servers(struct xl_health *h, const struct xl_config *cfg,
 
 int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 {
-	struct plan pl, old;
+	struct hc_vs **old = h->vss;
+	size_t nsrv = 0;
+	struct plan pl;
 	bool changed;
 
 	/* parsing a big file may have taken a while: spread from now */
 	ev_now_update(h->loop);
-	if (plan_alloc(cfg, &pl))
-		return -ENOMEM;
-	if (plan_match(h, cfg, &pl)) {
+	if (plan_alloc(h, cfg, &pl) || plan_match(h, cfg, &pl)) {
 		plan_rollback(h, &pl);
 		return -ENOMEM;
 	}
 	changed = commit_removed(h);
 	changed |= commit_servers(h, cfg, &pl);
-	old = (struct plan){h->srv, h->nsrv, h->off, h->vss, h->dirty};
-	plan_free(&old);
-	h->srv = pl.srv;
-	h->nsrv = pl.n;
-	h->off = pl.off;
+	free(old);
+	free(h->dirty);
 	h->vss = pl.vss;
+	h->nvs = cfg->nvs;
 	h->dirty = pl.dirty;
 	h->ndirty = 0;
 	h->cfg = cfg;
-	/* quorum may move with any reload: weights, quorum, servers */
-	for (size_t v = 0; v < cfg->nvs; v++)
-		vs_touch(h, v);
+	/* quorum may move with any change of a service: weights, quorum,
+	 * servers; a kept service carries its pending changes over */
+	for (size_t v = 0; v < cfg->nvs; v++) {
+		struct hc_vs *g = h->vss[v];
+
+		nsrv += g->n;
+		if (!pl.linked || cfg->vs[v].prev == XL_VS_NONE || g->carry) {
+			g->carry = false;
+			vs_touch(h, v);
+		}
+	}
+	h->nsrv = nsrv;
 	h->pending |= changed;
 	notify_start(h);
 	return 0;
@@ -776,13 +870,11 @@ int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 
 /* ---- by position ------------------------------------------------------ */
 
-/* O(1): services' servers are contiguous in h->srv, from off[vs]. */
 static struct hc_server *srv_at(const struct xl_health *h, size_t vs, size_t rs)
 {
-	if (!h || !h->cfg || vs >= h->cfg->nvs ||
-	    rs >= h->off[vs + 1] - h->off[vs])
+	if (!h || !h->cfg || vs >= h->nvs || rs >= h->vss[vs]->n)
 		return NULL;
-	return h->srv[h->off[vs] + rs];
+	return h->vss[vs]->srv[rs];
 }
 
 /*
@@ -804,7 +896,7 @@ void xl_health_trust(struct xl_health *h, size_t vs, size_t rs)
 	s->failed = false;
 	s->ok = s->fail = 0;
 	if (s->id.weight > 0)
-		h->vss[vs].live += (uint64_t)s->id.weight;
+		h->vss[vs]->live += (uint64_t)s->id.weight;
 	xl_debug("%s is up: the kernel already holds it",
 		 srv_label(s, who, sizeof(who)));
 	h->pending = true;
@@ -831,8 +923,9 @@ void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->servers = h->nsrv;
-	for (size_t i = 0; i < h->nsrv; i++)
-		st->up += h->srv[i]->up;
+	for (size_t v = 0; v < h->nvs; v++)
+		for (size_t r = 0; r < h->vss[v]->n; r++)
+			st->up += h->vss[v]->srv[r]->up;
 	st->down = st->servers - st->up;
 	st->probes_started = h->started;
 	st->probes_done = h->done;

@@ -173,14 +173,18 @@ static int dest_qcmp(const void *a, const void *b)
 	return xl_dest_cmp(a, b);
 }
 
+void xl_service_sort_dests(struct xl_service *s)
+{
+	if (s->ndests > 1)
+		qsort(s->dests, s->ndests, sizeof(struct xl_dest), dest_qcmp);
+}
+
 void xl_table_sort(struct xl_table *t)
 {
 	if (t->nsvcs > 1)
 		qsort(t->svcs, t->nsvcs, sizeof(*t->svcs), svc_qcmp);
 	for (size_t i = 0; i < t->nsvcs; i++)
-		if (t->svcs[i].ndests > 1)
-			qsort(t->svcs[i].dests, t->svcs[i].ndests,
-			      sizeof(struct xl_dest), dest_qcmp);
+		xl_service_sort_dests(&t->svcs[i]);
 }
 
 const struct xl_service *xl_table_find(const struct xl_table *t,
@@ -246,3 +250,102 @@ size_t xl_table_objects(const struct xl_table *t)
 		n += t->svcs[i].ndests;
 	return n;
 }
+
+static int key_qcmp(const void *a, const void *b)
+{
+	return xl_service_cmp(a, b);
+}
+
+size_t xl_keys_unique(struct xl_service *k, size_t n)
+{
+	size_t m = 0;
+
+	if (n > 1)
+		qsort(k, n, sizeof(*k), key_qcmp);
+	for (size_t i = 0; i < n; i++)
+		if (!m || xl_service_cmp(&k[m - 1], &k[i]))
+			k[m++] = k[i];
+	return m;
+}
+
+/*
+ * t (sorted) with the entry of every key (sorted, unique) made src's: a
+ * copy (with its destinations when deep, else the identity alone) where src
+ * has one, nothing where it has none.  When no key adds or removes an entry
+ * the entries are replaced in place; otherwise one merge builds the new
+ * array, moving the untouched entries.  On -ENOMEM t is unchanged.
+ */
+int xl_table_patch(struct xl_table *t, const struct xl_table *src,
+		 const struct xl_service *keys, size_t n, bool deep)
+{
+	struct xl_service *fresh = calloc(n ? n : 1, sizeof(*fresh));
+	const struct xl_service **in_t = calloc(n ? n : 1, sizeof(*in_t));
+	bool *has = calloc(n ? n : 1, sizeof(*has));
+	struct xl_service *v = NULL;
+	size_t same_shape = 0, i = 0, j = 0, m = 0;
+	int rc = -ENOMEM;
+
+	if (!fresh || !in_t || !has)
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		const struct xl_service *w = xl_table_find(src, &keys[k]);
+
+		in_t[k] = xl_table_find(t, &keys[k]);
+		if (!w)
+			continue;
+		has[k] = true;
+		if (deep) {
+			if (xl_service_copy(&fresh[k], w) < 0)
+				goto out;
+		} else {
+			fresh[k] = *w;
+			fresh[k].dests = NULL;
+			fresh[k].ndests = 0;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		same_shape += has[k] == (in_t[k] != NULL);
+	if (same_shape == n) {
+		for (size_t k = 0; k < n; k++) {
+			struct xl_service *e = (struct xl_service *)in_t[k];
+
+			if (!e)
+				continue;
+			xl_service_free(e);
+			*e = fresh[k];
+		}
+		rc = 0;
+		goto out;
+	}
+	v = malloc((t->nsvcs + n ? t->nsvcs + n : 1) * sizeof(*v));
+	if (!v)
+		goto out;
+	while (i < t->nsvcs || j < n) {
+		int c = j == n		? -1
+			: i == t->nsvcs ? 1
+					: xl_service_cmp(&t->svcs[i], &keys[j]);
+
+		if (c < 0) {
+			v[m++] = t->svcs[i++];
+			continue;
+		}
+		if (c == 0)
+			xl_service_free(&t->svcs[i++]);
+		if (has[j])
+			v[m++] = fresh[j];
+		j++;
+	}
+	free(t->svcs);
+	t->svcs = v;
+	t->nsvcs = m;
+	rc = 0;
+out:
+	if (rc)
+		for (size_t k = 0; k < n; k++)
+			xl_service_free(&fresh[k]);
+	free(fresh);
+	free(in_t);
+	free(has);
+	return rc;
+}
+

@@ -166,6 +166,79 @@ static int ensure_kernel(struct xl_sync *s, struct xl_sync_result *res)
 	return 0;
 }
 
+/* ---- runs limited to a few services ----------------------------------- */
+
+/* The entries of t that keys name, shallow (sorted as the keys). */
+static int pick(const struct xl_table *t, const struct xl_service *keys,
+		size_t n, struct xl_table *out)
+{
+	out->nsvcs = 0;
+	out->svcs = malloc((n ? n : 1) * sizeof(*out->svcs));
+	if (!out->svcs)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		const struct xl_service *e = xl_table_find(t, &keys[k]);
+
+		if (e)
+			out->svcs[out->nsvcs++] = *e;
+	}
+	return 0;
+}
+
+int xl_sync_run_keys(struct xl_sync *s, const struct xl_table *want,
+		     const struct xl_service *keys, size_t nkeys,
+		     bool owns_all, size_t log_ops_max,
+		     struct xl_sync_result *res)
+{
+	struct xl_reconcile_opts opts = { .owns_all = owns_all,
+					  .previous = &s->applied };
+	struct xl_table sub_want = { 0 }, sub_kernel = { 0 };
+	struct xl_service *k = NULL;
+	struct xl_ops ops = { 0 };
+	double t0 = now_ms();
+	size_t n;
+	int rc = -ENOMEM;
+
+	if (!s->kernel_valid)
+		return xl_sync_run(s, want, owns_all, log_ops_max, res);
+	memset(res, 0, sizeof(*res));
+	k = malloc((nkeys ? nkeys : 1) * sizeof(*k));
+	if (!k)
+		goto out;
+	for (size_t i = 0; i < nkeys; i++) {
+		k[i] = keys[i];
+		k[i].dests = NULL;
+		k[i].ndests = 0;
+	}
+	n = xl_keys_unique(k, nkeys);
+	if (pick(want, k, n, &sub_want) < 0 ||
+	    pick(&s->kernel, k, n, &sub_kernel) < 0 ||
+	    xl_reconcile(&sub_want, &sub_kernel, &opts, &ops) < 0)
+		goto out;
+	log_ops(&ops, log_ops_max, res);
+	res->failed = xl_ipvs_apply(s->ipvs, ops.v, ops.n, op_failed, s);
+	rc = 0;
+	if (res->failed < 0) {
+		rc = (int)res->failed;
+		xl_err("netlink: %s", strerror(-rc));
+		s->kernel_valid = false;
+	} else if (res->failed || xl_table_patch(&s->kernel, want, k, n, true) < 0) {
+		s->kernel_valid = false; /* the retry dumps */
+	}
+	/* what we own follows want even when an op failed, as in full runs */
+	if (!rc && xl_table_patch(&s->applied, want, k, n, false) < 0)
+		rc = keep_applied(s, want);
+out:
+	if (rc == -ENOMEM)
+		xl_err("sync: out of memory");
+	free(k);
+	free(sub_want.svcs);
+	free(sub_kernel.svcs);
+	xl_ops_free(&ops);
+	res->ms = now_ms() - t0;
+	return rc;
+}
+
 int xl_sync_run(struct xl_sync *s, const struct xl_table *want, bool owns_all,
 		size_t log_ops_max, struct xl_sync_result *res)
 {

@@ -843,6 +843,72 @@ static void fx_replace(const char *name, const char *text)
 	"    real_servers = ( { address = \"10.1.0.4\"; weight = " w "; } ); }\n" \
 	");\n"
 
+#define LINK_VS(name, ip, w, extra)                                            \
+	"  { name = \"" name "\"; vip = \"" ip "\"; port = 80; " extra         \
+	"    real_servers = ( { address = \"10.1.0.9\"; weight = " w "; } ); }"
+
+/*
+ * A reload names, for each service, the one of the previous snapshot it
+ * equals in every setting: whatever file or order it comes in, and never
+ * one that changed in any way (a weight, a check, the name).
+ */
+static void test_reload_links_unchanged(void **state)
+{
+	struct xl_config *old, *n;
+	struct xl_errors errs = {0};
+	const struct xl_vs_config *v;
+	static const char *const absent = "10.0.0.99";
+	struct xl_service key;
+
+	(void)state;
+	old = fx_ok("virtual_services = (\n" LINK_VS("a", "10.0.0.1", "1", "")
+		    ",\n" LINK_VS("b", "10.0.0.2", "1", "")
+		    ",\n" LINK_VS("c", "10.0.0.3", "1", "")
+		    ",\n" LINK_VS("d", "10.0.0.4", "1", "")
+		    ",\n" LINK_VS("e", "10.0.0.5", "1", "") ");\n");
+	fx.c = NULL; /* ours now */
+	fx_write("extlb.conf",
+		 "virtual_services = (\n" LINK_VS("e2", "10.0.0.5", "1", "")
+		 ",\n" LINK_VS("f", "10.0.0.6", "1", "")
+		 ",\n" LINK_VS("d", "10.0.0.4", "1", "")
+		 ",\n" LINK_VS("c", "10.0.0.3", "1",
+				 "check = { type = \"http\"; };")
+		 ",\n" LINK_VS("b", "10.0.0.2", "2", "")
+		 ",\n" LINK_VS("a", "10.0.0.1", "1", "") ");\n");
+	n = xl_config_reload(fx_path("extlb.conf"), old, &errs);
+	assert_non_null(n);
+	assert_ptr_equal(n->prev, old);
+	assert_int_equal(n->nvs, 6);
+	assert_int_equal(n->nsame, 2);
+	/* a and d unchanged, wherever they moved */
+	assert_int_equal(vs_named(n, "a")->prev, 0);
+	assert_int_equal(vs_named(n, "d")->prev, 3);
+	/* weight, check, name changed; f is new */
+	assert_int_equal(vs_named(n, "b")->prev, XL_VS_NONE);
+	assert_int_equal(vs_named(n, "c")->prev, XL_VS_NONE);
+	assert_int_equal(vs_named(n, "e2")->prev, XL_VS_NONE);
+	assert_int_equal(vs_named(n, "f")->prev, XL_VS_NONE);
+	/* found by identity, in O(log n), and the index is sorted */
+	for (size_t i = 0; i < n->nvs; i++) {
+		v = xl_config_find(n, &n->vs[i].svc);
+		assert_ptr_equal(v, &n->vs[i]);
+		if (i)
+			assert_true(xl_service_cmp(&n->vs[n->by_id[i - 1]].svc,
+						   &n->vs[n->by_id[i]].svc) <
+				    0);
+	}
+	key = n->vs[0].svc;
+	assert_int_equal(xl_addr_parse(absent, &key.af, &key.addr), 0);
+	assert_null(xl_config_find(n, &key));
+	/* a first load has nothing to link to */
+	assert_null(old->prev);
+	for (size_t i = 0; i < old->nvs; i++)
+		assert_int_equal(old->vs[i].prev, XL_VS_NONE);
+	xl_config_free(old);
+	xl_config_free(n);
+	xl_errors_free(&errs);
+}
+
 /* Unchanged include files are not parsed again on reload, and what is
  * copied from the previous snapshot equals what a parse gives. */
 static void test_include_reuse(void **state)
@@ -953,6 +1019,24 @@ static void test_include_reuse(void **state)
 	c = fx_reload();
 	assert_int_equal(c->nreused, 1); /* b only */
 	assert_int_equal(vs_named(c, "p")->svc.fwmark, 10);
+
+	/* a new file repeating a service, or a name, of one taken over:
+	 * found as in a full parse, the first definition named */
+	fx_write("extlb.d/z.conf",
+		 "virtual_services = (\n"
+		 "  { name = \"b\"; vip = \"10.0.0.9\"; port = 80; },\n"
+		 "  { name = \"z\"; vip = \"10.0.0.3\"; port = 80; }\n);\n");
+	usleep(150 * 1000);
+	xl_errors_free(&fx.errs);
+	assert_null(xl_config_reload(fx_path("extlb.conf"), fx.c, &fx.errs));
+	assert_int_equal(fx.errs.n, 2);
+	fx_expect("extlb.d/z.conf", 2,
+		  "duplicate virtual service name \"b\" (first defined at");
+	fx_expect("extlb.d/z.conf", 3,
+		  "duplicate virtual service TCP 10.0.0.3:80 (first defined at");
+	assert_int_equal(unlink(fx_path("extlb.d/z.conf")), 0);
+	c = fx_reload();
+	assert_int_equal(c->nreused, 1);
 }
 
 /* More services than max_services: refused, naming the first one too many. */
@@ -1596,6 +1680,7 @@ int main(void)
 	    T(test_include_dir),
 	    T(test_include_dir_missing),
 	    T(test_include_reuse),
+	    T(test_reload_links_unchanged),
 	    T(test_max_services),
 	    T(test_libconfig_include),
 	    T(test_include_dir_absolute),

@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-static struct xl_config *load(const char *text)
+static struct xl_config *reload_from(const struct xl_config *prev,
+				     const char *text)
 {
 	char path[] = "/tmp/xl-drain-XXXXXX";
 	int fd = mkstemp(path);
@@ -28,13 +30,18 @@ static struct xl_config *load(const char *text)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
-	c = xl_config_load(path, &errs);
+	c = xl_config_reload(path, prev, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
 	xl_errors_free(&errs);
 	unlink(path);
 	assert_non_null(c);
 	return c;
+}
+
+static struct xl_config *load(const char *text)
+{
+	return reload_from(NULL, text);
 }
 
 #define SVC(proto, port, reals)                                              \
@@ -136,12 +143,58 @@ static void test_readded_or_service_gone(void **state)
 	xl_config_free(none);
 }
 
+/*
+ * After a reload linked to the configuration before it (xl_config_reload's
+ * vs[].prev), only changed services are looked at: the unchanged one
+ * starts no drain, a reload that changes nothing keeps the drains as they
+ * are, and one service's entry gets its draining servers, sorted.
+ */
+static void test_linked_reload(void **state)
+{
+	static const char *const before =
+		"virtual_services = ( " SVC("tcp", 80, RS("10.0.0.1") ","
+		RS("10.0.0.2") "," RS("10.0.0.3")) "," SVC("tcp", 81,
+		RS("10.0.0.1") "," RS("10.0.0.2")) " );";
+	static const char *const after =
+		"virtual_services = ( " SVC("tcp", 81, RS("10.0.0.1") ","
+		RS("10.0.0.2")) "," SVC("tcp", 80, RS("10.0.0.3")) " );";
+	struct xl_config *a = load(before), *b = reload_from(a, after), *c;
+	struct xl_drain dr = { 0 };
+	struct xl_service s;
+
+	(void)state;
+	assert_int_equal(b->nsame, 1);
+	assert_int_equal(xl_drain_update(&dr, a, b, 100.0), 0);
+	assert_int_equal(dr.n, 2);
+	for (size_t i = 0; i < dr.n; i++)
+		assert_int_equal(dr.v[i].svc.port, 80);
+	c = reload_from(b, after);
+	assert_int_equal(c->nsame, 2);
+	assert_int_equal(xl_drain_update(&dr, b, c, 101.0), 0);
+	assert_int_equal(dr.n, 2);
+
+	assert_int_equal(xl_desired_entry(c, 1, NULL, NULL, &s), 0);
+	assert_int_equal(s.port, 80);
+	assert_int_equal(xl_drain_apply_service(&dr, &s), 0);
+	assert_int_equal(s.ndests, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(ntohl(s.dests[i].addr.v4.s_addr), 0x0a000001 + i);
+		assert_int_equal(s.dests[i].weight, i == 2 ? 1 : 0);
+	}
+	xl_service_free(&s);
+	xl_drain_free(&dr);
+	xl_config_free(a);
+	xl_config_free(b);
+	xl_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_removed_tcp_servers_drain),
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_readded_or_service_gone),
+		cmocka_unit_test(test_linked_reload),
 	};
 
 	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);

@@ -58,6 +58,7 @@ static struct {
 	struct xl_config *cfg[4];
 	const struct xl_config *cur; /* as last configured */
 	unsigned changed;
+	size_t changed_vs[64], nchanged_vs; /* the last callback's services */
 
 	/* the fake check type */
 	const char *script[MAXSRV];
@@ -250,10 +251,13 @@ static void run_for(double secs)
 	RUN_UNTIL(ev_time() >= dl, secs + 1);
 }
 
-static void changed_cb(void *arg)
+static void changed_cb(void *arg, const size_t *vs, size_t n)
 {
 	(void)arg;
 	fx.changed++;
+	fx.nchanged_vs = n;
+	for (size_t i = 0; i < n && i < 64; i++)
+		fx.changed_vs[i] = vs[i];
 }
 
 /* ---- configurations ---------------------------------------------------- */
@@ -742,6 +746,53 @@ static void test_reload_unchanged_keeps_state_and_schedule(void **state)
 	assert_int_equal(fx.changed, 1);
 }
 
+/*
+ * A reload that left services unchanged (cfg->prev and vs[].prev, as
+ * xl_config_reload links them) hands their servers over by position: same
+ * state, same schedule, no callback; later changes name only their own
+ * service, at its new index.
+ */
+static void test_reload_linked_takes_over_unchanged(void **state)
+{
+	struct xl_check_config ck = ck_make(0.2);
+	static const size_t rev[] = {2, 1, 0};
+	struct xl_config *a, *b;
+	double next[3];
+
+	(void)state;
+	ck.initial_up = true;
+	a = mk_cfg(3, 1, &ck, NULL);
+	configure(a);
+	RUN_UNTIL(fx.changed == 1 && fx.nstarts >= 3 && !fx.running, 2.0);
+	for (size_t v = 0; v < 3; v++)
+		next[v] = xl_health_next_check(fx.h, v, 0);
+
+	b = keep(mk_cfg(3, 1, &ck, rev));
+	b->prev = a;
+	b->nsame = 2;
+	b->vs[0].prev = 2; /* svc2, unchanged */
+	b->vs[1].prev = XL_VS_NONE;
+	b->vs[1].svc.dests[0].weight = 5; /* svc1 changed */
+	b->vs[2].prev = 0; /* svc0, unchanged */
+	configure(b);
+	xl_config_free(a); /* nothing may point into it any more */
+	for (size_t v = 0; v < 3; v++)
+		assert_true(up(v, 0));
+	assert_true(fabs(xl_health_next_check(fx.h, 0, 0) - next[2]) < EPS);
+	assert_true(fabs(xl_health_next_check(fx.h, 1, 0) - next[1]) < EPS);
+	assert_true(fabs(xl_health_next_check(fx.h, 2, 0) - next[0]) < EPS);
+	run_for(0.05);
+	assert_int_equal(fx.changed, 1);
+
+	fx.script[2] = "D"; /* svc2's server, b's service 0 */
+	RUN_UNTIL(!up(0, 0), 3.0);
+	run_for(0.02);
+	assert_int_equal(fx.changed, 2);
+	assert_int_equal(fx.nchanged_vs, 1);
+	assert_int_equal(fx.changed_vs[0], 0);
+	assert_true(up(1, 0) && up(2, 0));
+}
+
 static void test_reload_changed_check_restarts(void **state)
 {
 	struct xl_check_config ck = ck_make(0.2);
@@ -973,6 +1024,7 @@ int main(void)
 	    T(test_running_probe_not_started_twice),
 	    T(test_changed_once_for_a_batch),
 	    T(test_reload_unchanged_keeps_state_and_schedule),
+	    T(test_reload_linked_takes_over_unchanged),
 	    T(test_reload_changed_check_restarts),
 	    T(test_reload_restart_alone_is_no_change),
 	    T(test_reload_removed_servers_stop),

@@ -1186,6 +1186,106 @@ static void test_table_copy_is_deep(void **state)
 	xl_table_free(&ec);
 }
 
+/* ---- xl_table_patch: the kernel's memory after a run over a few keys --- */
+
+#define PATCH_N 40
+
+static struct xl_service patch_svc(size_t i, size_t ndests, int32_t weight)
+{
+	char ip[32];
+	struct xl_service s;
+
+	snprintf(ip, sizeof(ip), "10.0.%zu.%zu", i / 200, i % 200 + 1);
+	s = mk_svc(ip, IPPROTO_TCP, 80);
+	s.ndests = ndests;
+	s.dests = ndests ? calloc(ndests, sizeof(*s.dests)) : NULL;
+	for (size_t j = 0; j < ndests; j++) {
+		snprintf(ip, sizeof(ip), "10.9.%zu.%zu", i, j + 1);
+		s.dests[j] = mk_dest(ip, 80, 0, weight);
+	}
+	return s;
+}
+
+/* t holds service i when bit i of mask is set; weights tell t and src
+ * apart */
+static void patch_table(struct xl_table *t, uint64_t mask, int32_t weight)
+{
+	t->svcs = calloc(PATCH_N, sizeof(*t->svcs));
+	t->nsvcs = 0;
+	for (size_t i = 0; i < PATCH_N; i++)
+		if (mask >> i & 1)
+			t->svcs[t->nsvcs++] = patch_svc(i, i % 3 + 1, weight);
+	xl_table_sort(t);
+}
+
+/*
+ * Every key's entry becomes src's (or goes), every other entry stays t's,
+ * the result stays sorted: for random tables and key sets, deep and not,
+ * in place (no entry added or removed) and by merge.
+ */
+static void test_table_patch(void **state)
+{
+	uint64_t rng = 88172645463325252ULL;
+
+	(void)state;
+	for (int round = 0; round < 400; round++) {
+		struct xl_table t, orig, src;
+		struct xl_service keys[PATCH_N + 4];
+		uint64_t tm, sm, km;
+		size_t nk = 0;
+		bool deep = round & 1;
+
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		tm = rng & ((1ULL << PATCH_N) - 1);
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		/* a quarter of the rounds: src and t hold the same services */
+		sm = round % 4 == 0 ? tm : rng & ((1ULL << PATCH_N) - 1);
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		km = rng & ((1ULL << PATCH_N) - 1);
+		patch_table(&t, tm, 1);
+		patch_table(&orig, tm, 1);
+		patch_table(&src, sm, 7);
+		for (size_t i = PATCH_N; i-- > 0;) /* unsorted, one repeat */
+			if (km >> i & 1)
+				keys[nk++] = patch_svc(i, 0, 0);
+		if (nk)
+			keys[nk] = keys[0], nk++;
+		nk = xl_keys_unique(keys, nk);
+		assert_int_equal(nk, (size_t)__builtin_popcountll(km));
+
+		assert_int_equal(xl_table_patch(&t, &src, keys, nk, deep), 0);
+		for (size_t i = 1; i < t.nsvcs; i++)
+			assert_true(xl_service_cmp(&t.svcs[i - 1], &t.svcs[i]) <
+				    0);
+		for (size_t i = 0; i < PATCH_N; i++) {
+			struct xl_service k = patch_svc(i, 0, 0);
+			const struct xl_service *got = xl_table_find(&t, &k);
+			bool keyed = km >> i & 1;
+			const struct xl_table *from = keyed ? &src : &orig;
+			const struct xl_service *want = xl_table_find(from, &k);
+
+			if (!want) {
+				assert_null(got);
+				continue;
+			}
+			assert_non_null(got);
+			if (keyed && !deep) {
+				assert_int_equal(got->ndests, 0);
+				continue;
+			}
+			assert_int_equal(got->ndests, want->ndests);
+			for (size_t j = 0; j < got->ndests; j++)
+				assert_int_equal(got->dests[j].weight,
+						 want->dests[j].weight);
+			if (keyed)
+				assert_ptr_not_equal(got->dests, want->dests);
+		}
+		xl_table_free(&t);
+		xl_table_free(&orig);
+		xl_table_free(&src);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1217,6 +1317,7 @@ int main(void)
 	    cmocka_unit_test(test_service_and_dest_format),
 	    cmocka_unit_test(test_table_find),
 	    cmocka_unit_test(test_table_copy_is_deep),
+	    cmocka_unit_test(test_table_patch),
 	};
 
 	return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);

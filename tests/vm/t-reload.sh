@@ -44,12 +44,16 @@ xl_assert_eq "changed weight: one edit" \
     "$(xl_log_since "$mark" | grep -E 'info: (add|edit|delete)-' | sed 's/.*info: //')"
 xl_assert_eq "changed weight: only the changed file parsed again" 1 \
     "$(xl_log_since "$mark" | grep -c 'include_dir: 1 of 2 files unchanged, not parsed again')"
+xl_assert_eq "changed weight: the other service left as it was" 1 \
+    "$(xl_log_since "$mark" | grep -c 'configuration: 1 of 2 virtual services unchanged')"
 
 mark=$(xl_log_lines)
 xl_extlbd_reload
 xl_assert_eq "unchanged files: zero ops" 1 "$(xl_log_since "$mark" | grep -c 'reload: 0 ops applied')"
 xl_assert_eq "unchanged files: none parsed again" 1 \
     "$(xl_log_since "$mark" | grep -c 'include_dir: 2 of 2 files unchanged, not parsed again')"
+xl_assert_eq "unchanged files: every service left as it was" 1 \
+    "$(xl_log_since "$mark" | grep -c 'configuration: 2 of 2 virtual services unchanged')"
 
 rm /tmp/extlb.d/b.conf
 mark=$(xl_log_lines)
