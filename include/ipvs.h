@@ -32,6 +32,11 @@ int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out);
 int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
 			 struct xl_service *out);
 
+/* One service as the kernel holds it now, its attributes and its
+ * destinations (key: svc's identity); -ESRCH when it has none such. */
+int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
+			struct xl_service *out);
+
 /* Called for each op the kernel refused; err is a positive errno. */
 typedef void (*xl_ipvs_err_fn)(const struct xl_op *op, int err, void *arg);
 
@@ -50,6 +55,7 @@ const char *xl_ipvs_strerror(const struct xl_op *op, int err);
 struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op);
 struct nl_msg *xl_ipvs_msg_dump_services(int family);
 struct nl_msg *xl_ipvs_msg_dump_dests(int family, const struct xl_service *s);
+struct nl_msg *xl_ipvs_msg_get_service(int family, const struct xl_service *s);
 /* nested IPVS_CMD_ATTR_SERVICE / IPVS_CMD_ATTR_DEST; 0 or -EINVAL */
 int xl_ipvs_parse_service(struct nlattr *nest, struct xl_service *out);
 int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,

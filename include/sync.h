@@ -54,6 +54,16 @@ int xl_sync_run_keys(struct xl_sync *s, const struct xl_table *want,
 		     bool owns_all, size_t log_ops_max,
 		     struct xl_sync_result *res);
 
+/*
+ * The same after reading those services back from the kernel (one request
+ * each, with its destinations): what someone changed behind our back is
+ * found and put right, at a cost that follows the keys, not the table.
+ */
+int xl_sync_check_keys(struct xl_sync *s, const struct xl_table *want,
+		       const struct xl_service *keys, size_t nkeys,
+		       bool owns_all, size_t log_ops_max,
+		       struct xl_sync_result *res);
+
 /* Forget what the kernel holds: the next run starts with a dump. */
 void xl_sync_invalidate(struct xl_sync *s);
 /* The kernel as last known (valid after a run); NULL if unknown. */

@@ -32,6 +32,7 @@
 
 #define XL_RETRY_SECS 5.0
 #define XL_OPS_LOGGED 200 /* above this many ops, each is logged at debug */
+#define XL_RESYNC_SLICE 1000 /* services read back per resync step, at most */
 
 #define container_of(p, type, member) \
 	((type *)((char *)(p) - offsetof(type, member)))
@@ -91,6 +92,7 @@ struct xl_daemon {
 	struct xl_drain drain;
 	long failed;        /* ops the kernel refused in the last sync */
 	struct xl_table want; /* configuration + health + drains, sorted */
+	size_t resync_pos;    /* next service of want a rolling resync reads */
 	struct keys hkeys;    /* services health changed, not yet applied */
 };
 
@@ -195,10 +197,30 @@ static int sync_keys(struct xl_daemon *d, const char *why, bool quiet,
 			 &r);
 }
 
-static void arm_resync(struct xl_daemon *d)
+/*
+ * Small tables are compared with a whole dump every resync_interval.  A
+ * large one is read back in slices of at most XL_RESYNC_SLICE services,
+ * spread over the interval, so that every owned service is still looked at
+ * once per interval but the loop is never held up by a dump of the whole
+ * table (seconds at 500,000 objects).  owns_all needs the whole table (to
+ * see foreign services), and after a failure the next run dumps anyway.
+ */
+static size_t resync_slices(const struct xl_daemon *d)
 {
-	double secs = d->cfg->resync_interval;
+	if (d->cfg->owns_all || d->failed || !xl_sync_kernel(d->sync))
+		return 1;
+	return (d->want.nsvcs + XL_RESYNC_SLICE - 1) / XL_RESYNC_SLICE;
+}
 
+/* spent: seconds the step that ends here took, so that a whole round
+ * still takes resync_interval */
+static void arm_resync_after(struct xl_daemon *d, double spent)
+{
+	size_t slices = resync_slices(d);
+	double secs = d->cfg->resync_interval / (double)(slices ? slices : 1);
+
+	if (slices > 1)
+		secs = secs > spent ? secs - spent : 0.;
 	if (d->failed && secs > XL_RETRY_SECS)
 		secs = XL_RETRY_SECS; /* retry refused ops sooner */
 	ev_timer_stop(d->loop, &d->resync);
@@ -206,16 +228,38 @@ static void arm_resync(struct xl_daemon *d)
 	ev_timer_start(d->loop, &d->resync);
 }
 
+static void arm_resync(struct xl_daemon *d)
+{
+	arm_resync_after(d, 0.);
+}
+
 static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct xl_daemon *d = container_of(w, struct xl_daemon, resync);
+	size_t slices = resync_slices(d), n, pos = d->resync_pos;
+	struct xl_sync_result r;
 
-	(void)loop;
 	(void)revents;
-	/* compare with what the kernel really holds, not what we remember */
-	xl_sync_invalidate(d->sync);
-	sync_full(d, "resync", true);
-	arm_resync(d);
+	if (slices <= 1) {
+		/* compare with what the kernel really holds, not what we
+		 * remember */
+		xl_sync_invalidate(d->sync);
+		sync_full(d, "resync", true);
+		d->resync_pos = 0;
+		arm_resync(d);
+		return;
+	}
+	n = (d->want.nsvcs + slices - 1) / slices;
+	if (pos >= d->want.nsvcs)
+		pos = 0;
+	if (n > d->want.nsvcs - pos)
+		n = d->want.nsvcs - pos;
+	d->resync_pos = pos + n;
+	sync_done(d, "resync", true,
+		  xl_sync_check_keys(d->sync, &d->want, &d->want.svcs[pos], n,
+				     d->cfg->owns_all, XL_OPS_LOGGED, &r),
+		  &r);
+	arm_resync_after(d, ev_time() - ev_now(loop));
 }
 
 static void on_health_apply(struct ev_loop *loop, ev_timer *w, int revents)
@@ -623,6 +667,11 @@ static int run(struct xl_daemon *d)
 	if (start(d) < 0)
 		return -1;
 	arm_resync(d);
+	if (resync_slices(d) > 1)
+		xl_info("resync: the table is read back in %zu steps of up to "
+			"%d services over each resync_interval (%.0f s)",
+			resync_slices(d), XL_RESYNC_SLICE,
+			d->cfg->resync_interval);
 	xl_info("running: %zu virtual services", d->cfg->nvs);
 	ev_run(d->loop, 0);
 	stop(d);

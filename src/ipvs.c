@@ -143,6 +143,17 @@ struct nl_msg *xl_ipvs_msg_dump_dests(int family, const struct xl_service *s)
 	return m;
 }
 
+struct nl_msg *xl_ipvs_msg_get_service(int family, const struct xl_service *s)
+{
+	struct nl_msg *m = new_msg(family, 0, IPVS_CMD_GET_SERVICE);
+
+	if (m && put_service(m, s, false)) {
+		nlmsg_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 /* ---- decoding -------------------------------------------------------- */
 
 static struct nla_policy svc_policy[IPVS_SVC_ATTR_MAX + 1] = {
@@ -487,6 +498,39 @@ int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out)
 	}
 	xl_table_sort(out);
 	return 0;
+}
+
+/* The one reply to a request that is not a dump (or its error). */
+static int one_rx(struct nlmsghdr *nh, void *arg)
+{
+	struct dump_ctx *d = arg;
+	int rc = dump_rx(nh, arg);
+
+	return rc == 0 && nh->nlmsg_seq == d->seq ? 1 : rc;
+}
+
+int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
+			struct xl_service *out)
+{
+	struct xl_table t = { 0 };
+	struct dump_ctx d = { .item = svc_item, .arg = &t };
+	struct nl_msg *m = xl_ipvs_msg_get_service(h->family, key);
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	if ((rc = send_one(h, m, &d.seq)) < 0 ||
+	    (rc = rx_until(h, one_rx, &d)) < 0 || (rc = d.err) < 0) {
+		xl_table_free(&t);
+		return rc;
+	}
+	if (!t.nsvcs)
+		return -ESRCH;
+	for (size_t i = 1; i < t.nsvcs; i++)
+		xl_service_free(&t.svcs[i]);
+	rc = xl_ipvs_dump_service(h, &t.svcs[0], out);
+	free(t.svcs);
+	return rc;
 }
 
 int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,

@@ -168,6 +168,23 @@ static int ensure_kernel(struct xl_sync *s, struct xl_sync_result *res)
 
 /* ---- runs limited to a few services ----------------------------------- */
 
+/* The identities of keys, sorted, each once (*n of them); NULL: ENOMEM. */
+static struct xl_service *keys_sorted(const struct xl_service *keys,
+				      size_t nkeys, size_t *n)
+{
+	struct xl_service *k = malloc((nkeys ? nkeys : 1) * sizeof(*k));
+
+	if (!k)
+		return NULL;
+	for (size_t i = 0; i < nkeys; i++) {
+		k[i] = keys[i];
+		k[i].dests = NULL;
+		k[i].ndests = 0;
+	}
+	*n = xl_keys_unique(k, nkeys);
+	return k;
+}
+
 /* The entries of t that keys name, shallow (sorted as the keys). */
 static int pick(const struct xl_table *t, const struct xl_service *keys,
 		size_t n, struct xl_table *out)
@@ -202,15 +219,8 @@ int xl_sync_run_keys(struct xl_sync *s, const struct xl_table *want,
 	if (!s->kernel_valid)
 		return xl_sync_run(s, want, owns_all, log_ops_max, res);
 	memset(res, 0, sizeof(*res));
-	k = malloc((nkeys ? nkeys : 1) * sizeof(*k));
-	if (!k)
+	if (!(k = keys_sorted(keys, nkeys, &n)))
 		goto out;
-	for (size_t i = 0; i < nkeys; i++) {
-		k[i] = keys[i];
-		k[i].dests = NULL;
-		k[i].ndests = 0;
-	}
-	n = xl_keys_unique(k, nkeys);
 	if (pick(want, k, n, &sub_want) < 0 ||
 	    pick(&s->kernel, k, n, &sub_kernel) < 0 ||
 	    xl_reconcile(&sub_want, &sub_kernel, &opts, &ops) < 0)
@@ -236,6 +246,48 @@ out:
 	free(sub_kernel.svcs);
 	xl_ops_free(&ops);
 	res->ms = now_ms() - t0;
+	return rc;
+}
+
+int xl_sync_check_keys(struct xl_sync *s, const struct xl_table *want,
+		       const struct xl_service *keys, size_t nkeys,
+		       bool owns_all, size_t log_ops_max,
+		       struct xl_sync_result *res)
+{
+	struct xl_table seen = { 0 };
+	struct xl_service *k;
+	size_t n;
+	int rc = 0;
+
+	if (!s->kernel_valid)
+		return xl_sync_run(s, want, owns_all, log_ops_max, res);
+	k = keys_sorted(keys, nkeys, &n);
+	seen.svcs = calloc(nkeys ? nkeys : 1, sizeof(*seen.svcs));
+	if (!k || !seen.svcs) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* what the kernel holds now, in key order (so sorted) */
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = xl_ipvs_get_service(s->ipvs, &k[i],
+					 &seen.svcs[seen.nsvcs]);
+		if (!rc)
+			seen.nsvcs++;
+		else if (rc == -ESRCH)
+			rc = 0; /* not there (any more) */
+	}
+	if (rc < 0) {
+		xl_err("reading the IPVS table: %s", strerror(-rc));
+		s->kernel_valid = false;
+		goto out;
+	}
+	if (xl_table_patch(&s->kernel, &seen, k, n, true) < 0) {
+		s->kernel_valid = false; /* the run below dumps everything */
+	}
+	rc = xl_sync_run_keys(s, want, k, n, owns_all, log_ops_max, res);
+out:
+	free(k);
+	xl_table_free(&seen);
 	return rc;
 }
 

@@ -485,6 +485,28 @@ static void test_dump_dests_request(void **state)
 	req_done(&r);
 }
 
+/* Reading one service back (the rolling resync): a plain request, not a
+ * dump, naming the service by its identity alone. */
+static void test_msg_get_service(void **state)
+{
+	struct xl_service s = mk_svc("192.0.2.7", IPPROTO_UDP, 53);
+	struct xl_service f = mk_fwm(AF_INET6, 9);
+	struct req r;
+
+	(void)state;
+	s.flags = IP_VS_SVC_F_PERSISTENT;
+	req_open(&r, xl_ipvs_msg_get_service(FAMILY, &s), NLM_F_REQUEST,
+		 IPVS_CMD_GET_SERVICE);
+	assert_null(r.tb[IPVS_CMD_ATTR_DEST]);
+	expect_svc_key_only(&r, &s, "192.0.2.7");
+	req_done(&r);
+
+	req_open(&r, xl_ipvs_msg_get_service(FAMILY, &f), NLM_F_REQUEST,
+		 IPVS_CMD_GET_SERVICE);
+	expect_svc_key_only(&r, &f, NULL);
+	req_done(&r);
+}
+
 /* ---- kernel-shaped replies ------------------------------------------- */
 
 static void put_stats(struct nl_msg *m, int type, bool wide)
@@ -1012,6 +1034,7 @@ int main(void)
 	    cmocka_unit_test(test_delete_dest_key_only),
 	    cmocka_unit_test(test_dump_services_request),
 	    cmocka_unit_test(test_dump_dests_request),
+	    cmocka_unit_test(test_msg_get_service),
 	    cmocka_unit_test(test_parse_service_v4),
 	    cmocka_unit_test(test_parse_service_v6_with_pe),
 	    cmocka_unit_test(test_parse_service_fwmark),
