@@ -22,8 +22,9 @@
 # operator's tool would. Then sends SIGHUP and times until the kernel shows the new weight:
 # bench/health-ipvs-poll sends the signal itself and then asks for that one service's real
 # servers every 5 ms (the question of `ipvsadm -Ln -t VIP:80`, without starting ipvsadm each
-# time). For extlbd also its "reload: N ops applied in X ms" line and, when it has
-# include_dir files, its "include_dir: K of M files unchanged, not parsed again".
+# time). For extlbd also its "reload: N ops applied in X ms" line, its "configuration: K of
+# M virtual services unchanged" (logged once the configuration is read: cfg_line_s) and,
+# when it has include_dir files, its "include_dir: K of M files unchanged, not parsed again".
 # Afterwards the table is counted again (still complete). Prints one "RELOAD ..." line per
 # reload and "BENCH ..." at the end.
 # shellcheck source=bench/health-lib.sh
@@ -151,18 +152,22 @@ while [ "$r" -le "$reloads" ]; do
             grep -q 'reload: [0-9]* ops applied'" || result=fail
         line=$(tail -n "+$((nlog + 1))" /tmp/tool.log | grep -m 1 'reload: [0-9]* ops applied')
         uline=$(tail -n "+$((nlog + 1))" /tmp/tool.log | grep -m 1 'files unchanged, not parsed')
+        # logged once the configuration is read, in both layouts
+        cline=$(tail -n "+$((nlog + 1))" /tmp/tool.log | grep -m 1 'virtual services unchanged')
         [ -z "$uline" ] || echo "#   $uline"
+        [ -z "$cline" ] || echo "#   $cline"
         echo "#   $line"
         ops=$(echo "$line" | sed -n 's/.*reload: \([0-9]*\) ops applied.*/\1/p')
         own_ms=$(echo "$line" | sed -n 's/.*ops applied in \([0-9]*\) ms.*/\1/p')
         line_s=$(secs "$(day_secs "$t_hup")" "$(log_secs "$line")")
         [ "$ops" = 1 ] || result=fail
         if [ -n "$uline" ]; then
-            # K of M: K files reused, M read in all; and when the configuration was ready
+            # K of M: K files reused, M read in all
             unchanged=$(echo "$uline" |
                 sed -n 's/.* \([0-9]*\) of \([0-9]*\) [a-z_ ]*files unchanged.*/\1\/\2/p')
-            cfg_s=$(secs "$(day_secs "$t_hup")" "$(log_secs "$uline")")
         fi
+        # when the configuration was ready
+        [ -z "$cline" ] || cfg_s=$(secs "$(day_secs "$t_hup")" "$(log_secs "$cline")")
     else
         # keepalived: let its reload finish (the checker process logs and goes quiet)
         sleep 2

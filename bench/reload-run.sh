@@ -165,7 +165,9 @@ report() {
     echo "visible: from the signal until the kernel shows the new weight (5 ms polls of that" \
         "service); ops / own ms: extlbd's \"reload: N ops applied in X ms\";"
     echo "unch: extlbd's \"include_dir: K of M files unchanged, not parsed again\" as" \
-        "K/M; cfg s: that line (the configuration read), log s: the ops line, from the signal;"
+        "K/M; cfg s: its \"configuration: K of M virtual services unchanged\" (logged as" \
+        "soon as the configuration is read, next to the include_dir line), log s: the ops" \
+        "line, both from the signal;"
     echo "CPU s: the tool's CPU over the reload (keepalived: parent + checker);" \
         "host load: 1-minute load average before-after the VM (2 CPUs)"
     echo

@@ -573,7 +573,7 @@ static void plan_rollback(struct xl_health *h, struct plan *pl)
 static int plan_alloc(struct xl_health *h, const struct xl_config *cfg,
 		      struct plan *pl)
 {
-	size_t nv = cfg->nvs ? cfg->nvs : 1;
+	size_t nv = cfg->nvs ? cfg->nvs : 1, n;
 
 	memset(pl, 0, sizeof(*pl));
 	pl->nvs = cfg->nvs;
@@ -593,11 +593,11 @@ static int plan_alloc(struct xl_health *h, const struct xl_config *cfg,
 		pl->vss[v] = calloc(1, sizeof(*pl->vss[v]));
 		if (!pl->vss[v])
 			return -ENOMEM;
-		pl->vss[v]->n = cfg->vs[v].svc.ndests;
-		pl->vss[v]->srv = calloc(pl->vss[v]->n ? pl->vss[v]->n : 1,
-					 sizeof(*pl->vss[v]->srv));
+		n = cfg->vs[v].svc.ndests;
+		pl->vss[v]->srv = calloc(n ? n : 1, sizeof(*pl->vss[v]->srv));
 		if (!pl->vss[v]->srv)
-			return -ENOMEM;
+			return -ENOMEM; /* n stays 0: the rollback has no slots */
+		pl->vss[v]->n = n;
 	}
 	return 0;
 }

@@ -793,6 +793,40 @@ static void test_reload_linked_takes_over_unchanged(void **state)
 	assert_true(up(1, 0) && up(2, 0));
 }
 
+/*
+ * A change not yet reported when the reload comes (the report runs once
+ * per loop iteration) is reported after it, under the service's new index.
+ */
+static void test_reload_linked_carries_pending(void **state)
+{
+	struct xl_check_config ck = ck_make(0.2);
+	static const size_t rev[] = {2, 1, 0};
+	struct xl_config *a, *b;
+
+	(void)state;
+	ck.initial_up = true;
+	ck.fall = 1;
+	a = mk_cfg(3, 1, &ck, NULL);
+	configure(a);
+	RUN_UNTIL(fx.changed == 1, 2.0);
+	fx.script[2] = "D";
+	RUN_UNTIL(!up(2, 0), 3.0); /* the report is still to come */
+	assert_int_equal(fx.changed, 1);
+
+	b = keep(mk_cfg(3, 1, &ck, rev));
+	b->prev = a;
+	b->nsame = 3;
+	for (size_t v = 0; v < 3; v++)
+		b->vs[v].prev = 2 - v;
+	configure(b);
+	xl_config_free(a);
+	run_for(0.02);
+	assert_int_equal(fx.changed, 2);
+	assert_int_equal(fx.nchanged_vs, 1);
+	assert_int_equal(fx.changed_vs[0], 0); /* svc2, now first */
+	assert_false(up(0, 0));
+}
+
 static void test_reload_changed_check_restarts(void **state)
 {
 	struct xl_check_config ck = ck_make(0.2);
@@ -1025,6 +1059,7 @@ int main(void)
 	    T(test_changed_once_for_a_batch),
 	    T(test_reload_unchanged_keeps_state_and_schedule),
 	    T(test_reload_linked_takes_over_unchanged),
+	    T(test_reload_linked_carries_pending),
 	    T(test_reload_changed_check_restarts),
 	    T(test_reload_restart_alone_is_no_change),
 	    T(test_reload_removed_servers_stop),
