@@ -161,12 +161,13 @@ static int want_entry(struct xl_daemon *d, size_t v, struct xl_service *out)
 }
 
 /* Rebuilds the entries of d->want that keys name (services of d->cfg). */
-static int want_refresh(struct xl_daemon *d, const struct keys *k)
+static int want_refresh(struct xl_daemon *d, const struct xl_service *keys,
+			size_t n)
 {
-	for (size_t i = 0; i < k->n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct xl_service *e =
-		    (struct xl_service *)xl_table_find(&d->want, &k->v[i]);
-		const struct xl_vs_config *vs = xl_config_find(d->cfg, &k->v[i]);
+		    (struct xl_service *)xl_table_find(&d->want, &keys[i]);
+		const struct xl_vs_config *vs = xl_config_find(d->cfg, &keys[i]);
 		struct xl_service fresh;
 
 		if (!e || !vs)
@@ -181,15 +182,16 @@ static int want_refresh(struct xl_daemon *d, const struct keys *k)
 
 /*
  * Only the services keys name can differ from what the kernel was last
- * brought to: rebuild their entries and reconcile them alone.  Anything
- * going wrong here falls back to the full run.
+ * brought to: rebuild the entries of the first nstale of them (the others
+ * are fresh already) and reconcile them all, alone.  Anything going wrong
+ * here falls back to the full run.
  */
 static int sync_keys(struct xl_daemon *d, const char *why, bool quiet,
-		     const struct keys *k)
+		     const struct keys *k, size_t nstale)
 {
 	struct xl_sync_result r;
 
-	if (want_refresh(d, k) < 0)
+	if (want_refresh(d, k->v, nstale) < 0)
 		return sync_full(d, why, quiet);
 	return sync_done(d, why, quiet,
 			 xl_sync_run_keys(d->sync, &d->want, k->v, k->n,
@@ -268,7 +270,7 @@ static void on_health_apply(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	sync_keys(d, "health", true, &d->hkeys);
+	sync_keys(d, "health", true, &d->hkeys, d->hkeys.n);
 	d->hkeys.n = 0;
 	if (d->failed)
 		arm_resync(d);
@@ -319,7 +321,7 @@ static void on_drain(struct ev_loop *loop, ev_timer *w, int revents)
 		return; /* the next tick tries again */
 	}
 	if (xl_drain_expire(&d->drain, ev_now(loop), drain_conns, d))
-		sync_keys(d, "drain", false, &k);
+		sync_keys(d, "drain", false, &k, k.n);
 	keys_free(&k);
 	if (!d->drain.n)
 		ev_timer_stop(loop, w);
@@ -406,6 +408,8 @@ static void reload(struct xl_daemon *d)
 	struct xl_errors errs = { 0 };
 	struct xl_config *cfg, *old;
 	struct keys k = { 0 };
+	size_t ndrain;
+	int rc;
 
 	if (empty_file(d->conf_path)) {
 		xl_err("reload: %s is empty; the running configuration stays "
@@ -445,10 +449,14 @@ static void reload(struct xl_daemon *d)
 	xl_log_set_level(cfg->log_level);
 	old = d->cfg;
 	d->cfg = cfg;
-	if (keys_of_drains(&k, &d->drain) < 0 || want_reload(d, &k) < 0)
+	/* the drains' services first: want_reload builds the entries of the
+	 * changed services only, and keeps the others as they were */
+	rc = keys_of_drains(&k, &d->drain);
+	ndrain = k.n;
+	if (rc < 0 || want_reload(d, &k) < 0)
 		sync_full(d, "reload", false);
 	else
-		sync_keys(d, "reload", false, &k);
+		sync_keys(d, "reload", false, &k, ndrain);
 	keys_free(&k);
 	/* nothing points into it any more; freed after the kernel has the
 	 * change, which so comes sooner */
