@@ -10,7 +10,13 @@
  * send phase is timed: what is left is the kernel's own cost of adding the
  * objects plus two system calls per batch and one recv() per ack.
  *
- * Usage: floor-loader [-b BATCH] [-r REALS] N
+ * With -e (errors only), only the last request of a batch asks for an
+ * acknowledgement: the kernel handles a batch's requests in order and
+ * reports a failed request whether or not it asked, so that last ack ends
+ * the batch and every error before it has arrived.  This saves the kernel
+ * one reply and us one recv() per request.
+ *
+ * Usage: floor-loader [-e] [-b BATCH] [-r REALS] N
  * Prints one line, "floor: ...", and exits 0 if the kernel accepted every
  * request, 1 if it refused some (the first few are printed), 2 on other
  * errors.  libnl-genl-3 is used only to resolve the "IPVS" family.
@@ -127,6 +133,8 @@ static void nest_end(struct buf *b, size_t off)
 	a->nla_len = (uint16_t)(b->len - off);
 }
 
+static int errors_only;
+
 static size_t msg_start(struct buf *b, int family, uint8_t cmd, uint32_t seq,
 			uint32_t port)
 {
@@ -136,7 +144,7 @@ static size_t msg_start(struct buf *b, int family, uint8_t cmd, uint32_t seq,
 						       NLMSG_HDRLEN);
 
 	nh->nlmsg_type = (uint16_t)family;
-	nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nh->nlmsg_flags = NLM_F_REQUEST | (errors_only ? 0 : NLM_F_ACK);
 	nh->nlmsg_seq = seq;
 	nh->nlmsg_pid = port;
 	gh->cmd = cmd;
@@ -242,7 +250,7 @@ static void describe(unsigned long idx, unsigned long reals, char *out,
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor-loader [-b BATCH] [-r REALS] N\n");
+	fprintf(stderr, "usage: floor-loader [-e] [-b BATCH] [-r REALS] N\n");
 	exit(2);
 }
 
@@ -258,8 +266,9 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	static unsigned char rx[64 * 1024];
 
-	while ((c = getopt(argc, argv, "b:r:")) != -1) {
+	while ((c = getopt(argc, argv, "eb:r:")) != -1) {
 		switch (c) {
+		case 'e': errors_only = 1; break;
 		case 'b': batch = strtoul(optarg, NULL, 10); break;
 		case 'r': reals = strtoul(optarg, NULL, 10); break;
 		default: usage();
@@ -316,6 +325,14 @@ int main(int argc, char **argv)
 		}
 	}
 	off[nmsgs] = b.len;
+	for (unsigned long last = batch; errors_only; last += batch) {
+		if (last > nmsgs)
+			last = nmsgs;
+		((struct nlmsghdr *)(b.p + off[last - 1]))->nlmsg_flags |=
+		    NLM_F_ACK;
+		if (last == nmsgs)
+			break;
+	}
 	t1 = now_ms();
 
 	/* the timed part: send a batch, collect its acks, next batch */
@@ -354,7 +371,10 @@ int main(int argc, char **argv)
 				if (nh->nlmsg_type != NLMSG_ERROR ||
 				    idx < first || idx >= last)
 					continue;
-				acked++;
+				if (!errors_only)
+					acked++;
+				else if (idx == last - 1)
+					acked = last; /* the batch is done */
 				if (!e->error)
 					continue;
 				if (++failed <= MAX_ERRORS_SHOWN) {
@@ -370,10 +390,11 @@ int main(int argc, char **argv)
 	t2 = now_ms();
 
 	getrusage(RUSAGE_SELF, &ru);
-	printf("floor: %lu services x %lu reals = %lu requests, batch %lu: "
+	printf("floor: %lu services x %lu reals = %lu requests, batch %lu%s: "
 	       "send phase %.0f ms, build %.0f ms, %lu failed, "
 	       "peak RSS %ld kB, cpu user %.0f ms sys %.0f ms\n",
-	       n, reals, nmsgs, batch, t2 - t1, t1 - t0, failed,
+	       n, reals, nmsgs, batch, errors_only ? " (acks: errors only)" : "",
+	       t2 - t1, t1 - t0, failed,
 	       peak_rss_kb(), tv_ms(&ru.ru_utime), tv_ms(&ru.ru_stime));
 	nl_socket_free(sk);
 	free(off);

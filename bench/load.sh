@@ -4,6 +4,8 @@
 #
 # Usage (in the guest, through scripts/vm-run): load.sh TOOL N [R]
 #   TOOL  floor            /usr/sbin/floor-loader N (pre-built requests, batches of 256)
+#         floor-e          the same with -e: only the last request of a batch asks for an
+#                          ack (errors are answered anyway), as extlbd does
 #         extlbd           extlbd -n -l -f /test/extlb-N.conf, then a restart on the full table
 #         ipvsadm-restore  ipvsadm -R </test/ipvsadm-N.rules
 #         keepalived       keepalived -n -l -D -G -f /test/keepalived-N.conf
@@ -195,10 +197,11 @@ t1='' count_s=- user_s=- sys_s=-
 result=ok load_s=- rss_kb=- rss_detail=- internal_ms=- restart_s=- restart_ops=- restart_ms=-
 restart_rss_kb=- table_ok=-
 case "$tool" in
-floor)
+floor | floor-e)
     start_waiter
     t0=$(now)
-    floor-loader -r "$reals" "$n" >/tmp/floor.out 2>&1 &
+    # shellcheck disable=SC2046 # no flag or -e
+    floor-loader $([ "$tool" = floor-e ] && echo -e) -r "$reals" "$n" >/tmp/floor.out 2>&1 &
     pid=$!
     wait_full "$pid" || result=fail
     wait "$pid" || result=fail

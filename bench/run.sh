@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark: how long extlbd takes to fill an empty IPVS table with N services x 10 real
-# servers, against the floor (bench/floor-loader.c: pre-built requests, 256 per sendmsg),
+# servers, against the floor (bench/floor-loader.c: pre-built requests, 256 per sendmsg; floor-e:
+# the same with an ack asked only of each batch's last request),
 # `ipvsadm -R` and keepalived (Debian's package) loading the same table, plus extlbd's
 # restart on the full table. Every (tool, N) runs in its own freshly booted test VM
 # (scripts/vm-run), because IPVS gets slower after a large table has been flushed; the guest
@@ -13,7 +14,7 @@
 # Usage: bench/run.sh [N...]            (default: 1000 10000)
 #        bench/run.sh --report [RAWFILE]   print the report of earlier runs again
 #                                          (default build-bench/bench/results.raw)
-# Environment: BENCH_TOOLS (default "floor extlbd ipvsadm-restore keepalived"),
+# Environment: BENCH_TOOLS (default "floor floor-e extlbd ipvsadm-restore keepalived"),
 #   BENCH_REPEAT (runs of each (tool, N), default 1), BENCH_MEM (VM megabytes, default 2048),
 #   BENCH_TIMEOUT (seconds per VM, default 3600), BENCH_BUILD=0 (use build-bench/extlbd as
 #   it is), and scripts/vm-run's XL_VM_* variables.
@@ -24,7 +25,7 @@ build="$repo/build-bench"
 out="$build/bench"
 data="$out/data"
 logs="${XL_VM_DIR:-$repo/.vm}/logs"
-tools="${BENCH_TOOLS:-floor extlbd ipvsadm-restore keepalived}"
+tools="${BENCH_TOOLS:-floor floor-e extlbd ipvsadm-restore keepalived}"
 repeat="${BENCH_REPEAT:-1}"
 mem="${BENCH_MEM:-2048}"
 vm_timeout="${BENCH_TIMEOUT:-3600}"
@@ -39,7 +40,7 @@ print_report() {
         "guest kernel ${kernel:-?}, $reals real servers per service"
     echo "load: from starting the tool until the kernel shows every object (10 ms polls of the" \
         "last service by bench/ipvs-wait, then confirmed by counting /proc/net/ip_vs)"
-    echo "own: floor = its send phase; extlbd = its \"start-up: N ops applied in X ms\""
+    echo "own: floor, floor-e = the send phase; extlbd = its \"start-up: N ops applied in X ms\""
     echo "user s, sys s: CPU time of the tool (keepalived: parent + checker; extlbd: until" \
         "\"running:\"); the kernel work on the requests counts as sys"
     echo "RSS: peak (VmHWM; keepalived: parent + checker); rst: extlbd restarted on the full" \
@@ -95,7 +96,7 @@ print_report() {
             load[key] = load[key] " " kv($0, "load_s")
             byrun[key, r] = kv($0, "load_s")
             rss[key] = rss[key] " " kv($0, "rss_kb") / 1024
-            if (t == "floor") {
+            if (t == "floor" || t == "floor-e") {
                 send[key] = send[key] " " kv($0, "internal_ms") / 1000
                 sendrun[key, r] = kv($0, "internal_ms") / 1000
             }
@@ -113,7 +114,7 @@ print_report() {
         for (i = 1; i <= nrows; i++) print rows[i]
         for (i = 1; i <= nn; i++) {
             n = norder[i]
-            f = n SUBSEP "floor"; x = n SUBSEP "extlbd"
+            f = n SUBSEP "floor"; fe = n SUBSEP "floor-e"; x = n SUBSEP "extlbd"
             ipv = n SUBSEP "ipvsadm-restore"; ka = n SUBSEP "keepalived"
             print ""
             printf "N=%s x 10 (%s objects), seconds%s:\n", n, n * 11,
@@ -127,6 +128,15 @@ print_report() {
                     per = per " " ratio(byrun[x, r], sendrun[f, r])
             printf "  extlbd load / floor send phase: %s%s (target: at most 2)\n",
                 rat(x, f, load, send), (per != "" && repeat > 1 ? "; run by run:" per : "")
+            if (fe in send) {
+                per = ""
+                for (r = 1; r <= maxrun; r++)
+                    if ((x, r) in byrun && (fe, r) in sendrun)
+                        per = per " " ratio(byrun[x, r], sendrun[fe, r])
+                printf "  floor-e send phase %s; extlbd load / floor-e send phase: %s%s\n",
+                    stat(fe, send), rat(x, fe, load, send),
+                    (per != "" && repeat > 1 ? "; run by run:" per : "")
+            }
             printf "  extlbd load / floor load %s, keepalived / extlbd %s, ipvsadm -R / extlbd %s\n",
                 rat(x, f, load, load), rat(ka, x, load, load), rat(ipv, x, load, load)
             if (x in rst)
@@ -160,7 +170,7 @@ for n in "$@"; do
 done
 for t in $tools; do
     case "$t" in
-        floor | extlbd | ipvsadm-restore | keepalived) ;;
+        floor | floor-e | extlbd | ipvsadm-restore | keepalived) ;;
         *) echo "run.sh: unknown tool '$t' in BENCH_TOOLS" >&2; exit 2 ;;
     esac
 done
@@ -206,7 +216,7 @@ for n in "$@"; do
             args=(--timeout "$vm_timeout" --mem "$mem" --log "$log"
                 --add "$data/ipvsadm-$n.rules" --bin "$out/ipvs-wait")
             case "$t" in
-                floor) args+=(--bin "$out/floor-loader") ;;
+                floor | floor-e) args+=(--bin "$out/floor-loader") ;;
                 extlbd) args+=(--bin "$build/extlbd" --add "$data/extlb-$n.conf") ;;
                 keepalived) args+=(--add "$data/keepalived-$n.conf") ;;
             esac

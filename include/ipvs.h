@@ -2,10 +2,10 @@
  * ipvs.h - the kernel's IPVS tables over generic netlink (libnl-genl-3).
  *
  * One socket for the life of the process, the "IPVS" family resolved once.
- * Writes are pipelined: many requests per sendmsg(), every request asks for
- * an acknowledgement, and acknowledgements are matched to requests by
- * sequence number, so one failing op is reported against its object while
- * the others still apply.
+ * Writes are pipelined: many requests per sendmsg(), the kernel's replies
+ * (an error for each request that fails, an acknowledgement for the last
+ * of a batch) are matched to requests by sequence number, so one failing
+ * op is reported against its object while the others still apply.
  */
 #ifndef EXTLB_IPVS_H
 #define EXTLB_IPVS_H
@@ -52,6 +52,12 @@ long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
 const char *xl_ipvs_strerror(const struct xl_op *op, int err);
 
 /* Message encoding and decoding, exposed for the unit tests. */
+/* The requests of ops[0..n) one after another in buf, numbered from seq;
+ * only the last asks for an acknowledgement.  Their length, 0 if more
+ * than cap. */
+size_t xl_ipvs_encode_batch(int family, const struct xl_op *ops, size_t n,
+			    uint32_t seq, uint32_t port, unsigned char *buf,
+			    size_t cap);
 struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op);
 struct nl_msg *xl_ipvs_msg_dump_services(int family);
 struct nl_msg *xl_ipvs_msg_dump_dests(int family, const struct xl_service *s);

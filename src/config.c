@@ -635,7 +635,9 @@ static void keys_read(struct loader *ld, const config_setting_t *grp,
 		config_setting_t *s = config_setting_get_elem(grp, i);
 		const char *name = config_setting_name(s);
 
-		for (j = 0; j < n && strcmp(names[j], name); j++)
+		for (j = 0; j < n && (names[j][0] != name[0] ||
+				      strcmp(names[j], name));
+		     j++)
 			;
 		if (j < n)
 			k->s[j] = s;
@@ -2036,11 +2038,13 @@ static char *text_widen(const char *in, size_t len)
  * files have none, and then need no second pass. */
 static bool text_may_be_wide(const char *in, size_t len)
 {
-	size_t run = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		run = isxdigit((unsigned char)in[i]) ? run + 1 : 0;
-		if (run >= 8)
+	/* Every run of 8 ending before i is ruled out.  A run of 8 ending at
+	 * i..i+7 holds in[i]; when in[i] is a digit but in[i-k] is not, the
+	 * runs ending at i..i-k+7 hold in[i-k]: skip them all. */
+	for (size_t i = 7, k; i < len; i += 8 - k) {
+		for (k = 0; k < 8 && isxdigit((unsigned char)in[i - k]); k++)
+			;
+		if (k == 8)
 			return true;
 	}
 	return false;
@@ -2102,17 +2106,38 @@ static char *file_read(struct loader *ld, const char *path)
 	return text;
 }
 
+/* A parse tree waiting for xl_config_drop_parsed() */
+struct xl_parsed {
+	struct xl_parsed *next;
+	config_t cf;
+};
+
+void xl_config_drop_parsed(struct xl_config *c)
+{
+	struct xl_parsed *p;
+
+	while (c && (p = c->parsed)) {
+		c->parsed = p->next;
+		config_destroy(&p->cf);
+		free(p);
+	}
+}
+
 /* Reads and parses one file.  0, or -1 (errors noted).  *alone, when
  * given, tells whether the file's text stands alone: no @include. */
 static int file_load(struct loader *ld, const char *path, bool included,
 		     bool *alone)
 {
-	config_t cf;
+	struct xl_parsed *p = calloc(1, sizeof(*p));
 	char *text = NULL, buf[4096];
 	const char *ef;
 	int ret = -1;
 
-	config_init(&cf);
+	if (!p) {
+		ld_oom(ld);
+		return -1;
+	}
+	config_init(&p->cf);
 	ld->file = files_add(ld, path);
 	ld->seen_raw = NULL;
 	if (!ld->file) {
@@ -2125,19 +2150,25 @@ static int file_load(struct loader *ld, const char *path, bool included,
 	if (alone)
 		*alone = !strstr(text, "@include");
 	if (ld->main_dir)
-		config_set_include_dir(&cf, ld->main_dir);
-	if (!config_read_string(&cf, text)) {
-		ef = config_error_file(&cf);
+		config_set_include_dir(&p->cf, ld->main_dir);
+	if (!config_read_string(&p->cf, text)) {
+		ef = config_error_file(&p->cf);
 		ef = ef ? include_path(ld, ef, buf, sizeof(buf)) : path;
-		ld_err_at(ld, ef, config_error_line(&cf), "%s",
-			  config_error_text(&cf));
+		ld_err_at(ld, ef, config_error_line(&p->cf), "%s",
+			  config_error_text(&p->cf));
 		goto out;
 	}
-	root_parse(ld, config_root_setting(&cf), included);
+	root_parse(ld, config_root_setting(&p->cf), included);
 	ret = 0;
 out:
-	config_destroy(&cf);
 	free(text);
+	if (ret == 0) { /* freed later: xl_config_drop_parsed() */
+		p->next = ld->c->parsed;
+		ld->c->parsed = p;
+	} else {
+		config_destroy(&p->cf);
+		free(p);
+	}
 	return ret;
 }
 
@@ -2537,6 +2568,7 @@ void xl_config_free(struct xl_config *c)
 {
 	if (!c)
 		return;
+	xl_config_drop_parsed(c);
 	for (size_t i = 0; i < c->nvs; i++)
 		vs_free(&c->vs[i]);
 	free(c->vs);

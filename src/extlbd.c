@@ -459,8 +459,9 @@ static void reload(struct xl_daemon *d)
 		sync_keys(d, "reload", false, &k, ndrain);
 	keys_free(&k);
 	/* nothing points into it any more; freed after the kernel has the
-	 * change, which so comes sooner */
+	 * change, which so comes sooner (so is the new files' parse) */
 	xl_config_free(old);
+	xl_config_drop_parsed(d->cfg);
 	if (d->drain.n && !ev_is_active(&d->drain_tw))
 		ev_timer_again(d->loop, &d->drain_tw);
 	arm_resync(d);
@@ -674,6 +675,7 @@ static int run(struct xl_daemon *d)
 	d->drain_tw.repeat = 1.;
 	if (start(d) < 0)
 		return -1;
+	xl_config_drop_parsed(d->cfg); /* not before the kernel has the table */
 	arm_resync(d);
 	if (resync_slices(d) > 1)
 		xl_info("resync: the table is read back in %zu steps of up to "

@@ -2,10 +2,11 @@
  * ipvs.c - IPVS over generic netlink: encode ops, decode dumps, pipeline.
  *
  * The kernel handles every request of one sendmsg() in turn, in the
- * sender's context, and queues one acknowledgement per request on our
- * socket.  So a batch of requests costs two system calls, and the only
- * limit is the receive buffer that must hold a batch's acknowledgements:
- * it is raised with SO_RCVBUFFORCE and batches are kept to XL_BATCH.
+ * sender's context, and queues a reply on our socket for each request
+ * that fails and for the last one, which alone asks for an
+ * acknowledgement.  So a batch of requests costs two system calls, and the
+ * only limit is the receive buffer that must hold a batch's replies: it is
+ * raised with SO_RCVBUFFORCE and batches are kept to XL_BATCH.
  */
 #include "ipvs.h"
 
@@ -35,75 +36,150 @@ struct xl_ipvs {
 
 /* ---- encoding -------------------------------------------------------- */
 
-static int put_service_key(struct nl_msg *m, const struct xl_service *s)
+/*
+ * Requests are written straight into the caller's buffer, attribute by
+ * attribute, in the layout <linux/netlink.h> defines (libnl's nla_put()
+ * and one nl_msg per request cost more than the kernel's own work on
+ * them at 110,000 requests).  A request that does not fit sets e->full.
+ */
+struct enc {
+	unsigned char *p;
+	size_t len, cap;
+	bool full;
+};
+
+/* n bytes (padded to the netlink alignment, padding zeroed) at the end */
+static inline void *enc_room(struct enc *e, size_t n)
 {
-	if (nla_put_u16(m, IPVS_SVC_ATTR_AF, s->af) < 0)
-		return -1;
-	if (s->fwmark)
-		return nla_put_u32(m, IPVS_SVC_ATTR_FWMARK, s->fwmark) < 0 ? -1
-									    : 0;
-	if (nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, s->protocol) < 0 ||
-	    nla_put(m, IPVS_SVC_ATTR_ADDR, sizeof(s->addr), &s->addr) < 0 ||
-	    nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(s->port)) < 0)
-		return -1;
-	return 0;
+	size_t a = NLA_ALIGN(n);
+	unsigned char *at;
+
+	if (e->full || e->cap - e->len < a) {
+		e->full = true;
+		return NULL;
+	}
+	at = e->p + e->len;
+	if (a > n)
+		memset(at + n, 0, a - n);
+	e->len += a;
+	return at;
 }
 
-static int put_service(struct nl_msg *m, const struct xl_service *s, bool full)
+/* Returns the attribute's offset, for enc_nest_end(). */
+static inline size_t enc_put(struct enc *e, uint16_t type, const void *data,
+			     size_t n)
 {
-	struct nlattr *nest = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	size_t off = e->len;
+	struct nlattr *a = enc_room(e, NLA_HDRLEN + n);
+
+	if (a) {
+		a->nla_type = type;
+		a->nla_len = (uint16_t)(NLA_HDRLEN + n);
+		memcpy((unsigned char *)a + NLA_HDRLEN, data, n);
+	}
+	return off;
+}
+
+static void enc_u8(struct enc *e, uint16_t type, uint8_t v)
+{
+	enc_put(e, type, &v, sizeof(v));
+}
+
+static void enc_u16(struct enc *e, uint16_t type, uint16_t v)
+{
+	enc_put(e, type, &v, sizeof(v));
+}
+
+static void enc_u32(struct enc *e, uint16_t type, uint32_t v)
+{
+	enc_put(e, type, &v, sizeof(v));
+}
+
+static size_t enc_nest(struct enc *e, uint16_t type)
+{
+	return enc_put(e, type | NLA_F_NESTED, NULL, 0);
+}
+
+static void enc_nest_end(struct enc *e, size_t off)
+{
+	if (!e->full)
+		((struct nlattr *)(e->p + off))->nla_len =
+		    (uint16_t)(e->len - off);
+}
+
+static void enc_service(struct enc *e, const struct xl_service *s, bool full)
+{
+	size_t nest = enc_nest(e, IPVS_CMD_ATTR_SERVICE);
 	struct ip_vs_flags fl = { .flags = s->flags & ~IP_VS_SVC_F_HASHED,
 				  .mask = ~0U };
 
-	if (!nest || put_service_key(m, s))
-		return -1;
-	if (full && (nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, s->sched) < 0 ||
-		     nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl) < 0 ||
-		     nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, s->timeout) < 0 ||
-		     nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, s->netmask) < 0))
-		return -1;
-	return nla_nest_end(m, nest) < 0 ? -1 : 0;
-}
-
-static int put_dest(struct nl_msg *m, const struct xl_dest *d, bool full)
-{
-	struct nlattr *nest = nla_nest_start(m, IPVS_CMD_ATTR_DEST);
-
-	if (!nest ||
-	    nla_put(m, IPVS_DEST_ATTR_ADDR, sizeof(d->addr), &d->addr) < 0 ||
-	    nla_put_u16(m, IPVS_DEST_ATTR_PORT, htons(d->port)) < 0 ||
-	    nla_put_u16(m, IPVS_DEST_ATTR_ADDR_FAMILY, d->af) < 0)
-		return -1;
-	if (full &&
-	    (nla_put_u32(m, IPVS_DEST_ATTR_FWD_METHOD,
-			 d->fwd & IP_VS_CONN_F_FWD_MASK) < 0 ||
-	     nla_put_u32(m, IPVS_DEST_ATTR_WEIGHT, (uint32_t)d->weight) < 0 ||
-	     nla_put_u32(m, IPVS_DEST_ATTR_U_THRESH, d->u_thresh) < 0 ||
-	     nla_put_u32(m, IPVS_DEST_ATTR_L_THRESH, d->l_thresh) < 0))
-		return -1;
-	if (full && (d->fwd & IP_VS_CONN_F_FWD_MASK) == IP_VS_CONN_F_TUNNEL &&
-	    (nla_put_u8(m, IPVS_DEST_ATTR_TUN_TYPE, d->tun_type) < 0 ||
-	     nla_put_u16(m, IPVS_DEST_ATTR_TUN_PORT, htons(d->tun_port)) < 0 ||
-	     nla_put_u16(m, IPVS_DEST_ATTR_TUN_FLAGS, d->tun_flags) < 0))
-		return -1;
-	return nla_nest_end(m, nest) < 0 ? -1 : 0;
-}
-
-static struct nl_msg *new_msg(int family, int flags, uint8_t cmd)
-{
-	struct nl_msg *m = nlmsg_alloc_size(XL_MSG_SIZE);
-
-	if (!m)
-		return NULL;
-	if (!genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
-			 NLM_F_REQUEST | flags, cmd, IPVS_GENL_VERSION)) {
-		nlmsg_free(m);
-		return NULL;
+	enc_u16(e, IPVS_SVC_ATTR_AF, s->af);
+	if (s->fwmark) {
+		enc_u32(e, IPVS_SVC_ATTR_FWMARK, s->fwmark);
+	} else {
+		enc_u16(e, IPVS_SVC_ATTR_PROTOCOL, s->protocol);
+		enc_put(e, IPVS_SVC_ATTR_ADDR, &s->addr, sizeof(s->addr));
+		enc_u16(e, IPVS_SVC_ATTR_PORT, htons(s->port));
 	}
-	return m;
+	if (full) {
+		enc_put(e, IPVS_SVC_ATTR_SCHED_NAME, s->sched,
+			strnlen(s->sched, sizeof(s->sched) - 1) + 1);
+		enc_put(e, IPVS_SVC_ATTR_FLAGS, &fl, sizeof(fl));
+		enc_u32(e, IPVS_SVC_ATTR_TIMEOUT, s->timeout);
+		enc_u32(e, IPVS_SVC_ATTR_NETMASK, s->netmask);
+	}
+	enc_nest_end(e, nest);
 }
 
-struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op)
+static void enc_dest(struct enc *e, const struct xl_dest *d, bool full)
+{
+	size_t nest = enc_nest(e, IPVS_CMD_ATTR_DEST);
+	uint32_t fwd = d->fwd & IP_VS_CONN_F_FWD_MASK;
+
+	enc_put(e, IPVS_DEST_ATTR_ADDR, &d->addr, sizeof(d->addr));
+	enc_u16(e, IPVS_DEST_ATTR_PORT, htons(d->port));
+	enc_u16(e, IPVS_DEST_ATTR_ADDR_FAMILY, d->af);
+	if (full) {
+		enc_u32(e, IPVS_DEST_ATTR_FWD_METHOD, fwd);
+		enc_u32(e, IPVS_DEST_ATTR_WEIGHT, (uint32_t)d->weight);
+		enc_u32(e, IPVS_DEST_ATTR_U_THRESH, d->u_thresh);
+		enc_u32(e, IPVS_DEST_ATTR_L_THRESH, d->l_thresh);
+	}
+	if (full && fwd == IP_VS_CONN_F_TUNNEL) {
+		enc_u8(e, IPVS_DEST_ATTR_TUN_TYPE, d->tun_type);
+		enc_u16(e, IPVS_DEST_ATTR_TUN_PORT, htons(d->tun_port));
+		enc_u16(e, IPVS_DEST_ATTR_TUN_FLAGS, d->tun_flags);
+	}
+	enc_nest_end(e, nest);
+}
+
+/* Starts a request; returns its offset, for enc_msg_end(). */
+static size_t enc_msg(struct enc *e, int family, uint16_t flags, uint8_t cmd)
+{
+	size_t off = e->len;
+	struct nlmsghdr *nh = enc_room(e, NLMSG_HDRLEN + GENL_HDRLEN);
+	struct genlmsghdr *g;
+
+	if (!nh)
+		return off;
+	memset(nh, 0, NLMSG_HDRLEN + GENL_HDRLEN);
+	nh->nlmsg_type = (uint16_t)family;
+	nh->nlmsg_flags = NLM_F_REQUEST | flags;
+	g = (struct genlmsghdr *)((unsigned char *)nh + NLMSG_HDRLEN);
+	g->cmd = cmd;
+	g->version = IPVS_GENL_VERSION;
+	return off;
+}
+
+static void enc_msg_end(struct enc *e, size_t off)
+{
+	if (!e->full)
+		((struct nlmsghdr *)(e->p + off))->nlmsg_len =
+		    (uint32_t)(e->len - off);
+}
+
+static void enc_op(struct enc *e, int family, uint16_t flags,
+		   const struct xl_op *op)
 {
 	static const uint8_t cmds[] = {
 		[XL_OP_ADD_SVC] = IPVS_CMD_NEW_SERVICE,
@@ -115,43 +191,80 @@ struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op)
 	};
 	bool full = op->kind != XL_OP_DEL_SVC && op->kind != XL_OP_DEL_DEST;
 	bool svc_only = op->kind <= XL_OP_DEL_SVC;
-	struct nl_msg *m = new_msg(family, NLM_F_ACK, cmds[op->kind]);
+	size_t m = enc_msg(e, family, flags, cmds[op->kind]);
 
-	if (!m)
-		return NULL;
-	if (put_service(m, op->svc, svc_only && full) ||
-	    (!svc_only && put_dest(m, op->dest, full))) {
-		nlmsg_free(m);
-		return NULL;
+	enc_service(e, op->svc, svc_only && full);
+	if (!svc_only)
+		enc_dest(e, op->dest, full);
+	enc_msg_end(e, m);
+}
+
+size_t xl_ipvs_encode_batch(int family, const struct xl_op *ops, size_t n,
+			    uint32_t seq, uint32_t port, unsigned char *buf,
+			    size_t cap)
+{
+	struct enc e = { .p = buf, .cap = cap };
+
+	for (size_t i = 0; i < n; i++) {
+		size_t m = e.len;
+		struct nlmsghdr *nh;
+
+		/* only the last asks for an ack: see xl_ipvs_apply() */
+		enc_op(&e, family, i + 1 == n ? NLM_F_ACK : 0, &ops[i]);
+		if (e.full)
+			return 0;
+		nh = (struct nlmsghdr *)(buf + m);
+		nh->nlmsg_seq = seq + (uint32_t)i;
+		nh->nlmsg_pid = port;
 	}
-	return m;
+	return e.len;
+}
+
+/* A request alone, as an nl_msg (for send_one() and the unit tests). */
+static struct nl_msg *to_msg(struct enc *e)
+{
+	return e->full ? NULL : nlmsg_convert((struct nlmsghdr *)e->p);
+}
+
+struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op)
+{
+	unsigned char buf[XL_MSG_SIZE];
+	struct enc e = { .p = buf, .cap = sizeof(buf) };
+
+	enc_op(&e, family, NLM_F_ACK, op);
+	return to_msg(&e);
 }
 
 struct nl_msg *xl_ipvs_msg_dump_services(int family)
 {
-	return new_msg(family, NLM_F_DUMP, IPVS_CMD_GET_SERVICE);
+	unsigned char buf[XL_MSG_SIZE];
+	struct enc e = { .p = buf, .cap = sizeof(buf) };
+
+	enc_msg_end(&e, enc_msg(&e, family, NLM_F_DUMP, IPVS_CMD_GET_SERVICE));
+	return to_msg(&e);
+}
+
+/* A request naming one service by its identity. */
+static struct nl_msg *msg_service_key(int family, uint16_t flags,
+				      uint8_t cmd, const struct xl_service *s)
+{
+	unsigned char buf[XL_MSG_SIZE];
+	struct enc e = { .p = buf, .cap = sizeof(buf) };
+	size_t m = enc_msg(&e, family, flags, cmd);
+
+	enc_service(&e, s, false);
+	enc_msg_end(&e, m);
+	return to_msg(&e);
 }
 
 struct nl_msg *xl_ipvs_msg_dump_dests(int family, const struct xl_service *s)
 {
-	struct nl_msg *m = new_msg(family, NLM_F_DUMP, IPVS_CMD_GET_DEST);
-
-	if (m && put_service(m, s, false)) {
-		nlmsg_free(m);
-		return NULL;
-	}
-	return m;
+	return msg_service_key(family, NLM_F_DUMP, IPVS_CMD_GET_DEST, s);
 }
 
 struct nl_msg *xl_ipvs_msg_get_service(int family, const struct xl_service *s)
 {
-	struct nl_msg *m = new_msg(family, 0, IPVS_CMD_GET_SERVICE);
-
-	if (m && put_service(m, s, false)) {
-		nlmsg_free(m);
-		return NULL;
-	}
-	return m;
+	return msg_service_key(family, 0, IPVS_CMD_GET_SERVICE, s);
 }
 
 /* ---- decoding -------------------------------------------------------- */
@@ -554,12 +667,18 @@ int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
 struct apply_ctx {
 	const struct xl_op *ops;
 	uint32_t first_seq;
-	size_t n, acked;
+	size_t n;
 	long failed;
 	xl_ipvs_err_fn fn;
 	void *arg;
 };
 
+/*
+ * Only the last request of a batch asks for an acknowledgement.  The kernel
+ * handles a batch's requests in order and answers every one that fails,
+ * asked or not, so errors arrive before that last reply, which ends the
+ * batch.  A success costs the kernel no reply and us no recv().
+ */
 static int apply_rx(struct nlmsghdr *nh, void *arg)
 {
 	struct apply_ctx *a = arg;
@@ -574,33 +693,20 @@ static int apply_rx(struct nlmsghdr *nh, void *arg)
 		if (a->fn)
 			a->fn(&a->ops[idx], -e->error, a->arg);
 	}
-	return ++a->acked == a->n;
+	return idx == a->n - 1;
 }
 
 static long apply_batch(struct xl_ipvs *h, struct apply_ctx *a,
 			unsigned char *buf, size_t cap)
 {
-	size_t len = 0;
-	uint32_t port = nl_socket_get_local_port(h->sk);
+	size_t len;
 
 	a->first_seq = h->seq + 1;
-	for (size_t i = 0; i < a->n; i++) {
-		struct nl_msg *m = xl_ipvs_msg_op(h->family, &a->ops[i]);
-		struct nlmsghdr *nh;
-
-		if (!m)
-			return -ENOMEM;
-		nh = nlmsg_hdr(m);
-		nh->nlmsg_seq = ++h->seq;
-		nh->nlmsg_pid = port;
-		if (len + NLMSG_ALIGN(nh->nlmsg_len) > cap) {
-			nlmsg_free(m);
-			return -E2BIG;
-		}
-		memcpy(buf + len, nh, nh->nlmsg_len);
-		len += NLMSG_ALIGN(nh->nlmsg_len);
-		nlmsg_free(m);
-	}
+	len = xl_ipvs_encode_batch(h->family, a->ops, a->n, a->first_seq,
+				   nl_socket_get_local_port(h->sk), buf, cap);
+	h->seq += (uint32_t)a->n;
+	if (!len)
+		return -E2BIG;
 	if (nl_sendto(h->sk, buf, len) < 0)
 		return -EIO;
 	return rx_until(h, apply_rx, a);

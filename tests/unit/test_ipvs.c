@@ -975,6 +975,69 @@ static void test_non_tunnel_dest_converges(void **state)
 	}
 }
 
+/* ---- batches --------------------------------------------------------- */
+
+/*
+ * A batch is the ops' requests back to back, numbered from the first
+ * sequence number, addressed from our port; each is the request
+ * xl_ipvs_msg_op() builds for the op, but only the last asks for an
+ * acknowledgement: the kernel answers failed requests anyway, and that last
+ * reply tells the batch is done.  Were the flag left on every request, the
+ * kernel would queue 256 replies per batch; left off the last, the daemon
+ * would wait forever for a batch that succeeded.
+ */
+static void test_batch(void **state)
+{
+	struct xl_service v4 = mk_svc("192.168.10.100", IPPROTO_TCP, 8000);
+	struct xl_service f6 = mk_fwm(AF_INET6, 9);
+	struct xl_dest nat = mk_dest("10.20.0.5", 80, IP_VS_CONN_F_MASQ, 1);
+	struct xl_dest gue = mk_gue("2001:db8::7", 8000);
+	const struct xl_op ops[] = {
+	    {XL_OP_ADD_SVC, &v4, NULL},	  {XL_OP_ADD_DEST, &v4, &nat},
+	    {XL_OP_EDIT_DEST, &f6, &gue}, {XL_OP_DEL_DEST, &v4, &nat},
+	    {XL_OP_EDIT_SVC, &f6, NULL},  {XL_OP_DEL_SVC, &v4, NULL},
+	};
+	const size_t n = sizeof(ops) / sizeof(ops[0]);
+	unsigned char buf[4096];
+	size_t len, i = 0;
+	int rem;
+	struct nlmsghdr *nh;
+
+	(void)state;
+	len = xl_ipvs_encode_batch(FAMILY, ops, n, 1000, 4242, buf,
+				   sizeof(buf));
+	assert_true(len > 0 && len <= sizeof(buf));
+	rem = (int)len;
+	for (nh = (struct nlmsghdr *)buf; nlmsg_ok(nh, rem);
+	     nh = nlmsg_next(nh, &rem), i++) {
+		struct nl_msg *alone;
+		struct nlmsghdr *ah;
+
+		assert_true(i < n);
+		assert_int_equal(nh->nlmsg_seq, 1000 + i);
+		assert_int_equal(nh->nlmsg_pid, 4242);
+		assert_int_equal(nh->nlmsg_flags,
+				 i + 1 == n ? NLM_F_REQUEST | NLM_F_ACK
+					    : NLM_F_REQUEST);
+		alone = xl_ipvs_msg_op(FAMILY, &ops[i]);
+		assert_non_null(alone);
+		ah = nlmsg_hdr(alone);
+		assert_int_equal(nh->nlmsg_len, ah->nlmsg_len);
+		assert_int_equal(nh->nlmsg_type, ah->nlmsg_type);
+		assert_memory_equal(nlmsg_data(nh), nlmsg_data(ah),
+				    nh->nlmsg_len - NLMSG_HDRLEN);
+		nlmsg_free(alone);
+	}
+	assert_int_equal(i, n);
+	assert_int_equal(rem, 0);
+
+	/* a buffer too small for the batch: nothing is half sent */
+	assert_int_equal(
+	    xl_ipvs_encode_batch(FAMILY, ops, n, 1000, 4242, buf, len - 1), 0);
+	assert_int_equal(
+	    xl_ipvs_encode_batch(FAMILY, ops, n, 1000, 4242, buf, 0), 0);
+}
+
 /* ---- error texts ----------------------------------------------------- */
 
 static void test_strerror(void **state)
@@ -1043,6 +1106,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_dest_old_kernel),
 	    cmocka_unit_test(test_parse_dest_missing_attrs),
 	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_non_tunnel_dest_converges),
 	    cmocka_unit_test(test_strerror),
 	};

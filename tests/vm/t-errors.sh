@@ -28,30 +28,43 @@ extlbd -n -l -f /test/conf/bad.conf >/tmp/start.out 2>&1 || st=$?
 xl_assert_eq "start on a bad file: exit 1" 1 "$st"
 xl_assert_eq "start on a bad file: kernel untouched" "$before" "$(ipvsadm -Sn)"
 
-# unknown scheduler: one service refused, the other applied, the failure retried
+# unknown scheduler: one service refused, the others applied, the failure retried. The
+# refused service is in the middle of the batch and the last request succeeds: only that
+# last one asks for an acknowledgement, so the errors before it must still be matched.
 cat >/tmp/sched.conf <<'CONF'
 global: { check = { type = "none"; }; };
 virtual_services = (
   { name = "a"; vip = "192.168.10.100"; port = 8000; scheduler = "rr";
     real_servers = ( { address = "10.20.0.5"; port = 80; } ); },
   { name = "b"; vip = "192.168.10.100"; port = 8001; scheduler = "nosuch";
-    real_servers = ( { address = "10.20.0.6"; port = 80; } ); }
+    real_servers = ( { address = "10.20.0.6"; port = 80; } ); },
+  { name = "c"; vip = "192.168.10.100"; port = 8002; scheduler = "rr";
+    real_servers = ( { address = "10.20.0.7"; port = 80; } ); }
 );
 CONF
 xl_check "extlbd starts with an unknown scheduler in the file" xl_extlbd_start /tmp/sched.conf
 xl_check "the refused op is logged with its object and meaning" grep -q \
     'error: add-service TCP 192.168.10.100:8001 (nosuch, timeout 0): unknown scheduler "nosuch"' "$XL_EXTLBD_LOG"
-xl_assert_eq "the other service is applied" "TCP 192.168.10.100:8000 rr
-  -> 10.20.0.5:80 Masq 1" "$(xl_ipvs_table)"
+xl_check "its real server is refused with it" grep -q \
+    'error: add-server TCP 192.168.10.100:8001 -> 10.20.0.6:80.*: no such virtual service' "$XL_EXTLBD_LOG"
+xl_check "the start-up counts the two refused ops" grep -q \
+    'start-up: 6 ops applied in [0-9]* ms (.*), 2 failed' \
+    "$XL_EXTLBD_LOG"
+xl_assert_eq "the other services are applied" "TCP 192.168.10.100:8000 rr
+  -> 10.20.0.5:80 Masq 1
+TCP 192.168.10.100:8002 rr
+  -> 10.20.0.7:80 Masq 1" "$(xl_ipvs_table)"
 n=$(xl_log_count 'unknown scheduler "nosuch"')
 xl_check "the refused op is retried (within 5 s, as resync_interval is longer)" xl_wait_for -t 60 sh -c \
     "[ \$(grep -c 'unknown scheduler \"nosuch\"' $XL_EXTLBD_LOG) -gt $n ]"
 sed -i 's/"nosuch"/"sed"/' /tmp/sched.conf
 xl_extlbd_reload
-xl_assert_eq "after the fix and a reload both services are there" "TCP 192.168.10.100:8000 rr
+xl_assert_eq "after the fix and a reload all three services are there" "TCP 192.168.10.100:8000 rr
   -> 10.20.0.5:80 Masq 1
 TCP 192.168.10.100:8001 sed
-  -> 10.20.0.6:80 Masq 1" "$(xl_ipvs_table)"
+  -> 10.20.0.6:80 Masq 1
+TCP 192.168.10.100:8002 rr
+  -> 10.20.0.7:80 Masq 1" "$(xl_ipvs_table)"
 
 # reload with an invalid file: the running configuration and the kernel stay
 before=$(ipvsadm -Sn)
