@@ -75,7 +75,8 @@ static inline size_t enc_put(struct enc *e, uint16_t type, const void *data,
 	if (a) {
 		a->nla_type = type;
 		a->nla_len = (uint16_t)(NLA_HDRLEN + n);
-		memcpy((unsigned char *)a + NLA_HDRLEN, data, n);
+		if (n) /* a nest's header has no data (NULL) */
+			memcpy((unsigned char *)a + NLA_HDRLEN, data, n);
 	}
 	return off;
 }
