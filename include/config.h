@@ -181,7 +181,7 @@ void xl_config_free(struct xl_config *c);
 
 /*
  * Frees what the files parsed to.  Nothing in c points into it: it is only
- * kept so that freeing it (a tenth of the reading, at 100,000 real servers)
+ * kept so that freeing it (an eighth of the start-up at 100,000 real servers)
  * can wait until the kernel has the new table.  xl_config_free() does it
  * too.
  */
