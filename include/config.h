@@ -79,7 +79,9 @@ struct xl_vs_share;
 struct xl_rs_config {
 	const char *file; /* one of xl_config.files */
 	int line;
-	struct xl_check_config check;
+	/* the check it runs (xl_rs_check): its own when it sets a check
+	 * group, else its service's reals_check; NULL: the service's check */
+	struct xl_check_config *check;
 };
 
 struct xl_vs_config {
@@ -90,6 +92,10 @@ struct xl_vs_config {
 	/* svc.dests[i] is the real server described by reals[i] */
 	struct xl_service svc;
 	struct xl_rs_config *reals;
+	/* the one copy of check that real servers without a check group of
+	 * their own point to, kept in the same block as reals so that it
+	 * moves with them when a reload takes the service over */
+	struct xl_check_config *reals_check;
 
 	struct xl_check_config check;
 	double drain_timeout;
@@ -107,6 +113,13 @@ struct xl_vs_config {
 };
 
 #define XL_VS_NONE ((size_t)-1)
+
+/* The check real server i of vs runs: its own, or the service's. */
+static inline const struct xl_check_config *
+xl_rs_check(const struct xl_vs_config *vs, size_t i)
+{
+	return vs->reals[i].check ? vs->reals[i].check : &vs->check;
+}
 
 /* What stat() said of an include_dir file when it was read. */
 struct xl_file_stamp {

@@ -1511,10 +1511,17 @@ static void rs_parse(struct loader *ld, struct vs_ctx *x,
 	if (get_int(ld, k.s[RS_WEIGHT], 0, 65535, &w) == 1)
 		d->weight = (int32_t)w;
 	rs_thresholds(ld, &k, d);
-	check_copy(&r->check, &x->vs->check);
-	if (k.s[RS_CHECK])
-		check_apply(ld, k.s[RS_CHECK], &r->check, &org, &eff);
-	check_script(ld, &r->check, eff);
+	r->check = x->vs->reals_check;
+	if (k.s[RS_CHECK]) {
+		r->check = malloc(sizeof(*r->check));
+		if (!r->check) {
+			ld_oom(ld);
+			return;
+		}
+		check_copy(r->check, &x->vs->check);
+		check_apply(ld, k.s[RS_CHECK], r->check, &org, &eff);
+	}
+	check_script(ld, r->check, eff);
 }
 
 static int dest_ptr_cmp(const void *a, const void *b)
@@ -1575,13 +1582,19 @@ static void vs_reals(struct loader *ld, struct vs_ctx *x)
 		check_script(ld, &vs->check, x->eff);
 		return;
 	}
-	vs->reals = calloc((size_t)n, sizeof(*vs->reals));
+	vs->reals = calloc(1, (size_t)n * sizeof(*vs->reals) +
+				  sizeof(struct xl_check_config));
 	vs->svc.dests = calloc((size_t)n, sizeof(*vs->svc.dests));
 	if (!vs->reals || !vs->svc.dests) {
+		free(vs->reals);
+		vs->reals = NULL;
 		ld_oom(ld);
 		return;
 	}
 	vs->svc.ndests = (size_t)n;
+	/* most real servers run the service's check: one copy for them all */
+	vs->reals_check = (struct xl_check_config *)(vs->reals + n);
+	check_copy(vs->reals_check, &vs->check);
 	for (int i = 0; i < n; i++) {
 		e = config_setting_get_elem(list, i);
 		if (config_setting_type(e) == CONFIG_TYPE_GROUP)
@@ -2462,7 +2475,7 @@ static bool vs_equal(const struct xl_vs_config *a, const struct xl_vs_config *b)
 		return false;
 	for (size_t i = 0; i < a->svc.ndests; i++)
 		if (!dest_same(&a->svc.dests[i], &b->svc.dests[i]) ||
-		    !check_equal(&a->reals[i].check, &b->reals[i].check))
+		    !check_equal(xl_rs_check(a, i), xl_rs_check(b, i)))
 			return false;
 	return true;
 }
@@ -2557,7 +2570,13 @@ static void vs_free(struct xl_vs_config *vs)
 	free(vs->share);
 	if (vs->reals)
 		for (size_t i = 0; i < vs->svc.ndests; i++)
-			check_free(&vs->reals[i].check);
+			if (vs->reals[i].check &&
+			    vs->reals[i].check != vs->reals_check) {
+				check_free(vs->reals[i].check);
+				free(vs->reals[i].check);
+			}
+	if (vs->reals_check)
+		check_free(vs->reals_check);
 	free(vs->reals);
 	free(vs->name);
 	check_free(&vs->check);

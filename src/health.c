@@ -676,7 +676,7 @@ static int plan_match(struct xl_health *h, const struct xl_config *cfg,
 		for (size_t r = 0; r < vs->svc.ndests && !err; r++)
 			err = plan_slot(pl->vss[v], r,
 					plan_find(sorted, n, vs, r),
-					&vs->reals[r].check);
+					xl_rs_check(vs, r));
 	}
 	free(sorted);
 	return err;
@@ -688,7 +688,7 @@ static void srv_place(struct hc_server *s, const struct xl_config *cfg,
 {
 	s->g = g;
 	s->rs = r;
-	s->cfg = &cfg->vs[g->v].reals[r].check;
+	s->cfg = xl_rs_check(&cfg->vs[g->v], r);
 	/* equal by value to the old one, which is about to be freed */
 	s->probe.cfg = s->cfg;
 	s->id.weight = cfg->vs[g->v].svc.dests[r].weight;
@@ -698,7 +698,7 @@ static void srv_init(struct xl_health *h, struct hc_server *s,
 		     const struct xl_config *cfg, struct hc_vs *g, size_t r)
 {
 	const struct xl_service *svc = &cfg->vs[g->v].svc;
-	const struct xl_check_config *c = &cfg->vs[g->v].reals[r].check;
+	const struct xl_check_config *c = xl_rs_check(&cfg->vs[g->v], r);
 
 	s->h = h;
 	s->key = *svc;
@@ -751,7 +751,7 @@ static size_t count_fresh(const struct xl_config *cfg, const struct plan *pl)
 	for (size_t v = 0; v < cfg->nvs; v++)
 		for (size_t r = 0; group_fresh(pl, v) && r < pl->vss[v]->n; r++)
 			n += !pl->vss[v]->srv[r]->h &&
-			     cfg->vs[v].reals[r].check.type != XL_CHECK_NONE;
+			     xl_rs_check(&cfg->vs[v], r)->type != XL_CHECK_NONE;
 	return n;
 }
 

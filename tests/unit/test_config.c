@@ -215,7 +215,7 @@ static void test_example_loads(void **state)
 	assert_dest(&vs->svc.dests[0], "10.20.0.5:80");
 	assert_int_equal(vs->svc.dests[0].fwd, IP_VS_CONN_F_MASQ);
 	assert_int_equal(vs->svc.dests[0].weight, 1);
-	assert_int_equal(vs->reals[0].check.type, XL_CHECK_TCP);
+	assert_int_equal(xl_rs_check(vs, 0)->type, XL_CHECK_TCP);
 }
 
 /* ---- defaults and inheritance ----------------------------------------- */
@@ -283,7 +283,7 @@ static void test_defaults(void **state)
 	assert_int_equal(d->u_thresh, 0);
 	assert_int_equal(d->l_thresh, 0);
 	assert_int_equal(vs->reals[0].line, 5);
-	assert_default_check(&vs->reals[0].check);
+	assert_default_check(xl_rs_check(vs, 0));
 }
 
 static void test_global_values(void **state)
@@ -362,20 +362,25 @@ static void test_check_inheritance(void **state)
 	assert_int_equal(vs->check.nstatus, 2);
 	assert_int_equal(vs->check.rise, 4);
 
-	k = &vs->reals[0].check;
+	k = xl_rs_check(vs, 0);
 	assert_int_equal(k->type, XL_CHECK_HTTP);
 	assert_string_equal(k->path, "/r");
 	assert_string_equal(k->host, "app.example");
 	assert_true(k->interval == 1.5);
 
-	k = &vs->reals[1].check;
+	k = xl_rs_check(vs, 1);
 	assert_string_equal(k->path, "/g");
 	assert_true(k->interval == 1.5);
 
-	k = &vs->reals[2].check;
+	k = xl_rs_check(vs, 2);
 	assert_int_equal(k->type, XL_CHECK_TCP);
 	assert_true(k->interval == 1.5);
 	assert_int_equal(k->rise, 4);
+
+	/* a server without a check of its own runs the service's, which
+	 * is one copy for all such servers, not one each */
+	assert_ptr_equal(xl_rs_check(vs, 1), vs->reals_check);
+	assert_ptr_not_equal(xl_rs_check(vs, 0), vs->reals_check);
 
 	/* a service without a check takes the global one whole */
 	k = &vs_named(c, "other")->check;
@@ -450,12 +455,12 @@ static void test_check_script_inherited(void **state)
 		  "    check = { command = \"/bin/check 10.1.0.1\"; }; } );\n"
 		  "  check = { type = \"none\"; };\n" VS_CLOSE);
 	assert_int_equal(c->vs[0].check.type, XL_CHECK_NONE);
-	assert_int_equal(c->vs[0].reals[0].check.type, XL_CHECK_NONE);
+	assert_int_equal(xl_rs_check(&c->vs[0], 0)->type, XL_CHECK_NONE);
 	c = fx_ok("global = { check = { type = \"script\"; }; };\n" VS_OPEN VIP
 		  "  real_servers = ( { address = \"10.1.0.1\";\n"
 		  "    check = { command = \"/bin/check\"; }; } );\n" VS_CLOSE);
-	assert_int_equal(c->vs[0].reals[0].check.type, XL_CHECK_SCRIPT);
-	assert_string_equal(c->vs[0].reals[0].check.command, "/bin/check");
+	assert_int_equal(xl_rs_check(&c->vs[0], 0)->type, XL_CHECK_SCRIPT);
+	assert_string_equal(xl_rs_check(&c->vs[0], 0)->command, "/bin/check");
 }
 
 /* ---- services ---------------------------------------------------------- */
@@ -965,8 +970,8 @@ static void test_include_reuse(void **state)
 	assert_int_equal(a->svc.dests[0].weight, 3);
 	assert_int_equal(a->check.type, XL_CHECK_HTTP);
 	assert_string_equal(a->check.path, "/a");
-	assert_string_equal(a->reals[0].check.path, "/a");
-	assert_int_equal(a->reals[1].check.type, XL_CHECK_NONE);
+	assert_string_equal(xl_rs_check(a, 0)->path, "/a");
+	assert_int_equal(xl_rs_check(a, 1)->type, XL_CHECK_NONE);
 	/* ... and equal to a fresh parse */
 	fresh = xl_config_load(fx_path("extlb.conf"), &errs);
 	assert_non_null(fresh);

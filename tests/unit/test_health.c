@@ -313,7 +313,10 @@ static struct xl_config *mk_cfg(size_t nvs, size_t nrs,
 			    htonl(BASE_ADDR + (uint32_t)(o * nrs + r));
 			d->port = 80;
 			d->weight = 1;
-			vs->reals[r].check = *ck;
+			/* each its own: tests change one server's */
+			assert_non_null(vs->reals[r].check =
+					    malloc(sizeof(*ck)));
+			*vs->reals[r].check = *ck;
 		}
 	}
 	return c;
@@ -499,7 +502,7 @@ static void test_errors_never_change_state(void **state)
 
 	(void)state;
 	c = keep(mk_cfg(2, 1, &ck, NULL));
-	c->vs[0].reals[0].check.initial_up = true;
+	c->vs[0].reals[0].check->initial_up = true;
 	fx.script[0] = "E";
 	fx.script[1] = "E";
 	configure(c);
@@ -540,7 +543,7 @@ static void test_start_failure_is_an_error(void **state)
 
 	(void)state;
 	c = keep(mk_cfg(1, 3, &ck, NULL));
-	c->vs[0].reals[0].check.initial_up = true;
+	c->vs[0].reals[0].check->initial_up = true;
 	fx.start_err = -EMFILE;
 	configure(c);
 	RUN_UNTIL(errors() >= 20, 5.0);
@@ -711,7 +714,7 @@ static void test_reload_unchanged_keeps_state_and_schedule(void **state)
 
 	(void)state;
 	a = mk_cfg(2, 1, &ck, NULL);
-	a->vs[0].reals[0].check.initial_up = true;
+	a->vs[0].reals[0].check->initial_up = true;
 	fx.script[1] = "D";
 	configure(a);
 	/* server 1 has failed twice (t = 0.1, 0.3); server 0 is up */
@@ -725,7 +728,7 @@ static void test_reload_unchanged_keeps_state_and_schedule(void **state)
 	assert_true(next0 > ev_now(fx.loop) && next1 > ev_now(fx.loop));
 
 	b = keep(mk_cfg(2, 1, &ck, rev)); /* same servers, other order */
-	b->vs[1].reals[0].check.initial_up = true;
+	b->vs[1].reals[0].check->initial_up = true;
 	configure(b);
 	xl_config_free(a); /* nothing may point into it any more */
 	assert_false(up(0, 0));
@@ -942,7 +945,7 @@ static void test_big_reload_is_fast(void **state)
 
 	(void)state;
 	for (size_t v = 0; v < b->nvs; v += 2) /* half of them changed */
-		b->vs[v].reals[0].check.rise = 3;
+		b->vs[v].reals[0].check->rise = 3;
 	t0 = ev_time();
 	configure(a);
 	t1 = ev_time();
