@@ -12,6 +12,9 @@
 
 #include <curl/curl.h>
 #include <ev.h>
+#ifdef XL_CURL_DLOPEN
+#include "curl_dl.h" /* extlbd: libcurl loaded when first needed */
+#endif
 
 struct xl_curl_ev_sock;
 

@@ -34,10 +34,6 @@ struct xl_checker *xl_checker_new(struct ev_loop *loop)
 		return NULL;
 	ck->loop = loop;
 	ck->default_loop = ev_is_default_loop(loop);
-	if (xl_http_init(ck)) {
-		free(ck);
-		return NULL;
-	}
 	return ck;
 }
 
@@ -194,6 +190,10 @@ static void deferred_reason(const struct xl_probe *p, enum xl_check_status st,
 		break;
 	case XL_E_CURL:
 		snprintf(buf, len, "%s: libcurl refused the request", type);
+		break;
+	case XL_E_NOCURL:
+		snprintf(buf, len, "%s check could not run: libcurl could not "
+			 "be loaded: %s", type, xl_http_nocurl_why());
 		break;
 	case XL_E_UNREACHABLE:
 		snprintf(buf, len, "udp port unreachable");

@@ -288,17 +288,34 @@ static void http_done(CURL *easy, CURLcode rc, void *arg)
 		http_complete(r, rc);
 }
 
-int xl_http_init(struct xl_checker *ck)
+/* Why libcurl could not be loaded, the last time it was tried. */
+static char nocurl_why[256];
+
+const char *xl_http_nocurl_why(void)
+{
+	return nocurl_why;
+}
+
+/*
+ * The multi handle is made when the first http(s) probe starts, and
+ * libcurl loaded then (curl_dl.h): a configuration without http checks
+ * never loads it.  0, or the code the probe ends with.
+ */
+static int http_ready(struct xl_checker *ck)
 {
 	struct xl_http *h;
 
+	if (ck->http)
+		return 0;
+	if (xl_curl_load(nocurl_why, sizeof(nocurl_why)) < 0)
+		return XL_E_NOCURL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return -ENOMEM;
+		return ENOMEM;
 	h = calloc(1, sizeof(*h));
 	if (!h || xl_curl_ev_init(&h->m, ck->loop, http_done, h) < 0) {
 		free(h);
 		curl_global_cleanup();
-		return -ENOMEM;
+		return ENOMEM;
 	}
 	/* each probe on a connection of its own, never multiplexed */
 	curl_multi_setopt(h->m.multi, CURLMOPT_PIPELINING,
@@ -452,10 +469,16 @@ static int http_setup(struct http_req *r)
 
 void xl_http_start(struct xl_probe *p)
 {
-	struct xl_http *h = p->ck->http;
-	struct http_req *r = http_req_get(h);
-	int err;
+	struct xl_http *h;
+	struct http_req *r;
+	int err = http_ready(p->ck);
 
+	if (err) {
+		xl_probe_defer(p, XL_CHECK_ERROR, err);
+		return;
+	}
+	h = p->ck->http;
+	r = http_req_get(h);
 	if (!r) {
 		xl_probe_defer(p, XL_CHECK_ERROR, ENOMEM);
 		return;

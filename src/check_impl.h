@@ -34,7 +34,8 @@ struct xl_checker {
 	size_t running;
 	/* libev delivers child exits only on the default loop */
 	bool default_loop;
-	struct xl_http *http; /* check_http.c: the curl multi handle */
+	struct xl_http *http; /* check_http.c: the curl multi handle, or NULL
+			       * before the first http probe */
 };
 
 /*
@@ -49,6 +50,7 @@ enum {
 	XL_E_NOCOMMAND,	     /* script: no command */
 	XL_E_URL,	     /* http: URL too long */
 	XL_E_CURL,	     /* http: libcurl refused the request */
+	XL_E_NOCURL,	     /* http: libcurl could not be loaded */
 	XL_E_UNREACHABLE,    /* udp: ICMP port unreachable */
 };
 
@@ -62,9 +64,10 @@ void xl_http_start(struct xl_probe *p);
 void xl_script_release(struct xl_probe *p);
 void xl_http_release(struct xl_probe *p);
 
-/* The curl multi handle of a checker: 0 or -ENOMEM. */
-int xl_http_init(struct xl_checker *ck);
+/* The curl multi handle of a checker, made by its first http probe. */
 void xl_http_fini(struct xl_checker *ck);
+/* Why the last attempt to load libcurl failed (XL_E_NOCURL). */
+const char *xl_http_nocurl_why(void);
 
 /* Ends a running probe: releases it, then calls done with this result. */
 void xl_probe_finish(struct xl_probe *p, enum xl_check_status st,

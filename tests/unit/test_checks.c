@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -43,6 +44,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "curl_dl.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define container_of(ptr, type, member)                                        \
@@ -865,7 +867,40 @@ static void test_restart_from_done(void **state)
 	acceptor_close(&a);
 }
 
-/* No file descriptor left: the machinery failed, not the server. */
+/*
+ * libcurl is not linked: the first http probe loads it (curl_dl.h), so a
+ * daemon without http checks never does.  When it cannot be loaded, the
+ * probe says why and nothing reaches the server; the next probe tries
+ * again.  Runs before every other http probe of this group: once loaded,
+ * libcurl stays.
+ */
+static void test_http_no_libcurl(void **state)
+{
+	struct xl_check_config cfg = cfg_make(XL_CHECK_HTTP, 2.0);
+	struct hsrv *s = hsrv_start(AF_INET, false, 200, "hello");
+	const char *real = xl_curl_soname;
+	struct tprobe t;
+
+	(void)state;
+	assert_null(dlsym(RTLD_DEFAULT, "curl_easy_init"));
+	xl_curl_soname = "libextlb-test-no-such-curl.so.4";
+	run_one(&t, &cfg, AF_INET, s->port);
+	xl_curl_soname = real;
+	assert_result(&t, XL_CHECK_ERROR,
+		      "http check could not run: libcurl could not be loaded: "
+		      "libextlb-test-no-such-curl.so.4: cannot open shared "
+		      "object file: No such file or directory");
+	run_one(&t, &cfg, AF_INET, s->port);
+	hsrv_stop(s);
+	assert_result(&t, XL_CHECK_UP, "http status 200");
+	assert_int_equal(s->nreq, 1);
+	free(s);
+}
+
+/*
+ * No file descriptor left: the machinery failed, not the server.  (The
+ * checker's libcurl is loaded already, by test_http_no_libcurl.)
+ */
 static void test_no_fds(void **state)
 {
 	static const enum xl_check_type types[] = {XL_CHECK_TCP, XL_CHECK_UDP,
@@ -1705,6 +1740,7 @@ int main(void)
 	    cmocka_unit_test(test_tcp_many),
 	    cmocka_unit_test(test_many_timeouts_loop_answers),
 	    cmocka_unit_test(test_restart_from_done),
+	    cmocka_unit_test(test_http_no_libcurl),
 	    cmocka_unit_test(test_no_fds),
 	    cmocka_unit_test(test_none),
 	    cmocka_unit_test(test_http_200),
