@@ -114,6 +114,11 @@ struct xl_vs_config {
 
 #define XL_VS_NONE ((size_t)-1)
 
+/* Equal in every setting: a reload that changes any keeps a service from
+ * being taken over whole, and restarts the checks of the servers it runs. */
+bool xl_check_equal(const struct xl_check_config *a,
+		    const struct xl_check_config *b);
+
 /* The check real server i of vs runs: its own, or the service's. */
 static inline const struct xl_check_config *
 xl_rs_check(const struct xl_vs_config *vs, size_t i)

@@ -4,9 +4,10 @@
  * The engine remembers what the kernel holds (its last dump, brought up to
  * date with every op the kernel acknowledged), so a reload or a health
  * change costs a reconcile against memory and the ops it yields, not a dump
- * of a 100,000-object table.  Any refused op or socket error forgets that
- * memory and the next run dumps again; so does xl_sync_invalidate(), which
- * the periodic resync uses to catch changes made behind extlbd's back.
+ * of a 100,000-object table.  The services of refused ops are read back
+ * from the kernel (one request each) and kept as pending until a run puts
+ * them right; a socket error forgets the memory and the next run dumps
+ * again, and so does xl_sync_invalidate().
  */
 #ifndef EXTLB_SYNC_H
 #define EXTLB_SYNC_H
@@ -70,5 +71,11 @@ void xl_sync_invalidate(struct xl_sync *s);
 const struct xl_table *xl_sync_kernel(const struct xl_sync *s);
 /* The services the last run applied: what extlbd owns (identities only). */
 const struct xl_table *xl_sync_applied(const struct xl_sync *s);
+/*
+ * The services with an op the kernel refused that no run has put right
+ * since (identities only, sorted): what a retry hands to
+ * xl_sync_check_keys().  Valid until the next run.
+ */
+const struct xl_table *xl_sync_pending(const struct xl_sync *s);
 
 #endif

@@ -2237,27 +2237,33 @@ static bool str_eq(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static bool check_equal(const struct xl_check_config *a,
-			const struct xl_check_config *b)
+bool xl_check_equal(const struct xl_check_config *a,
+		    const struct xl_check_config *b)
 {
 	char *const *sa[] = CHECK_STRS(a);
 	char *const *sb[] = CHECK_STRS(b);
 
+	if (a->type != b->type || a->interval != b->interval ||
+	    a->timeout != b->timeout || a->fast_interval != b->fast_interval ||
+	    a->down_interval != b->down_interval || a->rise != b->rise ||
+	    a->fall != b->fall || a->initial_up != b->initial_up ||
+	    a->tls_verify != b->tls_verify || a->nstatus != b->nstatus ||
+	    a->has_connect_ip != b->has_connect_ip ||
+	    a->connect_port != b->connect_port)
+		return false;
+	/* connect_ip means something only when set */
+	if (a->has_connect_ip &&
+	    (a->connect_af != b->connect_af ||
+	     memcmp(&a->connect_ip, &b->connect_ip, sizeof(a->connect_ip))))
+		return false;
+	for (size_t i = 0; i < a->nstatus && i < XL_STATUS_MAX; i++)
+		if (a->status[i].lo != b->status[i].lo ||
+		    a->status[i].hi != b->status[i].hi)
+			return false;
 	for (size_t i = 0; i < ARRAY_SIZE(sa); i++)
 		if (!str_eq(*sa[i], *sb[i]))
 			return false;
-	return a->type == b->type && a->interval == b->interval &&
-	       a->timeout == b->timeout &&
-	       a->fast_interval == b->fast_interval &&
-	       a->down_interval == b->down_interval && a->rise == b->rise &&
-	       a->fall == b->fall && a->initial_up == b->initial_up &&
-	       a->has_connect_ip == b->has_connect_ip &&
-	       a->connect_af == b->connect_af &&
-	       !memcmp(&a->connect_ip, &b->connect_ip, sizeof(a->connect_ip)) &&
-	       a->connect_port == b->connect_port &&
-	       a->nstatus == b->nstatus &&
-	       !memcmp(a->status, b->status, a->nstatus * sizeof(a->status[0])) &&
-	       a->tls_verify == b->tls_verify;
+	return true;
 }
 
 static void stamp_of(const struct stat *st, struct xl_file_stamp *t)
@@ -2467,7 +2473,7 @@ static bool vs_equal(const struct xl_vs_config *a, const struct xl_vs_config *b)
 {
 	if (strcmp(a->name, b->name) || a->svc.ndests != b->svc.ndests ||
 	    !xl_service_attrs_equal(&a->svc, &b->svc) ||
-	    !check_equal(&a->check, &b->check) ||
+	    !xl_check_equal(&a->check, &b->check) ||
 	    a->drain_timeout != b->drain_timeout ||
 	    a->inhibit_on_failure != b->inhibit_on_failure ||
 	    a->has_sorry != b->has_sorry || a->quorum != b->quorum ||
@@ -2475,7 +2481,7 @@ static bool vs_equal(const struct xl_vs_config *a, const struct xl_vs_config *b)
 		return false;
 	for (size_t i = 0; i < a->svc.ndests; i++)
 		if (!dest_same(&a->svc.dests[i], &b->svc.dests[i]) ||
-		    !check_equal(xl_rs_check(a, i), xl_rs_check(b, i)))
+		    !xl_check_equal(xl_rs_check(a, i), xl_rs_check(b, i)))
 			return false;
 	return true;
 }
@@ -2530,7 +2536,7 @@ struct xl_config *xl_config_reload(const char *path,
 		/* what included services inherit: the global check and
 		 * drain_timeout (its type's origin only names lines) */
 		ld.prev_inherit_same = prev && !ld.nerr &&
-				       check_equal(&prev->check, &c->check) &&
+				       xl_check_equal(&prev->check, &c->check) &&
 				       prev->drain_timeout == c->drain_timeout;
 		include_dir_load(&ld);
 	}

@@ -5,8 +5,8 @@
  * touches the kernel, then dumps what IPVS holds, adopts the services the
  * configuration names and applies only the difference.  After that the loop
  * waits for signals (SIGHUP reloads, SIGTERM/SIGINT stop) and a periodic
- * resync that compares the kernel with what we want again, which is also
- * how ops that failed are retried.
+ * resync that compares the kernel with what we want again.  Services with
+ * an op the kernel refused are retried alone, every XL_RETRY_SECS.
  */
 #include "autoconf.h"
 
@@ -118,8 +118,9 @@ struct xl_daemon {
 	ev_timer resync;    /* periodic comparison with a fresh dump */
 	ev_timer health_tw; /* health changes of one iteration, applied once */
 	ev_timer drain_tw;  /* polls the connections of draining servers */
+	ev_timer retry;     /* refused ops, or a sync that could not run */
 	struct xl_drain drain;
-	long failed;        /* ops the kernel refused in the last sync */
+	bool failed;        /* something for the retry to do */
 	struct xl_table want; /* configuration + health + drains, sorted */
 	size_t resync_pos;    /* next service of want a rolling resync reads */
 	struct keys hkeys;    /* services health changed, not yet applied */
@@ -135,20 +136,27 @@ static void log_result(const char *why, const struct xl_sync_result *r)
 	const size_t *c = r->count;
 
 	xl_info("%s: %zu ops applied in %.0f ms (services +%zu ~%zu -%zu, "
-		"real servers +%zu ~%zu -%zu), %ld failed",
+		"real servers +%zu ~%zu -%zu), %ld failed%s",
 		why, r->nops, r->ms, c[XL_OP_ADD_SVC], c[XL_OP_EDIT_SVC],
 		c[XL_OP_DEL_SVC], c[XL_OP_ADD_DEST], c[XL_OP_EDIT_DEST],
-		c[XL_OP_DEL_DEST], r->failed);
+		c[XL_OP_DEL_DEST], r->failed,
+		r->dumped ? " (the whole table read first)" : "");
 }
 
+/*
+ * After every sync: a run that could not happen, or services with a
+ * refused op (xl_sync_pending), are retried XL_RETRY_SECS later.
+ */
 static int sync_done(struct xl_daemon *d, const char *why, bool quiet,
 		     int rc, const struct xl_sync_result *r)
 {
-	if (rc < 0) {
-		d->failed = 1;
-		return rc;
+	d->failed = rc < 0 || xl_sync_pending(d->sync)->nsvcs;
+	if (d->failed && !ev_is_active(&d->retry)) {
+		ev_timer_set(&d->retry, XL_RETRY_SECS, 0.);
+		ev_timer_start(d->loop, &d->retry);
 	}
-	d->failed = r->failed;
+	if (rc < 0)
+		return rc;
 	if (!quiet || r->nops)
 		log_result(why, r);
 	return 0;
@@ -166,8 +174,7 @@ static int sync_full(struct xl_daemon *d, const char *why, bool quiet)
 	    xl_drain_apply(&d->drain, &want) < 0) {
 		xl_table_free(&want);
 		xl_err("%s: out of memory", why);
-		d->failed = 1;
-		return -ENOMEM;
+		return sync_done(d, why, quiet, -ENOMEM, NULL);
 	}
 	xl_table_free(&d->want);
 	d->want = want;
@@ -234,11 +241,12 @@ static int sync_keys(struct xl_daemon *d, const char *why, bool quiet,
  * spread over the interval, so that every owned service is still looked at
  * once per interval but the loop is never held up by a dump of the whole
  * table (seconds at 500,000 objects).  owns_all needs the whole table (to
- * see foreign services), and after a failure the next run dumps anyway.
+ * see foreign services), and without a memory of the kernel (a socket
+ * error) the next run dumps anyway.
  */
 static size_t resync_slices(const struct xl_daemon *d)
 {
-	if (d->cfg->owns_all || d->failed || !xl_sync_kernel(d->sync))
+	if (d->cfg->owns_all || !xl_sync_kernel(d->sync))
 		return 1;
 	return (d->want.nsvcs + XL_RESYNC_SLICE - 1) / XL_RESYNC_SLICE;
 }
@@ -252,8 +260,6 @@ static void arm_resync_after(struct xl_daemon *d, double spent)
 
 	if (slices > 1)
 		secs = secs > spent ? secs - spent : 0.;
-	if (d->failed && secs > XL_RETRY_SECS)
-		secs = XL_RETRY_SECS; /* retry refused ops sooner */
 	ev_timer_stop(d->loop, &d->resync);
 	ev_timer_set(&d->resync, secs, 0.);
 	ev_timer_start(d->loop, &d->resync);
@@ -293,6 +299,31 @@ static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 	arm_resync_after(d, ev_time() - ev_now(loop));
 }
 
+/*
+ * The services whose ops the kernel refused, read back and reconciled
+ * again alone: a refusal that lasts (a scheduler module that is missing)
+ * costs a few requests every XL_RETRY_SECS, not a dump of the table.
+ * Without a memory of the kernel (a sync that failed whole) everything is
+ * looked at.
+ */
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xl_daemon *d = container_of(w, struct xl_daemon, retry);
+	const struct xl_table *p = xl_sync_pending(d->sync);
+	struct xl_sync_result r;
+
+	(void)loop;
+	(void)revents;
+	if (!xl_sync_kernel(d->sync) || !p->nsvcs) {
+		sync_full(d, "retry", true);
+		return;
+	}
+	sync_done(d, "retry", true,
+		  xl_sync_check_keys(d->sync, &d->want, p->svcs, p->nsvcs,
+				     d->cfg->owns_all, XL_OPS_LOGGED, &r),
+		  &r);
+}
+
 static void on_health_apply(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct xl_daemon *d = container_of(w, struct xl_daemon, health_tw);
@@ -301,8 +332,6 @@ static void on_health_apply(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	sync_keys(d, "health", true, &d->hkeys, d->hkeys.n);
 	d->hkeys.n = 0;
-	if (d->failed)
-		arm_resync(d);
 }
 
 /* Kept by identity: a reload may come before they are applied. */
@@ -708,6 +737,7 @@ static int run(struct xl_daemon *d)
 	ev_init(&d->resync, on_resync);
 	ev_init(&d->health_tw, on_health_apply);
 	ev_init(&d->drain_tw, on_drain);
+	ev_init(&d->retry, on_retry);
 	d->drain_tw.repeat = 1.;
 	if (start(d) < 0)
 		return -1;

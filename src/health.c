@@ -126,44 +126,6 @@ static double rnd_unit(struct xl_health *h)
 	       (double)(1ULL << 53);
 }
 
-static bool str_eq(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-static bool target_eq(const struct xl_check_config *a,
-		      const struct xl_check_config *b)
-{
-	if (a->has_connect_ip != b->has_connect_ip ||
-	    a->connect_port != b->connect_port)
-		return false;
-	return !a->has_connect_ip ||
-	       (a->connect_af == b->connect_af &&
-		!memcmp(&a->connect_ip, &b->connect_ip, sizeof(a->connect_ip)));
-}
-
-/* Field by field: a reload that changes any of it restarts the server. */
-static bool check_equal(const struct xl_check_config *a,
-			const struct xl_check_config *b)
-{
-	if (a->type != b->type || a->interval != b->interval ||
-	    a->timeout != b->timeout || a->fast_interval != b->fast_interval ||
-	    a->down_interval != b->down_interval || a->rise != b->rise ||
-	    a->fall != b->fall || a->initial_up != b->initial_up ||
-	    a->tls_verify != b->tls_verify || a->nstatus != b->nstatus ||
-	    !target_eq(a, b))
-		return false;
-	for (size_t i = 0; i < a->nstatus && i < XL_STATUS_MAX; i++)
-		if (a->status[i].lo != b->status[i].lo ||
-		    a->status[i].hi != b->status[i].hi)
-			return false;
-	return str_eq(a->method, b->method) && str_eq(a->path, b->path) &&
-	       str_eq(a->host, b->host) && str_eq(a->expect, b->expect) &&
-	       str_eq(a->ca_file, b->ca_file) && str_eq(a->sni, b->sni) &&
-	       str_eq(a->send, b->send) && str_eq(a->command, b->command) &&
-	       str_eq(a->user, b->user);
-}
-
 static int ident_cmp(const struct xl_service *sa, const struct xl_dest *da,
 		     const struct xl_service *sb, const struct xl_dest *db)
 {
@@ -621,7 +583,7 @@ static struct hc_server *plan_find(struct hc_server **sorted, size_t n,
 static int plan_slot(struct hc_vs *g, size_t r, struct hc_server *old,
 		     const struct xl_check_config *check)
 {
-	if (old && check_equal(old->cfg, check)) {
+	if (old && xl_check_equal(old->cfg, check)) {
 		old->matched = true;
 		g->srv[r] = old;
 		/* services are unique: every kept server of g was in one old

@@ -4,9 +4,11 @@
  * What the kernel holds is remembered between runs: after a run whose ops
  * were all acknowledged, the kernel's owned part is exactly `want` and its
  * foreign part what the last dump showed, so the memory is rebuilt by one
- * merge of the two sorted tables.  A refused op makes the memory unreliable
- * (the kernel may hold anything for that object), so it is dropped and the
- * next run (the retry) dumps.
+ * merge of the two sorted tables.  A refused op leaves its service in a
+ * state only the kernel knows: those services alone are read back (one
+ * request each) and kept as pending, which is what the retry reads back and
+ * reconciles again, so a refusal that lasts (a missing scheduler module)
+ * costs a few requests per retry, not a dump of the whole table.
  */
 #include "sync.h"
 
@@ -22,6 +24,13 @@ struct xl_sync {
 	struct xl_table kernel;
 	bool kernel_valid;
 	struct xl_table applied; /* the last `want`: what we own */
+	/* services with an op the kernel refused that no run has put right
+	 * since (identities, sorted, each once) */
+	struct xl_table pending;
+	/* the services of the refused ops of the run under way */
+	struct xl_service *refused;
+	size_t nrefused, cap_refused;
+	bool refused_lost; /* one could not be recorded (out of memory) */
 };
 
 static double now_ms(void)
@@ -47,6 +56,8 @@ void xl_sync_free(struct xl_sync *s)
 		return;
 	xl_table_free(&s->kernel);
 	xl_table_free(&s->applied);
+	xl_table_free(&s->pending);
+	free(s->refused);
 	free(s);
 }
 
@@ -65,13 +76,108 @@ const struct xl_table *xl_sync_applied(const struct xl_sync *s)
 	return &s->applied;
 }
 
+const struct xl_table *xl_sync_pending(const struct xl_sync *s)
+{
+	return &s->pending;
+}
+
 static void op_failed(const struct xl_op *op, int err, void *arg)
 {
+	struct xl_sync *s = arg;
+	struct xl_service *v;
 	char buf[256];
 
-	(void)arg;
 	xl_err("%s: %s", xl_op_format(op, buf, sizeof(buf)),
 	       xl_ipvs_strerror(op, err));
+	if (s->nrefused == s->cap_refused) {
+		size_t cap = s->cap_refused ? 2 * s->cap_refused : 16;
+
+		v = realloc(s->refused, cap * sizeof(*v));
+		if (!v) {
+			s->refused_lost = true;
+			return;
+		}
+		s->refused = v;
+		s->cap_refused = cap;
+	}
+	v = &s->refused[s->nrefused++];
+	*v = *op->svc;
+	v->dests = NULL;
+	v->ndests = 0;
+}
+
+/* xl_ipvs_apply, with the services of refused ops recorded. */
+static long apply(struct xl_sync *s, const struct xl_ops *ops)
+{
+	s->nrefused = 0;
+	s->refused_lost = false;
+	return xl_ipvs_apply(s->ipvs, ops->v, ops->n, op_failed, s);
+}
+
+/*
+ * What the kernel holds of the services keys name (sorted, each once), read
+ * one request each, made the memory of them.  0, or -errno (the memory is
+ * then as it was).
+ */
+static int read_back(struct xl_sync *s, const struct xl_service *keys,
+		     size_t n)
+{
+	struct xl_table seen = { 0 };
+	int rc = 0;
+
+	seen.svcs = calloc(n ? n : 1, sizeof(*seen.svcs));
+	if (!seen.svcs)
+		return -ENOMEM;
+	/* in key order, so sorted */
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = xl_ipvs_get_service(s->ipvs, &keys[i],
+					 &seen.svcs[seen.nsvcs]);
+		if (!rc)
+			seen.nsvcs++;
+		else if (rc == -ESRCH)
+			rc = 0; /* not there (any more) */
+	}
+	if (rc < 0)
+		xl_err("reading the IPVS table: %s", strerror(-rc));
+	else if (xl_table_patch(&s->kernel, &seen, keys, n, true) < 0)
+		rc = -ENOMEM;
+	xl_table_free(&seen);
+	return rc;
+}
+
+/*
+ * After a run whose memory was brought to `want` for the services it
+ * covered (keys, sorted; NULL: all of them): those with a refused op are
+ * read back, and pending becomes what it held outside the run plus them.
+ * 0, or -errno: the caller drops the memory, and the next run dumps.
+ */
+static int settle(struct xl_sync *s, const struct xl_service *keys,
+		  size_t nkeys)
+{
+	const struct xl_table covered = { .svcs = (struct xl_service *)keys,
+					  .nsvcs = nkeys };
+	struct xl_table next = { 0 };
+	size_t n;
+
+	if (s->refused_lost)
+		return -ENOMEM;
+	n = xl_keys_unique(s->refused, s->nrefused);
+	s->nrefused = 0;
+	if (!n && (!s->pending.nsvcs || !keys)) {
+		xl_table_free(&s->pending);
+		return 0;
+	}
+	next.svcs = malloc((s->pending.nsvcs + n) * sizeof(*next.svcs));
+	if (!next.svcs)
+		return -ENOMEM;
+	for (size_t i = 0; keys && i < s->pending.nsvcs; i++)
+		if (!xl_table_find(&covered, &s->pending.svcs[i]))
+			next.svcs[next.nsvcs++] = s->pending.svcs[i];
+	memcpy(next.svcs + next.nsvcs, s->refused, n * sizeof(*next.svcs));
+	next.nsvcs = xl_keys_unique(next.svcs, next.nsvcs + n);
+	xl_table_free(&s->pending);
+	s->pending = next;
+	return n ? read_back(s, s->refused, n) : 0;
 }
 
 /*
@@ -226,14 +332,15 @@ int xl_sync_run_keys(struct xl_sync *s, const struct xl_table *want,
 	    xl_reconcile(&sub_want, &sub_kernel, &opts, &ops) < 0)
 		goto out;
 	log_ops(&ops, log_ops_max, res);
-	res->failed = xl_ipvs_apply(s->ipvs, ops.v, ops.n, op_failed, s);
+	res->failed = apply(s, &ops);
 	rc = 0;
 	if (res->failed < 0) {
 		rc = (int)res->failed;
 		xl_err("netlink: %s", strerror(-rc));
 		s->kernel_valid = false;
-	} else if (res->failed || xl_table_patch(&s->kernel, want, k, n, true) < 0) {
-		s->kernel_valid = false; /* the retry dumps */
+	} else if (xl_table_patch(&s->kernel, want, k, n, true) < 0 ||
+		   settle(s, k, n) < 0) {
+		s->kernel_valid = false; /* the next run dumps */
 	}
 	/* what we own follows want even when an op failed, as in full runs */
 	if (!rc && xl_table_patch(&s->applied, want, k, n, false) < 0)
@@ -254,40 +361,21 @@ int xl_sync_check_keys(struct xl_sync *s, const struct xl_table *want,
 		       bool owns_all, size_t log_ops_max,
 		       struct xl_sync_result *res)
 {
-	struct xl_table seen = { 0 };
 	struct xl_service *k;
 	size_t n;
-	int rc = 0;
+	int rc;
 
 	if (!s->kernel_valid)
 		return xl_sync_run(s, want, owns_all, log_ops_max, res);
-	k = keys_sorted(keys, nkeys, &n);
-	seen.svcs = calloc(nkeys ? nkeys : 1, sizeof(*seen.svcs));
-	if (!k || !seen.svcs) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	/* what the kernel holds now, in key order (so sorted) */
-	for (size_t i = 0; i < n && !rc; i++) {
-		rc = xl_ipvs_get_service(s->ipvs, &k[i],
-					 &seen.svcs[seen.nsvcs]);
-		if (!rc)
-			seen.nsvcs++;
-		else if (rc == -ESRCH)
-			rc = 0; /* not there (any more) */
-	}
-	if (rc < 0) {
-		xl_err("reading the IPVS table: %s", strerror(-rc));
-		s->kernel_valid = false;
-		goto out;
-	}
-	if (xl_table_patch(&s->kernel, &seen, k, n, true) < 0) {
+	if (!(k = keys_sorted(keys, nkeys, &n)))
+		return -ENOMEM;
+	rc = read_back(s, k, n);
+	if (rc < 0)
 		s->kernel_valid = false; /* the run below dumps everything */
-	}
-	rc = xl_sync_run_keys(s, want, k, n, owns_all, log_ops_max, res);
-out:
+	if (rc == -ENOMEM || rc >= 0)
+		rc = xl_sync_run_keys(s, want, k, n, owns_all, log_ops_max,
+				      res);
 	free(k);
-	xl_table_free(&seen);
 	return rc;
 }
 
@@ -306,17 +394,15 @@ int xl_sync_run(struct xl_sync *s, const struct xl_table *want, bool owns_all,
 	if ((rc = xl_reconcile(want, &s->kernel, &opts, &ops)) < 0)
 		goto out;
 	log_ops(&ops, log_ops_max, res);
-	res->failed = xl_ipvs_apply(s->ipvs, ops.v, ops.n, op_failed, s);
+	res->failed = apply(s, &ops);
 	if (res->failed < 0) {
 		rc = (int)res->failed;
 		xl_err("netlink: %s", strerror(-rc));
 		s->kernel_valid = false;
 		goto out;
 	}
-	if (res->failed)
-		s->kernel_valid = false; /* the retry dumps */
-	else if ((rc = remember(s, want, owns_all)) < 0)
-		s->kernel_valid = false;
+	if ((rc = remember(s, want, owns_all)) < 0 || settle(s, NULL, 0) < 0)
+		s->kernel_valid = false; /* the next run dumps */
 	if (!rc)
 		rc = keep_applied(s, want);
 out:

@@ -395,6 +395,64 @@ static void test_check_inheritance(void **state)
 /* Read after the parse trees are freed (xl_config_drop_parsed(), which
  * extlbd does once the kernel has the table): nothing may point into them,
  * which the sanitizer build checks. */
+/*
+ * What a reload compares: every setting of a check counts (a change takes
+ * the service out of the reuse and restarts the servers' checks), whatever
+ * the strings' addresses; connect_ip only when it is set.
+ */
+static void test_check_equal(void **state)
+{
+	static char get[] = "GET", get2[] = "GET", head[] = "HEAD";
+	static char slash[] = "/", hz[] = "/hz";
+	struct xl_check_config a = {
+	    .type = XL_CHECK_HTTP, .interval = 2, .timeout = 1, .rise = 2,
+	    .fall = 3, .connect_port = -1, .tls_verify = true,
+	    .method = get, .path = slash, .nstatus = 1,
+	    .status = {{200, 204}}};
+	struct xl_check_config b;
+
+	(void)state;
+#define DIFFERS(change)                                                        \
+	do {                                                                   \
+		b = a;                                                         \
+		change;                                                        \
+		assert_false(xl_check_equal(&a, &b));                          \
+		assert_false(xl_check_equal(&b, &a));                          \
+	} while (0)
+	b = a;
+	b.method = get2;
+	assert_true(xl_check_equal(&a, &b));
+	b.connect_ip.v4.s_addr = htonl(0x0a000001); /* not set: not used */
+	assert_true(xl_check_equal(&a, &b));
+	DIFFERS(b.type = XL_CHECK_HTTPS);
+	DIFFERS(b.interval = 3);
+	DIFFERS(b.timeout = 0.5);
+	DIFFERS(b.fast_interval = 1);
+	DIFFERS(b.down_interval = 10);
+	DIFFERS(b.rise = 1);
+	DIFFERS(b.fall = 5);
+	DIFFERS(b.initial_up = true);
+	DIFFERS(b.tls_verify = false);
+	DIFFERS(b.nstatus = 0);
+	DIFFERS(b.status[0].hi = 299);
+	DIFFERS(b.connect_port = 8080);
+	DIFFERS(b.has_connect_ip = true);
+	a.has_connect_ip = true;
+	a.connect_af = AF_INET;
+	DIFFERS(b.connect_ip.v4.s_addr = htonl(0x0a000001));
+	DIFFERS(b.connect_af = AF_INET6);
+	DIFFERS(b.method = head);
+	DIFFERS(b.path = hz);
+	DIFFERS(b.host = hz);
+	DIFFERS(b.expect = hz);
+	DIFFERS(b.ca_file = hz);
+	DIFFERS(b.sni = hz);
+	DIFFERS(b.send = hz);
+	DIFFERS(b.command = hz);
+	DIFFERS(b.user = hz);
+#undef DIFFERS
+}
+
 static void test_check_keys(void **state)
 {
 	struct xl_config *c;
@@ -1675,6 +1733,7 @@ int main(void)
 	    T(test_defaults),
 	    T(test_global_values),
 	    T(test_check_inheritance),
+	    T(test_check_equal),
 	    T(test_check_keys),
 	    T(test_check_script_inherited),
 	    T(test_ipv6_service),

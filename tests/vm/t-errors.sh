@@ -57,6 +57,11 @@ TCP 192.168.10.100:8002 rr
 n=$(xl_log_count 'unknown scheduler "nosuch"')
 xl_check "the refused op is retried (within 5 s, as resync_interval is longer)" xl_wait_for -t 60 sh -c \
     "[ \$(grep -c 'unknown scheduler \"nosuch\"' $XL_EXTLBD_LOG) -gt $n ]"
+xl_check "the retry is logged" xl_wait_for -t 30 sh -c \
+    "grep -q 'retry: 2 ops applied in [0-9]* ms (services +1 .*real servers +1 .*), 2 failed' $XL_EXTLBD_LOG"
+# a refusal that lasts must not cost a dump of the whole table every retry: only the
+# refused service is read back (logged lines say when the whole table was read)
+xl_assert_eq "no retry read the whole table" 0 "$(xl_log_count 'retry: .*whole table')"
 sed -i 's/"nosuch"/"sed"/' /tmp/sched.conf
 xl_extlbd_reload
 xl_assert_eq "after the fix and a reload all three services are there" "TCP 192.168.10.100:8000 rr

@@ -40,8 +40,8 @@ took=$(awk -v a="$t0" -v b="$(secs "$last")" 'BEGIN { printf "%.1f", b - a }')
 echo "# restored $took s after ipvsadm -C (by extlbd's log; resync_interval 4 s)"
 # every service is read back within one interval; +1 s for the whole-second start time.
 # A step that reads while ipvsadm -C is still deleting may see a service that is gone a
-# moment later, and have its ops refused: those are retried by the next resync, a whole
-# one, one interval later (+2 s more)
+# moment later, and have its ops refused: those services are retried alone 5 s later
+# (+2 s more)
 xl_check "restored within resync_interval (or one retry)" awk -v t="$took" 'BEGIN { exit !(t <= 7.0) }'
 xl_check "restored table equals the configured one" sh -c "ipvsadm -Sn | sort | cmp -s - /tmp/expected"
 
