@@ -120,7 +120,6 @@ struct xl_daemon {
 	ev_timer drain_tw;  /* polls the connections of draining servers */
 	ev_timer retry;     /* refused ops, or a sync that could not run */
 	struct xl_drain drain;
-	bool failed;        /* something for the retry to do */
 	struct xl_table want; /* configuration + health + drains, sorted */
 	size_t resync_pos;    /* next service of want a rolling resync reads */
 	struct keys hkeys;    /* services health changed, not yet applied */
@@ -150,8 +149,9 @@ static void log_result(const char *why, const struct xl_sync_result *r)
 static int sync_done(struct xl_daemon *d, const char *why, bool quiet,
 		     int rc, const struct xl_sync_result *r)
 {
-	d->failed = rc < 0 || xl_sync_pending(d->sync)->nsvcs;
-	if (d->failed && !ev_is_active(&d->retry)) {
+	bool retry = rc < 0 || xl_sync_pending(d->sync)->nsvcs;
+
+	if (retry && !ev_is_active(&d->retry)) {
 		ev_timer_set(&d->retry, XL_RETRY_SECS, 0.);
 		ev_timer_start(d->loop, &d->retry);
 	}
