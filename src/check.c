@@ -179,6 +179,13 @@ static void deferred_reason(const struct xl_probe *p, enum xl_check_status st,
 		snprintf(buf, len, "unknown user \"%.64s\"",
 			 p->cfg->user ? p->cfg->user : "");
 		break;
+	case XL_E_NOCAPS:
+		snprintf(buf, len,
+			 "extlbd runs as root without %s, needed to run the "
+			 "script as user \"%.64s\"",
+			 xl_script_missing_caps(),
+			 p->cfg->user ? p->cfg->user : "nobody");
+		break;
 	case XL_E_NOLOOP:
 		snprintf(buf, len, "script checks need libev's default loop");
 		break;

@@ -46,6 +46,7 @@ enum {
 	XL_E_OK = 0,	     /* tcp: connected at once */
 	XL_E_NOCHECK = 4096, /* type none */
 	XL_E_NOUSER,	     /* script: cfg->user unknown */
+	XL_E_NOCAPS,	     /* script: root without the capabilities */
 	XL_E_NOLOOP,	     /* script: not the default loop */
 	XL_E_NOCOMMAND,	     /* script: no command */
 	XL_E_URL,	     /* http: URL too long */
@@ -66,6 +67,9 @@ void xl_http_release(struct xl_probe *p);
 
 /* The curl multi handle of a checker, made by its first http probe. */
 void xl_http_fini(struct xl_checker *ck);
+/* The capabilities root lacks to run a script as its user (XL_E_NOCAPS),
+ * space-separated; "" if none. */
+const char *xl_script_missing_caps(void);
 /* Why the last attempt to load libcurl failed (XL_E_NOCURL). */
 const char *xl_http_nocurl_why(void);
 

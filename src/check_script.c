@@ -26,9 +26,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +50,41 @@ struct script_exec {
 	gid_t groups[SCRIPT_GROUPS_MAX];
 };
 
+/*
+ * Root switches to the script's user (CAP_SETGID for its groups and gid,
+ * CAP_SETUID for its uid) and kills the script's group at the timeout,
+ * which belongs to another user then (CAP_KILL).  A root whose capabilities
+ * were narrowed (systemd's CapabilityBoundingSet) may lack them: the names
+ * of those missing from the effective set, or "" if none is.
+ */
+const char *xl_script_missing_caps(void)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} need[] = {{CAP_SETGID, "CAP_SETGID"},
+		    {CAP_SETUID, "CAP_SETUID"},
+		    {CAP_KILL, "CAP_KILL"}};
+	static char missing[48];
+	struct __user_cap_header_struct h = {
+	    .version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	size_t i;
+
+	missing[0] = '\0';
+	if (syscall(SYS_capget, &h, d) < 0)
+		return missing; /* setuid() and kill() will say */
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (d[need[i].cap / 32].effective &
+		    (1u << (need[i].cap % 32)))
+			continue;
+		if (missing[0])
+			strcat(missing, " ");
+		strcat(missing, need[i].name);
+	}
+	return missing;
+}
+
 /* The user's ids, looked up now: the child cannot read /etc/passwd. */
 static int script_user(const struct xl_check_config *cfg, struct script_exec *x)
 {
@@ -57,9 +95,11 @@ static int script_user(const struct xl_check_config *cfg, struct script_exec *x)
 	/* only root can switch; anyone else runs scripts as themselves */
 	if (geteuid() != 0)
 		return 0;
+	if (*xl_script_missing_caps())
+		return XL_E_NOCAPS;
 	pw = getpwnam(name);
 	if (!pw)
-		return -1;
+		return XL_E_NOUSER;
 	x->uid = pw->pw_uid;
 	x->gid = pw->pw_gid;
 	x->ngroups = SCRIPT_GROUPS_MAX;
@@ -153,6 +193,7 @@ void xl_script_start(struct xl_probe *p)
 {
 	struct script_exec x;
 	pid_t pid;
+	int rc;
 
 	if (!p->ck->default_loop) {
 		xl_probe_defer(p, XL_CHECK_ERROR, XL_E_NOLOOP);
@@ -162,8 +203,8 @@ void xl_script_start(struct xl_probe *p)
 		xl_probe_defer(p, XL_CHECK_ERROR, XL_E_NOCOMMAND);
 		return;
 	}
-	if (script_user(p->cfg, &x) < 0) {
-		xl_probe_defer(p, XL_CHECK_ERROR, XL_E_NOUSER);
+	if ((rc = script_user(p->cfg, &x)) != 0) {
+		xl_probe_defer(p, XL_CHECK_ERROR, rc);
 		return;
 	}
 	script_prepare(p, &x);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -39,6 +40,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1516,6 +1518,64 @@ static void test_script_user(void **state)
 	assert_result(&t, XL_CHECK_ERROR, "unknown user \"no-such-user-xl\"");
 }
 
+/* Sets the effective capabilities to the permitted ones less drop. */
+static void caps_drop(int drop)
+{
+	struct __user_cap_header_struct h = {
+	    .version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	assert_int_equal(syscall(SYS_capget, &h, d), 0);
+	d[0].effective = d[0].permitted;
+	d[1].effective = d[1].permitted;
+	if (drop >= 0)
+		d[drop / 32].effective &= ~(1u << (drop % 32));
+	assert_int_equal(syscall(SYS_capset, &h, d), 0);
+}
+
+/*
+ * Root narrowed by systemd's CapabilityBoundingSet may be unable to switch
+ * to the script's user or kill its group: the check says which capability
+ * is missing, does not run the script, and is an error of the machinery
+ * (the server's state is left alone), not a failed server.
+ */
+static void test_script_without_caps(void **state)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} caps[] = {{CAP_SETUID, "CAP_SETUID"},
+		    {CAP_SETGID, "CAP_SETGID"},
+		    {CAP_KILL, "CAP_KILL"}};
+	char cmd[400], ran[300], want[192];
+	struct tprobe t;
+	size_t i;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("  skipped: not root, scripts run as we are\n");
+		return;
+	}
+	snprintf(ran, sizeof(ran), "%s/script-ran", tmpdir);
+	snprintf(cmd, sizeof(cmd), "touch %s", ran);
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		caps_drop(caps[i].cap);
+		script_run(&t, cmd, "root", 5.0);
+		caps_drop(-1);
+		snprintf(want, sizeof(want),
+			 "extlbd runs as root without %s, needed to run the "
+			 "script as user \"root\"",
+			 caps[i].name);
+		assert_result(&t, XL_CHECK_ERROR, want);
+		assert_int_equal(access(ran, F_OK), -1);
+	}
+	/* all three back: the script runs */
+	script_run(&t, cmd, "root", 5.0);
+	assert_result(&t, XL_CHECK_UP, "script exited with status 0");
+	assert_int_equal(access(ran, F_OK), 0);
+	unlink(ran);
+}
+
 /* The whole process group dies at the timeout, and nothing is a zombie. */
 static void test_script_timeout(void **state)
 {
@@ -1769,6 +1829,7 @@ int main(void)
 	    cmocka_unit_test(test_script_exit),
 	    cmocka_unit_test(test_script_environment),
 	    cmocka_unit_test(test_script_user),
+	    cmocka_unit_test(test_script_without_caps),
 	    cmocka_unit_test(test_script_timeout),
 	    cmocka_unit_test(test_script_other_loop),
 	    cmocka_unit_test(test_cancel_tcp_udp_none),

@@ -389,7 +389,8 @@ xl_summary() {
 # ---- extlbd -----------------------------------------------------------------------------
 # xl_extlbd_start CONF [EXTRA-ARGS...]  start extlbd in the foreground logging to the
 #                                     console into $XL_EXTLBD_LOG; wait until it reports
-#                                     "running:" (return 0) or exits (return 1)
+#                                     "running:" (return 0) or exits (return 1); with
+#                                     XL_EXTLBD_WRAP set ("setpriv ... --"), under that command
 # xl_extlbd_stop [SIGNAL]             send SIGNAL (TERM) and wait; its exit status is left in
 #                                     XL_EXTLBD_STATUS (call it in the current shell, not $(...))
 # xl_extlbd_reload                    SIGHUP, wait for the reload's summary or error line
@@ -397,6 +398,7 @@ xl_summary() {
 # xl_log_since MARK                   the log from line MARK on
 XL_EXTLBD_LOG=/tmp/extlbd.log
 XL_EXTLBD_PID=
+XL_EXTLBD_WRAP=${XL_EXTLBD_WRAP:-}
 
 xl_log_count() {
     grep -c -E -e "$1" "$XL_EXTLBD_LOG" 2>/dev/null || true
@@ -415,7 +417,8 @@ xl_extlbd_start() {
     shift
     touch "$XL_EXTLBD_LOG"
     before=$(xl_log_count 'running:|extlbd stopped')
-    extlbd -n -l -f "$conf" -p /run/extlbd.pid "$@" >>"$XL_EXTLBD_LOG" 2>&1 &
+    # XL_EXTLBD_WRAP: a command that execs the rest (setpriv ... --), or empty
+    $XL_EXTLBD_WRAP extlbd -n -l -f "$conf" -p /run/extlbd.pid "$@" >>"$XL_EXTLBD_LOG" 2>&1 &
     XL_EXTLBD_PID=$!
     xl_wait_for -t 60 sh -c "[ \$(grep -c -E 'running:|extlbd stopped' $XL_EXTLBD_LOG) -gt $before ] || ! kill -0 $XL_EXTLBD_PID"
     kill -0 "$XL_EXTLBD_PID" 2>/dev/null && [ "$(xl_log_count 'running:')" -gt 0 ]

@@ -41,6 +41,8 @@ for t in "$@"; do
         --bin "$build/extlbd" \
         --add "$repo/etc/extlb.conf:/etc/extlb.conf" \
         --add "$repo/tests/vm/conf:/test/conf" \
+        --add "$repo/systemd/extlbd.service.in:/test/extlbd.service.in" \
+        --bin /usr/bin/setpriv:/usr/libexec/setpriv \
         "${valgrind[@]}" "$t"
     rc=$?
     # the guest's own closing line counts its checks
