@@ -1,9 +1,12 @@
 # shellcheck shell=dash
-# extlbd with the capabilities systemd/extlbd.service leaves it: its CapabilityBoundingSet,
-# read from the unit file and applied with setpriv as systemd would. Script checks must
-# still run as their user (nobody), follow the server's state, and be killed at their
-# timeout. Then the bounding set the unit had before CAP_SETUID, CAP_SETGID and CAP_KILL
-# were added: the check must say which capabilities are missing instead of failing servers.
+# extlbd as systemd/extlbd.service runs it, read from the unit file (the VM has no systemd):
+# - its CapabilityBoundingSet, applied with setpriv. Script checks must still run as their
+#   user (nobody), follow the server's state, and be killed at their timeout.
+# - its ExecReload= commands, run in order until one fails, as `systemctl reload` does: a
+#   file that does not pass fails the reload with file:line and never reaches the daemon;
+#   a good one is applied.
+# - then the bounding set the unit had before CAP_SETUID, CAP_SETGID and CAP_KILL were
+#   added: the check must say which capabilities are missing instead of failing servers.
 # shellcheck source=tests/vm/guest-lib.sh
 . /test/guest-lib.sh
 
@@ -33,10 +36,22 @@ sleepers() { # live "sleep 300" processes: the hanging script checks
 }
 status_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+# systemctl_reload: the unit's ExecReload= lines in order, stopping at the first failure
+systemctl_reload() {
+    local cmd
+    sed -n 's/^ExecReload=//p' "$UNIT" | sed -e 's|@sbindir@|/usr/sbin|g' \
+        -e 's|@sysconfdir@|/etc|g' -e "s|\$MAINPID|$XL_EXTLBD_PID|g" >/tmp/reload-cmds
+    while read -r cmd; do
+        echo "# ExecReload: $cmd"
+        $cmd || return 1
+    done </tmp/reload-cmds
+}
+
 mkdir -p /run/xl-up
 touch /run/xl-up/10.20.0.5
+cp /test/conf/unit.conf /etc/extlb.conf
 XL_EXTLBD_WRAP="$SETPRIV --bounding-set $(bounding "$caps") --"
-xl_check "extlbd starts with the unit's bounding set" xl_extlbd_start /test/conf/script-caps.conf ||
+xl_check "extlbd starts with the unit's bounding set" xl_extlbd_start /etc/extlb.conf ||
     cat "$XL_EXTLBD_LOG"
 bnd="$(status_field "$XL_EXTLBD_PID" CapBnd)"
 xl_log "extlbd CapBnd $bnd CapEff $(status_field "$XL_EXTLBD_PID" CapEff)"
@@ -64,6 +79,25 @@ xl_check "the hanging script was run" [ "$most" -ge 1 ]
 xl_check "a hanging script is killed at its timeout ($most alive at most, not more than 2)" \
     [ "$most" -le 2 ]
 xl_check "no check lacked a capability" sh -c "! grep -q 'could not run' $XL_EXTLBD_LOG"
+
+# systemctl reload with a file that does not pass, then with a good one
+reloads() { xl_log_count 'SIGHUP: reloading'; }
+before="$(reloads)"
+table="$(ipvsadm -Sn)"
+sed 's/scheduler = "rr"; *$/scheduler = 7;/' /test/conf/unit.conf >/etc/extlb.conf
+line="$(grep -n 'scheduler = 7;' /etc/extlb.conf | head -n 1 | cut -d: -f1)"
+systemctl_reload >/tmp/reload.out 2>&1
+rc=$?
+cat /tmp/reload.out
+xl_check "a bad file fails the reload" [ "$rc" -ne 0 ]
+xl_check "and says where (/etc/extlb.conf:$line)" grep -q "/etc/extlb.conf:$line" /tmp/reload.out
+xl_check "the bad file never reached the daemon" [ "$(reloads)" = "$before" ]
+xl_assert_eq "the table is as it was" "$table" "$(ipvsadm -Sn)"
+sed 's/address = "10.20.0.6"; port = 80;/address = "10.20.0.6"; port = 80; weight = 3;/' \
+    /test/conf/unit.conf >/etc/extlb.conf
+xl_check "a good file reloads" systemctl_reload
+weight3() { ipvsadm -Ln -t "$VIP:8000" | grep -q '10.20.0.6:80 *Masq *3 '; }
+xl_check "and is applied: 10.20.0.6 at weight 3" xl_wait_for -t 20 weight3
 xl_extlbd_stop TERM
 xl_assert_eq "extlbd stops cleanly" 0 "$XL_EXTLBD_STATUS"
 no_sleepers() { [ "$(sleepers)" = 0 ]; }
@@ -75,7 +109,7 @@ ipvsadm -C
 : >"$XL_EXTLBD_LOG"
 XL_EXTLBD_WRAP="$SETPRIV --bounding-set -all,+net_admin,+sys_module --"
 xl_check "extlbd starts without CAP_SETUID, CAP_SETGID, CAP_KILL" \
-    xl_extlbd_start /test/conf/script-caps.conf || cat "$XL_EXTLBD_LOG"
+    xl_extlbd_start /etc/extlb.conf || cat "$XL_EXTLBD_LOG"
 xl_check "the check says which capabilities are missing" \
     xl_wait_for -t 20 grep -q 'could not run: extlbd runs as root without CAP_SETGID CAP_SETUID CAP_KILL, needed to run the script as user "nobody"; state unchanged' "$XL_EXTLBD_LOG"
 xl_assert_eq "no script ran" 0 "$(sleepers)"
