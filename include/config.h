@@ -135,6 +135,12 @@ struct xl_file_stamp {
 	size_t vs_first, nvs; /* its services: vs[vs_first ..], contiguous */
 };
 
+/* Accumulated "file:line: message" lines. */
+struct xl_errors {
+	char **msgs;
+	size_t n;
+};
+
 #define XL_MAX_SERVICES_DEFAULT 65536
 #define XL_MAX_SERVICES_LIMIT 1000000
 
@@ -166,14 +172,15 @@ struct xl_config {
 	size_t nstamps;
 	size_t nreused; /* of them, taken from the previous configuration */
 
+	/* what was refused without failing the load: include_dir files
+	 * (each error, then a line saying the file is refused) and services
+	 * of include_dir files that repeat one defined before; each
+	 * "file:line: message", to be logged at each load */
+	struct xl_errors refused;
+	size_t nrefused_files, nrefused_vs;
+
 	/* the files' parse trees, kept until xl_config_drop_parsed() */
 	struct xl_parsed *parsed;
-};
-
-/* Accumulated "file:line: message" lines. */
-struct xl_errors {
-	char **msgs;
-	size_t n;
 };
 
 void xl_errors_add(struct xl_errors *e, const char *file, int line,

@@ -17,6 +17,7 @@
 #endif
 
 #include "config.h"
+#include "incfile.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -119,6 +120,15 @@ struct loader {
 	struct origin global_org;
 	struct origin *global_eff; /* NULL: the type is the built-in default */
 
+	/* include_dir files are read as a tenant's input: each one that fails
+	 * is refused alone (its errors go to c->refused), and only one that
+	 * only root can write may run programs (script checks, user) */
+	bool included;
+	bool trusted;
+	char untrusted_why[96];
+	size_t main_nvs; /* services of the main file: vs[0 .. main_nvs) */
+	bool *drop;	 /* services refused as duplicates, by index */
+
 	const struct xl_config *prev; /* xl_config_reload: what may be reused */
 	bool prev_inherit_same;	      /* the global defaults are prev's */
 	size_t cap_stamps;
@@ -137,6 +147,7 @@ struct xl_vs_share {
 static char *shared_new(const char *v);
 static char *shared_take(char *s);
 static void shared_drop(char *s);
+static void vs_free(struct xl_vs_config *vs);
 
 /*
  * File names are shared strings: services taken over from the previous
@@ -999,6 +1010,33 @@ static void check_status(struct loader *ld, const config_setting_t *list,
 	k->nstatus = (size_t)n;
 }
 
+/* What runs a program as a chosen user comes only from files that only
+ * root can write: anyone who may write include_dir could run anything as
+ * root otherwise. */
+static void untrusted_err(struct loader *ld, const config_setting_t *s,
+			  const char *what)
+{
+	ld_err(ld, s,
+	       "%s: accepted only from files that only root can write, and "
+	       "this file is %s",
+	       what, ld->untrusted_why);
+}
+
+static void check_untrusted(struct loader *ld, const struct keys *g)
+{
+	const char *type = NULL;
+
+	if (ld->trusted)
+		return;
+	if (g->s[CK_TYPE] && (type = config_setting_get_string(g->s[CK_TYPE])) &&
+	    !strcmp(type, "script"))
+		untrusted_err(ld, g->s[CK_TYPE], "check type \"script\"");
+	if (g->s[CK_COMMAND])
+		untrusted_err(ld, g->s[CK_COMMAND], "command");
+	if (g->s[CK_USER])
+		untrusted_err(ld, g->s[CK_USER], "user");
+}
+
 /*
  * Lay a check group over k, which holds what the level above decided: a key
  * that is absent keeps the inherited value.  A group that sets type becomes
@@ -1015,6 +1053,7 @@ static void check_apply(struct loader *ld, const config_setting_t *grp,
 	if (typed(ld, grp, K_GROUP) != 1)
 		return;
 	keys_read(ld, grp, "in check", check_keys, CK_NKEYS, &g);
+	check_untrusted(ld, &g);
 	if (get_enum(ld, g.s[CK_TYPE], check_types, &t) == 1) {
 		k->type = t;
 		org->file = setting_file(ld, grp);
@@ -1396,6 +1435,12 @@ static void vs_check(struct loader *ld, struct vs_ctx *x)
 	if (x->k.s[VS_CHECK])
 		check_apply(ld, x->k.s[VS_CHECK], &x->vs->check, &x->org,
 			    &x->eff);
+	/* a script check set in the main file's global group runs for the
+	 * addresses this file names: not from a file others can write */
+	if (!ld->trusted && x->eff == ld->global_eff &&
+	    x->vs->check.type == XL_CHECK_SCRIPT)
+		untrusted_err(ld, x->grp,
+			      "a script check (inherited from global)");
 }
 
 /* ---- real servers and the sorry server ------------------------------- */
@@ -1778,64 +1823,171 @@ oom:
 	return NULL;
 }
 
-/* Equal services (or names) are next to each other in order; the first
- * definition is the one read first. */
-static void vs_dupes_in(struct loader *ld, const size_t *order, size_t n,
-			bool by_name)
+/* Equal by identity (or name)?  Two taken over from prev are distinct:
+ * they were there already. */
+static bool vs_same(const struct xl_vs_config *vs, size_t a, size_t b,
+		    bool by_name)
 {
-	const struct xl_vs_config *vs = ld->c->vs, *a, *b;
-	char buf[XL_ADDRSTR_MAX + 32];
-
-	for (size_t g = 0, e; g < n; g = e) {
-		size_t first = order[g];
-
-		for (e = g + 1; e < n; e++) {
-			/* two taken over from prev: distinct there already */
-			if (vs[order[g]].prev != XL_VS_NONE &&
-			    vs[order[e]].prev != XL_VS_NONE)
-				break;
-			if (by_name ? strcmp(vs[order[g]].name, vs[order[e]].name)
-				    : xl_service_cmp(&vs[order[g]].svc,
-						     &vs[order[e]].svc))
-				break;
-			if (order[e] < first)
-				first = order[e];
-		}
-		for (size_t k = g; e - g > 1 && k < e; k++) {
-			if (order[k] == first)
-				continue;
-			a = &vs[first];
-			b = &vs[order[k]];
-			if (by_name)
-				ld_err_at(ld, b->file, b->line,
-					  "duplicate virtual service name "
-					  "\"%s\" (first defined at %s:%d)",
-					  b->name, a->file, a->line);
-			else
-				ld_err_at(ld, b->file, b->line,
-					  "duplicate virtual service %s (first "
-					  "defined at %s:%d)",
-					  xl_service_format(&b->svc, buf,
-							    sizeof(buf)),
-					  a->file, a->line);
-		}
-	}
+	if (vs[a].prev != XL_VS_NONE && vs[b].prev != XL_VS_NONE)
+		return false;
+	return by_name ? !strcmp(vs[a].name, vs[b].name)
+		       : !xl_service_cmp(&vs[a].svc, &vs[b].svc);
 }
 
-/* Duplicates reported; the orders kept for lookups and the next reload. */
+/* g[v]: the group of the services equal to v, numbered along order (in
+ * which equal ones are next to each other); XL_VS_NONE for a service left
+ * out of it.  true when a group has more than one. */
+static bool vs_groups(const struct loader *ld, const size_t *order, size_t n,
+		      bool by_name, size_t *g)
+{
+	const struct xl_vs_config *vs = ld->c->vs;
+	size_t grp = 0;
+	bool dupes = false;
+
+	for (size_t v = 0; v < ld->c->nvs; v++)
+		g[v] = XL_VS_NONE;
+	for (size_t k = 0; k < n; k++) {
+		if (k && vs_same(vs, order[k - 1], order[k], by_name))
+			dupes = true;
+		else if (k)
+			grp++;
+		g[order[k]] = grp;
+	}
+	return dupes;
+}
+
+/* v repeats first: an error in the main file; in an include_dir file, v
+ * is refused alone. */
+static void vs_dupe_report(struct loader *ld, size_t v, size_t first,
+			   bool by_name)
+{
+	const struct xl_vs_config *a = &ld->c->vs[first], *b = &ld->c->vs[v];
+	struct xl_errors *errs = ld->errs;
+	bool refuse = v >= ld->main_nvs;
+	const char *tail = refuse ? ": refused, the first one stays" : "";
+	char buf[XL_ADDRSTR_MAX + 32];
+
+	if (refuse)
+		ld->errs = &ld->c->refused;
+	if (by_name)
+		ld_err_at(ld, b->file, b->line,
+			  "duplicate virtual service name \"%s\" (first "
+			  "defined at %s:%d)%s",
+			  b->name, a->file, a->line, tail);
+	else
+		ld_err_at(ld, b->file, b->line,
+			  "duplicate virtual service %s (first defined at "
+			  "%s:%d)%s",
+			  xl_service_format(&b->svc, buf, sizeof(buf)), a->file,
+			  a->line, tail);
+	if (!refuse)
+		return;
+	ld->errs = errs;
+	ld->nerr--;
+	if (!ld->drop[v])
+		ld->c->nrefused_vs++;
+	ld->drop[v] = true;
+}
+
+/*
+ * In reading order, each service takes its identity and its name unless
+ * one before it holds either: the main file wins, then the include_dir
+ * files in name order.  One refused holds nothing, so a later service
+ * equal only to it stands.
+ */
+static void vs_dupes_resolve(struct loader *ld, const size_t *gid,
+			     const size_t *gname)
+{
+	size_t n = ld->c->nvs, *hid = malloc(n * sizeof(*hid));
+	size_t *hname = malloc(n * sizeof(*hname));
+
+	ld->drop = calloc(n, sizeof(*ld->drop));
+	if (!hid || !hname || !ld->drop) {
+		ld_oom(ld);
+		goto out;
+	}
+	for (size_t v = 0; v < n; v++)
+		hid[v] = hname[v] = XL_VS_NONE;
+	for (size_t v = 0; v < n; v++) {
+		size_t *hi = gid[v] != XL_VS_NONE ? &hid[gid[v]] : NULL;
+		size_t *hn = gname[v] != XL_VS_NONE ? &hname[gname[v]] : NULL;
+
+		if (hi && *hi != XL_VS_NONE)
+			vs_dupe_report(ld, v, *hi, false);
+		if (hn && *hn != XL_VS_NONE)
+			vs_dupe_report(ld, v, *hn, true);
+		if (ld->drop[v])
+			continue;
+		if (hi && *hi == XL_VS_NONE)
+			*hi = v;
+		if (hn && *hn == XL_VS_NONE)
+			*hn = v;
+	}
+out:
+	free(hid);
+	free(hname);
+}
+
+/* The refused duplicates out of the snapshot.  Their files' stamps
+ * follow, and those files are read again at the next reload, so that the
+ * refusal is reported again until it is fixed. */
+static void vs_drop_refused(struct loader *ld)
+{
+	struct xl_config *c = ld->c;
+	size_t *kept = malloc((c->nvs + 1) * sizeof(*kept)), w = 0;
+
+	if (!kept) {
+		ld_oom(ld);
+		return;
+	}
+	for (size_t v = 0; v < c->nvs; v++) {
+		kept[v] = w;
+		if (ld->drop[v])
+			vs_free(&c->vs[v]);
+		else
+			c->vs[w++] = c->vs[v];
+	}
+	kept[c->nvs] = w;
+	for (size_t i = 0; i < c->nstamps; i++) {
+		struct xl_file_stamp *t = &c->stamps[i];
+		size_t nvs = kept[t->vs_first + t->nvs] - kept[t->vs_first];
+
+		t->reusable = t->reusable && nvs == t->nvs;
+		t->vs_first = kept[t->vs_first];
+		t->nvs = nvs;
+	}
+	c->nvs = w;
+	free(kept);
+}
+
+/* Duplicates reported (or refused); the orders kept for lookups and the
+ * next reload. */
 static void vs_dupes(struct loader *ld)
 {
 	struct xl_config *c = ld->c;
-	const struct xl_config *prev = ld->prev;
-	size_t nid = 0, nname = 0;
-	size_t *id = vs_order(ld, prev ? prev->by_id : NULL, false, &nid);
-	size_t *name = vs_order(ld, prev ? prev->by_name : NULL, true, &nname);
+	const size_t *pid = ld->prev ? ld->prev->by_id : NULL;
+	const size_t *pname = ld->prev ? ld->prev->by_name : NULL;
+	size_t nid = 0, nname = 0, n = c->nvs ? c->nvs : 1;
+	size_t *id = vs_order(ld, pid, false, &nid);
+	size_t *name = vs_order(ld, pname, true, &nname);
+	size_t *gid = malloc(n * sizeof(*gid)), *gname = malloc(n * sizeof(*gname));
 
-	if (id)
-		vs_dupes_in(ld, id, nid, false);
-	if (name)
-		vs_dupes_in(ld, name, nname, true);
-	if (ld->nerr || ld->oom || nid != c->nvs || nname != c->nvs) {
+	if (!gid || !gname)
+		ld_oom(ld);
+	else if (id && name && (vs_groups(ld, id, nid, false, gid) |
+				vs_groups(ld, name, nname, true, gname)))
+		vs_dupes_resolve(ld, gid, gname);
+	free(gid);
+	free(gname);
+	if (c->nrefused_vs && !ld->nerr && !ld->oom) {
+		vs_drop_refused(ld);
+		free(id);
+		free(name);
+		id = vs_order(ld, pid, false, &nid);
+		name = vs_order(ld, pname, true, &nname);
+	}
+	if (ld->nerr || ld->oom || !id || !name || nid != c->nvs ||
+	    nname != c->nvs) {
 		free(id);
 		free(name);
 		return;
@@ -2087,10 +2239,25 @@ static char *stream_slurp(FILE *f, size_t *len)
 	return buf;
 }
 
+/* raw (len bytes, taken) as libconfig may read it; NULL when out of
+ * memory. */
+static char *text_of(struct loader *ld, char *raw, size_t len)
+{
+	char *text;
+
+	if (!text_may_be_wide(raw, len))
+		return raw;
+	text = text_widen(raw, len);
+	free(raw);
+	if (!text)
+		ld_oom(ld);
+	return text;
+}
+
 static char *file_read(struct loader *ld, const char *path)
 {
 	FILE *f = fopen(path, "r");
-	char *raw, *text;
+	char *raw;
 	size_t len;
 	int err;
 
@@ -2110,13 +2277,7 @@ static char *file_read(struct loader *ld, const char *path)
 		free(raw);
 		return NULL;
 	}
-	if (!text_may_be_wide(raw, len))
-		return raw;
-	text = text_widen(raw, len);
-	free(raw);
-	if (!text)
-		ld_oom(ld);
-	return text;
+	return text_of(ld, raw, len);
 }
 
 /* A parse tree waiting for xl_config_drop_parsed() */
@@ -2136,17 +2297,37 @@ void xl_config_drop_parsed(struct xl_config *c)
 	}
 }
 
-/* Reads and parses one file.  0, or -1 (errors noted).  *alone, when
- * given, tells whether the file's text stands alone: no @include. */
-static int file_load(struct loader *ld, const char *path, bool included,
+/* Does a line of text start with libconfig's @include directive? */
+static bool has_include(const char *text)
+{
+	for (const char *p = strstr(text, "@include"); p;
+	     p = strstr(p + 1, "@include")) {
+		const char *b = p;
+
+		while (b > text && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b == text || b[-1] == '\n' || b[-1] == '\r')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Parses one file: text (taken), or path read when text is NULL.  0, or
+ * -1 (errors noted).  *alone, when given, tells whether the file's text
+ * stands alone: no @include.
+ */
+static int file_load(struct loader *ld, const char *path, char *text,
 		     bool *alone)
 {
 	struct xl_parsed *p = calloc(1, sizeof(*p));
-	char *text = NULL, buf[4096];
+	char buf[4096];
 	const char *ef;
+	bool standalone;
 	int ret = -1;
 
 	if (!p) {
+		free(text);
 		ld_oom(ld);
 		return -1;
 	}
@@ -2157,11 +2338,22 @@ static int file_load(struct loader *ld, const char *path, bool included,
 		ld_oom(ld);
 		goto out;
 	}
-	text = file_read(ld, path);
+	if (!text)
+		text = file_read(ld, path);
 	if (!text)
 		goto out;
+	standalone = !has_include(text);
 	if (alone)
-		*alone = !strstr(text, "@include");
+		*alone = standalone;
+	/* @include reads any path, FIFOs and devices too: only for files
+	 * that only root can write */
+	if (!ld->trusted && !standalone) {
+		ld_err_at(ld, path, 0,
+			  "@include: accepted only in files that only root "
+			  "can write, and this file is %s",
+			  ld->untrusted_why);
+		goto out;
+	}
 	if (ld->main_dir)
 		config_set_include_dir(&p->cf, ld->main_dir);
 	if (!config_read_string(&p->cf, text)) {
@@ -2171,7 +2363,7 @@ static int file_load(struct loader *ld, const char *path, bool included,
 			  config_error_text(&p->cf));
 		goto out;
 	}
-	root_parse(ld, config_root_setting(&p->cf), included);
+	root_parse(ld, config_root_setting(&p->cf), ld->included);
 	ret = 0;
 out:
 	free(text);
@@ -2325,8 +2517,6 @@ static void vs_share(struct xl_vs_config *dst, const struct xl_vs_config *src)
 	dst->share->holders++;
 }
 
-static void vs_free(struct xl_vs_config *vs);
-
 /* The services prev read from the unchanged file t, taken over (shared,
  * not copied).  true when it could be done, false to read the file
  * instead. */
@@ -2374,66 +2564,177 @@ static bool include_reuse(struct loader *ld, const char *path,
 	return true;
 }
 
-/* One include_dir file: reused from prev, or read. */
+/* Services vs[from ..] out of the snapshot, as if never read. */
+static void vs_truncate(struct loader *ld, size_t from)
+{
+	while (ld->c->nvs > from)
+		vs_free(&ld->c->vs[--ld->c->nvs]);
+}
+
+/* An include_dir file that cannot be read at all. */
+static void include_refuse(struct loader *ld, const char *path,
+			   const char *why)
+{
+	xl_errors_add(&ld->c->refused, path, 0, "%s", why);
+	ld->c->nrefused_files++;
+}
+
+/* Reads path (open_path, as xl_incfile_stat found it) and parses it; its
+ * trust comes from what was opened. */
+static void include_read(struct loader *ld, const char *path,
+			 const char *open_path, struct xl_file_stamp *t,
+			 bool *alone)
+{
+	char why[256], *raw, *text;
+	struct stat st;
+	size_t len;
+	int rc;
+
+	rc = xl_incfile_read(open_path, XL_INCFILE_MAX_BYTES, &raw, &len, &st,
+			     why, sizeof(why));
+	if (rc == -2)
+		ld_oom(ld);
+	if (rc < 0) {
+		if (rc == -1)
+			ld_err_at(ld, path, 0, "%s", why);
+		return;
+	}
+	stamp_of(&st, t);
+	ld->trusted = xl_incfile_trusted(&st, ld->untrusted_why,
+					 sizeof(ld->untrusted_why));
+	text = text_of(ld, raw, len);
+	if (text)
+		file_load(ld, path, text, alone);
+}
+
+/* More services than max_services with this file's: it is refused, not
+ * the configuration (a generator's runaway file must not stop the rest). */
+static void include_cap(struct loader *ld, const char *path, size_t first)
+{
+	const struct xl_config *c = ld->c;
+
+	if (c->nvs <= c->max_services)
+		return;
+	ld_err_at(ld, path, 0,
+		  "its %zu virtual services would make %zu in all, more "
+		  "than max_services = %zu",
+		  c->nvs - first, c->nvs, c->max_services);
+}
+
+/*
+ * One include_dir file: reused from prev, or read.  Its errors are
+ * collected in c->refused; a file with any is refused alone: its services
+ * are dropped, the rest of the configuration stands, and it is read again
+ * (so reported again) at each reload until it is fixed.
+ */
 static void include_file(struct loader *ld, const char *path,
-			 const struct stat *st)
+			 const char *open_path, const struct stat *st)
 {
 	struct xl_file_stamp t = {0};
-	size_t nerr = ld->nerr, nfiles = ld->c->nfiles;
-	bool alone = false;
+	struct xl_errors *errs = ld->errs;
+	size_t nerr = ld->nerr, nfiles = ld->c->nfiles, first = ld->c->nvs;
+	size_t nstamps = ld->c->nstamps;
+	bool alone = false, reported = ld->global_org.reported;
 
 	stamp_of(st, &t);
-	if (include_reuse(ld, path, &t))
+	ld->errs = &ld->c->refused;
+	if (!include_reuse(ld, path, &t)) {
+		include_read(ld, path, open_path, &t, &alone);
+		if (nfiles < ld->c->nfiles) {
+			t.vs_first = first;
+			t.file = ld->c->files[nfiles];
+			t.nvs = ld->c->nvs - first;
+			/* a file that pulls in others is read each time; so
+			 * is one changed just now: file times come from a
+			 * clock that ticks every few ms, and a second write of
+			 * the same size within one tick would leave the stamp
+			 * as it was */
+			t.reusable = alone && !stamp_recent(&t);
+			stamp_add(ld, &t);
+		}
+	}
+	include_cap(ld, path, first);
+	ld->errs = errs;
+	if (ld->oom) /* fails the load: say so where the failure is read */
+		xl_errors_add(errs, path, 0, "out of memory");
+	if (ld->nerr == nerr || ld->oom)
 		return;
-	t.vs_first = ld->c->nvs;
-	if (file_load(ld, path, true, &alone) < 0 || nfiles == ld->c->nfiles)
-		return;
-	t.file = ld->c->files[nfiles];
-	t.nvs = ld->c->nvs - t.vs_first;
-	/* a file with errors, or one that pulls in others, is read each time;
-	 * so is one changed just now: file times come from a clock that
-	 * ticks every few ms, and a second write of the same size within one
-	 * tick would leave the stamp as it was */
-	t.reusable = alone && ld->nerr == nerr && !ld->oom && !stamp_recent(&t);
-	stamp_add(ld, &t);
+	xl_errors_add(&ld->c->refused, path, 0,
+		      "refused (%zu error%s): none of its virtual services "
+		      "is applied; the rest of the configuration is",
+		      ld->nerr - nerr, ld->nerr - nerr == 1 ? "" : "s");
+	ld->c->nrefused_files++;
+	ld->nerr = nerr;
+	ld->global_org.reported = reported;
+	vs_truncate(ld, first);
+	for (size_t i = nstamps; i < ld->c->nstamps; i++) {
+		ld->c->stamps[i].nvs = 0;
+		ld->c->stamps[i].reusable = false;
+	}
+}
+
+/* Others may write the directory: any of them could put a file there. */
+static bool include_dir_open_to_all(struct loader *ld, const char *real)
+{
+	struct stat st;
+
+	if (stat(real, &st) || !(st.st_mode & S_IWOTH))
+		return false;
+	xl_errors_add(&ld->c->refused, ld->incdir_file, ld->incdir_line,
+		      "include_dir %s is writable by others (mode %04o): none "
+		      "of its files is read (chmod o-w %s)",
+		      ld->c->include_dir, (unsigned)(st.st_mode & 07777),
+		      ld->c->include_dir);
+	ld->c->nrefused_files++;
+	return true;
 }
 
 static void include_dir_load(struct loader *ld)
 {
 	const char *dir = ld->c->include_dir;
-	char **names, *path;
+	char **names = NULL, *path, *real, open_path[PATH_MAX], why[256];
 	struct stat st;
-	size_t n;
+	size_t n = 0;
 	DIR *d;
 
 	if (!dir)
 		return;
 	d = opendir(dir);
-	if (!d) {
+	real = d ? realpath(dir, NULL) : NULL;
+	if (!d || !real) {
 		/* no directory, no extra services: a fresh install has none */
 		if (errno != ENOENT)
 			ld_err_at(ld, ld->incdir_file, ld->incdir_line,
 				  "include_dir: cannot open %s: %s", dir,
 				  strerror(errno));
+		if (d)
+			closedir(d);
 		return;
 	}
-	names = include_names(ld, d, &n);
+	if (!include_dir_open_to_all(ld, real))
+		names = include_names(ld, d, &n);
 	closedir(d);
+	ld->included = true;
 	for (size_t i = 0; i < n; i++) {
 		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
 			ld_oom(ld);
 			break;
 		}
+		memset(&st, 0, sizeof(st));
 		/* a directory called x.conf is not a file to read */
-		if (stat(path, &st))
-			file_load(ld, path, true, NULL);
+		if (!xl_incfile_stat(real, names[i], &st, open_path,
+				     sizeof(open_path), why, sizeof(why)))
+			include_file(ld, path, open_path, &st);
 		else if (!S_ISDIR(st.st_mode))
-			include_file(ld, path, &st);
+			include_refuse(ld, path, why);
 		free(path);
 	}
+	ld->included = false;
+	ld->trusted = true;
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	free(real);
 }
 
 /* ---- the snapshot ---------------------------------------------------- */
@@ -2524,7 +2825,7 @@ struct xl_config *xl_config_reload(const char *path,
 				   const struct xl_config *prev,
 				   struct xl_errors *errs)
 {
-	struct loader ld = {.errs = errs, .prev = prev};
+	struct loader ld = {.errs = errs, .prev = prev, .trusted = true};
 	struct xl_config *c = calloc(1, sizeof(*c));
 
 	ld.c = c;
@@ -2532,25 +2833,29 @@ struct xl_config *xl_config_reload(const char *path,
 		xl_errors_add(errs, path, 0, "out of memory");
 		goto fail;
 	}
-	if (file_load(&ld, path, false, NULL) == 0) {
-		/* what included services inherit: the global check and
-		 * drain_timeout (its type's origin only names lines) */
-		ld.prev_inherit_same = prev && !ld.nerr &&
-				       xl_check_equal(&prev->check, &c->check) &&
-				       prev->drain_timeout == c->drain_timeout;
-		include_dir_load(&ld);
-	}
-	/* a runaway generator is stopped here, before the kernel sees any of
-	 * it: the configuration in force stays */
-	if (c && c->nvs > c->max_services && !ld.oom)
+	/* a runaway main file is stopped here, before the kernel sees any of
+	 * it: the configuration in force stays (include_dir files that would
+	 * go over are refused alone: include_cap) */
+	if (file_load(&ld, path, NULL, NULL) == 0 &&
+	    c->nvs > c->max_services && !ld.oom)
 		ld_err_at(&ld, c->vs[c->max_services].file,
 			  c->vs[c->max_services].line,
 			  "virtual service %zu: more than max_services = %zu "
 			  "(%zu in all); raise global max_services if that "
 			  "many are meant",
 			  c->max_services + 1, c->max_services, c->nvs);
+	ld.main_nvs = c->nvs;
+	if (!ld.nerr) {
+		/* what included services inherit: the global check and
+		 * drain_timeout (its type's origin only names lines) */
+		ld.prev_inherit_same = prev &&
+				       xl_check_equal(&prev->check, &c->check) &&
+				       prev->drain_timeout == c->drain_timeout;
+		include_dir_load(&ld);
+	}
 	vs_dupes(&ld);
-	if (ld.nerr)
+	free(ld.drop);
+	if (ld.nerr || ld.oom)
 		goto fail;
 	if (prev) {
 		link_prev(c, prev);
@@ -2605,6 +2910,7 @@ void xl_config_free(struct xl_config *c)
 		shared_drop(c->files[i]);
 	free(c->files);
 	free(c->stamps);
+	xl_errors_free(&c->refused);
 	free(c);
 }
 

@@ -391,6 +391,19 @@ static void log_errors(const struct xl_errors *e)
 		xl_err("%s", e->msgs[i]);
 }
 
+/* What include_dir brought and was refused: said at every load, as it
+ * stays refused until someone fixes it. */
+static void log_refused(const struct xl_config *c)
+{
+	for (size_t i = 0; i < c->refused.n; i++)
+		xl_warn("%s", c->refused.msgs[i]);
+	if (c->refused.n)
+		xl_warn("include_dir: %zu file%s and %zu virtual service%s "
+			"refused; the rest of the configuration applies",
+			c->nrefused_files, c->nrefused_files == 1 ? "" : "s",
+			c->nrefused_vs, c->nrefused_vs == 1 ? "" : "s");
+}
+
 /*
  * An empty main file at reload is far more likely a write in progress (or
  * an editor's truncation) than a wish to delete every service: refuse it.
@@ -485,6 +498,7 @@ static void reload_apply(struct xl_daemon *d)
 		xl_errors_free(&errs);
 		return;
 	}
+	log_refused(cfg);
 	if (cfg->nstamps)
 		xl_info("include_dir: %zu of %zu files unchanged, not parsed "
 			"again",
@@ -769,12 +783,26 @@ int main(int argc, char **argv)
 	if (!(d.cfg = load_or_report(o.conf)))
 		return 1;
 	if (o.check) {
+		/* refused include_dir files do not make the file invalid: the
+		 * daemon would apply the rest, and a reload checked first
+		 * with -t must not be held up by a tenant's file */
+		for (size_t i = 0; i < d.cfg->refused.n; i++)
+			fprintf(stderr, "%s\n", d.cfg->refused.msgs[i]);
 		printf("%s: configuration is valid (%zu virtual services)\n",
 		       o.conf, d.cfg->nvs);
+		if (d.cfg->refused.n)
+			printf("%s: %zu include_dir file%s and %zu virtual "
+			       "service%s refused (see above); the rest "
+			       "applies\n",
+			       o.conf, d.cfg->nrefused_files,
+			       d.cfg->nrefused_files == 1 ? "" : "s",
+			       d.cfg->nrefused_vs,
+			       d.cfg->nrefused_vs == 1 ? "" : "s");
 		xl_config_free(d.cfg);
 		return 0;
 	}
 	xl_log_open("extlbd", o.console, d.cfg->log_level);
+	log_refused(d.cfg);
 	if (!o.foreground && daemon(0, 0) < 0) {
 		xl_err("daemon: %s", strerror(errno));
 		goto out;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "incfile.h"
 
 #ifndef SRCDIR
 #define SRCDIR "."
@@ -125,6 +126,18 @@ static struct xl_config *fx_ok(const char *text)
 	return c;
 }
 
+/* Load text as DIR/extlb.conf; it must load, with something refused. */
+static struct xl_config *fx_ok_refused(const char *text)
+{
+	struct xl_config *c = fx_load_path(fx_write("extlb.conf", text));
+
+	if (!c)
+		fx_print_errors();
+	assert_non_null(c);
+	assert_true(c->refused.n > 0);
+	return c;
+}
+
 /* Load text as DIR/extlb.conf; it must be refused. */
 static void fx_bad(const char *text)
 {
@@ -148,6 +161,27 @@ static void fx_expect(const char *file, int line, const char *msg)
 	print_message("expected: %s\n", want);
 	fx_print_errors();
 	fail_msg("error not reported");
+}
+
+/* Some refusal (a loaded snapshot's c->refused) must start with
+ * "DIR/file:line: msg" (line 0: "DIR/file: msg"). */
+static void fx_expect_refused(const char *file, int line, const char *msg)
+{
+	char want[PATH_MAX + 512];
+
+	assert_non_null(fx.c);
+	if (line > 0)
+		snprintf(want, sizeof(want), "%s/%s:%d: %s", fx.dir, file, line,
+			 msg);
+	else
+		snprintf(want, sizeof(want), "%s/%s: %s", fx.dir, file, msg);
+	for (size_t i = 0; i < fx.c->refused.n; i++)
+		if (!strncmp(fx.c->refused.msgs[i], want, strlen(want)))
+			return;
+	print_message("expected refusal: %s\n", want);
+	for (size_t i = 0; i < fx.c->refused.n; i++)
+		print_message("  refused: %s\n", fx.c->refused.msgs[i]);
+	fail_msg("refusal not reported");
 }
 
 static const struct xl_vs_config *vs_named(const struct xl_config *c,
@@ -1068,13 +1102,19 @@ static void test_include_reuse(void **state)
 	assert_int_equal(c->nreused, 0);
 	assert_true(vs_named(c, "b")->drain_timeout == 5);
 
-	/* a file gone, a file with an error: the reload fails as a parse
-	 * would, and a later one after the fix reuses again */
+	/* a file gone, a file with an error: that file is refused alone,
+	 * at each reload until it is fixed, and b is still reused */
 	assert_int_equal(unlink(fx_path("extlb.d/a.conf")), 0);
 	fx_write("extlb.d/c.conf", "virtual_services = ( { name = 1; } );\n");
-	assert_null(xl_config_reload(fx_path("extlb.conf"), fx.c, &fx.errs));
-	fx_expect("extlb.d/c.conf", 1,
-		  "wrong type for name: expected a string");
+	for (int i = 0; i < 2; i++) {
+		c = fx_reload();
+		assert_int_equal(c->nvs, 1);
+		assert_int_equal(c->nrefused_files, 1);
+		fx_expect_refused("extlb.d/c.conf", 1,
+				  "wrong type for name: expected a string");
+		fx_expect_refused("extlb.d/c.conf", 0, "refused (2 errors)");
+	}
+	assert_int_equal(c->nreused, 1);
 	assert_int_equal(unlink(fx_path("extlb.d/c.conf")), 0);
 	c = fx_reload();
 	assert_int_equal(c->nvs, 1);
@@ -1091,22 +1131,35 @@ static void test_include_reuse(void **state)
 	assert_int_equal(vs_named(c, "p")->svc.fwmark, 10);
 
 	/* a new file repeating a service, or a name, of one taken over:
-	 * found as in a full parse, the first definition named */
+	 * found as in a full parse, the first definition named, and those
+	 * two refused alone (the third service of the file stands) */
 	fx_write("extlb.d/z.conf",
 		 "virtual_services = (\n"
 		 "  { name = \"b\"; vip = \"10.0.0.9\"; port = 80; },\n"
-		 "  { name = \"z\"; vip = \"10.0.0.3\"; port = 80; }\n);\n");
-	usleep(150 * 1000);
-	xl_errors_free(&fx.errs);
-	assert_null(xl_config_reload(fx_path("extlb.conf"), fx.c, &fx.errs));
-	assert_int_equal(fx.errs.n, 2);
-	fx_expect("extlb.d/z.conf", 2,
-		  "duplicate virtual service name \"b\" (first defined at");
-	fx_expect("extlb.d/z.conf", 3,
-		  "duplicate virtual service TCP 10.0.0.3:80 (first defined at");
+		 "  { name = \"z\"; vip = \"10.0.0.3\"; port = 80; },\n"
+		 "  { name = \"y\"; vip = \"10.0.0.4\"; port = 80; }\n);\n");
+	for (int i = 0; i < 2; i++) {
+		c = fx_reload();
+		assert_int_equal(fx.errs.n, 0);
+		assert_int_equal(c->nrefused_vs, 2);
+		assert_int_equal(c->refused.n, 2);
+		fx_expect_refused("extlb.d/z.conf", 2,
+				  "duplicate virtual service name \"b\" (first "
+				  "defined at");
+		fx_expect_refused("extlb.d/z.conf", 3,
+				  "duplicate virtual service TCP 10.0.0.3:80 "
+				  "(first defined at");
+		assert_int_equal(c->nvs, 3);
+		assert_int_equal(vs_named(c, "b")->svc.dests[0].weight, 8);
+		assert_int_equal(vs_named(c, "y")->line, 4);
+		/* lookups follow the services that stayed */
+		assert_ptr_equal(xl_config_find(c, &vs_named(c, "y")->svc),
+				 vs_named(c, "y"));
+	}
 	assert_int_equal(unlink(fx_path("extlb.d/z.conf")), 0);
 	c = fx_reload();
 	assert_int_equal(c->nreused, 1);
+	assert_int_equal(c->refused.n, 0);
 }
 
 /* More services than max_services: refused, naming the first one too many. */
@@ -1121,11 +1174,30 @@ static void test_max_services(void **state)
 		 "  { name = \"a\"; vip = \"10.0.0.2\"; port = 80; },\n"
 		 "  { name = \"b\"; vip = \"10.0.0.3\"; port = 80; }\n"
 		 ");\n");
+	/* an include_dir file that would go over is refused alone */
+	fx_write("extlb.d/0.conf",
+		 "virtual_services = (\n"
+		 "  { name = \"z\"; vip = \"10.0.0.9\"; port = 80; }\n"
+		 ");\n");
+	c = fx_ok_refused("global = { include_dir = \"extlb.d\"; "
+			  "max_services = 2; };\n"
+			  "virtual_services = (\n"
+			  "  { name = \"main\"; vip = \"10.0.0.1\"; port = 80; }\n"
+			  ");\n");
+	assert_int_equal(c->nvs, 2);
+	assert_string_equal(c->vs[1].name, "z");
+	fx_expect_refused("extlb.d/a.conf", 0,
+			  "its 2 virtual services would make 4 in all, more "
+			  "than max_services = 2");
+	assert_int_equal(unlink(fx_path("extlb.d/0.conf")), 0);
+	/* the main file alone: it fails whole */
 	fx_bad("global = { include_dir = \"extlb.d\"; max_services = 2; };\n"
 	       "virtual_services = (\n"
-	       "  { name = \"main\"; vip = \"10.0.0.1\"; port = 80; }\n"
+	       "  { name = \"m1\"; vip = \"10.0.0.1\"; port = 80; },\n"
+	       "  { name = \"m2\"; vip = \"10.0.0.1\"; port = 81; },\n"
+	       "  { name = \"m3\"; vip = \"10.0.0.1\"; port = 82; }\n"
 	       ");\n");
-	fx_expect("extlb.d/a.conf", 3,
+	fx_expect("extlb.conf", 5,
 		  "virtual service 3: more than max_services = 2 (3 in all)");
 	c = fx_ok("global = { include_dir = \"extlb.d\"; max_services = 3; };\n"
 		  "virtual_services = (\n"
@@ -1681,8 +1753,17 @@ static void test_error_case(void **state)
 		fx_write(INC_FILE, e->incl);
 	}
 	main = fx_write("extlb.conf", e->conf);
-	assert_null(fx_load_path(main));
-	fx_expect(e->file ? e->file : "extlb.conf", e->line, e->msg);
+	if (!e->file) {
+		assert_null(fx_load_path(main));
+		fx_expect("extlb.conf", e->line, e->msg);
+		return;
+	}
+	/* an include_dir file is refused alone: the main file's services
+	 * stand, none of the refused one's is there */
+	assert_non_null(fx_load_path(main));
+	fx_expect_refused(e->file, e->line, e->msg);
+	for (size_t i = 0; i < fx.c->nvs; i++)
+		assert_string_equal(fx.c->vs[i].file, fx_path("extlb.conf"));
 }
 
 /* Cross-file duplicates name the first definition by file and line. */
@@ -1696,6 +1777,21 @@ static void test_duplicate_names_both_places(void **state)
 		 "virtual_services = (\n"
 		 "  { name = \"x\"; vip = \"10.0.0.1\"; port = 80; }\n"
 		 ");\n");
+	fx_ok_refused(INC_HEAD "virtual_services = (\n"
+		      "  { name = \"x\"; vip = \"10.0.0.1\"; port = 80; }\n"
+		      ");\n");
+	snprintf(want, sizeof(want),
+		 "duplicate virtual service TCP 10.0.0.1:80 (first defined at "
+		 "%s:3): refused, the first one stays",
+		 fx_path("extlb.conf"));
+	fx_expect_refused(INC_FILE, 2, want);
+	snprintf(want, sizeof(want),
+		 "duplicate virtual service name \"x\" (first defined at "
+		 "%s:3): refused, the first one stays",
+		 fx_path("extlb.conf"));
+	fx_expect_refused(INC_FILE, 2, want);
+	assert_int_equal(fx.c->nvs, 1);
+	assert_int_equal(fx.c->nrefused_vs, 1);
 	fx_bad(
 	    INC_HEAD
 	    "virtual_services = (\n"
@@ -1703,11 +1799,6 @@ static void test_duplicate_names_both_places(void **state)
 	    "    real_servers = ( { address = \"10.1.0.1\"; },\n"
 	    "                     { address = \"10.1.0.1\"; port = 80; } ); }\n"
 	    ");\n");
-	snprintf(
-	    want, sizeof(want),
-	    "duplicate virtual service TCP 10.0.0.1:80 (first defined at %s:3)",
-	    fx_path("extlb.conf"));
-	fx_expect(INC_FILE, 2, want);
 	snprintf(want, sizeof(want),
 		 "duplicate real server 10.1.0.1:80 (first defined at %s:4)",
 		 fx_path("extlb.conf"));
@@ -1720,6 +1811,203 @@ static void test_include_dir_not_a_dir(void **state)
 	fx_write("extlb.d", "a file\n");
 	fx_bad("\n" INC_HEAD);
 	fx_expect("extlb.conf", 2, "include_dir: cannot open ");
+}
+
+/* ---- include_dir files as a tenant's input ------------------------------ */
+
+#define INC_GOOD                                                               \
+	"virtual_services = (\n"                                               \
+	"  { name = \"good\"; vip = \"10.0.0.5\"; port = 80; }\n"              \
+	");\n"
+
+/* The main file's service and good.conf's are there; nothing else. */
+static void assert_main_and_good(void)
+{
+	assert_non_null(fx.c);
+	assert_int_equal(fx.c->nvs, 2);
+	assert_string_equal(fx.c->vs[0].name, "main");
+	assert_string_equal(fx.c->vs[1].name, "good");
+}
+
+/* A FIFO, a device, a symlink out of the directory: never opened for
+ * reading (a FIFO would hang the loader, /dev/zero grow it without bound),
+ * each refused alone with what it is. */
+static void test_include_not_regular(void **state)
+{
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/good.conf", INC_GOOD);
+	assert_int_equal(mkfifo(fx_path("extlb.d/fifo.conf"), 0644), 0);
+	assert_int_equal(symlink("/dev/zero", fx_path("extlb.d/zero.conf")), 0);
+	fx_write("outside.txt", INC_A);
+	assert_int_equal(symlink("../outside.txt", fx_path("extlb.d/out.conf")),
+			 0);
+	fx_ok_refused(INC_MAIN);
+	assert_main_and_good();
+	assert_int_equal(fx.c->nrefused_files, 3);
+	fx_expect_refused("extlb.d/fifo.conf", 0,
+			  "a FIFO, not a regular file: not read");
+	fx_expect_refused("extlb.d/zero.conf", 0, "a symlink to /dev/zero, "
+						   "outside include_dir ");
+	fx_expect_refused("extlb.d/out.conf", 0, "a symlink to ");
+}
+
+/* A symlink to another file of the directory is read (a common way to
+ * enable a service); a dangling one is refused alone. */
+static void test_include_symlink_inside(void **state)
+{
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/good.conf.off", INC_GOOD);
+	assert_int_equal(symlink("good.conf.off", fx_path("extlb.d/good.conf")),
+			 0);
+	assert_int_equal(symlink("gone", fx_path("extlb.d/gone.conf")), 0);
+	fx_ok_refused(INC_MAIN);
+	assert_main_and_good();
+	fx_expect_refused("extlb.d/gone.conf", 0, "symlink: ");
+}
+
+/* A file larger than the cap is not read at all. */
+static void test_include_size_cap(void **state)
+{
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/good.conf", INC_GOOD);
+	fx_write("extlb.d/huge.conf", "# sparse\n");
+	assert_int_equal(truncate(fx_path("extlb.d/huge.conf"),
+				  (off_t)XL_INCFILE_MAX_BYTES + 1),
+			 0);
+	fx_ok_refused(INC_MAIN);
+	assert_main_and_good();
+	fx_expect_refused("extlb.d/huge.conf", 0, "67108865 bytes, more than ");
+}
+
+#define INC_SCRIPT(extra)                                                      \
+	"virtual_services = (\n"                                               \
+	"  { name = \"s\"; vip = \"10.0.0.6\"; port = 80;\n"                   \
+	"    check = { " extra " };\n"                                         \
+	"    real_servers = ( { address = \"10.1.0.6\"; } ); }\n"              \
+	");\n"
+
+/* What runs a program as a chosen user comes only from files that only
+ * root can write: group- or world-writable ones are refused alone. */
+static void test_include_script_trust(void **state)
+{
+	static const char *const bodies[] = {
+	    INC_SCRIPT("type = \"script\"; command = \"true\";"),
+	    INC_SCRIPT("type = \"tcp\"; user = \"root\";"),
+	    INC_SCRIPT("command = \"id\";"),
+	};
+
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/good.conf", INC_GOOD);
+	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
+		fx_write("extlb.d/s.conf", bodies[i]);
+		assert_int_equal(chmod(fx_path("extlb.d/s.conf"), 0664), 0);
+		fx_ok_refused(INC_MAIN);
+		assert_main_and_good();
+		fx_expect_refused("extlb.d/s.conf", 3, "");
+		fx_expect_refused("extlb.d/s.conf", 0, "refused (");
+	}
+	assert_non_null(strstr(fx.c->refused.msgs[0],
+			       "command: accepted only from files that only "
+			       "root can write, and this file is writable by "
+			       "its group (mode 0664)"));
+	/* the same file, writable by its owner only: accepted */
+	fx_write("extlb.d/s.conf", bodies[0]);
+	assert_int_equal(chmod(fx_path("extlb.d/s.conf"), 0644), 0);
+	fx_ok(INC_MAIN);
+	assert_int_equal(vs_named(fx.c, "s")->check.type, XL_CHECK_SCRIPT);
+	/* a script check the main file's global group sets, inherited by a
+	 * service of a file others may write: refused too */
+	fx_write("extlb.d/s.conf", INC_SCRIPT("interval = 3;"));
+	assert_int_equal(chmod(fx_path("extlb.d/s.conf"), 0666), 0);
+	fx_ok_refused("global = { include_dir = \"extlb.d\";\n"
+		      "  check = { type = \"script\"; command = \"true\"; }; };\n"
+		      "virtual_services = ( );\n");
+	fx_expect_refused("extlb.d/s.conf", 2,
+			  "a script check (inherited from global): accepted "
+			  "only from files that only root can write, and this "
+			  "file is writable by others (mode 0666)");
+	assert_int_equal(fx.c->nvs, 1);
+	assert_string_equal(fx.c->vs[0].name, "good");
+}
+
+/* @include reads any path (a FIFO, a device): only in trusted files. */
+static void test_include_directive_trust(void **state)
+{
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/good.conf", INC_GOOD);
+	fx_write("part.inc", "{ name = \"p\"; fwmark = 9; }\n");
+	fx_write("extlb.d/p.conf",
+		 "virtual_services = (\n  @include \"part.inc\"\n);\n");
+	assert_int_equal(chmod(fx_path("extlb.d/p.conf"), 0620), 0);
+	fx_ok_refused(INC_MAIN);
+	assert_main_and_good();
+	fx_expect_refused("extlb.d/p.conf", 0,
+			  "@include: accepted only in files that only root "
+			  "can write");
+	assert_int_equal(chmod(fx_path("extlb.d/p.conf"), 0600), 0);
+	fx_ok(INC_MAIN);
+	assert_int_equal(vs_named(fx.c, "p")->svc.fwmark, 9);
+}
+
+/* A directory anyone may write to: none of its files is read, the main
+ * file's services stand. */
+static void test_include_dir_world_writable(void **state)
+{
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/good.conf", INC_GOOD);
+	assert_int_equal(chmod(fx_path("extlb.d"), 01777), 0);
+	fx_ok_refused("\n" INC_MAIN);
+	assert_int_equal(fx.c->nvs, 1);
+	fx_expect_refused("extlb.conf", 2, "include_dir ");
+	assert_non_null(strstr(fx.c->refused.msgs[0],
+			       "is writable by others (mode 1777): none of "
+			       "its files is read"));
+	assert_int_equal(chmod(fx_path("extlb.d"), 0775), 0);
+	fx_ok("\n" INC_MAIN);
+	assert_int_equal(fx.c->nvs, 2);
+}
+
+/*
+ * Collisions: the main file wins, then file order; the later service is
+ * refused alone (the rest of its file applies), and one refused holds
+ * nothing: a later service equal only to it stands.
+ */
+static void test_include_collisions(void **state)
+{
+	(void)state;
+	fx_mkdir("extlb.d");
+	/* takes main's VIP:port, and the name "n" */
+	fx_write("extlb.d/a.conf",
+		 "virtual_services = (\n"
+		 "  { name = \"n\"; vip = \"10.0.0.1\"; port = 80; },\n"
+		 "  { name = \"a\"; vip = \"10.0.0.7\"; port = 80; }\n"
+		 ");\n");
+	/* its name is the refused one's: it stands */
+	fx_write("extlb.d/b.conf",
+		 "virtual_services = (\n"
+		 "  { name = \"n\"; vip = \"10.0.0.8\"; port = 80; },\n"
+		 "  { name = \"a2\"; vip = \"10.0.0.7\"; port = 80; }\n"
+		 ");\n");
+	fx_ok_refused(INC_MAIN);
+	assert_int_equal(fx.c->nvs, 3);
+	assert_string_equal(fx.c->vs[0].name, "main");
+	assert_string_equal(fx.c->vs[1].name, "a");
+	assert_string_equal(fx.c->vs[2].name, "n");
+	assert_string_equal(fx.c->vs[2].file, fx_path("extlb.d/b.conf"));
+	assert_int_equal(fx.c->nrefused_vs, 2);
+	assert_int_equal(fx.c->nrefused_files, 0);
+	fx_expect_refused("extlb.d/a.conf", 2,
+			  "duplicate virtual service TCP 10.0.0.1:80 (first "
+			  "defined at ");
+	fx_expect_refused("extlb.d/b.conf", 3,
+			  "duplicate virtual service TCP 10.0.0.7:80 (first "
+			  "defined at ");
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -1756,6 +2044,13 @@ int main(void)
 	    T(test_libconfig_include),
 	    T(test_include_dir_absolute),
 	    T(test_include_dir_not_a_dir),
+	    T(test_include_not_regular),
+	    T(test_include_symlink_inside),
+	    T(test_include_size_cap),
+	    T(test_include_script_trust),
+	    T(test_include_directive_trust),
+	    T(test_include_dir_world_writable),
+	    T(test_include_collisions),
 	    T(test_config_table),
 	    T(test_check_type_name),
 	    T(test_errors_list),
