@@ -1387,6 +1387,13 @@ struct err_case {
 	const char *msg; /* the error must start with this */
 };
 
+#define X64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define X4096 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 \
+	X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 \
+	X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 \
+	X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64 X64
+#define X4097 X4096 "x"
+
 #define INC_HEAD "global = { include_dir = \"extlb.d\"; };\n"
 #define INC_FILE "extlb.d/50-more.conf"
 
@@ -1396,6 +1403,12 @@ static const struct err_case err_cases[] = {
 	/* syntax and top level */
 	{ "syntax error", "virtual_services = (\n{ name = ;\n}\n);\n", NULL,
 	  NULL, 2, "syntax error" },
+	{ "string never closed", "virtual_services = (\n  { name = \"a # not a comment\n    fwmark = 1; }\n);\n",
+	  NULL, NULL, 2, "a string starts here and is never closed with \"" },
+	{ "string never closed, after an escaped quote", "# \"in a comment\"\n/* \" */ virtual_services = (\n  { name = \"a\\\"; fwmark = 1; }\n);\n",
+	  NULL, NULL, 3, "a string starts here and is never closed with \"" },
+	{ "string too long", "virtual_services = (\n  { name = \"a\"; fwmark = 1;\n    check = { type = \"udp\"; send = \"" X4097 "\"; }; }\n);\n",
+	  NULL, NULL, 3, "a string of more than 4096 bytes starts here" },
 	{ "duplicate key", VS_OPEN VIP "  name = \"again\";\n" VS_CLOSE, NULL,
 	  NULL, 5, "duplicate setting name" },
 	{ "unknown top-level key", "\nglobl = { };\n", NULL, NULL, 2,
@@ -1737,6 +1750,9 @@ static const struct err_case err_cases[] = {
 	{ "syntax error in an included file", INC_HEAD,
 	  "virtual_services = (\n  { name = ; fwmark = 1; }\n);\n",
 	  INC_FILE, 2, "syntax error" },
+	{ "string never closed in an included file", INC_HEAD,
+	  "virtual_services = (\n  { name = \"a; fwmark = 1; }\n);\n",
+	  INC_FILE, 2, "a string starts here and is never closed with \"" },
 	{ "error in an included file", INC_HEAD,
 	  "virtual_services = (\n  { name = \"a\"; fwmark = 1;\n    quorum = \"x\"; }\n);\n",
 	  INC_FILE, 3, "wrong type for quorum: expected an integer, got a string" },
@@ -1803,6 +1819,18 @@ static void test_duplicate_names_both_places(void **state)
 		 "duplicate real server 10.1.0.1:80 (first defined at %s:4)",
 		 fx_path("extlb.conf"));
 	fx_expect("extlb.conf", 5, want);
+}
+
+/* The longest string a file may hold is accepted whole. */
+static void test_string_max(void **state)
+{
+	const struct xl_config *c;
+
+	(void)state;
+	c = fx_ok("virtual_services = (\n  { name = \"a\"; fwmark = 1;\n"
+		  "    check = { type = \"udp\"; send = \"" X4096 "\"; }; }\n"
+		  ");\n");
+	assert_int_equal(strlen(c->vs[0].check.send), 4096);
 }
 
 static void test_include_dir_not_a_dir(void **state)
@@ -2044,6 +2072,7 @@ int main(void)
 	    T(test_libconfig_include),
 	    T(test_include_dir_absolute),
 	    T(test_include_dir_not_a_dir),
+	    T(test_string_max),
 	    T(test_include_not_regular),
 	    T(test_include_symlink_inside),
 	    T(test_include_size_cap),
