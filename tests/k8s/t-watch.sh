@@ -134,7 +134,7 @@ header='# Written by extlb-k8s from the Kubernetes API: do not edit,
 
 # ---- extlb-k8s in watch mode, for the whole test ----
 "$bin" --kubeconfig "$api/kubeconfig" --default-class \
-    --vip-pool 192.0.2.100-192.0.2.102 --output "$conf" --debounce 0.1 \
+    --vip-pool 192.0.2.100-192.0.2.102 --allow-vip 192.0.2.150 --output "$conf" --debounce 0.1 \
     --watch-timeout 2 --reload-command "echo >>'$reloads'" -v 2>"$log" &
 k8spid=$!
 
