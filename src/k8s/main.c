@@ -36,6 +36,7 @@
 /* must stay below extlbd's max_services (65536 by default), which counts
  * the main file's services too: room is left for them */
 #define DEFAULT_MAX_SERVICES 60000
+#define EXTLBD_MAX_SERVICES 65536
 
 struct options {
 	const char *kubeconfig;
@@ -406,6 +407,17 @@ static int read_host_addrs(struct options *o, struct k8s_addr **host)
 	return 0;
 }
 
+/* --max-services exists to keep extlbd from refusing the whole file:
+ * say so when it is set where it cannot. */
+static void check_max_services(const struct k8s_policy *p)
+{
+	if (!p->max_services || p->max_services >= EXTLBD_MAX_SERVICES)
+		k8s_warn("--max-services %zu is not below extlbd's default "
+			 "max_services (%d): unless extlbd's is raised above "
+			 "it, extlbd may refuse the whole file",
+			 p->max_services, EXTLBD_MAX_SERVICES);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -415,6 +427,7 @@ int main(int argc, char **argv)
 	if (r)
 		return r > 0 ? 0 : 2;
 	k8s_log_set_level(o.verbose ? K8S_LOG_DEBUG : K8S_LOG_INFO);
+	check_max_services(&o.watch.sync.render.policy);
 	if (read_host_addrs(&o, &host) < 0)
 		return 1;
 	/* a peer that closes a TLS connection must not kill us */
