@@ -67,6 +67,16 @@ struct render {
 	bool nomem;
 };
 
+/* Messages quote tenant text (annotations): no control characters, so
+ * that none can write lines of its own into the log. */
+static void one_line(char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+	}
+}
+
 static void __attribute__((format(printf, 2, 3)))
 warn(struct render *r, const char *fmt, ...)
 {
@@ -86,6 +96,7 @@ warn(struct render *r, const char *fmt, ...)
 		r->nomem = true;
 		return;
 	}
+	one_line(s);
 	v[r->plan->nwarnings++] = s;
 	r->plan->warnings = v;
 }
@@ -194,6 +205,7 @@ pend(struct render *r, const struct k8s_service *s, const char *reason,
 	va_start(ap, fmt);
 	vsnprintf(p->why, sizeof(p->why), fmt, ap);
 	va_end(ap);
+	one_line(p->why);
 	warn(r, "Service %s/%s left out: %s", s->ns, s->name, p->why);
 }
 

@@ -1175,6 +1175,22 @@ static void test_cap_total(void **state)
 	fx_free(&f);
 }
 
+/* A refusal quotes the tenant's text without its line breaks, so that
+ * no annotation writes lines of its own into the log. */
+static void test_refusal_text_one_line(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, VIP_SVC("nl", "1.2.3.4\\nextlb-k8s: info: forged"));
+	render(&f);
+	assert_pending(&f, "nl", "VIPRefused",
+		       "annotation extlb.io/vip \"1.2.3.4?extlb-k8s: info: "
+		       "forged\" is not an IP address");
+	assert_null(strchr(f.plan.warnings[0], '\n'));
+	fx_free(&f);
+}
+
 /* Source ranges cannot be enforced yet: the Service is not exposed. */
 static void test_source_ranges_refused(void **state)
 {
@@ -1243,6 +1259,7 @@ int main(void)
 	    cmocka_unit_test(test_cap_namespace),
 	    cmocka_unit_test(test_cap_total),
 	    cmocka_unit_test(test_source_ranges_refused),
+	    cmocka_unit_test(test_refusal_text_one_line),
 	};
 
 	return cmocka_run_group_tests_name("k8s_render", tests, NULL, NULL);
