@@ -6,7 +6,10 @@
  * network, the disk or the clock, and the same input gives the same bytes.
  * What a person should hear about (an annotation with a bad value, a
  * Service left out for want of a VIP) is returned as warnings, not logged,
- * so that the caller decides where they go and tests can read them.
+ * so that the caller decides where they go and tests can read them; what
+ * a Service's owner should hear about (why it is pending, which of its
+ * endpoints were refused) comes as pending entries and notices, with the
+ * reason of a Kubernetes Event.
  */
 #ifndef EXTLB_K8S_RENDER_H
 #define EXTLB_K8S_RENDER_H

@@ -10,7 +10,10 @@
  *   3. allocation: join a Service with the same sharing key, else the
  *      lowest free address of the first pool of the right family.
  * Holders go first so that a newcomer can never take an address from a
- * Service that is already serving on it.
+ * Service that is already serving on it.  Rounds 1 and 3 give out only
+ * addresses the policy allows (no host or special address unless
+ * --allow-vip names it); the explicit VIPs of round 2 were checked by
+ * the caller, which knows which annotation to blame.
  */
 #include "k8s/ipam.h"
 #include "k8s/policy.h"

@@ -7,10 +7,19 @@
  * Service too.  So everything extlbd would reject is settled here, with a
  * warning, before a line is written: annotations with bad values fall
  * back to defaults, real servers that cannot work with the forwarding
- * method are left out, and of two virtual services with one identity
- * (shared VIP, same port) only the first by name is kept.  The output is
- * sorted so that an unchanged cluster gives identical bytes, which is
- * what lets the writer skip needless reloads.
+ * method are left out, and of two Services sharing a VIP on one port only
+ * the senior is kept (admit.c).  The output is sorted so that an
+ * unchanged cluster gives identical bytes, which is what lets the writer
+ * skip needless reloads.
+ *
+ * It is also where tenant input meets the operator's policy (policy.c):
+ * a Service is left out whole, pending with the reason of its Event, when
+ * it asks for something it may not have (a VIP, source ranges, too many
+ * ports) or more than its share (admit.c's caps); endpoints at addresses
+ * it may not use are left out and reported as a notice.  The order of the
+ * steps matters: refusals of a Service alone, then the caps, before any
+ * VIP is given (a Service over its share must not drain the pools); then
+ * the VIPs, the virtual services and the port clashes between them.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* vasprintf, open_memstream */

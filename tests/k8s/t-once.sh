@@ -3,8 +3,10 @@
 # API server double (tests/k8s/apiserver.py): HTTPS with its test CA, a
 # bearer token, the seed fixtures loaded through its control CLI.  Checks
 # the written file in full, the Service's status, that extlbd -t accepts
-# the file, that an unchanged cluster writes and reloads nothing, and that
-# failures leave the file alone.
+# the file, that an unchanged cluster writes and reloads nothing, that
+# failures leave the file alone, and the trust boundary (issue 13): VIPs,
+# endpoints, port clashes, caps and source ranges a tenant may not have
+# are refused, with the Events read back from the double.
 #
 # Usage: tests/k8s/t-once.sh [BUILDDIR]  (default: $XL_BUILDDIR, else build;
 #        make check sets XL_BUILDDIR)
