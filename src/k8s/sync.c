@@ -520,29 +520,25 @@ static int clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
 	return ret;
 }
 
-/* What this process remembers of Services that are gone is forgotten
- * (what it told is rebuilt at every pass).  Both caches are sorted by
- * key: one walk through the two. */
+/* The VIPs this process published for Services that are gone are
+ * forgotten (what it told is rebuilt at every pass).  Both caches are
+ * sorted by key: one walk through the two. */
 static void forget_gone(struct k8s_state *st)
 {
 	const struct k8s_cache *svcs = &st->kinds[K8S_SERVICES];
-	struct k8s_cache *mem[] = {&st->published};
+	struct k8s_cache *mem = &st->published;
+	size_t j = 0;
 
-	for (size_t m = 0; m < 1; m++) {
-		size_t j = 0;
+	for (size_t i = 0; i < mem->n;) {
+		const char *key = mem->items[i].key;
+		int c = 1;
 
-		for (size_t i = 0; i < mem[m]->n;) {
-			const char *key = mem[m]->items[i].key;
-			int c = 1;
-
-			while (j < svcs->n &&
-			       (c = strcmp(svcs->items[j].key, key)) < 0)
-				j++;
-			if (j < svcs->n && c == 0)
-				i++;
-			else
-				k8s_cache_delete(mem[m], key);
-		}
+		while (j < svcs->n && (c = strcmp(svcs->items[j].key, key)) < 0)
+			j++;
+		if (j < svcs->n && c == 0)
+			i++;
+		else
+			k8s_cache_delete(mem, key);
 	}
 }
 
@@ -624,8 +620,9 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 					  rv ? rv : "") < 0)
 				ret = -1;
 		}
-		if (tell_all(c, st, &plan) < 0 ||
-		    clear_pending(c, st, &plan) < 0)
+		if (tell_all(c, st, &plan) < 0)
+			ret = -1;
+		if (clear_pending(c, st, &plan) < 0)
 			ret = -1;
 		if (clear_unselected(c, o, st) < 0)
 			ret = -1;
