@@ -356,6 +356,30 @@ else
 fi
 for s in ssh-steal ranged wide z-dns a-dns; do ctl delete services default "$s" >/dev/null; done
 ctl apply "$fixtures/endpoints-ext-tcp-lb.json" >/dev/null
+# The caps: a newcomer cannot push out a Service that is served.
+lb_service newer '[{"port": 9000}]' | ctl apply - >/dev/null
+once --default-class --max-services-per-namespace 1
+no_ingress "--max-services-per-namespace 1: a newcomer in default stays pending" default newer
+event_says "--max-services-per-namespace 1: a NamespaceLimit Event" default newer NamespaceLimit \
+    'namespace default already has 1 Services served'
+if [[ "$(status_ips default ext-tcp-lb)" == 192.0.2.100 ]] && in_file 'default/ext-tcp-lb:8000' &&
+        ! in_file default/newer; then
+    ok "--max-services-per-namespace 1: the Service served before keeps its place"
+else
+    bad "--max-services-per-namespace 1: the Service served before keeps its place"
+fi
+once --default-class --max-services 3
+no_ingress "--max-services 3: a fourth virtual service stays out" default newer
+event_says "--max-services 3: a ServiceLimit Event" default newer ServiceLimit \
+    'past --max-services 3 (3 in use)'
+extlbd_accepts "--max-services 3: extlbd -t accepts the 3 served" 3
+once --default-class
+if [[ -n "$(status_ips default newer)" ]] && in_file 'default/newer:9000'; then
+    ok "default caps: the newcomer is served"
+else
+    bad "default caps: the newcomer is served"
+fi
+ctl delete services default newer >/dev/null
 
 # ---- client certificates, from files and from -data ----
 # The double authenticates by token only; openssl s_server, which demands a
