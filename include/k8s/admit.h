@@ -33,8 +33,8 @@ int k8s_ident_cmp(const struct k8s_ident *x, const struct k8s_ident *y);
 struct k8s_admit {
 	/* in */
 	const struct k8s_service *svc;
-	bool holder;			 /* its status shows its address */
-	size_t nvs;			 /* virtual services it would write */
+	bool holder;			/* its status shows its address */
+	size_t nvs;			/* virtual services it would write */
 	const struct k8s_ident *idents; /* nvs of them, for the clashes */
 	/* out; a refused entry is skipped by the next round too */
 	const char *reason; /* NULL: admitted; else the Event's reason */

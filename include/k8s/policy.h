@@ -34,9 +34,9 @@ struct k8s_policy {
 	const struct k8s_addr *host;
 	size_t nhost;
 	/* caps; 0: none */
-	size_t max_ports;	/* ports of one Service */
-	size_t max_per_ns;	/* Services of one namespace */
-	size_t max_services;	/* virtual services written in all */
+	size_t max_ports;    /* ports of one Service */
+	size_t max_per_ns;   /* Services of one namespace */
+	size_t max_services; /* virtual services written in all */
 };
 
 /*
@@ -51,9 +51,9 @@ const char *k8s_addr_class(const struct k8s_addr *a, struct k8s_pool *range);
  * Yes inside an --allow-vip range; else no for a special address or one
  * of the host's; else yes inside a --vip-pool.  When not, why says so.
  */
-bool k8s_policy_vip_ok(const struct k8s_policy *p,
-		       const struct k8s_pool *pools, size_t npools,
-		       const struct k8s_addr *a, char *why, size_t len);
+bool k8s_policy_vip_ok(const struct k8s_policy *p, const struct k8s_pool *pools,
+		       size_t npools, const struct k8s_addr *a, char *why,
+		       size_t len);
 
 /*
  * May the pool allocator give out a?  When not, *last is the end of the
@@ -61,12 +61,12 @@ bool k8s_policy_vip_ok(const struct k8s_policy *p,
  * the next --allow-vip range), so that a wide pool is not walked through
  * it address by address.
  */
-bool k8s_policy_vip_usable(const struct k8s_policy *p,
-			   const struct k8s_addr *a, struct k8s_addr *last);
+bool k8s_policy_vip_usable(const struct k8s_policy *p, const struct k8s_addr *a,
+			   struct k8s_addr *last);
 
 /* May a be a real server?  When not, why says so. */
-bool k8s_policy_backend_ok(const struct k8s_policy *p,
-			   const struct k8s_addr *a, char *why, size_t len);
+bool k8s_policy_backend_ok(const struct k8s_policy *p, const struct k8s_addr *a,
+			   char *why, size_t len);
 
 /*
  * The addresses of this host's interfaces (getifaddrs), but those of the

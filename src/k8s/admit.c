@@ -142,7 +142,7 @@ int k8s_ident_cmp(const struct k8s_ident *x, const struct k8s_ident *y)
 static int flat_cmp(const void *a, const void *b)
 {
 	return k8s_ident_cmp(((const struct flat *)a)->id,
-			 ((const struct flat *)b)->id);
+			     ((const struct flat *)b)->id);
 }
 
 /* Every identity's group: group[pos of a virtual service] is the same
@@ -213,8 +213,8 @@ int k8s_admit_clashes(struct k8s_admit *v, size_t n)
 {
 	size_t *first = calloc(n + 1, sizeof(*first)), total, m;
 	size_t *group = first ? identity_groups(v, n, first, &total) : NULL;
-	struct k8s_admit **owner = group ? calloc(total + 1, sizeof(*owner))
-					 : NULL;
+	struct k8s_admit **owner =
+	    group ? calloc(total + 1, sizeof(*owner)) : NULL;
 	struct k8s_admit **o = owner ? sorted(v, n, &m, by_seniority) : NULL;
 	int r = o ? 0 : -1;
 

@@ -271,7 +271,8 @@ static bool usable(const struct ipam *m, const struct k8s_addr *a,
 {
 	struct k8s_addr end;
 
-	return !m->policy || k8s_policy_vip_usable(m->policy, a, last ? last : &end);
+	return !m->policy ||
+	       k8s_policy_vip_usable(m->policy, a, last ? last : &end);
 }
 
 /* Round 1: keep what the status shows, if it is still the Service's to

@@ -19,10 +19,14 @@ static const struct special {
 	const char *cidr, *name;
 } specials[] = {
     /* 0.0.0.0/8 is "this network": none of it is a real destination */
-    {"0.0.0.0/8", "unspecified"},   {"127.0.0.0/8", "loopback"},
-    {"169.254.0.0/16", "link-local"}, {"224.0.0.0/4", "multicast"},
-    {"255.255.255.255", "broadcast"}, {"::", "unspecified"},
-    {"::1", "loopback"},	      {"fe80::/10", "link-local"},
+    {"0.0.0.0/8", "unspecified"},
+    {"127.0.0.0/8", "loopback"},
+    {"169.254.0.0/16", "link-local"},
+    {"224.0.0.0/4", "multicast"},
+    {"255.255.255.255", "broadcast"},
+    {"::", "unspecified"},
+    {"::1", "loopback"},
+    {"fe80::/10", "link-local"},
     {"ff00::/8", "multicast"},
     /* ::ffff:127.0.0.1 reaches 127.0.0.1 on a dual-stack socket */
     {"::ffff:0:0/96", "IPv4-mapped"},
@@ -83,9 +87,9 @@ static const char *vip_refusal(const struct k8s_policy *p,
 	return NULL;
 }
 
-bool k8s_policy_vip_ok(const struct k8s_policy *p,
-		       const struct k8s_pool *pools, size_t npools,
-		       const struct k8s_addr *a, char *why, size_t len)
+bool k8s_policy_vip_ok(const struct k8s_policy *p, const struct k8s_pool *pools,
+		       size_t npools, const struct k8s_addr *a, char *why,
+		       size_t len)
 {
 	char buf[K8S_ADDRSTR_MAX];
 	struct k8s_pool range;
@@ -107,13 +111,14 @@ bool k8s_policy_vip_ok(const struct k8s_policy *p,
 	else if (k8s_pools_contain(pools, npools, a))
 		return true;
 	else
-		snprintf(why, len, "%s is in no --vip-pool or --allow-vip range",
+		snprintf(why, len,
+			 "%s is in no --vip-pool or --allow-vip range",
 			 k8s_addr_str(a, buf));
 	return false;
 }
 
-bool k8s_policy_vip_usable(const struct k8s_policy *p,
-			   const struct k8s_addr *a, struct k8s_addr *last)
+bool k8s_policy_vip_usable(const struct k8s_policy *p, const struct k8s_addr *a,
+			   struct k8s_addr *last)
 {
 	struct k8s_pool range;
 
@@ -132,8 +137,8 @@ bool k8s_policy_vip_usable(const struct k8s_policy *p,
 	return false;
 }
 
-bool k8s_policy_backend_ok(const struct k8s_policy *p,
-			   const struct k8s_addr *a, char *why, size_t len)
+bool k8s_policy_backend_ok(const struct k8s_policy *p, const struct k8s_addr *a,
+			   char *why, size_t len)
 {
 	char buf[K8S_ADDRSTR_MAX];
 	const char *cls;

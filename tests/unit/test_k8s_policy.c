@@ -200,8 +200,7 @@ static void test_backend_rules(void **state)
 	assert_true(k8s_policy_backend_ok(&p, &a, why, sizeof(why)));
 	a = addr("198.51.100.1");
 	assert_false(k8s_policy_backend_ok(&p, &a, why, sizeof(why)));
-	assert_string_equal(why,
-			    "198.51.100.1 is in no --allow-backend range");
+	assert_string_equal(why, "198.51.100.1 is in no --allow-backend range");
 }
 
 /* The host's addresses: loopback is one; leaving "lo" out as if it
@@ -214,8 +213,7 @@ static void test_host_addrs(void **state)
 	bool found = false;
 
 	(void)state;
-	assert_int_equal(k8s_host_addrs("extlb0", &v, &n, why, sizeof(why)),
-			 0);
+	assert_int_equal(k8s_host_addrs("extlb0", &v, &n, why, sizeof(why)), 0);
 	for (size_t i = 0; i < n; i++)
 		found |= !k8s_addr_cmp(&v[i], &lo);
 	assert_true(found);
