@@ -32,6 +32,8 @@
  * hundred covers real ones (media servers publish a few dozen), and 655
  * of them would still fit under DEFAULT_MAX_SERVICES */
 #define DEFAULT_MAX_PORTS 100
+/* a namespace is a tenant: a hundred VIPs is a lot for one, and keeps
+ * one from taking the pools or extlbd's table from the others */
 #define DEFAULT_MAX_PER_NS 100
 /* must stay below extlbd's max_services (65536 by default), which counts
  * the main file's services too: room is left for them */
@@ -84,9 +86,14 @@ static void usage(FILE *f)
 	       "are not the\n"
 	       "                        host's (default " DEFAULT_VIP_INTERFACE
 	       ")\n"
-	       "  --max-ports-per-service N  (default 100; 0: no limit)\n"
-	       "  --max-services-per-namespace N  (default 100; 0: no "
-	       "limit)\n"
+	       "  --max-ports-per-service N\n"
+	       "                        a Service with more ports is left "
+	       "out (default 100;\n"
+	       "                        0: no limit)\n"
+	       "  --max-services-per-namespace N\n"
+	       "                        Services served per namespace, "
+	       "oldest first\n"
+	       "                        (default 100; 0: no limit)\n"
 	       "  --max-services N      virtual services written in all; "
 	       "keep it below\n"
 	       "                        extlbd's max_services (default 60000; "
