@@ -380,6 +380,16 @@ else
     bad "default caps: the newcomer is served"
 fi
 ctl delete services default newer >/dev/null
+# --allow-backend: only web's network; ext-tcp-lb's endpoint is left out
+once --default-class --allow-backend 198.51.100.0/24
+if in_file '"198.51.100.11"' && ! in_file '"192.0.2.10"' && in_file 'default/ext-tcp-lb:8000'; then
+    ok "--allow-backend 198.51.100.0/24: 192.0.2.10 left out, the Service still served"
+else
+    bad "--allow-backend 198.51.100.0/24: 192.0.2.10 left out, the Service still served"
+fi
+event_says "--allow-backend: a BackendRefused Event names the address" default ext-tcp-lb \
+    BackendRefused '192.0.2.10 is in no --allow-backend range'
+once --default-class
 
 # ---- client certificates, from files and from -data ----
 # The double authenticates by token only; openssl s_server, which demands a
