@@ -227,8 +227,10 @@ class Client:
         self.double = double
         self.output = output
         self.eof = False
+        # --services are spread over --namespaces: far more a namespace than
+        # the default cap of --max-services-per-namespace lets in
         argv = [binary, "--kubeconfig", double.kubeconfig, "--vip-pool", VIP_POOL,
-                "--output", output] + extra
+                "--max-services-per-namespace", "0", "--output", output] + extra
         self.argv = argv
         if timefile:
             # GNU time's report of its child: wait4's ru_maxrss of our own

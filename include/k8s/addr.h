@@ -25,6 +25,11 @@ const char *k8s_addr_str(const struct k8s_addr *a, char *buf);
 int k8s_addr_cmp(const struct k8s_addr *a, const struct k8s_addr *b);
 /* a + 1; false when a was the last address of its family. */
 bool k8s_addr_next(struct k8s_addr *a);
+/* a - 1; false when a was the first address of its family. */
+bool k8s_addr_prev(struct k8s_addr *a);
+/* The bits after the first prefix bits: all set (the last address of the
+ * prefix) or all cleared (its first). */
+void k8s_addr_host_bits(struct k8s_addr *a, int prefix, bool set);
 /* "IPv4" / "IPv6", for messages */
 const char *k8s_af_name(int af);
 

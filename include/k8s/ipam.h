@@ -31,6 +31,8 @@ int k8s_pool_parse(const char *s, struct k8s_pool *out, char *why, size_t len);
 bool k8s_pools_contain(const struct k8s_pool *pools, size_t npools,
 		       const struct k8s_addr *a);
 
+struct k8s_policy;
+
 struct k8s_ipam_req {
 	/* in */
 	const char *key;	     /* "namespace/name", unique */
@@ -45,9 +47,12 @@ struct k8s_ipam_req {
 	char why[160]; /* when !ok: why it has no VIP */
 };
 
-/* Fills in the out fields of every request.  0, or -1 when out of memory
- * (then no request is ok). */
+/* Fills in the out fields of every request.  No address policy refuses
+ * (k8s_policy_vip_usable) is given out of a pool or kept from a status;
+ * explicit VIPs (want) are the caller's to check.  0, or -1 when out of
+ * memory (then no request is ok). */
 int k8s_ipam_assign(const struct k8s_pool *pools, size_t npools,
-		    struct k8s_ipam_req *reqs, size_t nreqs);
+		    const struct k8s_policy *policy, struct k8s_ipam_req *reqs,
+		    size_t nreqs);
 
 #endif

@@ -37,15 +37,20 @@ struct k8s_annotations {
 	char *forward;	  /* extlb.io/forward */
 	char *check;	  /* extlb.io/check */
 	char *check_path; /* extlb.io/check-path */
+	/* service.beta.kubernetes.io/load-balancer-source-ranges */
+	char *source_ranges;
 };
 
 struct k8s_service {
 	char *ns, *name;
 	char *uid;	    /* metadata.uid; NULL when absent */
+	char *created;	    /* metadata.creationTimestamp; NULL when absent */
 	bool load_balancer; /* spec.type == "LoadBalancer" */
 	char *lb_class;	    /* spec.loadBalancerClass; NULL when unset */
 	char *lb_ip;	    /* spec.loadBalancerIP; NULL when unset */
 	int family;	    /* spec.ipFamilies[0]; AF_UNSPEC when unset */
+	/* spec.loadBalancerSourceRanges: how many */
+	size_t nsource_ranges;
 	/* spec.sessionAffinity ClientIP: its timeout; 0 without affinity */
 	uint32_t affinity_timeout;
 	struct k8s_annotations ann;

@@ -6,7 +6,10 @@
  * network, the disk or the clock, and the same input gives the same bytes.
  * What a person should hear about (an annotation with a bad value, a
  * Service left out for want of a VIP) is returned as warnings, not logged,
- * so that the caller decides where they go and tests can read them.
+ * so that the caller decides where they go and tests can read them; what
+ * a Service's owner should hear about (why it is pending, which of its
+ * endpoints were refused) comes as pending entries and notices, with the
+ * reason of a Kubernetes Event.
  */
 #ifndef EXTLB_K8S_RENDER_H
 #define EXTLB_K8S_RENDER_H
@@ -14,6 +17,7 @@
 #include "k8s/addr.h"
 #include "k8s/ipam.h"
 #include "k8s/objects.h"
+#include "k8s/policy.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +36,7 @@ struct k8s_render_opts {
 	bool default_class;   /* also take Services without one */
 	const struct k8s_pool *pools;
 	size_t npools;
+	struct k8s_policy policy; /* all zero: no allow-lists, no caps */
 };
 
 /* A Service that has a VIP, and whether its status needs to show it. */
@@ -41,10 +46,23 @@ struct k8s_publish {
 	bool changed; /* status.loadBalancer.ingress is not [{ip: vip}] */
 };
 
-/* A Service of ours left without a VIP, and why (pool exhausted, ...). */
+/*
+ * A Service of ours left out of the file, with the reason of its Event
+ * (AllocationFailed, VIPRefused, PortConflict, ...) and why in words.
+ * Its status must show no address.
+ */
 struct k8s_pending {
 	const struct k8s_service *svc; /* points into the world */
-	char why[160];
+	const char *reason;
+	char why[256];
+};
+
+/* Something to tell the owner of a Service that is served all the same
+ * (BackendRefused: endpoints left out). */
+struct k8s_notice {
+	const struct k8s_service *svc; /* points into the world */
+	const char *reason;
+	char *msg;
 };
 
 struct k8s_plan {
@@ -53,6 +71,8 @@ struct k8s_plan {
 	size_t npublish;
 	struct k8s_pending *pending;
 	size_t npending;
+	struct k8s_notice *notices;
+	size_t nnotices;
 	char **warnings;
 	size_t nwarnings;
 	size_t nselected; /* Services of our class */

@@ -31,7 +31,8 @@ struct k8s_state {
 	struct k8s_cache kinds[K8S_NKINDS]; /* k8s_service, k8s_epset */
 	/* Services whose status this process set: key -> the VIP (char *) */
 	struct k8s_cache published;
-	/* Services pending for want of a VIP: key -> the Event's message */
+	/* what the last pass told of each Service (pending, or endpoints
+	 * refused): key -> "Reason: message" of its Event */
 	struct k8s_cache pending;
 };
 
@@ -74,8 +75,8 @@ int k8s_state_event(struct k8s_state *st, enum k8s_kind k, const char *type,
 
 /* Renders st, writes the file if it changed, reloads extlbd and updates
  * the Services' status: the VIP published, cleared where a Service stopped
- * being ours, an Event where a Service is left without a VIP.  0, or -1
- * when any step failed (logged). */
+ * being ours or is left out, a Warning Event where a Service is left out
+ * or some of its endpoints are.  0, or -1 when any step failed (logged). */
 int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 		   struct k8s_state *st);
 

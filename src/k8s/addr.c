@@ -68,6 +68,24 @@ bool k8s_addr_next(struct k8s_addr *a)
 	return false;
 }
 
+bool k8s_addr_prev(struct k8s_addr *a)
+{
+	for (int i = addr_len(a->af) - 1; i >= 0; i--) {
+		if (a->b[i]--)
+			return true;
+	}
+	return false;
+}
+
+void k8s_addr_host_bits(struct k8s_addr *a, int prefix, bool set)
+{
+	for (int i = prefix; i < 8 * addr_len(a->af); i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+
+		a->b[i / 8] = set ? a->b[i / 8] | bit : a->b[i / 8] & ~bit;
+	}
+}
+
 const char *k8s_af_name(int af)
 {
 	return af == AF_INET ? "IPv4" : af == AF_INET6 ? "IPv6" : "any";

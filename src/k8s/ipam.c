@@ -10,9 +10,13 @@
  *   3. allocation: join a Service with the same sharing key, else the
  *      lowest free address of the first pool of the right family.
  * Holders go first so that a newcomer can never take an address from a
- * Service that is already serving on it.
+ * Service that is already serving on it.  Rounds 1 and 3 give out only
+ * addresses the policy allows (no host or special address unless
+ * --allow-vip names it); the explicit VIPs of round 2 were checked by
+ * the caller, which knows which annotation to blame.
  */
 #include "k8s/ipam.h"
+#include "k8s/policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,16 +45,6 @@ static char *trimmed(const char *s, size_t n, char *buf, size_t len)
 	return buf;
 }
 
-/* Host bits of a prefix: set in *a (set) or cleared (!set). */
-static void host_bits(struct k8s_addr *a, int prefix, bool set)
-{
-	for (int i = prefix; i < addr_bits(a->af); i++) {
-		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
-
-		a->b[i / 8] = set ? a->b[i / 8] | bit : a->b[i / 8] & ~bit;
-	}
-}
-
 static int pool_cidr(const char *s, const char *slash, struct k8s_pool *out,
 		     char *why, size_t len)
 {
@@ -74,7 +68,7 @@ static int pool_cidr(const char *s, const char *slash, struct k8s_pool *out,
 	/* the host part must be zero: 192.0.2.5/24 is a typo more often
 	 * than it is a subnet */
 	net = out->first;
-	host_bits(&net, (int)prefix, false);
+	k8s_addr_host_bits(&net, (int)prefix, false);
 	if (k8s_addr_cmp(&net, &out->first)) {
 		snprintf(why, len,
 			 "\"%s\": host bits are set (did you mean %s/%ld?)", s,
@@ -82,7 +76,7 @@ static int pool_cidr(const char *s, const char *slash, struct k8s_pool *out,
 		return -1;
 	}
 	out->last = out->first;
-	host_bits(&out->last, (int)prefix, true);
+	k8s_addr_host_bits(&out->last, (int)prefix, true);
 	return 0;
 }
 
@@ -161,6 +155,7 @@ struct claim {
 struct ipam {
 	const struct k8s_pool *pools;
 	size_t npools;
+	const struct k8s_policy *policy;
 	struct claim *v; /* in the order given out */
 	size_t n, cap;
 	/* an open-addressing index of v by address: 1 + the index, 0 empty;
@@ -269,6 +264,17 @@ static bool family_fits(const struct k8s_ipam_req *r, const struct k8s_addr *a)
 	return r->family == AF_UNSPEC || r->family == a->af;
 }
 
+/* May the pools give out a?  When not, *last: the end of the run of
+ * addresses refused with it. */
+static bool usable(const struct ipam *m, const struct k8s_addr *a,
+		   struct k8s_addr *last)
+{
+	struct k8s_addr end;
+
+	return !m->policy ||
+	       k8s_policy_vip_usable(m->policy, a, last ? last : &end);
+}
+
 /* Round 1: keep what the status shows, if it is still the Service's to
  * keep (its explicit VIP, or a pool address of its family). */
 static int round_holders(struct ipam *m, struct k8s_ipam_req *r)
@@ -281,7 +287,8 @@ static int round_holders(struct ipam *m, struct k8s_ipam_req *r)
 			continue;
 		if (r->want ? k8s_addr_cmp(&a, r->want) != 0
 			    : !family_fits(r, &a) ||
-				  !k8s_pools_contain(m->pools, m->npools, &a))
+				  !k8s_pools_contain(m->pools, m->npools, &a) ||
+				  !usable(m, &a, NULL))
 			continue;
 		c = claim(m, r, &a);
 		if (c)
@@ -290,19 +297,24 @@ static int round_holders(struct ipam *m, struct k8s_ipam_req *r)
 	return 0;
 }
 
-/* The lowest address of pool p that nobody holds. */
+/* The lowest address of pool p that nobody holds and the policy allows.
+ * Refused addresses are passed a run at a time. */
 static bool pool_first_free(const struct ipam *m, size_t pool,
 			    struct k8s_addr *out)
 {
 	const struct k8s_pool *p = &m->pools[pool];
-	struct k8s_addr cand = m->from ? m->from[pool] : p->first;
-	bool free_found = true;
+	struct k8s_addr cand = m->from ? m->from[pool] : p->first, last;
+	bool free_found = false;
 
-	while (claim_find(m, &cand) >= 0) {
-		if (!k8s_addr_cmp(&cand, &p->last)) {
-			free_found = false;
+	for (;;) {
+		last = cand;
+		if (claim_find(m, &cand) < 0 && usable(m, &cand, &last)) {
+			free_found = true;
 			break;
 		}
+		if (k8s_addr_cmp(&last, &p->last) >= 0)
+			break;
+		cand = last;
 		k8s_addr_next(&cand);
 	}
 	if (m->from)
@@ -351,9 +363,10 @@ static int key_order(const void *a, const void *b)
 }
 
 int k8s_ipam_assign(const struct k8s_pool *pools, size_t npools,
-		    struct k8s_ipam_req *reqs, size_t nreqs)
+		    const struct k8s_policy *policy, struct k8s_ipam_req *reqs,
+		    size_t nreqs)
 {
-	struct ipam m = {.pools = pools, .npools = npools};
+	struct ipam m = {.pools = pools, .npools = npools, .policy = policy};
 	struct k8s_ipam_req **order = calloc(nreqs + 1, sizeof(*order));
 	int r = 0;
 

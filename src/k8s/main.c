@@ -10,6 +10,7 @@
 #include "k8s/ipam.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/log.h"
+#include "k8s/policy.h"
 #include "k8s/sync.h"
 #include "k8s/watch.h"
 
@@ -26,6 +27,18 @@
 #define MAX_POOLS 64
 #define DEFAULT_OUTPUT "/etc/extlb.d/kubernetes.conf"
 #define DEFAULT_CLASS "extlb.io/lb"
+#define DEFAULT_VIP_INTERFACE "extlb0"
+/* A Service with more ports than this is a mistake or an attack: a
+ * hundred covers real ones (media servers publish a few dozen), and 655
+ * of them would still fit under DEFAULT_MAX_SERVICES */
+#define DEFAULT_MAX_PORTS 100
+/* a namespace is a tenant: a hundred VIPs is a lot for one, and keeps
+ * one from taking the pools or extlbd's table from the others */
+#define DEFAULT_MAX_PER_NS 100
+/* must stay below extlbd's max_services (65536 by default), which counts
+ * the main file's services too: room is left for them */
+#define DEFAULT_MAX_SERVICES 60000
+#define EXTLBD_MAX_SERVICES 65536
 
 struct options {
 	const char *kubeconfig;
@@ -33,6 +46,8 @@ struct options {
 	bool once;
 	int verbose;
 	struct k8s_pool pools[MAX_POOLS];
+	struct k8s_pool allow_vip[MAX_POOLS], allow_backend[MAX_POOLS];
+	const char *vip_interface;
 	struct k8s_watch_opts watch; /* .sync: what --once uses too */
 };
 
@@ -56,6 +71,33 @@ static void usage(FILE *f)
 	       "loadBalancerClass\n"
 	       "  --vip-pool CIDR|A-B   addresses to give out (repeatable; "
 	       "IPv4 and IPv6)\n"
+	       "  --allow-vip CIDR|A-B  VIPs Services may name besides the "
+	       "pools; the only\n"
+	       "                        way to allow loopback, link-local, "
+	       "multicast, ...\n"
+	       "                        and the host's own addresses "
+	       "(repeatable)\n"
+	       "  --allow-backend CIDR|A-B  the only endpoint addresses "
+	       "taken (repeatable;\n"
+	       "                        default: all but loopback, "
+	       "link-local, unspecified,\n"
+	       "                        multicast, broadcast)\n"
+	       "  --vip-interface NAME  extlbd's VIP interface: its addresses "
+	       "are not the\n"
+	       "                        host's (default " DEFAULT_VIP_INTERFACE
+	       ")\n"
+	       "  --max-ports-per-service N\n"
+	       "                        a Service with more ports is left "
+	       "out (default 100;\n"
+	       "                        0: no limit)\n"
+	       "  --max-services-per-namespace N\n"
+	       "                        Services served per namespace, "
+	       "oldest first\n"
+	       "                        (default 100; 0: no limit)\n"
+	       "  --max-services N      virtual services written in all; "
+	       "keep it below\n"
+	       "                        extlbd's max_services (default 60000; "
+	       "0: no limit)\n"
 	       "  --output FILE         the file to write "
 	       "(default: " DEFAULT_OUTPUT ")\n"
 	       "  --pidfile FILE        extlbd's pidfile: SIGHUP it after a "
@@ -83,22 +125,43 @@ static bool namespace_ok(const char *s)
 	       s[0] != '-' && s[n - 1] != '-';
 }
 
-/* One --vip-pool. 0, or -1 (said). */
-static int add_pool(struct options *o, const char *arg)
+/* One --vip-pool, --allow-vip or --allow-backend into v[*n]: all three
+ * take the same ranges.  0, or -1 (said). */
+static int add_range(const char *opt, struct k8s_pool *v, size_t *n,
+		     const char *arg)
 {
-	struct k8s_render_opts *r = &o->watch.sync.render;
 	char why[256];
 
-	if (r->npools == MAX_POOLS) {
-		fprintf(stderr, "extlb-k8s: more than %d --vip-pool\n",
-			MAX_POOLS);
+	if (*n == MAX_POOLS) {
+		fprintf(stderr, "extlb-k8s: more than %d %s\n", MAX_POOLS,
+			opt);
 		return -1;
 	}
-	if (k8s_pool_parse(arg, &o->pools[r->npools], why, sizeof(why)) < 0) {
-		fprintf(stderr, "extlb-k8s: --vip-pool %s\n", why);
+	if (k8s_pool_parse(arg, &v[*n], why, sizeof(why)) < 0) {
+		fprintf(stderr, "extlb-k8s: %s %s\n", opt, why);
 		return -1;
 	}
-	r->npools++;
+	(*n)++;
+	return 0;
+}
+
+/* A count from 0 to max.  0, or -1 (said). */
+static int count(const char *opt, const char *arg, unsigned long max,
+		 size_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v > max) {
+		fprintf(stderr,
+			"extlb-k8s: %s \"%s\": expected a number from 0 to "
+			"%lu\n",
+			opt, arg, max);
+		return -1;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -126,6 +189,9 @@ static int seconds(const char *opt, const char *arg, double min, double max,
 /* Takes one option.  0, 1 (exit 0: --help), -1 (exit 2). */
 static int set_option(struct options *o, int opt, const char *arg)
 {
+	struct k8s_render_opts *render = &o->watch.sync.render;
+	struct k8s_policy *policy = &render->policy;
+
 	switch (opt) {
 	case 'k':
 		o->kubeconfig = arg;
@@ -143,7 +209,25 @@ static int set_option(struct options *o, int opt, const char *arg)
 		o->watch.sync.render.default_class = true;
 		return 0;
 	case 'p':
-		return add_pool(o, arg);
+		return add_range("--vip-pool", o->pools, &render->npools, arg);
+	case 'a':
+		return add_range("--allow-vip", o->allow_vip,
+				 &policy->nallow_vip, arg);
+	case 'b':
+		return add_range("--allow-backend", o->allow_backend,
+				 &policy->nallow_backend, arg);
+	case 'I':
+		o->vip_interface = arg;
+		return 0;
+	case 'm':
+		return count("--max-ports-per-service", arg, 65535,
+			     &policy->max_ports);
+	case 'N':
+		return count("--max-services-per-namespace", arg, 1000000,
+			     &policy->max_per_ns);
+	case 'M':
+		return count("--max-services", arg, 10000000,
+			     &policy->max_services);
 	case 'o':
 		o->watch.sync.output = arg;
 		return 0;
@@ -222,6 +306,12 @@ static int parse_options(struct options *o, int argc, char **argv)
 	    {"class", required_argument, NULL, 'C'},
 	    {"default-class", no_argument, NULL, 'D'},
 	    {"vip-pool", required_argument, NULL, 'p'},
+	    {"allow-vip", required_argument, NULL, 'a'},
+	    {"allow-backend", required_argument, NULL, 'b'},
+	    {"vip-interface", required_argument, NULL, 'I'},
+	    {"max-ports-per-service", required_argument, NULL, 'm'},
+	    {"max-services-per-namespace", required_argument, NULL, 'N'},
+	    {"max-services", required_argument, NULL, 'M'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"pidfile", required_argument, NULL, 'P'},
 	    {"reload-command", required_argument, NULL, 'R'},
@@ -237,6 +327,14 @@ static int parse_options(struct options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->watch.sync.render.lb_class = DEFAULT_CLASS;
 	o->watch.sync.render.pools = o->pools;
+	o->watch.sync.render.policy = (struct k8s_policy){
+	    .allow_vip = o->allow_vip,
+	    .allow_backend = o->allow_backend,
+	    .max_ports = DEFAULT_MAX_PORTS,
+	    .max_per_ns = DEFAULT_MAX_PER_NS,
+	    .max_services = DEFAULT_MAX_SERVICES,
+	};
+	o->vip_interface = DEFAULT_VIP_INTERFACE;
 	o->watch.sync.output = DEFAULT_OUTPUT;
 	o->watch.debounce = 0.2;
 	o->watch.watch_timeout = 300;
@@ -292,21 +390,62 @@ static int run(const struct options *o)
 	return r;
 }
 
+/*
+ * The host's own addresses, which no Service may take as its VIP: read
+ * once, at start-up (an address added later is not seen until a
+ * restart).  Those of --vip-interface are extlbd's VIPs, which we
+ * published ourselves.  0, or -1 (logged).
+ */
+static int read_host_addrs(struct options *o, struct k8s_addr **host)
+{
+	struct k8s_policy *p = &o->watch.sync.render.policy;
+	char why[256], buf[K8S_ADDRSTR_MAX];
+
+	if (k8s_host_addrs(o->vip_interface, host, &p->nhost, why,
+			   sizeof(why)) < 0) {
+		k8s_err("%s", why);
+		return -1;
+	}
+	p->host = *host;
+	for (size_t i = 0; i < p->nhost; i++)
+		k8s_debug("host address %s: refused as a VIP unless "
+			  "--allow-vip names it",
+			  k8s_addr_str(&p->host[i], buf));
+	return 0;
+}
+
+/* --max-services exists to keep extlbd from refusing the whole file:
+ * say so when it is set where it cannot. */
+static void check_max_services(const struct k8s_policy *p)
+{
+	if (!p->max_services || p->max_services >= EXTLBD_MAX_SERVICES)
+		k8s_warn("--max-services %zu is not below extlbd's default "
+			 "max_services (%d): unless extlbd's is raised above "
+			 "it, extlbd may refuse the whole file",
+			 p->max_services, EXTLBD_MAX_SERVICES);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
+	struct k8s_addr *host = NULL;
 	int r = parse_options(&o, argc, argv);
 
 	if (r)
 		return r > 0 ? 0 : 2;
 	k8s_log_set_level(o.verbose ? K8S_LOG_DEBUG : K8S_LOG_INFO);
+	check_max_services(&o.watch.sync.render.policy);
+	if (read_host_addrs(&o, &host) < 0)
+		return 1;
 	/* a peer that closes a TLS connection must not kill us */
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		k8s_err("cannot initialise libcurl");
+		free(host);
 		return 1;
 	}
 	r = run(&o);
 	curl_global_cleanup();
+	free(host);
 	return r;
 }

@@ -230,6 +230,7 @@ void k8s_service_free(void *obj)
 	free(s->ns);
 	free(s->name);
 	free(s->uid);
+	free(s->created);
 	free(s->lb_class);
 	free(s->lb_ip);
 	free(s->ann.vip);
@@ -238,6 +239,7 @@ void k8s_service_free(void *obj)
 	free(s->ann.forward);
 	free(s->ann.check);
 	free(s->ann.check_path);
+	free(s->ann.source_ranges);
 	for (size_t i = 0; i < s->nports; i++)
 		free(s->ports[i].name);
 	free(s->ports);
@@ -257,6 +259,8 @@ static const struct {
     {"extlb.io/forward", offsetof(struct k8s_annotations, forward)},
     {"extlb.io/check", offsetof(struct k8s_annotations, check)},
     {"extlb.io/check-path", offsetof(struct k8s_annotations, check_path)},
+    {"service.beta.kubernetes.io/load-balancer-source-ranges",
+     offsetof(struct k8s_annotations, source_ranges)},
 };
 
 static int parse_annotations(struct pctx *p, json_object *md,
@@ -422,6 +426,8 @@ static int parse_ingress(struct pctx *p, json_object *j, struct k8s_service *s)
 static int parse_lb_spec(struct pctx *p, json_object *spec,
 			 struct k8s_service *s)
 {
+	json_object *ranges;
+
 	if (opt_strdup(p, spec, "spec", "loadBalancerClass", &s->lb_class) <
 		0 ||
 	    opt_strdup(p, spec, "spec", "loadBalancerIP", &s->lb_ip) < 0)
@@ -431,6 +437,10 @@ static int parse_lb_spec(struct pctx *p, json_object *spec,
 		free(s->lb_ip);
 		s->lb_ip = NULL;
 	}
+	if (member(p, spec, "spec", "loadBalancerSourceRanges",
+		   json_type_array, &ranges) < 0)
+		return -1;
+	s->nsource_ranges = ranges ? json_object_array_length(ranges) : 0;
 	if (parse_family(p, spec, &s->family) < 0 ||
 	    parse_affinity(p, spec, s) < 0 || parse_svc_ports(p, spec, s) < 0)
 		return -1;
@@ -453,7 +463,9 @@ int k8s_service_parse(json_object *j, struct k8s_service **out, char *why,
 		goto fail;
 	s->load_balancer =
 	    type && !strcmp(json_object_get_string(type), "LoadBalancer");
-	if (opt_strdup(&p, md, "metadata", "uid", &s->uid) < 0)
+	if (opt_strdup(&p, md, "metadata", "uid", &s->uid) < 0 ||
+	    opt_strdup(&p, md, "metadata", "creationTimestamp", &s->created) <
+		0)
 		goto fail;
 	/* the other Services are of no interest: keep their names only, so
 	 * that their oddities never fill the log; and their status, which

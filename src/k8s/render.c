@@ -7,15 +7,25 @@
  * Service too.  So everything extlbd would reject is settled here, with a
  * warning, before a line is written: annotations with bad values fall
  * back to defaults, real servers that cannot work with the forwarding
- * method are left out, and of two virtual services with one identity
- * (shared VIP, same port) only the first by name is kept.  The output is
- * sorted so that an unchanged cluster gives identical bytes, which is
- * what lets the writer skip needless reloads.
+ * method are left out, and of two Services sharing a VIP on one port only
+ * the senior is kept (admit.c).  The output is sorted so that an
+ * unchanged cluster gives identical bytes, which is what lets the writer
+ * skip needless reloads.
+ *
+ * It is also where tenant input meets the operator's policy (policy.c):
+ * a Service is left out whole, pending with the reason of its Event, when
+ * it asks for something it may not have (a VIP, source ranges, too many
+ * ports) or more than its share (admit.c's caps); endpoints at addresses
+ * it may not use are left out and reported as a notice.  The order of the
+ * steps matters: refusals of a Service alone, then the caps, before any
+ * VIP is given (a Service over its share must not drain the pools); then
+ * the VIPs, the virtual services and the port clashes between them.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* vasprintf, open_memstream */
 #endif
 #include "k8s/render.h"
+#include "k8s/admit.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,8 +70,21 @@ struct render {
 	struct k8s_plan *plan;
 	struct vs *vs;
 	size_t nvs, capvs;
+	/* the endpoints of the Service at hand that the policy refused */
+	struct k8s_addr *refused;
+	size_t nrefused, caprefused;
 	bool nomem;
 };
+
+/* Messages quote tenant text (annotations): no control characters, so
+ * that none can write lines of its own into the log. */
+static void one_line(char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+	}
+}
 
 static void __attribute__((format(printf, 2, 3)))
 warn(struct render *r, const char *fmt, ...)
@@ -82,6 +105,7 @@ warn(struct render *r, const char *fmt, ...)
 		r->nomem = true;
 		return;
 	}
+	one_line(s);
 	v[r->plan->nwarnings++] = s;
 	r->plan->warnings = v;
 }
@@ -177,22 +201,78 @@ static void resolve_opts(struct render *r, const struct k8s_service *s,
 
 /* ---- VIPs -------------------------------------------------------------- */
 
-/* The explicit VIP a Service asks for: 1 (in *a), 0 none, -1 unusable. */
+/* Leaves Service s out of the file: pending, with an Event's reason. */
+static void __attribute__((format(printf, 4, 5)))
+pend(struct render *r, const struct k8s_service *s, const char *reason,
+     const char *fmt, ...)
+{
+	struct k8s_pending *p = &r->plan->pending[r->plan->npending++];
+	va_list ap;
+
+	p->svc = s;
+	p->reason = reason;
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);
+	va_end(ap);
+	one_line(p->why);
+	warn(r, "Service %s/%s left out: %s", s->ns, s->name, p->why);
+}
+
+/* The explicit VIP a Service asks for: 1 (in *a), 0 none, -1 refused
+ * (the Service is then pending). */
 static int wanted_vip(struct render *r, const struct k8s_service *s,
 		      struct k8s_addr *a)
 {
 	const char *src =
 	    s->ann.vip ? "annotation extlb.io/vip" : "spec.loadBalancerIP";
 	const char *v = s->ann.vip ? s->ann.vip : s->lb_ip;
+	char why[200];
 
 	if (!v)
 		return 0;
-	if (k8s_addr_parse(v, a) == 0)
-		return 1;
 	/* another VIP than the one asked for would surprise more than none */
-	warn(r, "Service %s/%s left out: %s \"%s\" is not an IP address", s->ns,
-	     s->name, src, v);
-	return -1;
+	if (k8s_addr_parse(v, a) < 0) {
+		pend(r, s, "VIPRefused", "%s \"%s\" is not an IP address", src,
+		     v);
+		return -1;
+	}
+	if (!k8s_policy_vip_ok(&r->o->policy, r->o->pools, r->o->npools, a,
+			       why, sizeof(why))) {
+		pend(r, s, "VIPRefused", "%s refused: %s", src, why);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * What a Service asks for that extlbd cannot give it safely, whatever
+ * the others do.  Source ranges first: extlbd does not filter sources
+ * yet, and a Service that asked for a filter must not be exposed to
+ * every address instead.  true when the Service was left out.
+ */
+static bool refused_alone(struct render *r, const struct k8s_service *s)
+{
+	size_t max = r->o->policy.max_ports;
+
+	if (s->nsource_ranges || (s->ann.source_ranges &&
+				  s->ann.source_ranges[strspn(
+				      s->ann.source_ranges, " \t,")])) {
+		pend(r, s, "SourceRangesUnsupported",
+		     "%s is set, but extlbd cannot restrict sources yet: the "
+		     "Service is not exposed rather than exposed to every "
+		     "address",
+		     s->nsource_ranges ? "spec.loadBalancerSourceRanges"
+				       : "annotation service.beta.kubernetes.io"
+					 "/load-balancer-source-ranges");
+		return true;
+	}
+	if (max && s->nports > max) {
+		pend(r, s, "TooManyPorts",
+		     "%zu ports, more than --max-ports-per-service %zu",
+		     s->nports, max);
+		return true;
+	}
+	return false;
 }
 
 /* Status shows exactly [{ip: vip}]? */
@@ -204,14 +284,30 @@ static bool status_shows(const struct k8s_service *s, const struct k8s_addr *v)
 	       !k8s_addr_cmp(&a, v);
 }
 
+/* Does any entry of the status show the address (or, v NULL, any)? */
+static bool status_has(const struct k8s_service *s, const struct k8s_addr *v)
+{
+	for (size_t i = 0; i < s->ningress; i++) {
+		struct k8s_addr a;
+
+		if (k8s_addr_parse(s->ingress[i], &a) == 0 &&
+		    (!v || !k8s_addr_cmp(&a, v)))
+			return true;
+	}
+	return false;
+}
+
 /* A Service of our class on its way to a VIP. */
 struct pick {
 	const struct k8s_service *svc;
 	struct k8s_addr want; /* valid when has_want */
 	bool has_want;
+	size_t first_vs, nvs; /* its virtual services in render.vs */
+	char *refused;	      /* its endpoints refused, in words */
 };
 
-/* Our Services, in key order, with the VIP each asks for. */
+/* Our Services, in key order, with the VIP each asks for; those refused
+ * on their own account are pending already. */
 static int pick_services(struct render *r, struct pick **out, size_t *n)
 {
 	const struct k8s_world *w = r->w;
@@ -227,6 +323,8 @@ static int pick_services(struct render *r, struct pick **out, size_t *n)
 		if (!k8s_render_selects(w->svcs[i], r->o))
 			continue;
 		r->plan->nselected++;
+		if (refused_alone(r, w->svcs[i]))
+			continue;
 		wr = wanted_vip(r, w->svcs[i], &p->want);
 		if (wr < 0)
 			continue;
@@ -234,6 +332,35 @@ static int pick_services(struct render *r, struct pick **out, size_t *n)
 		p->has_want = wr > 0;
 		(*n)++;
 	}
+	return 0;
+}
+
+/* The picks the caps leave, before they take a VIP (a Service over its
+ * namespace's share must not use up the pools).  -1 when out of memory. */
+static int apply_caps(struct render *r, struct pick *picks, size_t *n)
+{
+	struct k8s_admit *v = calloc(*n + 1, sizeof(*v));
+	size_t kept = 0;
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		v[i] = (struct k8s_admit){.svc = picks[i].svc,
+					  .holder = status_has(picks[i].svc,
+							       NULL),
+					  .nvs = picks[i].svc->nports};
+	if (k8s_admit_caps(&r->o->policy, v, *n) < 0) {
+		free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (v[i].reason)
+			pend(r, v[i].svc, v[i].reason, "%s", v[i].why);
+		else
+			picks[kept++] = picks[i];
+	}
+	*n = kept;
+	free(v);
 	return 0;
 }
 
@@ -254,7 +381,8 @@ static int assign_vips(struct render *r, const struct pick *picks, size_t n,
 		    .ncurrent = s->ningress,
 		};
 	}
-	return k8s_ipam_assign(r->o->pools, r->o->npools, reqs, n);
+	return k8s_ipam_assign(r->o->pools, r->o->npools, &r->o->policy, reqs,
+			       n);
 }
 
 /* ---- endpoints --------------------------------------------------------- */
@@ -396,6 +524,63 @@ static bool real_allowed(const struct vs *v, const struct k8s_backend *b,
 	return true;
 }
 
+/* Backend a noted as refused; -1 when out of memory. */
+static int note_refused(struct render *r, const struct k8s_addr *a)
+{
+	if (r->nrefused == r->caprefused) {
+		size_t cap = r->caprefused ? 2 * r->caprefused : 8;
+		struct k8s_addr *n = realloc(r->refused, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		r->refused = n;
+		r->caprefused = cap;
+	}
+	r->refused[r->nrefused++] = *a;
+	return 0;
+}
+
+static int addr_sort_cmp(const void *a, const void *b)
+{
+	return k8s_addr_cmp(a, b);
+}
+
+/* The refused endpoints noted, in words, naming the first few; NULL when
+ * there are none (or no memory: then r->nomem). */
+static char *refused_text(struct render *r)
+{
+	size_t n = 0, shown = 0;
+	char why[200], *msg = NULL;
+	FILE *f;
+
+	if (!r->nrefused)
+		return NULL;
+	qsort(r->refused, r->nrefused, sizeof(*r->refused), addr_sort_cmp);
+	for (size_t i = 0; i < r->nrefused; i++) {
+		if (!n || k8s_addr_cmp(&r->refused[n - 1], &r->refused[i]))
+			r->refused[n++] = r->refused[i];
+	}
+	f = open_memstream(&msg, &(size_t){0});
+	if (!f) {
+		r->nomem = true;
+		return NULL;
+	}
+	fprintf(f, "%zu endpoint(s) left out:", n);
+	for (; shown < n && shown < 3; shown++) {
+		k8s_policy_backend_ok(&r->o->policy, &r->refused[shown], why,
+				      sizeof(why));
+		fprintf(f, "%s %s", shown ? ";" : "", why);
+	}
+	if (shown < n)
+		fprintf(f, "; and %zu more", n - shown);
+	if (fclose(f) != 0) {
+		free(msg);
+		r->nomem = true;
+		return NULL;
+	}
+	return msg;
+}
+
 static int vs_add_reals(struct render *r, struct vs *v,
 			const struct k8s_service *s,
 			const struct k8s_svc_port *p, const struct epref *sets,
@@ -412,6 +597,12 @@ static int vs_add_reals(struct render *r, struct vs *v,
 			if (!port_matches(s, p, b) ||
 			    !real_allowed(v, b, &wrong_port))
 				continue;
+			if (!k8s_policy_backend_ok(&r->o->policy, &b->addr,
+						   NULL, 0)) {
+				if (note_refused(r, &b->addr) < 0)
+					return -1;
+				continue;
+			}
 			if (v->nreals == cap) {
 				struct real *n;
 
@@ -487,11 +678,10 @@ static int vs_name_cmp(const void *a, const void *b)
 /* extlbd's identity of a virtual service: vip, port, protocol. */
 static int vs_ident_cmp(const struct vs *x, const struct vs *y)
 {
-	int r = k8s_addr_cmp(&x->vip, &y->vip);
+	struct k8s_ident a = {x->vip, x->port, x->proto};
+	struct k8s_ident b = {y->vip, y->port, y->proto};
 
-	if (!r)
-		r = (int)x->port - (int)y->port;
-	return r ? r : (int)x->proto - (int)y->proto;
+	return k8s_ident_cmp(&a, &b);
 }
 
 static int vs_ptr_ident_cmp(const void *a, const void *b)
@@ -715,6 +905,9 @@ void k8s_plan_free(struct k8s_plan *plan)
 	free(plan->text);
 	free(plan->publish);
 	free(plan->pending);
+	for (size_t i = 0; i < plan->nnotices; i++)
+		free(plan->notices[i].msg);
+	free(plan->notices);
 	for (size_t i = 0; i < plan->nwarnings; i++)
 		free(plan->warnings[i]);
 	free(plan->warnings);
@@ -728,74 +921,161 @@ static void render_free(struct render *r)
 		free(r->vs[i].reals);
 	}
 	free(r->vs);
+	free(r->refused);
 }
 
-/* The virtual services and status of the Service that got VIP req->vip. */
-static int render_service(struct render *r, const struct k8s_service *s,
+/* The virtual services of the Service that got VIP req->vip, into r->vs;
+ * the pick notes where they are and which endpoints were refused. */
+static int render_service(struct render *r, struct pick *p,
 			  const struct k8s_ipam_req *req,
 			  const struct epref *slices, size_t nslices,
 			  const struct epref *eps, size_t neps)
 {
-	struct k8s_publish *pub = &r->plan->publish[r->plan->npublish++];
+	const struct k8s_service *s = p->svc;
 	size_t first, n;
+	int ret;
 
-	pub->svc = s;
-	k8s_addr_str(&req->vip, pub->vip);
-	pub->changed = !status_shows(s, &req->vip);
+	p->first_vs = r->nvs;
+	r->nrefused = 0;
 	/* EndpointSlices are the truth; a Service without any (an old
 	 * cluster, or slice mirroring switched off) falls back to Endpoints */
 	n = find_sets(slices, nslices, s->ns, s->name, &first);
-	if (n)
-		return service_vs(r, s, &req->vip, slices + first, n);
-	n = find_sets(eps, neps, s->ns, s->name, &first);
-	return service_vs(r, s, &req->vip, eps + first, n);
+	if (n) {
+		ret = service_vs(r, s, &req->vip, slices + first, n);
+	} else {
+		n = find_sets(eps, neps, s->ns, s->name, &first);
+		ret = service_vs(r, s, &req->vip, eps + first, n);
+	}
+	p->nvs = r->nvs - p->first_vs;
+	p->refused = refused_text(r);
+	return ret;
+}
+
+/* Of the Services that share a VIP, those whose ports clash with a more
+ * senior one's are left out whole (reqs[i].ok cleared).  -1: no memory. */
+static int resolve_clashes(struct render *r, struct pick *picks,
+			   struct k8s_ipam_req *reqs, size_t n)
+{
+	struct k8s_admit *v = calloc(n + 1, sizeof(*v));
+	struct k8s_ident *ids = calloc(r->nvs + 1, sizeof(*ids));
+	int ret = -1;
+
+	if (!v || !ids)
+		goto out;
+	for (size_t i = 0; i < r->nvs; i++)
+		ids[i] = (struct k8s_ident){r->vs[i].vip, r->vs[i].port,
+					    r->vs[i].proto};
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct k8s_admit){
+		    .svc = picks[i].svc,
+		    .holder = status_has(picks[i].svc, &reqs[i].vip),
+		    .nvs = picks[i].nvs,
+		    .idents = ids + picks[i].first_vs,
+		    .reason = reqs[i].ok ? NULL : "AllocationFailed"};
+	if (k8s_admit_clashes(v, n) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!reqs[i].ok || !v[i].reason)
+			continue;
+		reqs[i].ok = false;
+		pend(r, v[i].svc, v[i].reason, "%s", v[i].why);
+		for (size_t j = 0; j < picks[i].nvs; j++)
+			r->vs[picks[i].first_vs + j].dropped = true;
+	}
+	ret = 0;
+out:
+	free(v);
+	free(ids);
+	return ret;
+}
+
+/* The status to publish, and what to tell, of each Service served. */
+static void publish_served(struct render *r, struct pick *picks,
+			   const struct k8s_ipam_req *reqs, size_t n)
+{
+	struct k8s_plan *plan = r->plan;
+
+	for (size_t i = 0; i < n; i++) {
+		struct k8s_publish *pub;
+
+		if (!reqs[i].ok)
+			continue;
+		pub = &plan->publish[plan->npublish++];
+		pub->svc = picks[i].svc;
+		k8s_addr_str(&reqs[i].vip, pub->vip);
+		pub->changed = !status_shows(picks[i].svc, &reqs[i].vip);
+		if (!picks[i].refused)
+			continue;
+		plan->notices[plan->nnotices++] = (struct k8s_notice){
+		    picks[i].svc, "BackendRefused", picks[i].refused};
+		picks[i].refused = NULL; /* the plan's now */
+	}
+}
+
+/* Our Services' VIPs and virtual services: those refused are pending,
+ * the others in plan->publish and r->vs.  -1 when out of memory. */
+static int render_services(struct render *r, const struct epref *slices,
+			   size_t nslices, const struct epref *eps,
+			   size_t neps)
+{
+	struct k8s_plan *plan = r->plan;
+	struct pick *picks = NULL;
+	struct k8s_ipam_req *reqs = NULL;
+	char(*keys)[KEY_MAX] = NULL;
+	size_t n = 0;
+	int ret = -1;
+
+	if (pick_services(r, &picks, &n) < 0 || apply_caps(r, picks, &n) < 0)
+		goto out;
+	reqs = calloc(n + 1, sizeof(*reqs));
+	keys = calloc(n + 1, sizeof(*keys));
+	plan->publish = calloc(n + 1, sizeof(*plan->publish));
+	plan->notices = calloc(n + 1, sizeof(*plan->notices));
+	if (!reqs || !keys || !plan->publish || !plan->notices ||
+	    assign_vips(r, picks, n, reqs, keys) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!reqs[i].ok)
+			pend(r, picks[i].svc, "AllocationFailed", "%s",
+			     reqs[i].why);
+		else if (render_service(r, &picks[i], &reqs[i], slices,
+					nslices, eps, neps) < 0)
+			goto out;
+	}
+	if (resolve_clashes(r, picks, reqs, n) < 0)
+		goto out;
+	publish_served(r, picks, reqs, n);
+	ret = 0;
+out:
+	for (size_t i = 0; picks && i < n; i++)
+		free(picks[i].refused);
+	free(picks);
+	free(reqs);
+	free(keys);
+	return ret;
 }
 
 int k8s_render(const struct k8s_world *w, const struct k8s_render_opts *o,
 	       struct k8s_plan *plan)
 {
 	struct render r = {.w = w, .o = o, .plan = plan};
-	struct pick *picks = NULL;
-	struct k8s_ipam_req *reqs = NULL;
-	char(*keys)[KEY_MAX] = NULL;
 	struct epref *slices, *eps;
-	size_t npicks = 0, nslices, neps;
+	size_t nslices, neps;
 	int ret = -1;
 
 	memset(plan, 0, sizeof(*plan));
 	slices = index_sets(w->slices, w->nslices, &nslices);
 	eps = index_sets(w->endpoints, w->nendpoints, &neps);
-	if (!slices || !eps || pick_services(&r, &picks, &npicks) < 0)
+	/* each Service of ours is pending at most once */
+	plan->pending = calloc(w->nsvcs + 1, sizeof(*plan->pending));
+	if (!slices || !eps || !plan->pending ||
+	    render_services(&r, slices, nslices, eps, neps) < 0)
 		goto out;
-	reqs = calloc(npicks + 1, sizeof(*reqs));
-	keys = calloc(npicks + 1, sizeof(*keys));
-	plan->publish = calloc(npicks + 1, sizeof(*plan->publish));
-	plan->pending = calloc(npicks + 1, sizeof(*plan->pending));
-	if (!reqs || !keys || !plan->publish || !plan->pending ||
-	    assign_vips(&r, picks, npicks, reqs, keys) < 0)
-		goto out;
-	for (size_t i = 0; i < npicks; i++) {
-		if (!reqs[i].ok) {
-			struct k8s_pending *p =
-			    &plan->pending[plan->npending++];
-
-			p->svc = picks[i].svc;
-			snprintf(p->why, sizeof(p->why), "%s", reqs[i].why);
-			warn(&r, "Service %s left out: %s", reqs[i].key,
-			     reqs[i].why);
-		} else if (render_service(&r, picks[i].svc, &reqs[i], slices,
-					  nslices, eps, neps) < 0) {
-			goto out;
-		}
-	}
 	drop_duplicates(&r);
 	if (!r.nomem && emit(&r) == 0)
 		ret = 0;
 out:
 	render_free(&r);
-	free(picks);
-	free(reqs);
-	free(keys);
 	free(slices);
 	free(eps);
 	if (ret < 0)

@@ -365,30 +365,100 @@ out:
 	return r;
 }
 
-/* One Event per Service and reason: again only when the reason changed.
- * -1 only when out of memory. */
-static int tell_pending(struct k8s_client *c, struct k8s_state *st,
-			const struct k8s_pending *p)
+/*
+ * One Warning Event (and one log line) per Service, reason and message:
+ * told is what the last pass said, fresh collects what this one says.
+ * Said again only when it changed or was not said in between, so a
+ * Service left pending does not get an Event at every pass.  -1 only
+ * when out of memory.
+ */
+static int tell(struct k8s_client *c, const struct k8s_cache *told,
+		struct k8s_cache *fresh, const struct k8s_service *s,
+		const char *reason, const char *msg, bool pending)
 {
-	char key[KEY_MAX];
-	const char *told;
-	char *msg;
+	char key[KEY_MAX], *said;
+	const char *before;
 
-	snprintf(key, sizeof(key), "%s/%s", p->svc->ns, p->svc->name);
-	told = k8s_cache_get(&st->pending, key);
-	if (told && !strcmp(told, p->why))
-		return 0;
-	k8s_warn("Service %s is pending: %s", key, p->why);
-	/* Events are best effort, as Kubernetes' own recorders treat them:
-	 * one that cannot be posted (no RBAC for events, a 500) is logged
-	 * once, not retried, and does not hold back the rest */
-	post_event(c, p->svc, "AllocationFailed", p->why);
-	msg = strdup(p->why);
-	if (!msg || k8s_cache_put(&st->pending, key, "", msg) < 0) {
+	snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+	if (asprintf(&said, "%s: %s", reason, msg) < 0)
+		said = NULL;
+	if (!said) {
+		k8s_err("out of memory");
+		return -1;
+	}
+	before = k8s_cache_get(told, key);
+	if (!before || strcmp(before, said)) {
+		if (pending)
+			k8s_warn("Service %s is pending (%s): %s", key, reason,
+				 msg);
+		else
+			k8s_warn("Service %s (%s): %s", key, reason, msg);
+		/* Events are best effort, as Kubernetes' own recorders treat
+		 * them: one that cannot be posted (no RBAC for events, a 500)
+		 * is logged once, not retried, and does not hold back the
+		 * rest */
+		post_event(c, s, reason, msg);
+	}
+	if (k8s_cache_put(fresh, key, "", said) < 0) {
 		k8s_err("out of memory");
 		return -1;
 	}
 	return 0;
+}
+
+/* Every pending Service and notice of the plan told, once; st->pending
+ * becomes what was told this pass. */
+static int tell_all(struct k8s_client *c, struct k8s_state *st,
+		    const struct k8s_plan *plan)
+{
+	struct k8s_cache fresh;
+	int ret = 0;
+
+	k8s_cache_init(&fresh, "pending Service", free);
+	for (size_t i = 0; ret == 0 && i < plan->npending; i++)
+		ret = tell(c, &st->pending, &fresh, plan->pending[i].svc,
+			   plan->pending[i].reason, plan->pending[i].why,
+			   true);
+	for (size_t i = 0; ret == 0 && i < plan->nnotices; i++)
+		ret = tell(c, &st->pending, &fresh, plan->notices[i].svc,
+			   plan->notices[i].reason, plan->notices[i].msg,
+			   false);
+	if (ret < 0) {
+		k8s_cache_clear(&fresh);
+		return -1;
+	}
+	k8s_cache_clear(&st->pending);
+	st->pending = fresh;
+	return 0;
+}
+
+/*
+ * A pending Service is not in the file: an address its status still
+ * shows (it was served before its VIP was refused, or it lost a clash
+ * while the status said otherwise) no longer serves it, so it goes.
+ */
+static int clear_pending(struct k8s_client *c, struct k8s_state *st,
+			 const struct k8s_plan *plan)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < plan->npending; i++) {
+		const struct k8s_service *s = plan->pending[i].svc;
+		char key[KEY_MAX];
+
+		if (!s->ningress)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+		if (patch_status(c, s, NULL) < 0) {
+			k8s_err("Service %s: cannot clear its status: %s", key,
+				k8s_client_error(c));
+			ret = -1;
+			continue;
+		}
+		k8s_info("Service %s is not served: status cleared", key);
+		k8s_cache_delete(&st->published, key);
+	}
+	return ret;
 }
 
 /* Whether every address of the Service's status is in our pools. */
@@ -450,28 +520,25 @@ static int clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
 	return ret;
 }
 
-/* What this process remembers of Services that are gone is forgotten.
- * Both caches are sorted by key: one walk through the two. */
+/* The VIPs this process published for Services that are gone are
+ * forgotten (what it told is rebuilt at every pass).  Both caches are
+ * sorted by key: one walk through the two. */
 static void forget_gone(struct k8s_state *st)
 {
 	const struct k8s_cache *svcs = &st->kinds[K8S_SERVICES];
-	struct k8s_cache *mem[] = {&st->published, &st->pending};
+	struct k8s_cache *mem = &st->published;
+	size_t j = 0;
 
-	for (size_t m = 0; m < 2; m++) {
-		size_t j = 0;
+	for (size_t i = 0; i < mem->n;) {
+		const char *key = mem->items[i].key;
+		int c = 1;
 
-		for (size_t i = 0; i < mem[m]->n;) {
-			const char *key = mem[m]->items[i].key;
-			int c = 1;
-
-			while (j < svcs->n &&
-			       (c = strcmp(svcs->items[j].key, key)) < 0)
-				j++;
-			if (j < svcs->n && c == 0)
-				i++;
-			else
-				k8s_cache_delete(mem[m], key);
-		}
+		while (j < svcs->n && (c = strcmp(svcs->items[j].key, key)) < 0)
+			j++;
+		if (j < svcs->n && c == 0)
+			i++;
+		else
+			k8s_cache_delete(mem, key);
 	}
 }
 
@@ -542,7 +609,6 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 			}
 			snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
 			rv = k8s_cache_rv(&st->kinds[K8S_SERVICES], key);
-			k8s_cache_delete(&st->pending, key);
 			/* our PATCH of this very version is on its way back
 			 * as an event: not again (a newer version that lacks
 			 * the VIP, somebody else's write, is PATCHed again) */
@@ -554,9 +620,10 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 					  rv ? rv : "") < 0)
 				ret = -1;
 		}
-		for (size_t i = 0; i < plan.npending; i++)
-			if (tell_pending(c, st, &plan.pending[i]) < 0)
-				ret = -1;
+		if (tell_all(c, st, &plan) < 0)
+			ret = -1;
+		if (clear_pending(c, st, &plan) < 0)
+			ret = -1;
 		if (clear_unselected(c, o, st) < 0)
 			ret = -1;
 	}

@@ -80,3 +80,25 @@ extlbd_accepts() { # NAME COUNT
 same_file() { # NAME EXPECTED-FILE
     if diff -u "$2" "$conf"; then ok "$1"; else bad "$1"; fi
 }
+# the messages of the Warning Events with REASON about Service NS/NAME,
+# one a line
+events_of() { # NS NAME REASON
+    ctl objects events | python3 -c 'import json, sys
+ns, name, reason = sys.argv[1:]
+for e in json.load(sys.stdin)["items"]:
+    o = e.get("involvedObject") or {}
+    if (e.get("reason") == reason and e.get("type") == "Warning"
+            and o.get("kind") == "Service" and o.get("namespace") == ns
+            and o.get("name") == name):
+        print(e.get("message", ""))' "$1" "$2" "$3"
+}
+# a LoadBalancer Service: NAME PORTS-JSON [ANNOTATIONS-JSON [SPEC-EXTRA-JSON]]
+lb_service() {
+    python3 -c 'import json, sys
+name, ports, ann, extra = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
+spec = {"type": "LoadBalancer", "ports": ports}
+spec.update(extra)
+print(json.dumps({"kind": "Service", "apiVersion": "v1",
+                  "metadata": {"name": name, "namespace": "default", "annotations": ann},
+                  "spec": spec}))' "$1" "$2" "${3:-{\}}" "${4:-{\}}"
+}

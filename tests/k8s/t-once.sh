@@ -3,8 +3,10 @@
 # API server double (tests/k8s/apiserver.py): HTTPS with its test CA, a
 # bearer token, the seed fixtures loaded through its control CLI.  Checks
 # the written file in full, the Service's status, that extlbd -t accepts
-# the file, that an unchanged cluster writes and reloads nothing, and that
-# failures leave the file alone.
+# the file, that an unchanged cluster writes and reloads nothing, that
+# failures leave the file alone, and the trust boundary (issue 13): VIPs,
+# endpoints, port clashes, caps and source ranges a tenant may not have
+# are refused, with the Events read back from the double.
 #
 # Usage: tests/k8s/t-once.sh [BUILDDIR]  (default: $XL_BUILDDIR, else build;
 #        make check sets XL_BUILDDIR)
@@ -229,6 +231,165 @@ else
     bad "--namespace shop: only that namespace"
 fi
 rm -f "$out/shop.conf"
+
+# ---- the trust boundary (issue 13): what a tenant may not ask for ----
+# whether the file names a Service, or an address
+in_file() { grep -q -- "$1" "$conf"; }
+# CHECK-NAME NS NAME REASON PATTERN: one Event or more, its message matching
+event_says() {
+    local msgs
+    msgs="$(events_of "$2" "$3" "$4")"
+    if [[ -n "$msgs" ]] && grep -q -- "$5" <<<"$msgs"; then ok "$1"
+    else bad "$1 (Events: '$msgs')"; fi
+}
+# CHECK-NAME NS NAME: the status shows no address
+no_ingress() {
+    local ips
+    ips="$(status_ips "$2" "$3")"
+    if [[ -z "$ips" ]]; then ok "$1"; else bad "$1 (got '$ips')"; fi
+}
+# An explicit VIP on loopback, port 22: pending, an Event, not in the file
+lb_service ssh-steal '[{"port": 22}]' '{"extlb.io/vip": "127.0.0.1"}' | ctl apply - >/dev/null
+# a link-local endpoint (the cloud's metadata service) beside a good one
+ctl apply - >/dev/null <<'EOT'
+{"kind": "Endpoints", "apiVersion": "v1",
+ "metadata": {"name": "ext-tcp-lb", "namespace": "default"},
+ "subsets": [{"addresses": [{"ip": "192.0.2.10"}, {"ip": "169.254.169.254"}],
+              "ports": [{"port": 80, "protocol": "TCP"}]}]}
+EOT
+# source ranges extlbd cannot enforce yet
+lb_service ranged '[{"port": 443}]' '{}' '{"loadBalancerSourceRanges": ["10.0.0.0/8"]}' |
+    ctl apply - >/dev/null
+# more ports than --max-ports-per-service 2
+lb_service wide '[{"name": "a", "port": 1}, {"name": "b", "port": 2}, {"name": "c", "port": 3}]' |
+    ctl apply - >/dev/null
+# the holder of a shared VIP's port 53/udp, served first
+lb_service z-dns '[{"port": 53, "protocol": "UDP"}]' '{"extlb.io/allow-shared-vip": "dns"}' |
+    ctl apply - >/dev/null
+once --default-class --max-ports-per-service 2
+z_vip="$(status_ips default z-dns)"
+# a newcomer on the same key and port, first by name
+lb_service a-dns '[{"port": 53, "protocol": "UDP"}]' '{"extlb.io/allow-shared-vip": "dns"}' |
+    ctl apply - >/dev/null
+once --default-class --max-ports-per-service 2
+no_ingress "VIP 127.0.0.1: the Service stays pending" default ssh-steal
+event_says "VIP 127.0.0.1: a VIPRefused Event says why" default ssh-steal VIPRefused \
+    '127.0.0.1 is a loopback address (only --allow-vip can allow it)'
+if ! in_file ssh-steal && ! in_file '"127.0.0.1"'; then ok "VIP 127.0.0.1: not in the file"
+else bad "VIP 127.0.0.1: not in the file"; fi
+if in_file '"192.0.2.10"' && ! in_file 169.254; then ok "endpoint 169.254.169.254: left out, the other kept"
+else bad "endpoint 169.254.169.254: left out, the other kept"; fi
+event_says "endpoint 169.254.169.254: a BackendRefused Event names it" default ext-tcp-lb \
+    BackendRefused '169.254.169.254 is a link-local address'
+if grep -q 'ext-tcp-lb (BackendRefused): 1 endpoint(s) left out: 169.254.169.254' "$tmp/k8s.log"
+then ok "endpoint 169.254.169.254: logged"; else bad "endpoint 169.254.169.254: logged"; fi
+no_ingress "source ranges: the Service stays pending" default ranged
+event_says "source ranges: a SourceRangesUnsupported Event" default ranged \
+    SourceRangesUnsupported 'extlbd cannot restrict sources yet'
+no_ingress "--max-ports-per-service 2: a 3-port Service stays pending" default wide
+event_says "--max-ports-per-service 2: a TooManyPorts Event" default wide TooManyPorts \
+    '3 ports, more than --max-ports-per-service 2'
+if ! in_file default/wide; then ok "--max-ports-per-service 2: none of its ports written"
+else bad "--max-ports-per-service 2: none of its ports written"; fi
+if [[ -n "$z_vip" && "$(status_ips default z-dns)" == "$z_vip" ]] &&
+        in_file 'default/z-dns:53' && ! in_file 'default/a-dns'; then
+    ok "port clash on a shared VIP: the holder keeps port 53/udp"
+else
+    bad "port clash on a shared VIP: the holder keeps port 53/udp (z-dns: '$z_vip')"
+fi
+no_ingress "port clash: the newcomer stays pending" default a-dns
+event_says "port clash: a PortConflict Event names the holder" default a-dns PortConflict \
+    "$z_vip port 53/udp is served by default/z-dns already"
+extlbd_accepts "trust boundary: extlbd -t accepts the file" 4
+# A served Service whose VIP becomes refused: its status is cleared.
+edit_ann() { # NAME VIP
+    ctl get services default "$1" | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+o["metadata"].setdefault("annotations", {})["extlb.io/vip"] = sys.argv[1]
+json.dump(o, sys.stdout)' "$2" | ctl apply - >/dev/null
+}
+edit_ann z-dns 224.0.0.251
+once --default-class --max-ports-per-service 2
+no_ingress "VIP turned multicast: the served status is cleared" default z-dns
+event_says "VIP turned multicast: a VIPRefused Event" default z-dns VIPRefused \
+    '224.0.0.251 is a multicast address'
+# now the newcomer may have the port
+if [[ -n "$(status_ips default a-dns)" ]] && in_file 'default/a-dns:53'; then
+    ok "the holder gone: the newcomer gets the port"
+else
+    bad "the holder gone: the newcomer gets the port"
+fi
+# --allow-vip names the address: served on it
+"$bin" --once --kubeconfig "$api/kubeconfig" --default-class --max-ports-per-service 2 \
+    --vip-pool 192.0.2.100-192.0.2.110 --allow-vip 127.0.0.1 --output "$conf" 2>>"$tmp/k8s.log"
+if [[ "$(status_ips default ssh-steal)" == 127.0.0.1 ]] && in_file 'default/ssh-steal:22'; then
+    ok "--allow-vip 127.0.0.1: the operator's choice is served"
+else
+    bad "--allow-vip 127.0.0.1: the operator's choice is served"
+fi
+# An address of this host (not on extlbd's VIP interface) as an explicit
+# VIP: refused, even inside --vip-pool; the same address on the interface
+# named by --vip-interface is one of extlbd's VIPs, not the host's.
+read -r hostif hostaddr < <(ip -o -4 addr show scope global 2>/dev/null |
+    awk '{ sub("/.*", "", $4); print $2, $4; exit }')
+if [[ -z "${hostaddr:-}" ]]; then
+    skip "a host address as VIP (no global IPv4 address here)"
+else
+    lb_service mine '[{"port": 22}]' "{\"extlb.io/vip\": \"$hostaddr\"}" | ctl apply - >/dev/null
+    "$bin" --once --kubeconfig "$api/kubeconfig" --default-class --vip-pool "$hostaddr" \
+        --output "$conf" 2>>"$tmp/k8s.log"
+    if [[ -z "$(status_ips default mine)" ]] && ! in_file default/mine; then
+        ok "host address $hostaddr as VIP: refused, even inside --vip-pool"
+    else
+        bad "host address $hostaddr as VIP: refused, even inside --vip-pool"
+    fi
+    event_says "host address as VIP: a VIPRefused Event" default mine VIPRefused \
+        "$hostaddr is an address of the load balancer's host"
+    "$bin" --once --kubeconfig "$api/kubeconfig" --default-class --vip-pool "$hostaddr" \
+        --vip-interface "$hostif" --output "$conf" 2>>"$tmp/k8s.log"
+    if [[ "$(status_ips default mine)" == "$hostaddr" ]] && in_file default/mine; then
+        ok "--vip-interface $hostif: its address is a VIP, not the host's"
+    else
+        bad "--vip-interface $hostif: its address is a VIP, not the host's"
+    fi
+    ctl delete services default mine >/dev/null
+fi
+for s in ssh-steal ranged wide z-dns a-dns; do ctl delete services default "$s" >/dev/null; done
+ctl apply "$fixtures/endpoints-ext-tcp-lb.json" >/dev/null
+# The caps: a newcomer cannot push out a Service that is served.
+lb_service newer '[{"port": 9000}]' | ctl apply - >/dev/null
+once --default-class --max-services-per-namespace 1
+no_ingress "--max-services-per-namespace 1: a newcomer in default stays pending" default newer
+event_says "--max-services-per-namespace 1: a NamespaceLimit Event" default newer NamespaceLimit \
+    'namespace default already has 1 Services served'
+if [[ "$(status_ips default ext-tcp-lb)" == 192.0.2.100 ]] && in_file 'default/ext-tcp-lb:8000' &&
+        ! in_file default/newer; then
+    ok "--max-services-per-namespace 1: the Service served before keeps its place"
+else
+    bad "--max-services-per-namespace 1: the Service served before keeps its place"
+fi
+once --default-class --max-services 3
+no_ingress "--max-services 3: a fourth virtual service stays out" default newer
+event_says "--max-services 3: a ServiceLimit Event" default newer ServiceLimit \
+    'past --max-services 3 (3 in use)'
+extlbd_accepts "--max-services 3: extlbd -t accepts the 3 served" 3
+once --default-class
+if [[ -n "$(status_ips default newer)" ]] && in_file 'default/newer:9000'; then
+    ok "default caps: the newcomer is served"
+else
+    bad "default caps: the newcomer is served"
+fi
+ctl delete services default newer >/dev/null
+# --allow-backend: only web's network; ext-tcp-lb's endpoint is left out
+once --default-class --allow-backend 198.51.100.0/24
+if in_file '"198.51.100.11"' && ! in_file '"192.0.2.10"' && in_file 'default/ext-tcp-lb:8000'; then
+    ok "--allow-backend 198.51.100.0/24: 192.0.2.10 left out, the Service still served"
+else
+    bad "--allow-backend 198.51.100.0/24: 192.0.2.10 left out, the Service still served"
+fi
+event_says "--allow-backend: a BackendRefused Event names the address" default ext-tcp-lb \
+    BackendRefused '192.0.2.10 is in no --allow-backend range'
+once --default-class
 
 # ---- client certificates, from files and from -data ----
 # The double authenticates by token only; openssl s_server, which demands a

@@ -128,13 +128,23 @@ print(sum(1 for e in json.load(sys.stdin)["items"]
           and (e.get("involvedObject") or {}).get("namespace") == "default"
           and (e.get("involvedObject") or {}).get("name") == sys.argv[1]))' "$1"
 }
+# waits (up to 10 s) for COMMAND to print a number above 0; prints the last
+wait_count() { # COMMAND...
+    local n=0
+    for _ in $(seq 50); do
+        n="$("$@")"
+        [[ "$n" -ge 1 ]] && break
+        sleep 0.2
+    done
+    echo "$n"
+}
 
 header='# Written by extlb-k8s from the Kubernetes API: do not edit,
 # it is rewritten whenever the cluster changes.'
 
 # ---- extlb-k8s in watch mode, for the whole test ----
 "$bin" --kubeconfig "$api/kubeconfig" --default-class \
-    --vip-pool 192.0.2.100-192.0.2.102 --output "$conf" --debounce 0.1 \
+    --vip-pool 192.0.2.100-192.0.2.102 --allow-vip 192.0.2.150 --output "$conf" --debounce 0.1 \
     --watch-timeout 2 --reload-command "echo >>'$reloads'" -v 2>"$log" &
 k8spid=$!
 
@@ -531,12 +541,7 @@ ips="$(status_ips default pool-d)"
 if [[ -z "$ips" ]]; then ok "pool exhausted: pool-d's status stays empty"
 else bad "pool exhausted: pool-d's status stays empty (got '$ips')"; fi
 if ctl objects events >/dev/null 2>&1; then
-    n=0
-    for _ in $(seq 50); do
-        n="$(alloc_events pool-d)"
-        [[ "$n" -ge 1 ]] && break
-        sleep 0.2
-    done
+    n="$(wait_count alloc_events pool-d)"
     if [[ "$n" == 1 ]]; then ok "pool exhausted: one AllocationFailed Event names pool-d"
     else bad "pool exhausted: one AllocationFailed Event names pool-d (got $n)"; fi
 else
@@ -607,6 +612,35 @@ $pool_d
 );
 EOT
 wait_status "pool exhausted: pool-d's status shows the freed VIP" default pool-d 192.0.2.101
+
+# ---- 8b. a VIP the policy refuses: pending, one Event for all the passes ----
+mark="$(logmark)"
+lb_service meta '[{"port": 80}]' '{"extlb.io/vip": "169.254.169.254"}' | ctl apply - >/dev/null
+meta_refused() { events_of default meta VIPRefused | grep -c '169.254.169.254 is a link-local address'; }
+n="$(wait_count meta_refused)"
+if [[ "$n" == 1 ]]; then ok "refused VIP: one VIPRefused Event"
+else bad "refused VIP: one VIPRefused Event (got $n)"; fi
+if wait_log "$mark" 'warning: Service default/meta is pending \(VIPRefused\): annotation extlb.io/vip refused: 169.254.169.254'; then
+    ok "refused VIP: logged as pending, with the reason"
+else
+    bad "refused VIP: logged as pending, with the reason"; log_since "$mark"
+fi
+if [[ -z "$(status_ips default meta)" ]] && ! grep -q 'default/meta' "$conf"; then
+    ok "refused VIP: no status, not in the file"
+else
+    bad "refused VIP: no status, not in the file"
+fi
+# passes for other reasons: the file changes, the Event is not posted again
+edit endpoints default pool-a 'o["subsets"][0]["addresses"].append({"ip": "192.0.2.25"})'
+for _ in $(seq 50); do grep -q 192.0.2.25 "$conf" && break; sleep 0.1; done
+edit endpoints default pool-a 'o["subsets"][0]["addresses"].pop()'
+for _ in $(seq 50); do grep -q 192.0.2.25 "$conf" || break; sleep 0.1; done
+sleep 0.3
+n="$(events_of default meta VIPRefused | wc -l)"
+m="$(log_since "$mark" | grep -c 'Service default/meta is pending')"
+if [[ "$n" == 1 && "$m" == 1 ]]; then ok "refused VIP: two more passes, no second Event or log line"
+else bad "refused VIP: two more passes, no second Event or log line ($n Events, $m lines)"; fi
+ctl delete services default meta >/dev/null
 
 # ---- 9. LoadBalancer -> ClusterIP (the status kept by the update) ----
 ctl clear-requests >/dev/null

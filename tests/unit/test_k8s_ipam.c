@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "k8s/ipam.h"
+#include "k8s/policy.h"
 
 static struct k8s_pool pool(const char *s)
 {
@@ -131,7 +132,14 @@ static void test_pools_contain(void **state)
 static void assign(const struct k8s_pool *p, size_t np, struct k8s_ipam_req *r,
 		   size_t n)
 {
-	assert_int_equal(k8s_ipam_assign(p, np, r, n), 0);
+	assert_int_equal(k8s_ipam_assign(p, np, NULL, r, n), 0);
+}
+
+static void assign_policy(const struct k8s_pool *p, size_t np,
+			  const struct k8s_policy *pol, struct k8s_ipam_req *r,
+			  size_t n)
+{
+	assert_int_equal(k8s_ipam_assign(p, np, pol, r, n), 0);
 }
 
 static void assert_vip(const struct k8s_ipam_req *r, const char *vip)
@@ -358,6 +366,76 @@ static void test_large_v6_pool(void **state)
 	assert_vip(&r[999], "2001:db8::3e7");
 }
 
+/* ---- the policy --------------------------------------------------------- */
+
+/* The pools never give out a host address or a special one, unless
+ * --allow-vip names it; a status that shows one does not keep it. */
+static void test_pool_skips_refused(void **state)
+{
+	struct k8s_pool p = pool("192.0.2.1-192.0.2.4");
+	struct k8s_addr host[2];
+	struct k8s_policy pol = {.host = host, .nhost = 2};
+	const char *held[] = {"192.0.2.4"};
+	struct k8s_ipam_req r[3] = {REQ("ns/a"), REQ("ns/b"), REQ("ns/c")};
+
+	(void)state;
+	k8s_addr_parse("192.0.2.1", &host[0]);
+	k8s_addr_parse("192.0.2.4", &host[1]);
+	r[2].current = held;
+	r[2].ncurrent = 1;
+	assign_policy(&p, 1, &pol, r, 3);
+	assert_vip(&r[0], "192.0.2.2");
+	assert_vip(&r[1], "192.0.2.3");
+	assert_false(r[2].ok);
+	assert_string_equal(r[2].why, "no free address left in the VIP pools");
+
+	/* --allow-vip names one host address: given out, and kept */
+	{
+		struct k8s_pool allow = pool("192.0.2.4");
+
+		pol.allow_vip = &allow;
+		pol.nallow_vip = 1;
+		assign_policy(&p, 1, &pol, r, 3);
+		assert_vip(&r[0], "192.0.2.2");
+		assert_vip(&r[1], "192.0.2.3");
+		assert_vip(&r[2], "192.0.2.4");
+	}
+}
+
+/* A pool across special blocks jumps over them at once (a walk through
+ * 224.0.0.0/4 would take seconds), and stops at an --allow-vip inside. */
+static void test_pool_jumps_special_blocks(void **state)
+{
+	struct k8s_pool p = pool("126.255.255.255-255.255.255.255");
+	struct k8s_pool allow = pool("127.0.0.9");
+	struct k8s_policy pol = {0};
+	struct k8s_ipam_req r[4] = {REQ("ns/a"), REQ("ns/b"), REQ("ns/c"),
+				    REQ("ns/d")};
+	struct k8s_pool p2 = pool("223.255.255.255-255.255.255.255");
+
+	(void)state;
+	assign_policy(&p, 1, &pol, r, 2);
+	assert_vip(&r[0], "126.255.255.255");
+	assert_vip(&r[1], "128.0.0.0");
+	pol.allow_vip = &allow;
+	pol.nallow_vip = 1;
+	assign_policy(&p, 1, &pol, r, 3);
+	assert_vip(&r[1], "127.0.0.9");
+	assert_vip(&r[2], "128.0.0.0");
+	/* past multicast: 240.0.0.0/4 is not refused, broadcast is */
+	pol.nallow_vip = 0;
+	assign_policy(&p2, 1, &pol, r, 2);
+	assert_vip(&r[0], "223.255.255.255");
+	assert_vip(&r[1], "240.0.0.0");
+	{
+		struct k8s_pool last = pool("255.255.255.254-255.255.255.255");
+
+		assign_policy(&last, 1, &pol, r, 2);
+		assert_vip(&r[0], "255.255.255.254");
+		assert_false(r[1].ok);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +453,8 @@ int main(void)
 	    cmocka_unit_test(test_explicit),
 	    cmocka_unit_test(test_explicit_does_not_steal),
 	    cmocka_unit_test(test_large_v6_pool),
+	    cmocka_unit_test(test_pool_skips_refused),
+	    cmocka_unit_test(test_pool_jumps_special_blocks),
 	};
 
 	return cmocka_run_group_tests_name("k8s_ipam", tests, NULL, NULL);

@@ -35,6 +35,9 @@ struct fx {
 	struct k8s_pool pools[4];
 	size_t npools;
 	bool default_class;
+	struct k8s_policy policy;
+	struct k8s_pool allow_vip[4], allow_backend[4];
+	struct k8s_addr host[4];
 	struct k8s_plan plan;
 };
 
@@ -101,12 +104,41 @@ static void add_pool(struct fx *f, const char *text)
 	f->npools++;
 }
 
+/* --allow-vip, --allow-backend, a host address */
+static void allow_vip(struct fx *f, const char *text)
+{
+	char why[256];
+
+	f->policy.allow_vip = f->allow_vip;
+	assert_int_equal(k8s_pool_parse(text,
+					&f->allow_vip[f->policy.nallow_vip++],
+					why, sizeof(why)),
+			 0);
+}
+
+static void allow_backend(struct fx *f, const char *text)
+{
+	char why[256];
+
+	f->policy.allow_backend = f->allow_backend;
+	assert_int_equal(
+	    k8s_pool_parse(text, &f->allow_backend[f->policy.nallow_backend++],
+			   why, sizeof(why)),
+	    0);
+}
+
+static void host_addr(struct fx *f, const char *text)
+{
+	f->policy.host = f->host;
+	assert_int_equal(k8s_addr_parse(text, &f->host[f->policy.nhost++]), 0);
+}
+
 static void render(struct fx *f)
 {
 	struct k8s_world w = {f->svcs,	  f->nsvcs, f->slices,
 			      f->nslices, f->eps,   f->neps};
 	struct k8s_render_opts o = {"extlb.io/lb", f->default_class, f->pools,
-				    f->npools};
+				    f->npools, f->policy};
 
 	assert_int_equal(k8s_render(&w, &o, &f->plan), 0);
 	assert_non_null(f->plan.text);
@@ -692,12 +724,14 @@ static void test_strings_escaped(void **state)
 
 /* ---- VIPs --------------------------------------------------------------- */
 
-/* extlb.io/vip wins over spec.loadBalancerIP; neither needs a pool. */
+/* extlb.io/vip wins over spec.loadBalancerIP; outside the pools, an
+ * --allow-vip range lets them in. */
 static void test_explicit_vips(void **state)
 {
 	struct fx f = {0};
 
 	(void)state;
+	allow_vip(&f, "198.51.100.0/24");
 	add_svc(&f, SVC("a", ",'annotations':{'extlb.io/vip':'198.51.100.7'}",
 			",'loadBalancerIP':'198.51.100.8','ports':[{'port':1}]",
 			""));
@@ -718,6 +752,8 @@ static void test_explicit_vips(void **state)
 	assert_string_equal(warnings(&f),
 			    "Service default/c left out: annotation "
 			    "extlb.io/vip \"bogus\" is not an IP address\n");
+	assert_int_equal(f.plan.npending, 1);
+	assert_string_equal(f.plan.pending[0].reason, "VIPRefused");
 	fx_free(&f);
 }
 
@@ -759,7 +795,8 @@ static void test_ipv6_service(void **state)
 }
 
 /* Two Services with one sharing key share a VIP; on one port, the second
- * by name is left out rather than break extlbd's file. */
+ * by name (neither holds it, neither is older) is left out whole, pending,
+ * rather than break extlbd's file. */
 static void test_shared_vip(void **state)
 {
 	struct fx f = {0};
@@ -777,16 +814,19 @@ static void test_shared_vip(void **state)
 	add_svc(&f, SVC("web", "", ",'ports':[{'port':80}]", ""));
 	add_pool(&f, "192.0.2.1-192.0.2.9");
 	render(&f);
-	assert_int_equal(f.plan.npublish, 4);
+	assert_int_equal(f.plan.npublish, 3);
 	assert_string_equal(f.plan.publish[0].vip, "192.0.2.1");
 	assert_string_equal(f.plan.publish[1].vip, "192.0.2.1");
-	assert_string_equal(f.plan.publish[2].vip, "192.0.2.1");
-	assert_string_equal(f.plan.publish[3].vip, "192.0.2.2");
+	assert_string_equal(f.plan.publish[2].vip, "192.0.2.2");
+	assert_string_equal(f.plan.publish[2].svc->name, "web");
 	assert_int_equal(f.plan.nvs, 3);
 	assert_null(strstr(f.plan.text, "dns-zudp"));
 	assert_string_equal(warnings(&f),
-			    "default/dns-zudp:53 left out: 192.0.2.1 port "
-			    "53/udp is taken by default/dns-udp:53\n");
+			    "Service default/dns-zudp left out: 192.0.2.1 port "
+			    "53/udp is served by default/dns-udp already (a "
+			    "shared VIP shares its address, not its ports)\n");
+	assert_int_equal(f.plan.npending, 1);
+	assert_string_equal(f.plan.pending[0].reason, "PortConflict");
 	fx_free(&f);
 }
 
@@ -844,6 +884,346 @@ static void test_output_independent_of_order(void **state)
 	fx_free(&g);
 }
 
+/* ---- the trust boundary ------------------------------------------------- */
+
+/* What the pending Service NAME's reason and message are. */
+static void assert_pending(const struct fx *f, const char *name,
+			   const char *reason, const char *why)
+{
+	for (size_t i = 0; i < f->plan.npending; i++) {
+		if (strcmp(f->plan.pending[i].svc->name, name))
+			continue;
+		assert_string_equal(f->plan.pending[i].reason, reason);
+		assert_string_equal(f->plan.pending[i].why, why);
+		return;
+	}
+	fail_msg("%s is not pending", name);
+}
+
+#define VIP_SVC(name, vip)                                                     \
+	SVC(name, ",'annotations':{'extlb.io/vip':'" vip "'}",                 \
+	    ",'ports':[{'port':22}]", "")
+
+/* Explicit VIPs of the special classes and of the host are refused, even
+ * inside a pool as wide as 0.0.0.0/0: only --allow-vip names them. */
+static void test_vip_refused_classes(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"lo", "127.0.0.1 is a loopback address"},
+	    {"zero", "0.0.0.0 is an unspecified address"},
+	    {"meta", "169.254.169.254 is a link-local address"},
+	    {"lo6", "::1 is a loopback address"},
+	    {"mcast", "224.0.0.1 is a multicast address"},
+	    {"bcast", "255.255.255.255 is a broadcast address"},
+	    {"ll6", "fe80::1 is a link-local address"},
+	    {"mcast6", "ff02::1 is a multicast address"},
+	    {"zero6", ":: is an unspecified address"},
+	    {"mapped", "::ffff:127.0.0.1 is an IPv4-mapped address"},
+	    {"host", "192.0.2.2 is an address of the load balancer's host"},
+	};
+	struct fx f = {0};
+	char why[256];
+
+	(void)state;
+	add_svc(&f, VIP_SVC("lo", "127.0.0.1"));
+	add_svc(&f, VIP_SVC("zero", "0.0.0.0"));
+	add_svc(&f, VIP_SVC("meta", "169.254.169.254"));
+	add_svc(&f, VIP_SVC("lo6", "::1"));
+	add_svc(&f, VIP_SVC("mcast", "224.0.0.1"));
+	add_svc(&f, VIP_SVC("bcast", "255.255.255.255"));
+	add_svc(&f, VIP_SVC("ll6", "fe80::1"));
+	add_svc(&f, VIP_SVC("mcast6", "ff02::1"));
+	add_svc(&f, VIP_SVC("zero6", "::"));
+	add_svc(&f, VIP_SVC("mapped", "::ffff:127.0.0.1"));
+	add_svc(&f, VIP_SVC("host", "192.0.2.2"));
+	add_pool(&f, "0.0.0.0/0");
+	add_pool(&f, "::/0");
+	host_addr(&f, "192.0.2.2");
+	render(&f);
+	assert_int_equal(f.plan.nselected, 11);
+	assert_int_equal(f.plan.npublish, 0);
+	assert_int_equal(f.plan.nvs, 0);
+	assert_string_equal(f.plan.text, HEADER "virtual_services = ( );\n");
+	assert_int_equal(f.plan.npending, 11);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(why, sizeof(why),
+			 "annotation extlb.io/vip refused: %s (only "
+			 "--allow-vip can allow it)",
+			 cases[i][1]);
+		assert_pending(&f, cases[i][0], "VIPRefused", why);
+	}
+	fx_free(&f);
+}
+
+/* Outside every range: refused; --allow-vip names a special address. */
+static void test_vip_allow_list(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, VIP_SVC("lo", "127.0.0.1"));
+	add_svc(&f, SVC("out", "",
+			",'loadBalancerIP':'203.0.113.5','ports':[{'port':1}]",
+			""));
+	add_svc(&f, VIP_SVC("host", "192.0.2.2"));
+	add_pool(&f, "192.0.2.100-192.0.2.110");
+	allow_vip(&f, "127.0.0.1");
+	allow_vip(&f, "192.0.2.0/24");
+	host_addr(&f, "192.0.2.2");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 2);
+	assert_string_equal(f.plan.publish[0].vip, "127.0.0.1");
+	assert_string_equal(f.plan.publish[1].svc->name, "host");
+	assert_string_equal(f.plan.publish[1].vip, "192.0.2.2");
+	assert_pending(&f, "out", "VIPRefused",
+		       "spec.loadBalancerIP refused: 203.0.113.5 is in no "
+		       "--vip-pool or --allow-vip range");
+	fx_free(&f);
+}
+
+/* A pending Service whose status showed another VIP is pending still,
+ * and its status is for sync.c to clear: the plan does not publish it. */
+static void test_vip_refused_after_serving(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("a", ",'annotations':{'extlb.io/vip':'127.0.0.1'}",
+			",'ports':[{'port':22}]",
+			",'status':{'loadBalancer':{'ingress':[{'ip':"
+			"'192.0.2.100'}]}}"));
+	add_pool(&f, "192.0.2.100-192.0.2.110");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 0);
+	assert_int_equal(f.plan.npending, 1);
+	assert_int_equal(f.plan.pending[0].svc->ningress, 1);
+	assert_string_equal(f.plan.pending[0].reason, "VIPRefused");
+	fx_free(&f);
+}
+
+/* Endpoints of the special classes are left out, the Service served, and
+ * a notice names them; --allow-backend narrows what is taken. */
+static void test_backend_refused(void **state)
+{
+	struct fx f = {0}, g = {0};
+
+	(void)state;
+	add_svc(&f, WEB_SVC);
+	add_slice(&f, SLICE("web-1", "web",
+			    "{'addresses':['10.0.0.1']},"
+			    "{'addresses':['169.254.169.254']},"
+			    "{'addresses':['127.0.0.1']}",
+			    "{'name':'http','port':80}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 1);
+	assert_non_null(strstr(f.plan.text, "10.0.0.1"));
+	assert_null(strstr(f.plan.text, "169.254"));
+	assert_null(strstr(f.plan.text, "127.0.0.1"));
+	assert_int_equal(f.plan.nnotices, 1);
+	assert_string_equal(f.plan.notices[0].reason, "BackendRefused");
+	assert_string_equal(
+	    f.plan.notices[0].msg,
+	    "2 endpoint(s) left out: 127.0.0.1 is a loopback address (only "
+	    "--allow-backend can allow it); 169.254.169.254 is a link-local "
+	    "address (only --allow-backend can allow it)");
+	fx_free(&f);
+
+	add_svc(&g, WEB_SVC);
+	add_slice(&g, SLICE("web-1", "web",
+			    "{'addresses':['10.0.0.1']},"
+			    "{'addresses':['198.51.100.1']},"
+			    "{'addresses':['127.0.0.1']}",
+			    "{'name':'http','port':80}"));
+	add_pool(&g, "192.0.2.1");
+	allow_backend(&g, "10.0.0.0/8");
+	allow_backend(&g, "127.0.0.1");
+	render(&g);
+	assert_non_null(strstr(g.plan.text, "10.0.0.1"));
+	assert_non_null(strstr(g.plan.text, "127.0.0.1"));
+	assert_null(strstr(g.plan.text, "198.51.100.1"));
+	assert_int_equal(g.plan.nnotices, 1);
+	assert_string_equal(g.plan.notices[0].msg,
+			    "1 endpoint(s) left out: 198.51.100.1 is in no "
+			    "--allow-backend range");
+	fx_free(&g);
+}
+
+#define SHARED(name, meta, port, rest)                                         \
+	SVC(name, ",'annotations':{'extlb.io/allow-shared-vip':'k'}" meta,     \
+	    ",'ports':[{'port':" port "}]", rest)
+#define SHOWS(ip) ",'status':{'loadBalancer':{'ingress':[{'ip':'" ip "'}]}}"
+
+/* A port clash on a shared VIP: the Service whose status shows the VIP
+ * keeps the port, even against an older or first-named newcomer; between
+ * two newcomers the older wins.  The loser is out whole. */
+static void test_port_clash_keeps_holder(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SHARED("a-new", ",'creationTimestamp':"
+				    "'2020-01-01T00:00:00Z'",
+			   "80},{'name':'x','port':81", ""));
+	add_svc(&f, SHARED("z-holder", ",'creationTimestamp':"
+				       "'2026-01-01T00:00:00Z'",
+			   "80", SHOWS("192.0.2.1")));
+	add_svc(&f, SHARED("b-young", ",'creationTimestamp':"
+				      "'2026-06-01T00:00:00Z'",
+			   "443", ""));
+	add_svc(&f, SHARED("c-old", ",'creationTimestamp':"
+				    "'2025-06-01T00:00:00Z'",
+			   "443", ""));
+	add_pool(&f, "192.0.2.1-192.0.2.9");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 2);
+	assert_string_equal(f.plan.publish[0].svc->name, "z-holder");
+	assert_string_equal(f.plan.publish[1].svc->name, "c-old");
+	assert_null(strstr(f.plan.text, "a-new"));
+	assert_pending(&f, "a-new", "PortConflict",
+		       "192.0.2.1 port 80/tcp is served by default/z-holder "
+		       "already (a shared VIP shares its address, not its "
+		       "ports)");
+	assert_pending(&f, "b-young", "PortConflict",
+		       "192.0.2.1 port 443/tcp is served by default/c-old "
+		       "already (a shared VIP shares its address, not its "
+		       "ports)");
+	fx_free(&f);
+}
+
+/* More ports than --max-ports-per-service: the Service is out whole. */
+static void test_cap_ports(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("many", "",
+			",'ports':[{'name':'a','port':1},{'name':'b',"
+			"'port':2},{'name':'c','port':3}]",
+			""));
+	add_svc(&f, SVC("two", "",
+			",'ports':[{'name':'a','port':1},{'name':'b',"
+			"'port':2}]",
+			""));
+	add_pool(&f, "192.0.2.1-192.0.2.9");
+	f.policy.max_ports = 2;
+	render(&f);
+	assert_int_equal(f.plan.nvs, 2);
+	assert_null(strstr(f.plan.text, "many"));
+	assert_pending(&f, "many", "TooManyPorts",
+		       "3 ports, more than --max-ports-per-service 2");
+	/* it took no address: "two" has the first */
+	assert_string_equal(f.plan.publish[0].vip, "192.0.2.1");
+	fx_free(&f);
+}
+
+#define AGED(name, ns, when, rest)                                             \
+	"{'metadata':{'namespace':'" ns "','name':'" name "',"                 \
+	"'creationTimestamp':'" when "'},'spec':{'type':'LoadBalancer',"       \
+	"'loadBalancerClass':'extlb.io/lb','ports':[{'name':'a','port':1},"    \
+	"{'name':'b','port':2}]}" rest "}"
+
+/* --max-services-per-namespace: the holder first, then the oldest; the
+ * newest is pending and takes no pool address; another namespace has a
+ * share of its own. */
+static void test_cap_namespace(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, AGED("a", "t", "2026-03-01T00:00:00Z", ""));
+	add_svc(&f, AGED("b", "t", "2026-01-01T00:00:00Z", ""));
+	add_svc(&f, AGED("c", "t", "2026-05-01T00:00:00Z", SHOWS("192.0.2.9")));
+	add_svc(&f, AGED("d", "u", "2026-09-01T00:00:00Z", ""));
+	add_pool(&f, "192.0.2.1-192.0.2.9");
+	f.policy.max_per_ns = 2;
+	render(&f);
+	assert_int_equal(f.plan.npublish, 3);
+	assert_pending(&f, "a", "NamespaceLimit",
+		       "namespace t already has 2 Services served, the most "
+		       "--max-services-per-namespace allows");
+	assert_string_equal(f.plan.publish[0].svc->name, "b");
+	assert_string_equal(f.plan.publish[0].vip, "192.0.2.1");
+	assert_string_equal(f.plan.publish[1].svc->name, "c");
+	assert_string_equal(f.plan.publish[1].vip, "192.0.2.9");
+	assert_string_equal(f.plan.publish[2].svc->name, "d");
+	assert_string_equal(f.plan.publish[2].vip, "192.0.2.2");
+	fx_free(&f);
+}
+
+/* --max-services: virtual services in all; a Service that does not fit
+ * is out whole, a smaller junior may still fit. */
+static void test_cap_total(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, AGED("a", "t", "2026-03-01T00:00:00Z", ""));
+	add_svc(&f, AGED("z", "t", "2026-05-01T00:00:00Z", SHOWS("192.0.2.9")));
+	add_svc(&f, SVC("small", ",'creationTimestamp':'2026-12-01T00:00:00Z'",
+			",'ports':[{'port':1}]", ""));
+	add_pool(&f, "192.0.2.1-192.0.2.9");
+	f.policy.max_services = 3;
+	render(&f);
+	assert_int_equal(f.plan.nvs, 3);
+	assert_null(strstr(f.plan.text, "\"t/a:"));
+	assert_pending(&f, "a", "ServiceLimit",
+		       "its 2 port(s) would take the virtual services written "
+		       "past --max-services 3 (2 in use)");
+	assert_string_equal(f.plan.publish[0].svc->name, "z");
+	assert_string_equal(f.plan.publish[1].svc->name, "small");
+	fx_free(&f);
+}
+
+/* A refusal quotes the tenant's text without its line breaks, so that
+ * no annotation writes lines of its own into the log. */
+static void test_refusal_text_one_line(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, VIP_SVC("nl", "1.2.3.4\\nextlb-k8s: info: forged"));
+	render(&f);
+	assert_pending(&f, "nl", "VIPRefused",
+		       "annotation extlb.io/vip \"1.2.3.4?extlb-k8s: info: "
+		       "forged\" is not an IP address");
+	assert_null(strchr(f.plan.warnings[0], '\n'));
+	fx_free(&f);
+}
+
+/* Source ranges cannot be enforced yet: the Service is not exposed. */
+static void test_source_ranges_refused(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("spec", "",
+			",'loadBalancerSourceRanges':['10.0.0.0/8'],"
+			"'ports':[{'port':1}]",
+			""));
+	add_svc(&f, SVC("ann",
+			",'annotations':{'service.beta.kubernetes.io/"
+			"load-balancer-source-ranges':'10.0.0.0/8'}",
+			",'ports':[{'port':1}]", ""));
+	add_svc(&f, SVC("empty", "",
+			",'loadBalancerSourceRanges':[],'ports':[{'port':1}]",
+			""));
+	add_pool(&f, "192.0.2.1-192.0.2.9");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 1);
+	assert_string_equal(f.plan.publish[0].svc->name, "empty");
+	assert_pending(&f, "spec", "SourceRangesUnsupported",
+		       "spec.loadBalancerSourceRanges is set, but extlbd "
+		       "cannot restrict sources yet: the Service is not "
+		       "exposed rather than exposed to every address");
+	assert_pending(&f, "ann", "SourceRangesUnsupported",
+		       "annotation service.beta.kubernetes.io/"
+		       "load-balancer-source-ranges is set, but extlbd cannot "
+		       "restrict sources yet: the Service is not exposed "
+		       "rather than exposed to every address");
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +1250,16 @@ int main(void)
 	    cmocka_unit_test(test_shared_vip),
 	    cmocka_unit_test(test_pool_exhausted),
 	    cmocka_unit_test(test_output_independent_of_order),
+	    cmocka_unit_test(test_vip_refused_classes),
+	    cmocka_unit_test(test_vip_allow_list),
+	    cmocka_unit_test(test_vip_refused_after_serving),
+	    cmocka_unit_test(test_backend_refused),
+	    cmocka_unit_test(test_port_clash_keeps_holder),
+	    cmocka_unit_test(test_cap_ports),
+	    cmocka_unit_test(test_cap_namespace),
+	    cmocka_unit_test(test_cap_total),
+	    cmocka_unit_test(test_source_ranges_refused),
+	    cmocka_unit_test(test_refusal_text_one_line),
 	};
 
 	return cmocka_run_group_tests_name("k8s_render", tests, NULL, NULL);
