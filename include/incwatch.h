@@ -21,8 +21,8 @@ struct xl_incwatch;
  * burst.  what names the change for the log: the first file name (with
  * " and others" when other names changed too), or "events lost" (the
  * kernel's queue overflowed), "directory removed", "directory moved away",
- * "directory created".  The callback may call xl_incwatch_update(), not
- * _stop().
+ * "before it was watched".  The callback may call xl_incwatch_update(),
+ * not _stop().
  */
 typedef void (*xl_incwatch_fn)(void *arg, const char *what);
 
@@ -35,12 +35,16 @@ struct xl_incwatch *xl_incwatch_start(struct ev_loop *loop, double settle,
  * Watch dir from now on (NULL: nothing, and the inotify descriptor is
  * closed).  Cheap when dir is already watched: call it after every reload
  * and resync, so that the watch follows include_dir and a directory that
- * did not exist (logged once) is watched once it does.  When a directory
- * that was missing (or removed) is watched again, the callback runs after
- * the settle delay, since files may have come with it.  0 when dir is
- * watched (or NULL), -1 when it cannot be (logged once per cause).
+ * did not exist (logged once) is watched once it does.  read_at is when
+ * the configuration in force began to read dir (CLOCK_REALTIME seconds):
+ * when a watch is set, a change of dir or of its wanted files since then
+ * came before the watch could see it, and is a change like the others
+ * (at start-up, after a reload that named a new directory, when a missing
+ * one appears).  0 when dir is watched (or NULL), -1 when it cannot be
+ * (logged once per cause).
  */
-int xl_incwatch_update(struct xl_incwatch *w, const char *dir);
+int xl_incwatch_update(struct xl_incwatch *w, const char *dir,
+		       double read_at);
 
 /* Stops and frees everything; NULL is fine. */
 void xl_incwatch_stop(struct xl_incwatch *w);

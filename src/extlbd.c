@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define XL_RETRY_SECS 5.0
@@ -121,6 +122,7 @@ struct xl_daemon {
 	struct xl_checker *checker;
 	struct xl_health *health;
 	struct xl_incwatch *incwatch; /* include_dir changes, when asked */
+	double read_at; /* when d->cfg was read (the wall clock's seconds) */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer resync;    /* periodic comparison with a fresh dump */
 	ev_timer health_tw; /* health changes of one iteration, applied once */
@@ -284,7 +286,17 @@ static void incwatch_follow(struct xl_daemon *d)
 	const struct xl_config *c = d->cfg;
 
 	xl_incwatch_update(d->incwatch,
-			   c->watch_include_dir ? c->include_dir : NULL);
+			   c->watch_include_dir ? c->include_dir : NULL,
+			   d->read_at);
+}
+
+/* What a file's ctime is compared with (incwatch.c). */
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
@@ -546,9 +558,16 @@ static void reload_apply(struct xl_daemon *d)
 
 static void reload(struct xl_daemon *d)
 {
+	const struct xl_config *before = d->cfg;
+	double t = wall_now();
+
 	heap_steps(true);
 	reload_apply(d);
 	heap_steps(false);
+	/* a new snapshot is allocated before the old one is freed: another
+	 * address means it was put in force */
+	if (d->cfg != before)
+		d->read_at = t;
 	/* also after a refused file: the directory may exist by now */
 	incwatch_follow(d);
 }
@@ -800,6 +819,7 @@ int main(int argc, char **argv)
 	d.conf_path = o.conf;
 	d.pidfile = o.pidfile;
 	heap_steps(true);
+	d.read_at = wall_now();
 	if (!(d.cfg = load_or_report(o.conf)))
 		return 1;
 	if (o.check) {

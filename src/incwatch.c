@@ -9,30 +9,42 @@
  * restarts a settle timer and the callback runs once per burst; a stream
  * that never pauses is still applied every SETTLE_MAX_TIMES settle delays.
  *
- * The directory may come and go under us: a watch that cannot be set
- * (include_dir does not exist yet) is tried again at every update, which
- * the daemon calls after each reload and resync, and a directory removed
- * or moved away makes one more reload (its files are gone) and waits the
- * same way.  Once watched again, a reload reads what came with it.
+ * A watch is set after the directory was read (at start-up, after a
+ * reload that named a new one), so what changed in between would be missed:
+ * when a watch is set, the directory and its wanted files are compared
+ * with the time the configuration in force was read, and anything newer
+ * is a change.  The directory may also come and go under us: a watch that
+ * cannot be set (include_dir does not exist yet) is tried again at every
+ * update, which the daemon calls after each reload and resync, and a
+ * directory removed or moved away makes one more reload (its files are
+ * gone) and waits the same way; once it is back, it is newer than that
+ * reload, and so read again.
  */
 #include "incwatch.h"
 
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SETTLE_MAX_TIMES 10
+/* ctime comes from a clock that ticks every few ms, behind the one the
+ * read time is taken from: a change this close before the read counts as
+ * after it (a reload too many, never one too few) */
+#define CTIME_SLACK 0.1
 
 /* What a loader-visible change looks like; IN_ONLYDIR: a file named as
  * include_dir is the loader's error to report, not something to watch. */
-#define WATCH_MASK                                                           \
-	(IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |          \
+#define WATCH_MASK                                                             \
+	(IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |            \
 	 IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 struct xl_incwatch {
@@ -45,9 +57,6 @@ struct xl_incwatch {
 	int fd; /* -1 while nothing is watched */
 	int wd; /* -1 while dir is not watched */
 	char *dir;
-	/* set while dir is not watched, after a reload read it or found it
-	 * missing: the reason to give when a watch is set again */
-	const char *missed;
 	int complained; /* the errno last logged for dir, so logged once */
 	/* the burst the timer is waiting on */
 	char first[NAME_MAX + 1];
@@ -103,7 +112,6 @@ static void dir_lost(struct xl_incwatch *w, const char *why)
 	 * watch is gone already (EINVAL, harmless) */
 	inotify_rm_watch(w->fd, w->wd);
 	w->wd = -1;
-	w->missed = "directory created";
 	burst_add(w, why);
 }
 
@@ -186,14 +194,12 @@ static void watch_close(struct xl_incwatch *w)
 	w->wd = -1;
 	free(w->dir);
 	w->dir = NULL;
-	w->missed = NULL;
 	w->complained = 0;
 }
 
 /* A failure to set the watch, logged once per cause (errno). */
 static void watch_failed(struct xl_incwatch *w, int err, const char *what)
 {
-	w->missed = err == ENOENT ? "directory created" : "directory watched";
 	if (err == w->complained)
 		return;
 	w->complained = err;
@@ -224,7 +230,34 @@ static int watch_open(struct xl_incwatch *w)
 	return 0;
 }
 
-static int watch_add(struct xl_incwatch *w)
+static bool newer(const struct stat *st, double t)
+{
+	return st->st_ctim.tv_sec + st->st_ctim.tv_nsec / 1e9 >=
+	       t - CTIME_SLACK;
+}
+
+/* Did dir or a file the loader reads there change at read_at or later?
+ * (An entry created, renamed or removed changes the directory; a file
+ * written or renamed in changes its own ctime.)  When in doubt, yes. */
+static bool changed_since(const char *dir, double read_at)
+{
+	struct dirent *de;
+	struct stat st;
+	bool changed;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return true;
+	changed = fstat(dirfd(d), &st) < 0 || newer(&st, read_at);
+	while (!changed && (de = readdir(d)))
+		if (xl_incwatch_wanted(de->d_name))
+			changed = fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+				  newer(&st, read_at);
+	closedir(d);
+	return changed;
+}
+
+static int watch_add(struct xl_incwatch *w, double read_at)
 {
 	int wd = inotify_add_watch(w->fd, w->dir, WATCH_MASK);
 
@@ -237,10 +270,9 @@ static int watch_add(struct xl_incwatch *w)
 	xl_info("include_dir %s: watched, a change of its *.conf files "
 		"reloads",
 		w->dir);
-	if (w->missed) {
-		burst_add(w, w->missed);
-		w->missed = NULL;
-	}
+	/* after the watch: a change from now on is an event anyway */
+	if (changed_since(w->dir, read_at))
+		burst_add(w, "before it was watched");
 	return 0;
 }
 
@@ -258,7 +290,8 @@ static int dir_set(struct xl_incwatch *w, const char *dir)
 	return 0;
 }
 
-int xl_incwatch_update(struct xl_incwatch *w, const char *dir)
+int xl_incwatch_update(struct xl_incwatch *w, const char *dir,
+		       double read_at)
 {
 	if (!dir) {
 		watch_close(w);
@@ -272,7 +305,7 @@ int xl_incwatch_update(struct xl_incwatch *w, const char *dir)
 	}
 	if (w->fd < 0 && watch_open(w) < 0)
 		return -1;
-	return watch_add(w);
+	return watch_add(w, read_at);
 }
 
 void xl_incwatch_stop(struct xl_incwatch *w)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -45,7 +46,7 @@ static void on_change(void *arg, const char *what)
 	snprintf(f->what, sizeof(f->what), "%s", what);
 	f->last_call = ev_now(f->loop);
 	if (f->stop_in_callback)
-		assert_int_equal(xl_incwatch_update(f->w, NULL), 0);
+		assert_int_equal(xl_incwatch_update(f->w, NULL, 0), 0);
 }
 
 static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
@@ -104,11 +105,23 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Now, as extlbd gives the time its configuration was read. */
+static double wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A read after every change the test made before: none to catch up. */
+#define READ_LATER (wall() + 60)
+
 static void watch(double settle)
 {
 	fx.w = xl_incwatch_start(fx.loop, settle, on_change, &fx);
 	assert_non_null(fx.w);
-	assert_int_equal(xl_incwatch_update(fx.w, fx.dir), 0);
+	assert_int_equal(xl_incwatch_update(fx.w, fx.dir, READ_LATER), 0);
 }
 
 static void test_wanted(void **state)
@@ -235,46 +248,76 @@ static void test_stream_still_applied(void **state)
 static void test_missing_then_created(void **state)
 {
 	char dir[128];
+	double read_at = wall();
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s", at("later.d"));
 	fx.w = xl_incwatch_start(fx.loop, 0.05, on_change, &fx);
 	assert_non_null(fx.w);
-	assert_int_equal(xl_incwatch_update(fx.w, dir), -1);
-	assert_int_equal(xl_incwatch_update(fx.w, dir), -1); /* logged once */
+	assert_int_equal(xl_incwatch_update(fx.w, dir, read_at), -1);
+	assert_int_equal(xl_incwatch_update(fx.w, dir, read_at), -1);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	run_for(0.3);
 	assert_int_equal(fx.calls, 0); /* not before an update */
-	assert_int_equal(xl_incwatch_update(fx.w, dir), 0);
+	assert_int_equal(xl_incwatch_update(fx.w, dir, read_at), 0);
 	run_for(0.4);
 	assert_int_equal(fx.calls, 1);
-	assert_string_equal(fx.what, "directory created");
-	assert_int_equal(xl_incwatch_update(fx.w, dir), 0); /* no more */
+	assert_string_equal(fx.what, "before it was watched");
+	assert_int_equal(xl_incwatch_update(fx.w, dir, read_at), 0);
+	run_for(0.3);
+	assert_int_equal(fx.calls, 1); /* watched already: nothing more */
+}
+
+/* The race at start-up (and after a reload that names a new directory):
+ * the directory was read, then changed, then watched. */
+static void test_changed_before_watched(void **state)
+{
+	double read_at;
+
+	(void)state;
+	put("a.conf", "x\n");
+	usleep(300 * 1000); /* well before the read, even for ctime's clock */
+	read_at = wall();
+	fx.w = xl_incwatch_start(fx.loop, 0.05, on_change, &fx);
+	assert_non_null(fx.w);
+	assert_int_equal(xl_incwatch_update(fx.w, fx.dir, read_at), 0);
+	run_for(0.3);
+	assert_int_equal(fx.calls, 0); /* nothing since the read */
+
+	xl_incwatch_stop(fx.w);
+	read_at = wall();
+	put("a.conf", "y\n"); /* in place: only the file's ctime moves */
+	fx.w = xl_incwatch_start(fx.loop, 0.05, on_change, &fx);
+	assert_non_null(fx.w);
+	assert_int_equal(xl_incwatch_update(fx.w, fx.dir, read_at), 0);
 	run_for(0.3);
 	assert_int_equal(fx.calls, 1);
+	assert_string_equal(fx.what, "before it was watched");
 }
 
 /* Removed: one reload (its services go), then it waits for it again. */
 static void test_dir_removed_and_back(void **state)
 {
 	char dir[128];
+	double read_at;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s", at("inc.d"));
 	assert_int_equal(mkdir(dir, 0755), 0);
 	fx.w = xl_incwatch_start(fx.loop, 0.05, on_change, &fx);
 	assert_non_null(fx.w);
-	assert_int_equal(xl_incwatch_update(fx.w, dir), 0);
+	assert_int_equal(xl_incwatch_update(fx.w, dir, READ_LATER), 0);
 	assert_int_equal(rmdir(dir), 0);
 	run_for(0.4);
 	assert_int_equal(fx.calls, 1);
 	assert_string_equal(fx.what, "directory removed");
-	assert_int_equal(xl_incwatch_update(fx.w, dir), -1);
+	read_at = wall(); /* the reload that found it gone */
+	assert_int_equal(xl_incwatch_update(fx.w, dir, read_at), -1);
 	assert_int_equal(mkdir(dir, 0755), 0);
-	assert_int_equal(xl_incwatch_update(fx.w, dir), 0);
+	assert_int_equal(xl_incwatch_update(fx.w, dir, read_at), 0);
 	run_for(0.4);
 	assert_int_equal(fx.calls, 2);
-	assert_string_equal(fx.what, "directory created");
+	assert_string_equal(fx.what, "before it was watched");
 }
 
 /* The watch follows include_dir; turned off, its descriptor is closed. */
@@ -290,7 +333,7 @@ static void test_follows_and_closes(void **state)
 	snprintf(other, sizeof(other), "%s", at("other.d"));
 	assert_int_equal(mkdir(other, 0755), 0);
 	watch(0.05);
-	assert_int_equal(xl_incwatch_update(fx.w, other), 0);
+	assert_int_equal(xl_incwatch_update(fx.w, other, READ_LATER), 0);
 	put("old.conf", "x\n"); /* in the directory no longer watched */
 	run_for(0.3);
 	assert_int_equal(fx.calls, 0);
@@ -298,7 +341,7 @@ static void test_follows_and_closes(void **state)
 	run_for(0.3);
 	assert_int_equal(fx.calls, 1);
 	assert_string_equal(fx.what, "new.conf");
-	assert_int_equal(xl_incwatch_update(fx.w, NULL), 0);
+	assert_int_equal(xl_incwatch_update(fx.w, NULL, 0), 0);
 	after = dup(0);
 	close(after);
 	assert_int_equal(after, before); /* no descriptor left open */
@@ -333,6 +376,7 @@ int main(void)
 	    T(test_burst_one_reload),
 	    T(test_stream_still_applied),
 	    T(test_missing_then_created),
+	    T(test_changed_before_watched),
 	    T(test_dir_removed_and_back),
 	    T(test_follows_and_closes),
 	    T(test_update_from_callback),
