@@ -8,10 +8,12 @@
 . /test/guest-lib.sh
 
 VIP=192.168.10.100
+# well before extlbd reads it: a directory changed within 0.1 s of the read counts as
+# changed after it (a reload "before it was watched"), which would merge with the file's
+mkdir -p /etc/extlb.d
 xl_client client "$XL_CLIENT_ADDR"
 xl_backend endpoint 192.0.2.10/24 80
 xl_vip "$VIP"
-mkdir -p /etc/extlb.d
 xl_check "extlbd starts, include_dir empty and watched" xl_extlbd_start /etc/extlb.conf
 # a dotfile renamed in: what extlb-k8s does, with no signal to extlbd
 cp /test/k8s-out/kubernetes.conf /etc/extlb.d/.kubernetes.conf.tmpSEED

@@ -10,8 +10,10 @@
 VIP=192.168.10.100
 D=/tmp/watch.d
 CONF=/tmp/watch.conf
-xl_topology_nat "$VIP" 3 >/dev/null
+# well before extlbd reads it: a directory changed within 0.1 s of the read counts as changed
+# after it (a reload "before it was watched"), which would merge with the first file's
 mkdir -p "$D"
+xl_topology_nat "$VIP" 3 >/dev/null
 
 # main CONF [true|false]: resync every 2 s, so a directory created late is seen soon
 main() {
