@@ -276,7 +276,8 @@ static int watch_add(struct xl_incwatch *w, double read_at)
 	return 0;
 }
 
-/* A new directory to watch: the reload that named it has just read it. */
+/* A new directory to watch: the old one's watch, and a burst pending for
+ * it, go (the reload that named the new one has read what they were for). */
 static int dir_set(struct xl_incwatch *w, const char *dir)
 {
 	char *copy = strdup(dir);
