@@ -147,6 +147,7 @@ struct xl_errors {
 struct xl_config {
 	enum xl_log_level log_level;
 	char *include_dir;
+	bool watch_include_dir; /* reload when include_dir's files change */
 	bool owns_all;
 	enum xl_on_stop on_stop;
 	double resync_interval;

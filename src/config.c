@@ -480,6 +480,7 @@ enum {
 	G_DRAIN_TIMEOUT,
 	G_CHECK,
 	G_MAX_SERVICES,
+	G_WATCH_INCLUDE_DIR,
 	G_NKEYS
 };
 
@@ -492,6 +493,7 @@ static const char *const global_keys[G_NKEYS] = {
     [G_DRAIN_TIMEOUT] = "drain_timeout",
     [G_CHECK] = "check",
     [G_MAX_SERVICES] = "max_services",
+    [G_WATCH_INCLUDE_DIR] = "watch_include_dir",
 };
 
 enum {
@@ -2045,6 +2047,12 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 	    1)
 		c->max_services = (size_t)n;
 	global_include_dir(ld, g.s[G_INCLUDE_DIR]);
+	get_bool(ld, g.s[G_WATCH_INCLUDE_DIR], &c->watch_include_dir);
+	/* a watch with nothing to watch is a mistake worth naming */
+	if (c->watch_include_dir && !g.s[G_INCLUDE_DIR])
+		ld_err(ld, g.s[G_WATCH_INCLUDE_DIR],
+		       "watch_include_dir = true needs include_dir (the "
+		       "directory to watch)");
 	if (g.s[G_CHECK])
 		check_apply(ld, g.s[G_CHECK], &c->check, &ld->global_org,
 			    &ld->global_eff);

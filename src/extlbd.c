@@ -6,7 +6,9 @@
  * configuration names and applies only the difference.  After that the loop
  * waits for signals (SIGHUP reloads, SIGTERM/SIGINT stop) and a periodic
  * resync that compares the kernel with what we want again.  Services with
- * an op the kernel refused are retried alone, every XL_RETRY_SECS.
+ * an op the kernel refused are retried alone, every XL_RETRY_SECS.  With
+ * watch_include_dir, a change in include_dir reloads as SIGHUP does
+ * (incwatch.c says when).
  */
 #include "autoconf.h"
 
@@ -14,6 +16,7 @@
 #include "config.h"
 #include "drain.h"
 #include "health.h"
+#include "incwatch.h"
 #include "ipvs.h"
 #include "log.h"
 #include "sync.h"
@@ -31,11 +34,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define XL_RETRY_SECS 5.0
 #define XL_OPS_LOGGED 200 /* above this many ops, each is logged at debug */
 #define XL_RESYNC_SLICE 1000 /* services read back per resync step, at most */
+/* a writer's create, write, close and rename come well within this, and a
+ * person waits no longer for a file to apply than for systemctl reload */
+#define XL_INCWATCH_SETTLE 0.5
 
 /*
  * Reading a large configuration and building the table from it allocate a
@@ -114,6 +121,8 @@ struct xl_daemon {
 	struct xl_sync *sync;
 	struct xl_checker *checker;
 	struct xl_health *health;
+	struct xl_incwatch *incwatch; /* include_dir changes, when asked */
+	double read_at; /* when d->cfg was read (the wall clock's seconds) */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer resync;    /* periodic comparison with a fresh dump */
 	ev_timer health_tw; /* health changes of one iteration, applied once */
@@ -270,6 +279,26 @@ static void arm_resync(struct xl_daemon *d)
 	arm_resync_after(d, 0.);
 }
 
+/* After each reload and resync: the watch follows the configuration, and
+ * a directory that did not exist is watched once it does. */
+static void incwatch_follow(struct xl_daemon *d)
+{
+	const struct xl_config *c = d->cfg;
+
+	xl_incwatch_update(d->incwatch,
+			   c->watch_include_dir ? c->include_dir : NULL,
+			   d->read_at);
+}
+
+/* What a file's ctime is compared with (incwatch.c). */
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct xl_daemon *d = container_of(w, struct xl_daemon, resync);
@@ -284,6 +313,7 @@ static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 		sync_full(d, "resync", true);
 		d->resync_pos = 0;
 		arm_resync(d);
+		incwatch_follow(d);
 		return;
 	}
 	n = (d->want.nsvcs + slices - 1) / slices;
@@ -297,6 +327,7 @@ static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 				     d->cfg->owns_all, XL_OPS_LOGGED, &r),
 		  &r);
 	arm_resync_after(d, ev_time() - ev_now(loop));
+	incwatch_follow(d);
 }
 
 /*
@@ -541,9 +572,28 @@ static void reload_apply(struct xl_daemon *d)
 
 static void reload(struct xl_daemon *d)
 {
+	const struct xl_config *before = d->cfg;
+	double t = wall_now();
+
 	heap_steps(true);
 	reload_apply(d);
 	heap_steps(false);
+	/* a new snapshot is allocated before the old one is freed: another
+	 * address means it was put in force */
+	if (d->cfg != before)
+		d->read_at = t;
+	/* also after a refused file: the directory may exist by now */
+	incwatch_follow(d);
+}
+
+/* A change in include_dir is a reload, as SIGHUP makes one. */
+static void on_include_changed(void *arg, const char *what)
+{
+	struct xl_daemon *d = arg;
+
+	xl_info("include_dir %s changed (%s): reloading", d->cfg->include_dir,
+		what);
+	reload(d);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -612,6 +662,8 @@ static int start(struct xl_daemon *d)
 		return -1;
 	}
 	if (!(d->sync = xl_sync_new(d->ipvs)) ||
+	    !(d->incwatch = xl_incwatch_start(d->loop, XL_INCWATCH_SETTLE,
+					      on_include_changed, d)) ||
 	    !(d->checker = xl_checker_new(d->loop)) ||
 	    !(d->health = xl_health_new(d->loop, d->checker,
 					on_health_changed, d))) {
@@ -758,6 +810,7 @@ static int run(struct xl_daemon *d)
 	xl_config_drop_parsed(d->cfg); /* not before the kernel has the table */
 	heap_steps(false);
 	arm_resync(d);
+	incwatch_follow(d);
 	if (resync_slices(d) > 1)
 		xl_info("resync: the table is read back in %zu steps of up to "
 			"%d services over each resync_interval (%.0f s)",
@@ -780,6 +833,7 @@ int main(int argc, char **argv)
 	d.conf_path = o.conf;
 	d.pidfile = o.pidfile;
 	heap_steps(true);
+	d.read_at = wall_now();
 	if (!(d.cfg = load_or_report(o.conf)))
 		return 1;
 	if (o.check) {
@@ -814,6 +868,7 @@ int main(int argc, char **argv)
 	if (d.pidfile)
 		unlink(d.pidfile);
 out:
+	xl_incwatch_stop(d.incwatch);
 	xl_drain_free(&d.drain);
 	xl_table_free(&d.want);
 	keys_free(&d.hkeys);

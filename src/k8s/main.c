@@ -104,6 +104,9 @@ static void usage(FILE *f)
 	       "change\n"
 	       "  --reload-command CMD  or run CMD (with /bin/sh) after a "
 	       "change\n"
+	       "                        (neither: only write the file, for "
+	       "extlbd's\n"
+	       "                        watch_include_dir = true)\n"
 	       "  --debounce SECONDS    changes arriving within this delay are "
 	       "written\n"
 	       "                        together (default 0.2)\n"
@@ -368,6 +371,12 @@ static int run(const struct options *o)
 		return 1;
 	}
 	k8s_info("API server %s (%s)", kc.server, kc.source);
+	/* the mode the unit runs: worth a word at start, as nothing else
+	 * says how the file reaches extlbd */
+	if (!o->watch.sync.pidfile && !o->watch.sync.reload_cmd)
+		k8s_info("writing %s only: extlbd applies it by itself with "
+			 "watch_include_dir = true, else at its next reload",
+			 o->watch.sync.output);
 	c = k8s_client_new(&kc, err, sizeof(err));
 	if (!c) {
 		k8s_err("%s", err);

@@ -2,9 +2,11 @@
 # t-seed-vm.sh - the Kubernetes seed case end to end, on a real IPVS kernel:
 # the Service ext-tcp-lb (LoadBalancer, no selector, port 8000 -> 80) and its
 # manual Endpoints (192.0.2.10:80) are loaded into the API server double;
-# extlb-k8s --once writes the include file and the Service's status; extlbd
-# in the test VM loads it, and a client's requests to VIP:8000 are answered
-# by the web server at 192.0.2.10:80 in its own network namespace.
+# extlb-k8s --once writes the include file and the Service's status, with no
+# --pidfile, as the unit runs it; extlbd in the test VM runs with
+# watch_include_dir = true and applies the file when it is renamed into
+# include_dir, with no signal, and a client's requests to VIP:8000 are
+# answered by the web server at 192.0.2.10:80 in its own network namespace.
 #
 # Usage: tests/k8s/t-seed-vm.sh BUILDDIR   Ends with "N passed, N failed".
 set -uo pipefail
@@ -49,11 +51,11 @@ if [[ "$ip" == 192.168.10.100 ]]; then
 else
     bad "the Service's status shows EXTERNAL-IP 192.168.10.100 (got '$ip')"
 fi
-printf 'global: { include_dir = "/etc/extlb.d"; };\n' >"$tmp/extlb.conf"
+printf 'global: { include_dir = "/etc/extlb.d"; watch_include_dir = true; };\n' >"$tmp/extlb.conf"
 
 "$repo/scripts/vm-run" --timeout 600 --log "$repo/.vm/logs/t-seed-vm.log" \
     --bin "$build/extlbd" --add "$tmp/extlb.conf:/etc/extlb.conf" \
-    --add "$tmp/extlb.d:/etc/extlb.d" "$repo/tests/k8s/seed-guest.sh"
+    --add "$tmp/extlb.d:/test/k8s-out" "$repo/tests/k8s/seed-guest.sh"
 rc=$?
 line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$repo/.vm/logs/t-seed-vm.log" | tail -n 1)"
 p="${line%% passed*}"; f="${line#*passed, }"; f="${f%% failed}"

@@ -288,6 +288,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->log_level, XL_LOG_INFO);
 	assert_null(c->include_dir);
 	assert_false(c->owns_all);
+	assert_false(c->watch_include_dir);
 	assert_int_equal(c->on_stop, XL_ON_STOP_KEEP);
 	assert_true(c->resync_interval == 30);
 	assert_true(c->drain_timeout == 60);
@@ -1245,6 +1246,19 @@ static void test_include_dir_missing(void **state)
 	assert_string_equal(c->include_dir, fx_path("extlb.d"));
 }
 
+static void test_include_dir_watched(void **state)
+{
+	const struct xl_config *c;
+
+	(void)state;
+	c = fx_ok("global = { include_dir = \"extlb.d\"; "
+		  "watch_include_dir = true; };\n");
+	assert_true(c->watch_include_dir);
+	assert_string_equal(c->include_dir, fx_path("extlb.d"));
+	c = fx_ok("global = { watch_include_dir = false; };\n");
+	assert_false(c->watch_include_dir);
+}
+
 static void test_include_dir_absolute(void **state)
 {
 	char text[PATH_MAX + 128];
@@ -1425,7 +1439,7 @@ static const struct err_case err_cases[] = {
 	/* global */
 	{ "unknown key in global", "global = {\n  loglevel = \"info\";\n};\n",
 	  NULL, NULL, 2,
-	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services)" },
+	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir)" },
 	{ "bad log_level", "global = { log_level = \"verbose\"; };\n", NULL,
 	  NULL, 1,
 	  "log_level: \"verbose\" is not one of \"error\", \"warning\", \"info\", \"debug\"" },
@@ -1443,6 +1457,13 @@ static const struct err_case err_cases[] = {
 	  NULL, 1, "wrong type for include_dir: expected a string, got an integer" },
 	{ "include_dir empty", "global = { include_dir = \"\"; };\n", NULL,
 	  NULL, 1, "include_dir: must not be empty" },
+	{ "watch_include_dir not a bool",
+	  "global = { include_dir = \"d\"; watch_include_dir = 1; };\n", NULL,
+	  NULL, 1,
+	  "wrong type for watch_include_dir: expected a boolean, got an integer" },
+	{ "watch_include_dir without include_dir",
+	  "global = {\n  watch_include_dir = true;\n};\n", NULL, NULL, 2,
+	  "watch_include_dir = true needs include_dir (the directory to watch)" },
 	{ "check not a group", "global = { check = \"tcp\"; };\n", NULL, NULL,
 	  1, "wrong type for check: expected a group, got a string" },
 
@@ -2066,6 +2087,7 @@ int main(void)
 	    T(test_lexer_corners),
 	    T(test_include_dir),
 	    T(test_include_dir_missing),
+	    T(test_include_dir_watched),
 	    T(test_include_reuse),
 	    T(test_reload_links_unchanged),
 	    T(test_max_services),

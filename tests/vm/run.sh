@@ -4,7 +4,7 @@
 # /test/conf. Prints each VM's console, then one line per test and a closing
 # "N passed, N failed" line counting the checks of every VM; exits non-zero if any failed.
 #
-# Usage: tests/vm/run.sh BUILDDIR [tests/vm/t-NAME.sh...]
+# Usage: tests/vm/run.sh BUILDDIR [tests/vm/t-NAME.sh | t-NAME ...]
 set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,6 +13,16 @@ shift
 if [[ $# -eq 0 ]]; then
     set -- "$repo"/tests/vm/t-*.sh
 fi
+# a bare name (t-reload, t-reload.sh) is one of tests/vm's
+tests=()
+for t in "$@"; do
+    if [[ "$t" != */* && ! -e "$t" ]]; then
+        t="$repo/tests/vm/${t%.sh}.sh"
+    fi
+    [[ -f "$t" ]] || { echo "run.sh: no test $t" >&2; exit 2; }
+    tests+=("$t")
+done
+set -- "${tests[@]}"
 
 # memcheck for t-valgrind.sh (Debian's /usr/bin/valgrind is a wrapper around valgrind.bin)
 valgrind=()
