@@ -22,6 +22,10 @@
  * few real servers each take about a third of it. */
 #define XL_INCFILE_MAX_BYTES (64u << 20)
 
+/* Is name one the loader reads from include_dir: *.conf, and not a
+ * dotfile (a writer's temp file, renamed into place when complete)? */
+bool xl_incfile_wanted(const char *name);
+
 /*
  * What name in the directory dir (its real path, as realpath() gives it)
  * stands for: 0 with *st the file's (a symlink's target's) status and

@@ -49,8 +49,4 @@ int xl_incwatch_update(struct xl_incwatch *w, const char *dir,
 /* Stops and frees everything; NULL is fine. */
 void xl_incwatch_stop(struct xl_incwatch *w);
 
-/* Is name a file the configuration loader reads from include_dir?  The
- * same rule as config.c's: *.conf, not a dotfile (a writer's temp file). */
-bool xl_incwatch_wanted(const char *name);
-
 #endif

@@ -2445,13 +2445,6 @@ out:
 	return ret;
 }
 
-static bool include_wanted(const char *name)
-{
-	size_t n = strlen(name);
-
-	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".conf");
-}
-
 static int str_ptr_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -2466,7 +2459,7 @@ static char **include_names(struct loader *ld, DIR *d, size_t *n)
 
 	*n = 0;
 	while ((errno = 0, de = readdir(d))) {
-		if (!include_wanted(de->d_name))
+		if (!xl_incfile_wanted(de->d_name))
 			continue;
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -2585,51 +2578,85 @@ static void vs_share(struct xl_vs_config *dst, const struct xl_vs_config *src)
 	dst->share->holders++;
 }
 
-/* The services prev read from the unchanged file t, taken over (shared,
- * not copied).  true when it could be done, false to read the file
- * instead. */
-static bool include_reuse(struct loader *ld, const char *path,
-			  const struct xl_file_stamp *t)
+/* prev's stamp of the file path, or NULL. */
+static const struct xl_file_stamp *prev_stamp(struct loader *ld,
+					      const char *path)
 {
 	const struct xl_config *prev = ld->prev;
-	const struct xl_file_stamp *p = NULL;
-	struct xl_file_stamp now = *t;
-	const char *file;
 
-	if (!prev || !ld->prev_inherit_same)
-		return false;
 	/* files come in name order both times: look after the last found */
-	for (size_t k = 0; k < prev->nstamps && !p; k++) {
+	for (size_t k = 0; prev && k < prev->nstamps; k++) {
 		size_t i = (ld->stamp_hint + k) % prev->nstamps;
 
 		if (!strcmp(prev->stamps[i].file, path)) {
-			p = &prev->stamps[i];
 			ld->stamp_hint = i + 1;
+			return &prev->stamps[i];
 		}
 	}
-	if (!p || !p->reusable || !stamp_same(p, t))
-		return false;
+	return NULL;
+}
+
+/* The services prev read from the file of stamp p, taken over (shared,
+ * not copied) under a stamp like t. */
+static void take_over(struct loader *ld, const struct xl_file_stamp *p,
+		      struct xl_file_stamp t)
+{
+	const struct xl_config *prev = ld->prev;
+
 	/* the same name: the services taken over point at it */
-	file = files_append(ld, shared_take((char *)p->file));
-	if (!file) {
+	t.file = files_append(ld, shared_take((char *)p->file));
+	if (!t.file) {
 		ld_oom(ld);
-		return true;
+		return;
 	}
-	now.vs_first = ld->c->nvs;
+	t.vs_first = ld->c->nvs;
 	for (size_t i = p->vs_first; i < p->vs_first + p->nvs; i++) {
 		struct xl_vs_config *vs = vs_slot(ld, false);
 
 		if (!vs)
-			return true;
+			return;
 		vs_share(vs, &prev->vs[i]);
 		vs->prev = i;
 	}
-	now.nvs = ld->c->nvs - now.vs_first;
-	now.file = file;
+	t.nvs = ld->c->nvs - t.vs_first;
+	stamp_add(ld, &t);
+}
+
+/* The services prev read from the unchanged file t, taken over.  true when
+ * it could be done, false to read the file instead. */
+static bool include_reuse(struct loader *ld, const char *path,
+			  const struct xl_file_stamp *t)
+{
+	const struct xl_file_stamp *p;
+	struct xl_file_stamp now = *t;
+
+	if (!ld->prev || !ld->prev_inherit_same)
+		return false;
+	p = prev_stamp(ld, path);
+	if (!p || !p->reusable || !stamp_same(p, t))
+		return false;
 	now.reusable = true;
-	stamp_add(ld, &now);
+	take_over(ld, p, now);
 	ld->c->nreused++;
 	return true;
+}
+
+/*
+ * A file refused at a reload keeps what its last accepted version brought,
+ * as it was: an edit gone wrong, or a write caught half-way, must not take
+ * working services down.  The file is read again at the next reload.  The
+ * number of services kept.
+ */
+static size_t include_keep(struct loader *ld, const char *path)
+{
+	const struct xl_file_stamp *p = prev_stamp(ld, path);
+	struct xl_file_stamp t = {0};
+	size_t first = ld->c->nvs;
+
+	if (!p || !p->nvs || first + p->nvs > ld->c->max_services)
+		return 0;
+	take_over(ld, p, t);
+	return ld->c->nvs - first;
 }
 
 /* Services vs[from ..] out of the snapshot, as if never read. */
@@ -2639,12 +2666,33 @@ static void vs_truncate(struct loader *ld, size_t from)
 		vs_free(&ld->c->vs[--ld->c->nvs]);
 }
 
+/* The line that closes a file's refusal, once its errors are listed. */
+static void include_refused(struct loader *ld, const char *path, size_t nerr)
+{
+	size_t kept = include_keep(ld, path);
+
+	ld->c->nrefused_files++;
+	if (kept)
+		xl_errors_add(&ld->c->refused, path, 0,
+			      "refused (%zu error%s): its last accepted version "
+			      "stays in force (%zu virtual service%s) until it "
+			      "is fixed; the rest of the configuration applies",
+			      nerr, nerr == 1 ? "" : "s", kept,
+			      kept == 1 ? "" : "s");
+	else
+		xl_errors_add(&ld->c->refused, path, 0,
+			      "refused (%zu error%s): none of its virtual "
+			      "services is applied; the rest of the "
+			      "configuration is",
+			      nerr, nerr == 1 ? "" : "s");
+}
+
 /* An include_dir file that cannot be read at all. */
 static void include_refuse(struct loader *ld, const char *path,
 			   const char *why)
 {
 	xl_errors_add(&ld->c->refused, path, 0, "%s", why);
-	ld->c->nrefused_files++;
+	include_refused(ld, path, 1);
 }
 
 /* Reads path (open_path, as xl_incfile_stat found it) and parses it; its
@@ -2727,18 +2775,11 @@ static void include_file(struct loader *ld, const char *path,
 		xl_errors_add(errs, path, 0, "out of memory");
 	if (ld->nerr == nerr || ld->oom)
 		return;
-	xl_errors_add(&ld->c->refused, path, 0,
-		      "refused (%zu error%s): none of its virtual services "
-		      "is applied; the rest of the configuration is",
-		      ld->nerr - nerr, ld->nerr - nerr == 1 ? "" : "s");
-	ld->c->nrefused_files++;
-	ld->nerr = nerr;
 	ld->global_org.reported = reported;
 	vs_truncate(ld, first);
-	for (size_t i = nstamps; i < ld->c->nstamps; i++) {
-		ld->c->stamps[i].nvs = 0;
-		ld->c->stamps[i].reusable = false;
-	}
+	ld->c->nstamps = nstamps;
+	include_refused(ld, path, ld->nerr - nerr);
+	ld->nerr = nerr;
 }
 
 /* Others may write the directory: any of them could put a file there. */

@@ -21,6 +21,7 @@
  * reload, and so read again.
  */
 #include "incwatch.h"
+#include "incfile.h"
 
 #include "log.h"
 
@@ -64,12 +65,6 @@ struct xl_incwatch {
 	double since;
 };
 
-bool xl_incwatch_wanted(const char *name)
-{
-	size_t n = strlen(name);
-
-	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".conf");
-}
 
 /* One more change: the callback runs settle seconds after the last one,
  * or SETTLE_MAX_TIMES settle delays after the first, whichever is first. */
@@ -132,7 +127,7 @@ static void event_one(struct xl_incwatch *w, const struct inotify_event *e)
 		return;
 	}
 	/* a directory named x.conf is not read either */
-	if (!(e->mask & IN_ISDIR) && e->len && xl_incwatch_wanted(e->name))
+	if (!(e->mask & IN_ISDIR) && e->len && xl_incfile_wanted(e->name))
 		burst_add(w, e->name);
 }
 
@@ -250,7 +245,7 @@ static bool changed_since(const char *dir, double read_at)
 		return true;
 	changed = fstat(dirfd(d), &st) < 0 || newer(&st, read_at);
 	while (!changed && (de = readdir(d)))
-		if (xl_incwatch_wanted(de->d_name))
+		if (xl_incfile_wanted(de->d_name))
 			changed = fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
 				  newer(&st, read_at);
 	closedir(d);

@@ -2059,6 +2059,55 @@ static void test_include_collisions(void **state)
 			  "defined at ");
 }
 
+/*
+ * A file refused at a reload keeps its last accepted version in force (a
+ * typo, a write caught half-way, must not take its services down), again
+ * at each reload, until it is fixed; at a fresh start there is none.
+ */
+static void test_include_refused_keeps(void **state)
+{
+	struct xl_config *c;
+
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/b.conf", INC_B("5"));
+	fx_write("extlb.d/good.conf", INC_GOOD);
+	c = fx_ok(INC_MAIN);
+	assert_int_equal(c->nvs, 3);
+	fx_replace("extlb.d/b.conf", "virtual_services = ( { name = \"b\";\n"
+				     "  vip = \"10.0.0.3\"; port = 80; wieght = 2; } );\n");
+	for (int i = 0; i < 2; i++) {
+		c = fx_reload();
+		assert_int_equal(c->nvs, 3);
+		assert_int_equal(vs_named(c, "b")->svc.dests[0].weight, 5);
+		assert_int_not_equal(vs_named(c, "b")->prev, XL_VS_NONE);
+		fx_expect_refused("extlb.d/b.conf", 2, "unknown key \"wieght\"");
+		fx_expect_refused("extlb.d/b.conf", 0,
+				  "refused (1 error): its last accepted version "
+				  "stays in force (1 virtual service) until it is "
+				  "fixed");
+	}
+	/* replaced by a FIFO: the same */
+	assert_int_equal(unlink(fx_path("extlb.d/b.conf")), 0);
+	assert_int_equal(mkfifo(fx_path("extlb.d/b.conf"), 0644), 0);
+	c = fx_reload();
+	assert_int_equal(vs_named(c, "b")->svc.dests[0].weight, 5);
+	fx_expect_refused("extlb.d/b.conf", 0, "a FIFO");
+	/* fixed: the new version applies */
+	assert_int_equal(unlink(fx_path("extlb.d/b.conf")), 0);
+	fx_write("extlb.d/b.conf", INC_B("6"));
+	c = fx_reload();
+	assert_int_equal(c->refused.n, 0);
+	assert_int_equal(vs_named(c, "b")->svc.dests[0].weight, 6);
+	/* broken again, then a fresh start: nothing of it to keep */
+	fx_replace("extlb.d/b.conf", "virtual_services = ( { name = 1; } );\n");
+	fx_ok_refused(INC_MAIN);
+	assert_int_equal(fx.c->nvs, 2);
+	fx_expect_refused("extlb.d/b.conf", 0,
+			  "refused (2 errors): none of its virtual services is "
+			  "applied");
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -2095,6 +2144,7 @@ int main(void)
 	    T(test_include_dir_absolute),
 	    T(test_include_dir_not_a_dir),
 	    T(test_string_max),
+	    T(test_include_refused_keeps),
 	    T(test_include_not_regular),
 	    T(test_include_symlink_inside),
 	    T(test_include_size_cap),

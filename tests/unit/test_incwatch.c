@@ -8,6 +8,7 @@
  * would have to stall a writer for 15 times its period to split a burst).
  */
 #include "incwatch.h"
+#include "incfile.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,14 +128,14 @@ static void watch(double settle)
 static void test_wanted(void **state)
 {
 	(void)state;
-	assert_true(xl_incwatch_wanted("kubernetes.conf"));
-	assert_true(xl_incwatch_wanted("a.conf"));
-	assert_false(xl_incwatch_wanted(".conf"));
-	assert_false(xl_incwatch_wanted("x.conf~"));
-	assert_false(xl_incwatch_wanted(".kubernetes.conf.tmpAb12Cd"));
-	assert_false(xl_incwatch_wanted(".hidden.conf"));
-	assert_false(xl_incwatch_wanted("README"));
-	assert_false(xl_incwatch_wanted("x.conf.swp"));
+	assert_true(xl_incfile_wanted("kubernetes.conf"));
+	assert_true(xl_incfile_wanted("a.conf"));
+	assert_false(xl_incfile_wanted(".conf"));
+	assert_false(xl_incfile_wanted("x.conf~"));
+	assert_false(xl_incfile_wanted(".kubernetes.conf.tmpAb12Cd"));
+	assert_false(xl_incfile_wanted(".hidden.conf"));
+	assert_false(xl_incfile_wanted("README"));
+	assert_false(xl_incfile_wanted("x.conf.swp"));
 }
 
 /* extlb-k8s's way: a dotfile filled, then renamed in.  Only the rename

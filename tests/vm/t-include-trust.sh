@@ -2,7 +2,8 @@
 # include_dir files are a tenant's input: a file that repeats the main file's service, one
 # that asks for a root script check without being root's alone, a FIFO and a symlink to
 # /dev/zero are each refused alone (logged with file:line, at every reload), the static
-# service keeps its traffic, the rest applies, and extlbd -t says the same.
+# service keeps its traffic, the rest applies, and extlbd -t says the same. A file that
+# breaks later keeps its last accepted version in force.
 # shellcheck source=tests/vm/guest-lib.sh
 . /test/guest-lib.sh
 
@@ -67,6 +68,15 @@ xl_assert_eq "fixed file: its service added" "add-service TCP 192.168.10.100:800
     "$(xl_log_since "$mark" | grep -E 'info: add-service' | sed 's/.*info: //')"
 xl_assert_eq "fixed file: only the stolen port is still refused" 1 \
     "$(xl_log_since "$mark" | grep -c 'include_dir: 0 files and 1 virtual service refused')"
+
+# a typo in the tenant's file: its last accepted version stays in force
+sed -i 's/port = 8001;/port = 8001; wieght = 2;/' /tmp/extlb.d/10-tenant.conf
+mark=$(xl_log_lines)
+xl_extlbd_reload
+xl_assert_eq "typo: the file's last accepted version stays in force" 1 \
+    "$(xl_log_since "$mark" | grep -c '10-tenant.conf: refused (1 error): its last accepted version stays in force (1 virtual service)')"
+xl_assert_eq "typo: nothing changed in the kernel" 1 "$(xl_log_since "$mark" | grep -c 'reload: 0 ops applied')"
+xl_assert_eq "typo: VIP:8001 still answers" "backend3" "$(xl_http_get client "$VIP" 8001)"
 
 # an error in the main file still refuses the whole configuration
 sed -i 's/resync_interval = 600;/resync_interval = 600; bogus = 1;/' "$CONF"
