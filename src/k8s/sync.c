@@ -562,8 +562,8 @@ static int write_and_reload(const struct k8s_sync_opts *o,
 	else if (o->reload_cmd)
 		*reload_failed = k8s_output_reload_command(o->reload_cmd) < 0;
 	else
-		k8s_info("no --pidfile or --reload-command: extlbd reads %s "
-			 "at its next reload",
+		k8s_info("wrote %s: extlbd applies it at its next reload "
+			 "(with watch_include_dir = true, at once)",
 			 o->output);
 	return w;
 }
