@@ -40,10 +40,17 @@
  * K8S_MAX_LIST_PAGES  pages of one LIST: K8S_MAX_LIST_OBJECTS (200000
  *                 objects of a kind, above Kubernetes' tested limits of
  *                 10000 Services and 150000 Pods) at K8S_PAGE_LIMIT a page.
+ * K8S_MAX_LIST_BACKENDS  address and port pairs stored by one LIST (the
+ *                 objects kept cost about 80 bytes each, so 80 MB at
+ *                 most): 150000 Pods with 6 ports each.  One object has at
+ *                 most K8S_MAX_OBJECT_BACKENDS (k8s/objects.h).
  *
  * So one page is parsed in at most K8S_MAX_RESPONSE of buffer plus the
  * json-c tree of one object, at most K8S_MAX_MAPS * 800 + K8S_MAX_NODES *
  * 150 bytes (32 MiB): items are parsed one at a time, never the whole page.
+ * What is kept of the objects is bounded too: K8S_MAX_LIST_OBJECTS of a
+ * few hundred bytes and K8S_MAX_LIST_BACKENDS of about 80, for each kind,
+ * LISTed or watched (sync.c).
  */
 #define K8S_PAGE_LIMIT 500
 #define K8S_MAX_OBJECT_MIB 2
@@ -54,6 +61,7 @@
 #define K8S_MAX_NODES 131072
 #define K8S_MAX_LIST_OBJECTS 200000
 #define K8S_MAX_LIST_PAGES (K8S_MAX_LIST_OBJECTS / K8S_PAGE_LIMIT)
+#define K8S_MAX_LIST_BACKENDS 1000000
 
 /*
  * The extent of one JSON value, and whether it keeps within the bounds
@@ -125,7 +133,8 @@ const char *k8s_client_server(const struct k8s_client *c);
 
 /*
  * LIST path page by page (limit and continue), calling fn on each item
- * (fn must json_object_get() what it keeps).  *list_rv gets the list's
+ * (fn must json_object_get() what it keeps; it returns 0, -1 when out of
+ * memory, -2 past K8S_MAX_LIST_BACKENDS).  *list_rv gets the list's
  * resourceVersion (malloc'ed), where a WATCH would start.  0, or -1 when a
  * request or fn failed.
  */

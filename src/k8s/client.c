@@ -811,6 +811,11 @@ static int walk_items(struct walk *w, k8s_item_fn fn, void *arg)
 		} else {
 			r = fn(item, arg);
 			json_object_put(item);
+			if (r == -2)
+				return cerr(w->c,
+					    "%s: more than %d backends "
+					    "(address and port pairs) in one LIST",
+					    w->what, K8S_MAX_LIST_BACKENDS);
 			if (r < 0)
 				return cerr(w->c,
 					    "%s: the items could not be stored",

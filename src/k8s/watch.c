@@ -72,6 +72,7 @@ struct stream {
 	char *list_path;	/* its path, "/api/v1/services" */
 	char *page;	/* the URL path and query of the page in flight */
 	unsigned pages; /* of the LIST being read, so far */
+	size_t backends; /* stored by the LIST being read, so far */
 	char *list_rv;
 	unsigned events; /* events (not bookmarks) in this watch */
 	ev_tstamp started;
@@ -257,6 +258,7 @@ static void list_drop(struct stream *s)
 	free(s->list_rv);
 	s->list_rv = NULL;
 	s->pages = 0;
+	s->backends = 0;
 	s->listing = false;
 }
 
@@ -670,7 +672,7 @@ static int page_item(json_object *item, void *arg)
 {
 	struct stream *s = arg;
 
-	return k8s_kind_load_item(&s->fresh, s->kind, item);
+	return k8s_kind_load_item(&s->fresh, s->kind, item, &s->backends);
 }
 
 /* The LIST is complete: it replaces the kind's cache; the watch follows. */

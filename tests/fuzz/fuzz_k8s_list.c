@@ -34,9 +34,10 @@ static struct k8s_client *client(void)
 static int load(json_object *item, void *arg)
 {
 	struct k8s_cache *caches = arg;
+	size_t backends = 0;
 
 	for (int k = 0; k < K8S_NKINDS; k++)
-		if (k8s_kind_load_item(&caches[k], k, item) < 0)
+		if (k8s_kind_load_item(&caches[k], k, item, &backends) < 0)
 			return -1;
 	return 0;
 }

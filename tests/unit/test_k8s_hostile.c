@@ -156,7 +156,9 @@ static int teardown(void **state)
 
 static int load(json_object *item, void *cache)
 {
-	return k8s_kind_load_item(cache, K8S_SERVICES, item);
+	size_t backends = 0;
+
+	return k8s_kind_load_item(cache, K8S_SERVICES, item, &backends);
 }
 
 /* A page of Services (' for ") read into a fresh cache.  The result of
@@ -312,6 +314,97 @@ static void test_page_continue(void **state)
 	free(url);
 }
 
+/* An Endpoints object of naddr addresses and nport ports (' for "). */
+static char *endpoints(const char *name, size_t naddr, size_t nport)
+{
+	char *addrs = repeat("", "{'ip':'192.0.2.1'}", naddr, "");
+	char *ports = repeat("", "{'port':80}", nport, "");
+	char *s = malloc(strlen(addrs) + strlen(ports) + 256);
+
+	assert_non_null(s);
+	sprintf(s,
+		"{'metadata':{'namespace':'n','name':'%s'},'subsets':[{"
+		"'addresses':[%s],'ports':[%s]}]}",
+		name, addrs, ports);
+	free(addrs);
+	free(ports);
+	for (char *p = s; *p; p++)
+		*p = *p == '\'' ? '"' : *p;
+	return s;
+}
+
+/* Addresses times ports: bounded in one object, and in one LIST. */
+static void test_backends_bounded(void **state)
+{
+	struct k8s_cache cache;
+	size_t backends = 0, i;
+	char *s;
+	json_object *j;
+
+	(void)state;
+	k8s_kind_cache_init(&cache, K8S_ENDPOINTS);
+	s = endpoints("too-many", 1001, 100);
+	j = json_tokener_parse(s);
+	assert_int_equal(
+	    k8s_kind_load_item(&cache, K8S_ENDPOINTS, j, &backends), 0);
+	assert_int_equal(cache.n, 0); /* skipped */
+	json_object_put(j);
+	free(s);
+	for (i = 0; i * K8S_MAX_OBJECT_BACKENDS <= K8S_MAX_LIST_BACKENDS; i++) {
+		char name[32];
+		int r;
+
+		snprintf(name, sizeof(name), "e%zu", i);
+		s = endpoints(name, 1000, 100);
+		j = json_tokener_parse(s);
+		r = k8s_kind_load_item(&cache, K8S_ENDPOINTS, j, &backends);
+		json_object_put(j);
+		free(s);
+		if (r) {
+			assert_int_equal(r, -2);
+			break;
+		}
+	}
+	/* the object past the bound is not put */
+	assert_int_equal(i, K8S_MAX_LIST_BACKENDS / K8S_MAX_OBJECT_BACKENDS);
+	assert_int_equal(cache.n, i);
+	assert_int_equal(backends, K8S_MAX_LIST_BACKENDS);
+	k8s_cache_clear(&cache);
+}
+
+/* A watch event that would pass the bound is skipped, the old kept. */
+static void event(struct k8s_state *st, const char *type, size_t nports,
+		  int want)
+{
+	char *s = endpoints("ev", 1, nports);
+	json_object *j = json_tokener_parse(s);
+
+	assert_int_equal(k8s_state_event(st, K8S_ENDPOINTS, type, j), want);
+	json_object_put(j);
+	free(s);
+}
+
+static void test_events_bounded(void **state)
+{
+	struct k8s_state st;
+	size_t base = K8S_MAX_LIST_BACKENDS - 8;
+
+	(void)state;
+	k8s_state_init(&st);
+	st.backends[K8S_ENDPOINTS] = base; /* as if listed */
+	event(&st, "ADDED", 5, 1);
+	assert_int_equal(st.backends[K8S_ENDPOINTS], base + 5);
+	event(&st, "MODIFIED", 9, 0); /* base + 9: past the bound */
+	assert_int_equal(st.backends[K8S_ENDPOINTS], base + 5);
+	assert_int_equal(st.kinds[K8S_ENDPOINTS].n, 1);
+	event(&st, "MODIFIED", 8, 1); /* base + 8: the bound itself */
+	assert_int_equal(st.backends[K8S_ENDPOINTS], base + 8);
+	event(&st, "DELETED", 8, 1);
+	assert_int_equal(st.backends[K8S_ENDPOINTS], base);
+	assert_int_equal(st.kinds[K8S_ENDPOINTS].n, 0);
+	k8s_state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +419,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_page_continue, setup,
 					    teardown),
+	    cmocka_unit_test(test_backends_bounded),
+	    cmocka_unit_test(test_events_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
