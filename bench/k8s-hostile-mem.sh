@@ -19,6 +19,8 @@
 #               (default: K8S_MAX_RESPONSE of this tree; 64 before issue 13)
 # Prints one line per run:
 #   page MiB  peak RSS MiB  exit  (RSS / cap)
+# then one for extlb-k8s in watch mode, the three kinds' first pages all of
+# the first size, read side by side (its VmHWM once all three are listed).
 # and the host's load before the first run.  Memory: the double holds the
 # page as Python objects (about 10 times the page: 600 MB for 60 MiB), and
 # extlb-k8s before the bounds of issue 13 took 2.3 GB for a 60 MiB page.
@@ -77,3 +79,26 @@ for mb in "${sizes[@]}"; do
     bytes="$(page_bytes)"
     run "$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')"
 done
+
+# Watch mode: the three kinds LIST side by side, each first page the
+# first size asked (Endpoints-shaped items in the Service and slice LISTs
+# are skipped, one warning each, after being parsed); the peak (VmHWM) once
+# all three are listed.
+mb="${sizes[0]}"
+for path in /api/v1/services /apis/discovery.k8s.io/v1/endpointslices /api/v1/endpoints; do
+    ctl fail-list mode=big mb="$mb" count=1 path="$path"
+done
+"$bin" --kubeconfig "$api/kubeconfig" --default-class --vip-pool 192.0.2.100-192.0.2.110 \
+    --output "$tmp/out.conf" 2>"$tmp/watch.log" &
+wpid=$!
+for _ in $(seq 600); do
+    [[ "$(grep -c '^extlb-k8s: info: listed' "$tmp/watch.log")" -ge 3 ]] && break
+    sleep 0.1
+done
+hwm="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$wpid/status")"
+kill "$wpid"
+wait "$wpid" || true
+printf '%-10s %-14s %-5s %s   (watch mode: 3 pages of about %s MiB side by side; %s)\n' \
+    "3 x $mb" "$((hwm / 1024))" "-" \
+    "$(awk -v r="$hwm" -v c="${cap_mib:-0}" 'BEGIN { if (c > 0) printf "%.2f", r / 1024 / c; else print "?" }')" \
+    "$mb" "$(grep -c '^extlb-k8s: info: listed' "$tmp/watch.log") kinds listed"
