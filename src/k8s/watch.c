@@ -70,8 +70,8 @@ struct stream {
 	bool too_big;
 	struct k8s_cache fresh; /* the LIST being read */
 	char *list_path;	/* its path, "/api/v1/services" */
-	char *page;	/* the URL path and query of the page in flight */
-	unsigned pages; /* of the LIST being read, so far */
+	char *page;	 /* the URL path and query of the page in flight */
+	unsigned pages;	 /* of the LIST being read, so far */
 	size_t backends; /* stored by the LIST being read, so far */
 	char *list_rv;
 	unsigned events; /* events (not bookmarks) in this watch */
@@ -657,7 +657,11 @@ static void failure_text(struct stream *s, CURLcode rc, long code, char *buf,
 		return;
 	}
 	if (code != 200) {
-		j = s->body ? json_tokener_parse(s->body) : NULL;
+		/* a Status is small: a large error body (a LIST page's may
+		 * reach the cap) is not worth a tree of many times its size */
+		j = s->body && s->blen <= ERRBODY_MAX
+			? json_tokener_parse(s->body)
+			: NULL;
 		msg = str_member(j, "message");
 		snprintf(buf, len, "HTTP %ld%s%s", code, msg ? ": " : "",
 			 msg ? msg : "");
