@@ -63,7 +63,6 @@ struct stream {
 	struct curl_slist *hdrs;
 	json_tokener *tok;
 	struct k8s_json_scan scan; /* the event being read, and its bounds */
-	json_object *ev;	   /* what the tokener returned last */
 	/* a LIST page, or a watch's answer when it is not 200 */
 	char *body;
 	size_t blen, bmax;
@@ -356,20 +355,17 @@ static int handle_event(struct stream *s, json_object *ev)
 	return 0;
 }
 
-/* An event ended (its last bytes fed to the tokener): handed on. */
-static int event_done(struct stream *s)
+/* An event ended: ev is what the tokener gave for its last bytes.  It is
+ * handed on. */
+static int event_done(struct stream *s, json_object *ev)
 {
 	enum json_tokener_error e = json_tokener_get_error(s->tok);
-	json_object *ev = NULL;
 	int r;
 
 	if (e == json_tokener_continue) { /* a number ends where it stops */
 		ev = json_tokener_parse_ex(s->tok, "", 1);
 		e = json_tokener_get_error(s->tok);
-	} else {
-		ev = s->ev;
 	}
-	s->ev = NULL;
 	json_tokener_reset(s->tok);
 	k8s_json_scan_reset(&s->scan);
 	if (e != json_tokener_success) {
@@ -393,6 +389,7 @@ static int event_done(struct stream *s)
 static int feed(struct stream *s, const char *p, size_t len)
 {
 	while (len) {
+		json_object *ev;
 		size_t n;
 		int end;
 
@@ -412,17 +409,16 @@ static int feed(struct stream *s, const char *p, size_t len)
 			s->bad = true;
 			return -1;
 		}
-		s->ev = json_tokener_parse_ex(s->tok, p, (int)n);
+		ev = json_tokener_parse_ex(s->tok, p, (int)n);
 		p += n;
 		len -= n;
 		if (end) {
-			if (event_done(s) < 0)
+			if (event_done(s, ev) < 0)
 				return -1;
 		} else if (json_tokener_get_error(s->tok) !=
 			   json_tokener_continue) {
 			/* json-c saw an end or an error the scan did not */
-			json_object_put(s->ev);
-			s->ev = NULL;
+			json_object_put(ev);
 			k8s_warn("watch of %s: the stream is not JSON (%s)",
 				 s->what,
 				 json_tokener_error_desc(
