@@ -74,6 +74,11 @@ struct k8s_backend {
 	uint32_t weight; /* 1 ready, 0 terminating (drain) */
 };
 
+/* The backends (address and port pairs) of one object, at most: the
+ * EndpointSlice API's maxima, 1000 endpoints of 100 ports.  An object
+ * of more is skipped. */
+#define K8S_MAX_OBJECT_BACKENDS 100000
+
 /* An EndpointSlice or a v1 Endpoints object, reduced to its backends. */
 struct k8s_epset {
 	char *ns, *name;

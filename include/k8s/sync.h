@@ -29,6 +29,9 @@ enum k8s_kind { K8S_SERVICES, K8S_SLICES, K8S_ENDPOINTS, K8S_NKINDS };
 /* What extlb-k8s knows of the cluster, and what it told the cluster. */
 struct k8s_state {
 	struct k8s_cache kinds[K8S_NKINDS]; /* k8s_service, k8s_epset */
+	/* the backends of each kind's objects: K8S_MAX_LIST_BACKENDS at most,
+	 * as the objects are K8S_MAX_LIST_OBJECTS (k8s/client.h) */
+	size_t backends[K8S_NKINDS];
 	/* Services whose status this process set: key -> the VIP (char *) */
 	struct k8s_cache published;
 	/* what the last pass told of each Service (pending, or endpoints
@@ -51,12 +54,13 @@ int k8s_sync_list_kind(struct k8s_client *c, const char *ns,
 		       struct k8s_state *st, enum k8s_kind k);
 
 /* For a LIST read page by page elsewhere (watch.c): a cache for kind k,
- * one item of a page into it (a bad one skipped with a warning; -1 only
- * when out of memory), and the finished cache in place of st's (fresh is
- * left empty, ready for the next LIST). */
+ * one item of a page into it (a bad one skipped with a warning; -1 when
+ * out of memory; -2 when the backends stored by this LIST, counted in
+ * *backends, pass K8S_MAX_LIST_BACKENDS), and the finished cache in place
+ * of st's (fresh is left empty, ready for the next LIST). */
 void k8s_kind_cache_init(struct k8s_cache *c, enum k8s_kind k);
-int k8s_kind_load_item(struct k8s_cache *c, enum k8s_kind k,
-		       json_object *item);
+int k8s_kind_load_item(struct k8s_cache *c, enum k8s_kind k, json_object *item,
+		       size_t *backends);
 void k8s_state_replace(struct k8s_state *st, enum k8s_kind k,
 		       struct k8s_cache *fresh);
 
@@ -67,8 +71,9 @@ int k8s_sync_list(struct k8s_client *c, const struct k8s_sync_opts *o,
 /*
  * One WATCH event's object into the cache of kind k: ADDED and MODIFIED
  * put it, DELETED removes it.  1 when the cache changed, 0 when not (an
- * object that does not parse is skipped with a warning and the cached one
- * kept), -1 when out of memory.
+ * object that does not parse, or would take the kind past
+ * K8S_MAX_LIST_OBJECTS or K8S_MAX_LIST_BACKENDS, is skipped with a warning
+ * and the cached one kept), -1 when out of memory.
  */
 int k8s_state_event(struct k8s_state *st, enum k8s_kind k, const char *type,
 		    json_object *obj);

@@ -558,6 +558,11 @@ static int add_backends(struct pctx *p, struct k8s_epset *e,
 {
 	struct k8s_backend *v;
 
+	/* a product of addresses and ports: bounded, or a small object of
+	 * many of each would cost gigabytes */
+	if (nports > K8S_MAX_OBJECT_BACKENDS - e->nbackends)
+		return fail(p, "more than %d address and port pairs",
+			    K8S_MAX_OBJECT_BACKENDS);
 	v = realloc(e->backends, (e->nbackends + nports + 1) * sizeof(*v));
 	if (!v)
 		return fail(p, "out of memory");

@@ -34,8 +34,10 @@ static const struct kind {
 
 void k8s_state_init(struct k8s_state *st)
 {
-	for (int k = 0; k < K8S_NKINDS; k++)
+	for (int k = 0; k < K8S_NKINDS; k++) {
 		k8s_cache_init(&st->kinds[k], kinds[k].name, kinds[k].free_obj);
+		st->backends[k] = 0;
+	}
 	k8s_cache_init(&st->published, "published VIP", free);
 	k8s_cache_init(&st->pending, "pending Service", free);
 }
@@ -74,13 +76,52 @@ static int parse_object(enum k8s_kind k, json_object *j, void **out,
 	return r;
 }
 
+/*
+ * Backends (address and port pairs) are what the objects of a cluster
+ * cost most: about 80 bytes each, and an object of many addresses and
+ * many ports costs their product.  So the backends of a kind are counted
+ * as objects are put, and bounded (K8S_MAX_LIST_BACKENDS): a LIST that
+ * would pass the bound fails, an event that would is skipped.
+ */
+static size_t obj_backends(enum k8s_kind k, const void *obj)
+{
+	return k == K8S_SERVICES || !obj
+		   ? 0
+		   : ((const struct k8s_epset *)obj)->nbackends;
+}
+
+static size_t cache_backends(enum k8s_kind k, const struct k8s_cache *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += obj_backends(k, c->items[i].obj);
+	return n;
+}
+
 struct loader {
 	struct k8s_cache *cache;
 	enum k8s_kind kind;
+	size_t *backends; /* of the cache's objects */
 };
 
+/* Whether obj may replace what the cache holds under key; if so the
+ * count of backends follows. */
+static bool within_bounds(struct loader *l, const char *key, const void *obj)
+{
+	const void *old = k8s_cache_get(l->cache, key);
+	size_t n = *l->backends - obj_backends(l->kind, old) +
+		   obj_backends(l->kind, obj);
+
+	if (n > K8S_MAX_LIST_BACKENDS ||
+	    (!old && l->cache->n >= K8S_MAX_LIST_OBJECTS))
+		return false;
+	*l->backends = n;
+	return true;
+}
+
 /* One object into the cache; a bad one is skipped, with why.  1 put, 0
- * skipped, -1 out of memory. */
+ * skipped, -1 out of memory, -2 past the bounds (nothing put). */
 static int put_object(struct loader *l, json_object *item)
 {
 	char key[KEY_MAX], why[512];
@@ -95,12 +136,19 @@ static int put_object(struct loader *l, json_object *item)
 		k8s_warn("%s %s was skipped: %s", l->cache->kind, key, why);
 		return 0;
 	}
+	if (!within_bounds(l, key, obj)) {
+		kinds[l->kind].free_obj(obj);
+		return -2;
+	}
 	return k8s_cache_put(l->cache, key, rv, obj) < 0 ? -1 : 1;
 }
 
+/* One item of a LIST: 0, -1 out of memory, -2 past the bounds. */
 static int load_item(json_object *item, void *arg)
 {
-	return put_object(arg, item) < 0 ? -1 : 0;
+	int r = put_object(arg, item);
+
+	return r < 0 ? r : 0;
 }
 
 void k8s_kind_cache_init(struct k8s_cache *c, enum k8s_kind k)
@@ -108,12 +156,12 @@ void k8s_kind_cache_init(struct k8s_cache *c, enum k8s_kind k)
 	k8s_cache_init(c, kinds[k].name, kinds[k].free_obj);
 }
 
-int k8s_kind_load_item(struct k8s_cache *c, enum k8s_kind k,
-		       json_object *item)
+int k8s_kind_load_item(struct k8s_cache *c, enum k8s_kind k, json_object *item,
+		       size_t *backends)
 {
-	struct loader l = {c, k};
+	struct loader l = {c, k, backends};
 
-	return put_object(&l, item) < 0 ? -1 : 0;
+	return load_item(item, &l);
 }
 
 void k8s_state_replace(struct k8s_state *st, enum k8s_kind k,
@@ -121,6 +169,7 @@ void k8s_state_replace(struct k8s_state *st, enum k8s_kind k,
 {
 	k8s_cache_clear(&st->kinds[k]);
 	st->kinds[k] = *fresh;
+	st->backends[k] = cache_backends(k, fresh);
 	k8s_kind_cache_init(fresh, k);
 }
 
@@ -139,7 +188,8 @@ int k8s_sync_list_kind(struct k8s_client *c, const char *ns,
 		       struct k8s_state *st, enum k8s_kind k)
 {
 	struct k8s_cache fresh;
-	struct loader l = {&fresh, k};
+	size_t backends = 0;
+	struct loader l = {&fresh, k, &backends};
 	char *path = k8s_kind_path(k, ns), *rv = NULL;
 	int r;
 
@@ -166,6 +216,7 @@ int k8s_sync_list_kind(struct k8s_client *c, const char *ns,
 	if (r >= 0) {
 		k8s_cache_clear(&st->kinds[k]);
 		st->kinds[k] = fresh;
+		st->backends[k] = backends;
 	} else {
 		k8s_cache_clear(&fresh);
 	}
@@ -189,6 +240,7 @@ int k8s_sync_list(struct k8s_client *c, const struct k8s_sync_opts *o,
 	for (int k = 0; k < K8S_NKINDS; k++) {
 		k8s_cache_clear(&st->kinds[k]);
 		st->kinds[k] = fresh.kinds[k];
+		st->backends[k] = fresh.backends[k];
 	}
 	k8s_cache_clear(&fresh.published);
 	k8s_cache_clear(&fresh.pending);
@@ -198,16 +250,27 @@ int k8s_sync_list(struct k8s_client *c, const struct k8s_sync_opts *o,
 int k8s_state_event(struct k8s_state *st, enum k8s_kind k, const char *type,
 		    json_object *obj)
 {
-	struct loader l = {&st->kinds[k], k};
+	struct loader l = {&st->kinds[k], k, &st->backends[k]};
 	char key[KEY_MAX], why[512];
 	const char *rv;
+	int r;
 
-	if (strcmp(type, "DELETED"))
-		return put_object(&l, obj);
+	if (strcmp(type, "DELETED")) {
+		r = put_object(&l, obj);
+		if (r != -2)
+			return r;
+		k8s_object_key(obj, key, sizeof(key), &rv, why, sizeof(why));
+		k8s_warn("%s %s was skipped: past the bounds of a kind (%d "
+			 "objects, %d backends)",
+			 kinds[k].name, key, K8S_MAX_LIST_OBJECTS,
+			 K8S_MAX_LIST_BACKENDS);
+		return 0;
+	}
 	if (k8s_object_key(obj, key, sizeof(key), &rv, why, sizeof(why)) < 0) {
 		k8s_warn("a deleted %s was skipped: %s", kinds[k].name, why);
 		return 0;
 	}
+	st->backends[k] -= obj_backends(k, k8s_cache_get(l.cache, key));
 	return k8s_cache_delete(l.cache, key) ? 1 : 0;
 }
 

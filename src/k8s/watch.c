@@ -39,7 +39,6 @@
 #define ERRBODY_MAX (64 * 1024)
 /* seconds a LIST page may take */
 #define LIST_TIMEOUT 60L
-#define JSON_DEPTH 64
 /* a watch that ends sooner than this without an event is not "normal" */
 #define WATCH_MIN_LIFE 1.0
 /* the first file waits at most this long for the watches to open */
@@ -63,14 +62,16 @@ struct stream {
 	CURL *h;	  /* the transfer in flight, or NULL */
 	struct curl_slist *hdrs;
 	json_tokener *tok;
-	size_t obj_bytes; /* bytes of the event being read */
+	struct k8s_json_scan scan; /* the event being read, and its bounds */
 	/* a LIST page, or a watch's answer when it is not 200 */
 	char *body;
 	size_t blen, bmax;
 	bool too_big;
 	struct k8s_cache fresh; /* the LIST being read */
 	char *list_path;	/* its path, "/api/v1/services" */
-	char *page;		/* the URL path and query of the page in flight */
+	char *page;	 /* the URL path and query of the page in flight */
+	unsigned pages;	 /* of the LIST being read, so far */
+	size_t backends; /* stored by the LIST being read, so far */
 	char *list_rv;
 	unsigned events; /* events (not bookmarks) in this watch */
 	ev_tstamp started;
@@ -255,6 +256,8 @@ static void list_drop(struct stream *s)
 	s->page = NULL;
 	free(s->list_rv);
 	s->list_rv = NULL;
+	s->pages = 0;
+	s->backends = 0;
 	s->listing = false;
 }
 
@@ -352,56 +355,77 @@ static int handle_event(struct stream *s, json_object *ev)
 	return 0;
 }
 
-/* Bytes of the watch stream: whole events handed on as they complete. */
+/* An event ended: ev is what the tokener gave for its last bytes.  It is
+ * handed on. */
+static int event_done(struct stream *s, json_object *ev)
+{
+	enum json_tokener_error e = json_tokener_get_error(s->tok);
+	int r;
+
+	if (e == json_tokener_continue) { /* a number ends where it stops */
+		ev = json_tokener_parse_ex(s->tok, "", 1);
+		e = json_tokener_get_error(s->tok);
+	}
+	json_tokener_reset(s->tok);
+	k8s_json_scan_reset(&s->scan);
+	if (e != json_tokener_success) {
+		k8s_warn("watch of %s: the stream is not JSON (%s)", s->what,
+			 json_tokener_error_desc(e));
+		json_object_put(ev);
+		s->bad = true;
+		return -1;
+	}
+	r = handle_event(s, ev);
+	json_object_put(ev);
+	return r;
+}
+
+/*
+ * Bytes of the watch stream: whole events handed on as they complete.
+ * Each event's extent and bounds are scanned before json-c sees its
+ * bytes, so that no event builds a tree larger than the bounds allow
+ * (k8s/client.h): one that would is logged and ends the watch.
+ */
 static int feed(struct stream *s, const char *p, size_t len)
 {
 	while (len) {
 		json_object *ev;
-		enum json_tokener_error e;
-		size_t used;
-		int chunk = len > INT32_MAX ? INT32_MAX : (int)len;
+		size_t n;
+		int end;
 
-		if (!s->obj_bytes) { /* between events: skip the line breaks */
-			while (len && strchr(" \t\r\n", *p)) {
+		if (!s->scan.started) { /* between events: skip line breaks */
+			while (len && strchr(" \t\r\n", *p) && *p) {
 				p++;
 				len--;
 			}
 			if (!len)
 				return 0;
-			chunk = len > INT32_MAX ? INT32_MAX : (int)len;
 		}
-		ev = json_tokener_parse_ex(s->tok, p, chunk);
-		e = json_tokener_get_error(s->tok);
-		if (e == json_tokener_continue) {
-			s->obj_bytes += (size_t)chunk;
-			if (s->obj_bytes > K8S_MAX_RESPONSE) {
-				k8s_warn("watch of %s: an event larger than "
-					 "%u MiB",
-					 s->what, K8S_MAX_RESPONSE >> 20);
-				s->bad = true;
-				return -1;
-			}
-			p += chunk;
-			len -= (size_t)chunk;
-			continue;
-		}
-		if (e != json_tokener_success || !ev) {
-			k8s_warn("watch of %s: the stream is not JSON (%s)",
-				 s->what, json_tokener_error_desc(e));
-			json_object_put(ev);
+		end = k8s_json_scan(&s->scan, p,
+				    len > INT32_MAX ? INT32_MAX : len, &n);
+		if (s->scan.over != K8S_JSON_OK) {
+			k8s_warn("watch of %s: an event %s", s->what,
+				 k8s_json_over_text(s->scan.over));
 			s->bad = true;
 			return -1;
 		}
-		used = json_tokener_get_parse_end(s->tok);
-		json_tokener_reset(s->tok);
-		s->obj_bytes = 0;
-		if (handle_event(s, ev) < 0) {
+		ev = json_tokener_parse_ex(s->tok, p, (int)n);
+		p += n;
+		len -= n;
+		if (end) {
+			if (event_done(s, ev) < 0)
+				return -1;
+		} else if (json_tokener_get_error(s->tok) !=
+			   json_tokener_continue) {
+			/* json-c saw an end or an error the scan did not */
 			json_object_put(ev);
+			k8s_warn("watch of %s: the stream is not JSON (%s)",
+				 s->what,
+				 json_tokener_error_desc(
+				     json_tokener_get_error(s->tok)));
+			s->bad = true;
 			return -1;
 		}
-		json_object_put(ev);
-		p += used;
-		len -= used;
 	}
 	return 0;
 }
@@ -557,7 +581,7 @@ static int start_watch(struct stream *s)
 	s->listing = false;
 	s->open = false;
 	s->events = 0;
-	s->obj_bytes = 0;
+	k8s_json_scan_reset(&s->scan);
 	s->bmax = ERRBODY_MAX;
 	json_tokener_reset(s->tok);
 	r = start_request(s, q, w->o->watch_timeout + 60L, on_watch_data,
@@ -629,7 +653,11 @@ static void failure_text(struct stream *s, CURLcode rc, long code, char *buf,
 		return;
 	}
 	if (code != 200) {
-		j = s->body ? json_tokener_parse(s->body) : NULL;
+		/* a Status is small: a large error body (a LIST page's may
+		 * reach the cap) is not worth a tree of many times its size */
+		j = s->body && s->blen <= ERRBODY_MAX
+			? json_tokener_parse(s->body)
+			: NULL;
 		msg = str_member(j, "message");
 		snprintf(buf, len, "HTTP %ld%s%s", code, msg ? ": " : "",
 			 msg ? msg : "");
@@ -644,7 +672,7 @@ static int page_item(json_object *item, void *arg)
 {
 	struct stream *s = arg;
 
-	return k8s_kind_load_item(&s->fresh, s->kind, item);
+	return k8s_kind_load_item(&s->fresh, s->kind, item, &s->backends);
 }
 
 /* The LIST is complete: it replaces the kind's cache; the watch follows. */
@@ -689,7 +717,8 @@ static void page_done(struct stream *s, CURLcode rc, long code)
 	double d;
 
 	if (rc == CURLE_OK && code == 200) {
-		if (k8s_client_list_page(w->c, s->list_path, s->body, s->blen,
+		if (k8s_client_list_page(w->c, s->list_path, s->page,
+					 ++s->pages, s->body, s->blen,
 					 page_item, s, &s->list_rv,
 					 &next) == 0) {
 			stream_release(s);
@@ -857,7 +886,7 @@ int k8s_watch_run(struct k8s_client *c, const struct k8s_watch_opts *o)
 		s->w = &w;
 		s->kind = k;
 		s->what = kind_words[k];
-		s->tok = json_tokener_new_ex(JSON_DEPTH);
+		s->tok = json_tokener_new_ex(K8S_MAX_DEPTH);
 		k8s_kind_cache_init(&s->fresh, k);
 		ev_timer_init(&s->retry, on_retry, 0., 0.);
 		s->retry.data = s;

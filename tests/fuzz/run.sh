@@ -10,7 +10,8 @@ set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=scripts/deps.sh
 . "$repo/scripts/deps.sh"
-xl_apt_install clang libclang-rt-14-dev libconfig-dev pkg-config >/dev/null || exit 1
+xl_apt_install clang libclang-rt-14-dev libconfig-dev pkg-config libcurl4-openssl-dev \
+    libjson-c-dev libyaml-dev libev-dev python3 >/dev/null || exit 1
 
 secs="${1:-30}"; shift || true
 out="$repo/build/fuzz"
@@ -21,9 +22,27 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 # what each target links, beside itself
+k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c"
 declare -A sources=(
     [fuzz_include]="src/config.c src/incfile.c src/model.c"
+    [fuzz_k8s_list]="$k8s_srcs"
 )
+declare -A libs=(
+    [fuzz_include]="$(pkg-config --cflags --libs libconfig)"
+    [fuzz_k8s_list]="$(pkg-config --cflags --libs libcurl json-c yaml-0.1) -lev -lm"
+)
+
+# seed CORPUS-DIR NAME: the corpus/NAME files; for k8s_list, the API fixtures as LIST pages
+seed() {
+    cp "$repo/tests/fuzz/corpus/$2"/* "$1"/ 2>/dev/null || true
+    [[ "$2" == k8s_list ]] || return 0
+    for f in "$repo"/tests/k8s/fixtures/*.json; do
+        python3 -c 'import json, sys
+o = json.load(open(sys.argv[1]))
+print(json.dumps({"kind": "List", "metadata": {"resourceVersion": "1", "continue": "c"},
+                  "items": [o, o]}))' "$f" >"$1/$(basename "$f")"
+    done
+}
 
 passed=0 failed=0
 for t in "${targets[@]}"; do
@@ -33,12 +52,12 @@ for t in "${targets[@]}"; do
     echo "=== fuzz: $t (${secs} s)"
     if ! clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
             -fno-sanitize-recover=undefined -I"$repo/include" \
-            "$repo/tests/fuzz/$t.c" "${src[@]}" $(pkg-config --cflags --libs libconfig) \
+            "$repo/tests/fuzz/$t.c" "${src[@]}" ${libs[$t]} \
             -o "$out/$t"; then
         echo "fuzz: $t does not build"; failed=$((failed + 1)); continue
     fi
     corpus="$(mktemp -d)"
-    cp "$repo/tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true
+    seed "$corpus" "$name"
     if (cd "$out" && LSAN_OPTIONS="suppressions=$repo/tests/fuzz/lsan.supp" "./$t" -max_total_time="$secs" -max_len=65536 -timeout=10 \
             -rss_limit_mb=2048 -print_final_stats=1 "$corpus" >"$out/$t.log" 2>&1); then
         passed=$((passed + 1))

@@ -48,6 +48,10 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_TOKEN = "extlb-test-token"
 CONTROL_TIMEOUT = 60
 FAULT_HUGE_MB = 80  # fail-watch mode=huge: more than a client's 64 MiB cap
+FAULT_DEEP = 200    # fail-list/fail-watch mode=deep: levels of nesting
+FAULT_MAPS = 20000  # fail-watch mode=maps: empty JSON objects in one event
+LIST_FAULT_MODES = ("big", "endless", "repeat", "deep", "types", "items", "nometa")
+WATCH_FAULT_MODES = ("http", "stream", "garbage", "huge", "deep", "maps", "types")
 
 
 # --------------------------------------------------------------------------
@@ -618,6 +622,8 @@ class State:
         self.settings = dict(self.defaults)
         self.faults = []             # dicts: action fail/hang, count, code, method, path
         self.watch_faults = []       # dicts: mode http/stream, count
+        self.list_faults = []        # dicts: mode, count, path, mb (fail-list)
+        self.hostile_tokens = {}     # continue token -> the fail-list fault that gave it
         self.hang_release = threading.Event()
         self.requests = collections.deque(maxlen=5000)
         self.request_seq = 0
@@ -898,6 +904,8 @@ class State:
             self.snapshots.clear()
             self.faults.clear()
             self.watch_faults.clear()
+            self.list_faults.clear()
+            self.hostile_tokens.clear()
             self.requests.clear()
             token_changed = self.settings["token"] != self.defaults["token"]
             self.settings = dict(self.defaults)
@@ -1120,6 +1128,33 @@ class State:
                     return f
             return None
 
+    def take_list_fault(self, path, cont):
+        """The fail-list fault for a LIST of path: a continue token it gave
+        keeps it (without counting), a fresh LIST takes one of its count."""
+        with self.cond:
+            if cont and cont in self.hostile_tokens:
+                return self.hostile_tokens[cont]
+            for f in self.list_faults:
+                if f.get("path") and f["path"] != path:
+                    continue
+                f["count"] -= 1
+                if f["count"] <= 0:
+                    self.list_faults.remove(f)
+                f = dict(f, pages=0)
+                return f
+            return None
+
+    def hostile_token(self, fault, same):
+        """A continue token for the next page of a fail-list LIST."""
+        with self.cond:
+            if not same:
+                fault["pages"] += 1
+            tok = "hostile-%d-%d" % (id(fault), 0 if same else fault["pages"])
+            self.hostile_tokens[tok] = fault
+            while len(self.hostile_tokens) > 4096:
+                self.hostile_tokens.pop(next(iter(self.hostile_tokens)))
+            return tok
+
     # ---- faults / request log --------------------------------------------------
 
     def take_fault(self, method, path, is_watch):
@@ -1161,6 +1196,7 @@ class State:
                 "settings": dict(self.settings),
                 "faults": [dict(f) for f in self.faults],
                 "watchFaults": [dict(f) for f in self.watch_faults],
+                "listFaults": [dict(f) for f in self.list_faults],
                 "requests": self.request_seq,
                 "stateFile": os.path.abspath(self.state_file) if self.state_file else None,
             }
@@ -1199,6 +1235,106 @@ def strip_type(obj):
     return o
 
 
+def deep_value(depth):
+    """JSON text nested depth levels deep (built as text: Python's json would
+    hit its recursion limit first)."""
+    return '{"a":' * (depth - 1) + "[]" + "}" * (depth - 1)
+
+
+def wrong_type_items(res):
+    """Objects of res's LIST with wrong types where extlb-k8s reads them, each
+    to be skipped with one log line: not an object, metadata of the wrong type
+    or missing, an array where a string belongs, and fields of the kind."""
+    md = {"namespace": "hostile", "name": "wrong-types"}
+    out = ["a string item", {"metadata": "not an object"}, {"spec": {}},
+           {"metadata": {"namespace": "hostile", "name": ["an", "array"]}}]
+    if res.plural == "services":
+        out += [dict(metadata=dict(md, name="spec-string"), spec="LoadBalancer"),
+                dict(metadata=dict(md, name="port-range"),
+                     spec={"type": "LoadBalancer", "ports": [{"port": 70000}]}),
+                dict(metadata=dict(md, name="port-huge"),
+                     spec={"type": "LoadBalancer",
+                           "ports": [{"port": 123456789012345678901234567890}]}),
+                dict(metadata=dict(md, name="ports-object"),
+                     spec={"type": "LoadBalancer", "ports": {"port": 80}})]
+    elif res.plural == "endpoints":
+        out += [dict(metadata=dict(md, name="subsets-object"), subsets={"addresses": []}),
+                dict(metadata=dict(md, name="ip-number"),
+                     subsets=[{"addresses": [{"ip": 3221225985}], "ports": [{"port": 80}]}]),
+                dict(metadata=dict(md, name="port-range"),
+                     subsets=[{"addresses": [{"ip": "192.0.2.1"}], "ports": [{"port": -1}]}])]
+    else:
+        out += [dict(metadata=dict(md, name="endpoints-string"), addressType="IPv4",
+                     endpoints="192.0.2.1"),
+                dict(metadata=dict(md, name="type-number"), addressType=4, endpoints=[]),
+                dict(metadata=dict(md, name="ready-string"), addressType="IPv4",
+                     ports=[{"port": 80}],
+                     endpoints=[{"addresses": ["192.0.2.1"], "conditions": {"ready": "yes"}}])]
+    return out
+
+
+def hostile_events(res, mode):
+    """The watch events of fail-watch mode deep, maps or types, as text."""
+    md = '{"namespace":"hostile","name":"%s"}'
+    if mode == "deep":
+        return ['{"type":"ADDED","object":{"metadata":%s,"spec":%s}}'
+                % (md % "deep", deep_value(FAULT_DEEP))]
+    if mode == "maps":
+        return ['{"type":"ADDED","object":{"metadata":%s,"x":[%s]}}'
+                % (md % "maps", ",".join(["{}"] * FAULT_MAPS))]
+    return ['{"type":"ADDED","object":"not an object"}'] + [
+        _json({"type": "MODIFIED", "object": o})
+        for o in wrong_type_items(res) if isinstance(o, dict)]
+
+
+def filler_items(n, size):
+    """n Endpoints objects in namespace hostile, of about size bytes each, with
+    addresses shaped as the endpoints controller writes them."""
+    per = max(1, size // 120)
+    out = []
+    for i in range(n):
+        addrs = [{"ip": "10.%d.%d.%d" % (i % 250, j // 250 % 250, j % 250 + 1),
+                  "nodeName": "node-%d" % (j % 100),
+                  "targetRef": {"kind": "Pod", "namespace": "hostile",
+                                "name": "filler-%d-%d" % (i, j)}} for j in range(per)]
+        out.append({"metadata": {"namespace": "hostile", "name": "filler-%05d" % i,
+                                 "resourceVersion": "1"},
+                    "subsets": [{"addresses": addrs, "ports": [{"port": 8080}]}]})
+    return out
+
+
+def hostile_list(state, res, ns, fault, cont, limit):
+    """The text of a LIST page as a fail-list fault makes it (see README)."""
+    mode = fault["mode"]
+    if cont:  # a page after the first: no more objects
+        meta, items = {"resourceVersion": str(state.rv)}, []
+    else:
+        meta, items = state.list(res, ns, [], [], 0, None)
+    body = {"kind": res.list_kind, "apiVersion": res.api_version,
+            "metadata": dict(meta), "items": [strip_type(o) for o in items]}
+    extra = None
+    if mode in ("endless", "repeat"):
+        body["metadata"]["continue"] = state.hostile_token(fault, mode == "repeat")
+    elif mode == "deep":
+        extra = ('{"metadata":{"namespace":"hostile","name":"deep"},"spec":%s}'
+                 % deep_value(int(fault.get("depth", FAULT_DEEP))))
+    elif mode == "types":
+        body["items"] += wrong_type_items(res)
+    elif mode == "items":
+        body["items"] = {"kind": "not an array"}
+    elif mode == "nometa":
+        del body["metadata"]
+    elif mode == "big":
+        target = int(float(fault.get("mb", 30)) * (1 << 20))
+        room = max(1, (limit or 500) - len(body["items"]))
+        base = len(_json(body))
+        body["items"] += filler_items(room, max(0, target - base) // room)
+    text = _json(body)
+    if extra is not None:
+        text = text[:text.rindex("]")] + ("," if body["items"] else "") + extra + "]}"
+    return text
+
+
 class ApiHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kube-apiserver-double"
@@ -1225,7 +1361,9 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             self.send_header("Warning", self._warning)
 
     def send_json(self, code, obj, extra=None):
-        body = (_json(obj) + "\n").encode()
+        self.send_raw_json(code, (_json(obj) + "\n").encode(), extra)
+
+    def send_raw_json(self, code, body, extra=None):
         self.send_response(code)
         self._common_headers()
         self.send_header("Content-Type", "application/json")
@@ -1463,6 +1601,13 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             limit = int(self.q.get("limit") or 0)
         except ValueError:
             raise ApiError(status_obj(400, f"invalid limit: {self.q.get('limit')}"))
+        fault = self.server.state.take_list_fault(self.url_path, self.q.get("continue"))
+        if fault is not None:
+            self._entry["fault"] = "list-" + fault["mode"]
+            text = hostile_list(self.server.state, res, ns, fault,
+                                self.q.get("continue"), max(0, limit))
+            self.send_raw_json(200, text.encode())
+            return
         meta, items = self.server.state.list(res, ns, lsel, fsel, max(0, limit),
                                              self.q.get("continue") or None)
         self.send_json(200, {"kind": res.list_kind, "apiVersion": res.api_version,
@@ -1588,6 +1733,13 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 self._start_stream()
                 self._write_chunk(b'{"type":"ADDED","object":{"metadata":')
                 self._write_chunk(b'\x00\xffnot json at all]]\n')
+                self._write_chunk(b"")
+            elif forced["mode"] in ("deep", "maps", "types"):
+                # a hostile server: an event nested too deep, one of too many
+                # objects, or events with the wrong types; then the end
+                self._start_stream()
+                for line in hostile_events(res, forced["mode"]):
+                    self._write_chunk(line.encode() + b"\n")
                 self._write_chunk(b"")
             elif forced["mode"] == "huge":
                 # one event far larger than any Kubernetes object (etcd caps them
@@ -1840,10 +1992,21 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         if verb == "compact":
             rv = a.get("resourceVersion", a.get("rv"))
             return 200, {"compactedResourceVersion": str(st.compact(rv))}
+        if verb == "fail-list":
+            mode = a.get("mode")
+            if mode not in LIST_FAULT_MODES:
+                return 400, {"error": "mode must be one of " + ", ".join(LIST_FAULT_MODES)}
+            f = {"mode": mode, "count": int(a.get("count", 1))}
+            for k in ("path", "mb", "depth"):
+                if a.get(k) is not None:
+                    f[k] = a[k]
+            with st.cond:
+                st.list_faults.append(f)
+            return 200, {"ok": True, "fault": f}
         if verb == "fail-watch":
             mode = a.get("mode", "stream")
-            if mode not in ("http", "stream", "garbage", "huge"):
-                return 400, {"error": "mode must be http, stream, garbage or huge"}
+            if mode not in WATCH_FAULT_MODES:
+                return 400, {"error": "mode must be one of " + ", ".join(WATCH_FAULT_MODES)}
             with st.cond:
                 st.watch_faults.append({"mode": mode, "count": int(a.get("count", 1))})
             return 200, {"ok": True}
@@ -1875,6 +2038,7 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
             with st.cond:
                 st.faults.clear()
                 st.watch_faults.clear()
+                st.list_faults.clear()
             st.release_hangs()
             return 200, {"ok": True}
         if verb == "set":
@@ -2232,7 +2396,8 @@ CTL_USAGE = """usage: apiserver.py ctl DIR VERB [ARGS]
   get RESOURCE NAMESPACE NAME
   apply|create|replace FILE...    (JSON object, List, or array; '-' = stdin)
   delete FILE... | delete RESOURCE NAMESPACE NAME
-  compact [resourceVersion=N]     fail-watch [mode=stream|http] [count=N]
+  compact [resourceVersion=N]     fail-watch [mode=stream|http|garbage|huge|deep|maps|types] [count=N]
+  fail-list mode=big|endless|repeat|deep|types|items|nometa [count=N] [path=PATH] [mb=N] [depth=N]
   expire-watches | bookmark | close-watches [abort=true]
   fail [count=N] [code=500] [method=M] [path=SUBSTR] [watch=true|false]
   hang [count=N] [seconds=S] [method=M] [path=SUBSTR] | release | clear-faults

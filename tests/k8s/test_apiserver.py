@@ -521,6 +521,83 @@ class ApiServerTest(unittest.TestCase):
         finally:
             w.close()
 
+    # ---- fail-list and the hostile watch modes -------------------------------
+
+    def test_fail_list_continue(self):
+        # endless: a new token every page, the same fault behind each
+        self.assertEqual(self.ctl("fail-list", {"mode": "endless",
+                                                "path": "/api/v1/services"})[0], 200)
+        resp, page = self.api("GET", "/api/v1/services?limit=500")
+        self.assertEqual(len(page["items"]), 2)
+        seen = set()
+        for _ in range(3):
+            tok = page["metadata"]["continue"]
+            self.assertNotIn(tok, seen)
+            seen.add(tok)
+            resp, page = self.api("GET", "/api/v1/services?limit=500&continue="
+                                  + urllib.parse.quote(tok))
+            self.assertEqual((resp.status, page["items"]), (200, []))
+        # count=1 is spent: the next LIST is a real one
+        resp, page = self.api("GET", "/api/v1/services?limit=500")
+        self.assertNotIn("continue", page["metadata"])
+        # repeat: the same token again and again; other paths untouched
+        self.ctl("fail-list", {"mode": "repeat", "path": "/api/v1/services"})
+        resp, page = self.api("GET", "/api/v1/endpoints")
+        self.assertNotIn("continue", page["metadata"])
+        resp, page = self.api("GET", "/api/v1/services?limit=500")
+        tok = page["metadata"]["continue"]
+        resp, page = self.api("GET", "/api/v1/services?limit=500&continue="
+                              + urllib.parse.quote(tok))
+        self.assertEqual(page["metadata"]["continue"], tok)
+        st = self.ctl("state")[1]
+        self.assertEqual(st["listFaults"], [])
+        self.assertEqual(self.ctl("fail-list", {"mode": "nope"})[0], 400)
+
+    def test_fail_list_shapes(self):
+        self.ctl("fail-list", {"mode": "deep", "depth": 100})
+        resp, page = self.api("GET", "/api/v1/services")
+        self.assertEqual(page["items"][-1]["metadata"]["name"], "deep")
+        self.assertEqual(len(page["items"]), 3)
+        self.ctl("fail-list", {"mode": "types"})
+        resp, page = self.api("GET", "/api/v1/endpoints")
+        self.assertEqual(page["items"][0]["metadata"]["name"], "ext-tcp-lb")
+        self.assertEqual(page["items"][1], "a string item")
+        self.assertGreaterEqual(len(page["items"]), 8)
+        self.ctl("fail-list", {"mode": "items"})
+        resp, page = self.api("GET", "/api/v1/endpoints")
+        self.assertIsInstance(page["items"], dict)
+        self.ctl("fail-list", {"mode": "nometa"})
+        resp, page = self.api("GET", "/api/v1/endpoints")
+        self.assertNotIn("metadata", page)
+        self.ctl("fail-list", {"mode": "big", "mb": 2})
+        conn = self.https(30)
+        conn.request("GET", "/api/v1/endpoints?limit=500",
+                     headers={"Authorization": f"Bearer {TOKEN}"})
+        raw = conn.getresponse().read()
+        conn.close()
+        page = json.loads(raw)
+        self.assertLessEqual(len(page["items"]), 500)
+        self.assertLess(abs(len(raw) - (2 << 20)), 256 << 10)
+        self.assertEqual(self.ctl("requests")[1]["requests"][-1]["fault"], "list-big")
+
+    def test_hostile_watch_modes(self):
+        rv = self.list_rv()
+        for mode in ("deep", "maps", "types"):
+            self.ctl("fail-watch", {"mode": mode})
+            w = Watch(self, f"/api/v1/services?watch=1&resourceVersion={rv}")
+            try:
+                evs = []
+                while (ev := w.next()) is not None:
+                    evs.append(ev)
+            finally:
+                w.close()
+            if mode == "types":
+                self.assertEqual(evs[0]["object"], "not an object")
+                self.assertGreaterEqual(len(evs), 6)
+            else:
+                self.assertEqual(len(evs), 1)
+                self.assertEqual(evs[0]["object"]["metadata"]["name"], mode)
+
     def test_expire_open_watch(self):
         rv = self.list_rv()
         w = Watch(self, f"/api/v1/services?watch=1&resourceVersion={rv}")
