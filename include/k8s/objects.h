@@ -6,7 +6,7 @@
  * type rejects the whole object with a reason naming the field, so that
  * nothing downstream ever sees half an object.  EndpointSlices and v1
  * Endpoints both become a k8s_epset: the addresses that may take traffic,
- * with their ports, already filtered by readiness.
+ * with their ports, each marked ready or only serving-and-terminating.
  */
 #ifndef EXTLB_K8S_OBJECTS_H
 #define EXTLB_K8S_OBJECTS_H
@@ -71,13 +71,16 @@ struct k8s_backend {
 	/* the only port of its slice or subset: it serves a one-port Service
 	 * whatever the port names say, as kube-proxy does */
 	bool sole_port;
-	uint32_t weight; /* 1 ready, 0 terminating (drain) */
+	/* ready; false: serving and terminating, which takes traffic only
+	 * when its port has no ready endpoint (kube-proxy's rule) */
+	bool ready;
 };
 
 /* An EndpointSlice or a v1 Endpoints object, reduced to its backends. */
 struct k8s_epset {
 	char *ns, *name;
 	char *service; /* the Service it belongs to; NULL: none */
+	bool fqdn;     /* an EndpointSlice of addressType FQDN: no backends */
 	struct k8s_backend *backends;
 	size_t nbackends;
 };

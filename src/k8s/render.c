@@ -41,6 +41,7 @@ struct real {
 	struct k8s_addr addr;
 	uint16_t port;
 	uint32_t weight;
+	bool ready; /* false: serving and terminating, a stand-in */
 };
 
 /* What the annotations and the affinity ask for, once validated. */
@@ -478,22 +479,33 @@ static int real_cmp(const void *a, const void *b)
 	return r ? r : (int)x->port - (int)y->port;
 }
 
-/* Sorts the real servers and merges duplicates (the same address in two
- * slices), keeping the higher weight: ready wins over terminating. */
+/*
+ * kube-proxy's rule: a port's ready endpoints take its traffic; only when
+ * it has none do its serving-and-terminating ones stand in, at their full
+ * weight, so that a rolling update of every pod at once does not black
+ * hole the Service.  A terminating endpoint left out while others are
+ * ready is drained by extlbd as any removed real server is.  Then sorted,
+ * with duplicates (one address in two slices) merged.
+ */
 static void reals_normalize(struct vs *v)
 {
 	size_t out = 0;
+	bool any_ready = false;
 
+	for (size_t i = 0; i < v->nreals; i++)
+		any_ready |= v->reals[i].ready;
+	for (size_t i = 0; i < v->nreals; i++) {
+		if (v->reals[i].ready || !any_ready)
+			v->reals[out++] = v->reals[i];
+	}
+	v->nreals = out;
 	if (!v->nreals)
 		return;
 	qsort(v->reals, v->nreals, sizeof(*v->reals), real_cmp);
+	out = 0;
 	for (size_t i = 0; i < v->nreals; i++) {
-		if (out && !real_cmp(&v->reals[out - 1], &v->reals[i])) {
-			if (v->reals[i].weight > v->reals[out - 1].weight)
-				v->reals[out - 1].weight = v->reals[i].weight;
-			continue;
-		}
-		v->reals[out++] = v->reals[i];
+		if (!out || real_cmp(&v->reals[out - 1], &v->reals[i]))
+			v->reals[out++] = v->reals[i];
 	}
 	v->nreals = out;
 }
@@ -613,7 +625,7 @@ static int vs_add_reals(struct render *r, struct vs *v,
 				v->reals = n;
 			}
 			v->reals[v->nreals++] =
-			    (struct real){b->addr, b->port, b->weight};
+			    (struct real){b->addr, b->port, 1, b->ready};
 		}
 	}
 	reals_normalize(v);

@@ -173,7 +173,7 @@ else
     bad "\$KUBECONFIG is read"
 fi
 
-# ---- web: named ports, a draining and a not-ready endpoint, IPv6 slice ----
+# ---- web: named ports, a terminating and a not-ready endpoint, IPv6 slice ----
 ctl apply "$fixtures/service-web.json" "$fixtures/endpointslice-web-ipv4.json" \
     "$fixtures/endpointslice-web-ipv6.json" >/dev/null
 cat >"$tmp/web.conf" <<EOT
@@ -194,8 +194,7 @@ virtual_services = (
     port = 80;
     protocol = "tcp";
     real_servers = (
-      { address = "198.51.100.11"; port = 8080; weight = 1; },
-      { address = "198.51.100.12"; port = 8080; weight = 0; }
+      { address = "198.51.100.11"; port = 8080; weight = 1; }
     );
   },
   {
@@ -204,18 +203,39 @@ virtual_services = (
     port = 443;
     protocol = "tcp";
     real_servers = (
-      { address = "198.51.100.11"; port = 8443; weight = 1; },
-      { address = "198.51.100.12"; port = 8443; weight = 0; }
+      { address = "198.51.100.11"; port = 8443; weight = 1; }
     );
   }
 );
 EOT
 once --default-class
-same_file "web: named ports, drain at weight 0, not-ready left out" "$tmp/web.conf"
+same_file "web: named ports, terminating beside a ready one and not-ready left out" "$tmp/web.conf"
 extlbd_accepts "web: extlbd -t accepts the file" 3
 ips="$(status_ips shop web)"
 if [[ "$ips" == "192.0.2.101" ]]; then ok "web: the status shows the VIP"
 else bad "web: the status shows the VIP (got '$ips')"; fi
+
+# ---- endpoint conditions: no ready endpoint, the terminating stand in ----
+# 198.51.100.11 terminating too: the two serving-and-terminating take the
+# traffic at weight 1 (an absent serving reads as true); the not-serving
+# .13 never does; only addresses[0] of an endpoint counts
+ctl get endpointslices shop web-x7m2p | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+o["endpoints"][0]["conditions"] = {"ready": False, "terminating": True}
+o["endpoints"][1]["addresses"].append("198.51.100.99")
+json.dump(o, sys.stdout)' | ctl apply - >/dev/null
+once --default-class
+if grep -A7 'name = "shop/web:http"' "$conf" | grep -q '"198.51.100.11"; port = 8080; weight = 1' &&
+        grep -A7 'name = "shop/web:http"' "$conf" | grep -q '"198.51.100.12"; port = 8080; weight = 1' &&
+        ! grep -q '198.51.100.13\|198.51.100.99' "$conf"; then
+    ok "conditions: no ready endpoint, the serving-and-terminating take the traffic"
+else
+    bad "conditions: no ready endpoint, the serving-and-terminating take the traffic"; cat "$conf"
+fi
+extlbd_accepts "conditions: extlbd -t accepts the file" 3
+ctl apply "$fixtures/endpointslice-web-ipv4.json" >/dev/null
+once --default-class
+same_file "conditions: a ready endpoint back, the terminating leave" "$tmp/web.conf"
 
 # ---- VIPs are stable: a wider pool moves nobody ----
 "$bin" --once --kubeconfig "$api/kubeconfig" --default-class \

@@ -269,7 +269,7 @@ EOT
 wait_status "endpoint added: web's status shows its VIP" shop web 192.0.2.101
 extlbd_accepts "endpoint added: extlbd -t accepts the file" 3
 
-# ---- 3. not ready: left out; serving and terminating: weight 0 ----
+# ---- 3. not ready: left out; serving and terminating: out while one is ready ----
 ctl apply - >/dev/null <<'EOT'
 {"kind": "Endpoints", "apiVersion": "v1",
  "metadata": {"name": "ext-tcp-lb", "namespace": "default"},
@@ -279,7 +279,7 @@ ctl apply - >/dev/null <<'EOT'
 EOT
 # the fixture itself: .12 serving and terminating, .13 not serving
 ctl apply "$fixtures/endpointslice-web-ipv4.json" >/dev/null
-expect_file "not ready: left out; terminating: drained at weight 0" <<EOT
+expect_file "not ready: left out; terminating: out beside a ready one" <<EOT
 $header
 virtual_services = (
   {
@@ -298,8 +298,7 @@ virtual_services = (
     port = 80;
     protocol = "tcp";
     real_servers = (
-      { address = "198.51.100.11"; port = 8080; weight = 1; },
-      { address = "198.51.100.12"; port = 8080; weight = 0; }
+      { address = "198.51.100.11"; port = 8080; weight = 1; }
     );
   },
   {
@@ -308,8 +307,7 @@ virtual_services = (
     port = 443;
     protocol = "tcp";
     real_servers = (
-      { address = "198.51.100.11"; port = 8443; weight = 1; },
-      { address = "198.51.100.12"; port = 8443; weight = 0; }
+      { address = "198.51.100.11"; port = 8443; weight = 1; }
     );
   }
 );

@@ -395,9 +395,10 @@ static void test_not_ready_excluded(void **state)
 	fx_free(&f);
 }
 
-/* Serving and terminating: weight 0, so established connections drain; the
- * same address ready in another slice wins. */
-static void test_terminating_drains(void **state)
+/* Serving and terminating endpoints are left out while the port has a
+ * ready one (extlbd drains them as any removed real server), even when
+ * the same address is ready in another slice. */
+static void test_terminating_left_out_while_ready(void **state)
 {
 	struct fx f = {0};
 
@@ -417,11 +418,54 @@ static void test_terminating_drains(void **state)
 	render(&f);
 	assert_string_equal(reals(&f),
 			    "real_servers = (\n"
-			    "      { address = \"10.0.0.1\"; port = 80; "
-			    "weight = 0; },\n"
 			    "      { address = \"10.0.0.2\"; port = 80; "
 			    "weight = 1; }\n"
 			    "    );\n");
+	fx_free(&f);
+}
+
+/* No ready endpoint on a port: its serving-and-terminating ones take the
+ * traffic at full weight (kube-proxy's rule), per port: the other port,
+ * which has a ready endpoint, keeps only that one.  An absent serving
+ * reads as true; not serving is never used. */
+static void test_terminating_stand_in(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", "",
+			",'ports':[{'name':'http','port':80},"
+			"{'name':'https','port':443}]",
+			""));
+	add_slice(&f, SLICE("web-a", "web",
+			    "{'addresses':['10.0.0.1'],'conditions':{'ready':"
+			    "false,'serving':true,'terminating':true}},"
+			    "{'addresses':['10.0.0.2'],'conditions':{'ready':"
+			    "false,'terminating':true}},"
+			    "{'addresses':['10.0.0.3'],'conditions':{'ready':"
+			    "false,'serving':false,'terminating':true}}",
+			    "{'name':'http','port':8080},"
+			    "{'name':'https','port':8443}"));
+	add_slice(&f, SLICE("web-b", "web", "{'addresses':['10.0.0.4']}",
+			    "{'name':'https','port':8443}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(strstr(f.plan.text,
+			       "port = 80;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    real_servers = (\n"
+			       "      { address = \"10.0.0.1\"; port = 8080; "
+			       "weight = 1; },\n"
+			       "      { address = \"10.0.0.2\"; port = 8080; "
+			       "weight = 1; }\n"
+			       "    );\n"));
+	assert_non_null(strstr(f.plan.text,
+			       "port = 443;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    real_servers = (\n"
+			       "      { address = \"10.0.0.4\"; port = 8443; "
+			       "weight = 1; }\n"
+			       "    );\n"));
 	fx_free(&f);
 }
 
@@ -1234,7 +1278,8 @@ int main(void)
 	    cmocka_unit_test(test_selection_by_type_and_class),
 	    cmocka_unit_test(test_slices_union_and_dedup),
 	    cmocka_unit_test(test_not_ready_excluded),
-	    cmocka_unit_test(test_terminating_drains),
+	    cmocka_unit_test(test_terminating_left_out_while_ready),
+	    cmocka_unit_test(test_terminating_stand_in),
 	    cmocka_unit_test(test_slices_win_over_endpoints),
 	    cmocka_unit_test(test_endpoints_subsets),
 	    cmocka_unit_test(test_named_ports),
