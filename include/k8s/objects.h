@@ -60,6 +60,8 @@ struct k8s_service {
 	 * (read for every Service, kept only when it parsed) */
 	char **ingress;
 	size_t ningress;
+	/* their ipMode ("VIP", "Proxy"), NULL where absent */
+	char **ingress_mode;
 };
 
 /* One address and port that may take the service's traffic. */

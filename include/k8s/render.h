@@ -37,13 +37,20 @@ struct k8s_render_opts {
 	const struct k8s_pool *pools;
 	size_t npools;
 	struct k8s_policy policy; /* all zero: no allow-lists, no caps */
+	/* status.loadBalancer.ingress[].ipMode: "VIP" or "Proxy" for every
+	 * Service (--ip-mode); NULL: by forwarding method, Proxy for nat,
+	 * VIP for dr and tun */
+	const char *ip_mode;
 };
 
 /* A Service that has a VIP, and whether its status needs to show it. */
 struct k8s_publish {
 	const struct k8s_service *svc; /* points into the world */
 	char vip[K8S_ADDRSTR_MAX];
-	bool changed; /* status.loadBalancer.ingress is not [{ip: vip}] */
+	const char *ip_mode; /* "VIP" or "Proxy" */
+	/* status.loadBalancer.ingress is not [{ip: vip, ipMode: ip_mode}] */
+	bool changed;
+	bool new_vip; /* and does not show vip at all */
 };
 
 /*

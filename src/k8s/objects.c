@@ -244,9 +244,12 @@ void k8s_service_free(void *obj)
 	for (size_t i = 0; i < s->nports; i++)
 		free(s->ports[i].name);
 	free(s->ports);
-	for (size_t i = 0; i < s->ningress; i++)
+	for (size_t i = 0; i < s->ningress; i++) {
 		free(s->ingress[i]);
+		free(s->ingress_mode[i]);
+	}
 	free(s->ingress);
+	free(s->ingress_mode);
 	free(s);
 }
 
@@ -404,7 +407,8 @@ static int parse_ingress(struct pctx *p, json_object *j, struct k8s_service *s)
 	if (!n)
 		return 0;
 	s->ingress = calloc(n, sizeof(*s->ingress));
-	if (!s->ingress)
+	s->ingress_mode = calloc(n, sizeof(*s->ingress_mode));
+	if (!s->ingress || !s->ingress_mode)
 		return fail(p, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(ing, i);
@@ -415,7 +419,8 @@ static int parse_ingress(struct pctx *p, json_object *j, struct k8s_service *s)
 		if (!json_object_is_type(e, json_type_object))
 			return fail(p, "%s: expected an object", where);
 		s->ningress++;
-		if (opt_strdup(p, e, where, "ip", &s->ingress[i]) < 0)
+		if (opt_strdup(p, e, where, "ip", &s->ingress[i]) < 0 ||
+		    opt_strdup(p, e, where, "ipMode", &s->ingress_mode[i]) < 0)
 			return -1;
 		if (!s->ingress[i] && !(s->ingress[i] = strdup("")))
 			return fail(p, "out of memory");
@@ -477,10 +482,14 @@ int k8s_service_parse(json_object *j, struct k8s_service **out, char *why,
 				 parse_ingress(&p, j, s) < 0))
 		goto fail;
 	if (!s->load_balancer && parse_ingress(&p, j, s) < 0) {
-		for (size_t i = 0; i < s->ningress; i++)
+		for (size_t i = 0; i < s->ningress; i++) {
 			free(s->ingress[i]);
+			free(s->ingress_mode[i]);
+		}
 		free(s->ingress);
+		free(s->ingress_mode);
 		s->ingress = NULL;
+		s->ingress_mode = NULL;
 		s->ningress = 0;
 	}
 	*out = s;

@@ -276,13 +276,19 @@ static bool refused_alone(struct render *r, const struct k8s_service *s)
 	return false;
 }
 
-/* Status shows exactly [{ip: vip}]? */
-static bool status_shows(const struct k8s_service *s, const struct k8s_addr *v)
+/* Status shows exactly [{ip: vip, ipMode: mode}]?  An absent ipMode is
+ * VIP, as the API defines it (servers before 1.29 drop the field: a
+ * Service of theirs that wants VIP is not PATCHed again and again). */
+static bool status_shows(const struct k8s_service *s, const struct k8s_addr *v,
+			 const char *mode)
 {
+	const char *had = s->ningress == 1 && s->ingress_mode[0]
+			      ? s->ingress_mode[0]
+			      : "VIP";
 	struct k8s_addr a;
 
 	return s->ningress == 1 && k8s_addr_parse(s->ingress[0], &a) == 0 &&
-	       !k8s_addr_cmp(&a, v);
+	       !k8s_addr_cmp(&a, v) && !strcmp(had, mode);
 }
 
 /* Does any entry of the status show the address (or, v NULL, any)? */
@@ -305,6 +311,7 @@ struct pick {
 	bool has_want;
 	size_t first_vs, nvs; /* its virtual services in render.vs */
 	char *refused;	      /* its endpoints refused, in words */
+	const char *forward;  /* its forwarding method; NULL: nat */
 };
 
 /* Our Services, in key order, with the VIP each asks for; those refused
@@ -640,12 +647,9 @@ static int vs_add_reals(struct render *r, struct vs *v,
 
 /* One virtual service per Service port. */
 static int service_vs(struct render *r, const struct k8s_service *s,
-		      const struct k8s_addr *vip, const struct epref *sets,
-		      size_t nsets)
+		      const struct vs_opts *opts, const struct k8s_addr *vip,
+		      const struct epref *sets, size_t nsets)
 {
-	struct vs_opts opts;
-
-	resolve_opts(r, s, &opts);
 	for (size_t i = 0; i < s->nports; i++) {
 		const struct k8s_svc_port *p = &s->ports[i];
 		struct vs *v;
@@ -674,7 +678,7 @@ static int service_vs(struct render *r, const struct k8s_service *s,
 		v->vip = *vip;
 		v->port = p->port;
 		v->proto = p->proto;
-		v->opts = opts;
+		v->opts = *opts;
 		if (vs_add_reals(r, v, s, p, sets, nsets) < 0)
 			return -1;
 	}
@@ -944,19 +948,22 @@ static int render_service(struct render *r, struct pick *p,
 			  const struct epref *eps, size_t neps)
 {
 	const struct k8s_service *s = p->svc;
+	struct vs_opts opts;
 	size_t first, n;
 	int ret;
 
 	p->first_vs = r->nvs;
 	r->nrefused = 0;
+	resolve_opts(r, s, &opts);
+	p->forward = opts.forward;
 	/* EndpointSlices are the truth; a Service without any (an old
 	 * cluster, or slice mirroring switched off) falls back to Endpoints */
 	n = find_sets(slices, nslices, s->ns, s->name, &first);
 	if (n) {
-		ret = service_vs(r, s, &req->vip, slices + first, n);
+		ret = service_vs(r, s, &opts, &req->vip, slices + first, n);
 	} else {
 		n = find_sets(eps, neps, s->ns, s->name, &first);
-		ret = service_vs(r, s, &req->vip, eps + first, n);
+		ret = service_vs(r, s, &opts, &req->vip, eps + first, n);
 	}
 	p->nvs = r->nvs - p->first_vs;
 	p->refused = refused_text(r);
@@ -1001,6 +1008,19 @@ out:
 	return ret;
 }
 
+/*
+ * The ipMode a Service's status shows.  With NAT the packets reach the
+ * backend from the director, not addressed to the VIP, and kube-proxy
+ * must not capture VIP traffic on the nodes: Proxy.  Direct routing and
+ * tunnels deliver packets still addressed to the VIP: VIP.
+ */
+static const char *ip_mode(const struct render *r, const struct pick *p)
+{
+	if (r->o->ip_mode)
+		return r->o->ip_mode;
+	return p->forward && strcmp(p->forward, "nat") ? "VIP" : "Proxy";
+}
+
 /* The status to publish, and what to tell, of each Service served. */
 static void publish_served(struct render *r, struct pick *picks,
 			   const struct k8s_ipam_req *reqs, size_t n)
@@ -1015,7 +1035,10 @@ static void publish_served(struct render *r, struct pick *picks,
 		pub = &plan->publish[plan->npublish++];
 		pub->svc = picks[i].svc;
 		k8s_addr_str(&reqs[i].vip, pub->vip);
-		pub->changed = !status_shows(picks[i].svc, &reqs[i].vip);
+		pub->ip_mode = ip_mode(r, &picks[i]);
+		pub->changed =
+		    !status_shows(picks[i].svc, &reqs[i].vip, pub->ip_mode);
+		pub->new_vip = !status_has(picks[i].svc, &reqs[i].vip);
 		if (!picks[i].refused)
 			continue;
 		plan->notices[plan->nnotices++] = (struct k8s_notice){

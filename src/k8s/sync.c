@@ -235,10 +235,11 @@ static void object_path(const char *ns, const char *plural, const char *name,
 		 name ? "/" : "", e_name, sub ? sub : "");
 }
 
-/* A merge patch of the status: ingress = [{ip: vip}], or removed (vip
- * NULL; a merge patch replaces a list as a whole, null deletes it). */
+/* A merge patch of the status: ingress = [{ip: vip, ipMode: mode}], or
+ * removed (vip NULL; a merge patch replaces a list as a whole, null
+ * deletes it). */
 static int patch_status(struct k8s_client *c, const struct k8s_service *s,
-			const char *vip)
+			const char *vip, const char *mode)
 {
 	char path[8 * KEY_MAX], body[256];
 
@@ -246,8 +247,8 @@ static int patch_status(struct k8s_client *c, const struct k8s_service *s,
 	if (vip)
 		snprintf(body, sizeof(body),
 			 "{\"status\":{\"loadBalancer\":{\"ingress\":"
-			 "[{\"ip\":\"%s\"}]}}}",
-			 vip);
+			 "[{\"ip\":\"%s\",\"ipMode\":\"%s\"}]}}}",
+			 vip, mode);
 	else
 		snprintf(body, sizeof(body),
 			 "{\"status\":{\"loadBalancer\":{\"ingress\":null}}}");
@@ -256,13 +257,13 @@ static int patch_status(struct k8s_client *c, const struct k8s_service *s,
 
 static int publish(struct k8s_client *c, const struct k8s_publish *p)
 {
-	if (patch_status(c, p->svc, p->vip) < 0) {
+	if (patch_status(c, p->svc, p->vip, p->ip_mode) < 0) {
 		k8s_err("Service %s/%s: cannot publish VIP %s: %s", p->svc->ns,
 			p->svc->name, p->vip, k8s_client_error(c));
 		return -1;
 	}
-	k8s_info("Service %s/%s: status shows VIP %s", p->svc->ns, p->svc->name,
-		 p->vip);
+	k8s_info("Service %s/%s: status shows VIP %s (ipMode %s)", p->svc->ns,
+		 p->svc->name, p->vip, p->ip_mode);
 	return 0;
 }
 
@@ -449,7 +450,7 @@ static int clear_pending(struct k8s_client *c, struct k8s_state *st,
 		if (!s->ningress)
 			continue;
 		snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-		if (patch_status(c, s, NULL) < 0) {
+		if (patch_status(c, s, NULL, NULL) < 0) {
 			k8s_err("Service %s: cannot clear its status: %s", key,
 				k8s_client_error(c));
 			ret = -1;
@@ -507,7 +508,7 @@ static int clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
 		    !(ingress_has(s, mine) ||
 		      (!s->load_balancer && ingress_in_pools(s, &o->render))))
 			continue;
-		if (patch_status(c, s, NULL) < 0) {
+		if (patch_status(c, s, NULL, NULL) < 0) {
 			k8s_err("Service %s: cannot clear its status: %s",
 				svcs->items[i].key, k8s_client_error(c));
 			ret = -1;

@@ -67,6 +67,13 @@ o = json.load(sys.stdin)
 print(" ".join(i.get("ip", "") for i in
       ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []))'
 }
+# the ingress ipModes a Service's status shows, space separated ("-": none)
+status_modes() { # NS NAME
+    ctl get services "$1" "$2" | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+print(" ".join(i.get("ipMode", "-") for i in
+      ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []))'
+}
 # "extlbd -t" on the main file whose include_dir is the output directory
 extlbd_accepts() { # NAME COUNT
     if [[ ! -x "$extlbd" ]]; then skip "$1 (no $extlbd)"; return; fi

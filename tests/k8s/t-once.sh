@@ -72,6 +72,9 @@ ips="$(status_ips default ext-tcp-lb)"
 if [[ "$ips" == "192.0.2.100" ]]; then ok "seed: the status shows the VIP"
 else bad "seed: the status shows the VIP (got '$ips')"; fi
 extlbd_accepts "seed: extlbd -t accepts the file" 1
+modes="$(status_modes default ext-tcp-lb)"
+if [[ "$modes" == Proxy ]]; then ok "seed: ipMode Proxy for a nat Service"
+else bad "seed: ipMode Proxy for a nat Service (got '$modes')"; fi
 
 # ---- nothing changed: no write, no reload, no PATCH ----
 before="$(stat -c '%i %Y.%y' "$conf")"
@@ -236,6 +239,55 @@ extlbd_accepts "conditions: extlbd -t accepts the file" 3
 ctl apply "$fixtures/endpointslice-web-ipv4.json" >/dev/null
 once --default-class
 same_file "conditions: a ready endpoint back, the terminating leave" "$tmp/web.conf"
+
+# ---- ipMode: VIP for dr, --ip-mode overrides, an absent one reads VIP ----
+ctl get services shop web | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+o["metadata"].setdefault("annotations", {})["extlb.io/forward"] = "dr"
+json.dump(o, sys.stdout)' | ctl apply - >/dev/null
+once --default-class
+if [[ "$(status_modes shop web)" == VIP && "$(status_ips shop web)" == 192.0.2.101 ]]; then
+    ok "ipMode: VIP for a dr Service"
+else
+    bad "ipMode: VIP for a dr Service (got '$(status_modes shop web)')"
+fi
+ctl clear-requests >/dev/null
+once --default-class --ip-mode vip
+if [[ "$(status_modes default ext-tcp-lb)" == VIP &&
+        "$(ctl requests | grep -c '"method": "PATCH"')" == 1 ]]; then
+    ok "--ip-mode vip: the nat Service's status PATCHed once, to VIP"
+else
+    bad "--ip-mode vip: the nat Service's status PATCHed once, to VIP"
+fi
+# a status without ipMode, on a server that does not default it: read as
+# VIP, so not PATCHed again for --ip-mode vip; PATCHed for proxy
+ctl set ipModeDefault=false >/dev/null
+ctl get services default ext-tcp-lb | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+o["status"]["loadBalancer"]["ingress"] = [{"ip": "192.0.2.100"}]
+json.dump(o, sys.stdout)' | ctl apply - >/dev/null
+ctl clear-requests >/dev/null
+once --default-class --ip-mode vip
+if [[ "$(status_modes default ext-tcp-lb)" == - &&
+        "$(ctl requests | grep -c '"method": "PATCH"')" == 0 ]]; then
+    ok "--no-ipmode-default: an absent ipMode reads as VIP, no PATCH"
+else
+    bad "--no-ipmode-default: an absent ipMode reads as VIP, no PATCH"
+fi
+once --default-class --ip-mode proxy
+if [[ "$(status_modes default ext-tcp-lb)" == Proxy ]]; then ok "--ip-mode proxy: PATCHed to Proxy"
+else bad "--ip-mode proxy: PATCHed to Proxy (got '$(status_modes default ext-tcp-lb)')"; fi
+ctl set ipModeDefault=true >/dev/null
+ctl apply "$fixtures/service-web.json" >/dev/null
+once --default-class
+ctl clear-requests >/dev/null
+once --default-class
+if [[ "$(status_modes shop web)" == Proxy &&
+        "$(ctl requests | grep -c '"method": "PATCH"')" == 0 ]]; then
+    ok "ipMode: back to nat, Proxy; a status already right is not PATCHed"
+else
+    bad "ipMode: back to nat, Proxy; a status already right is not PATCHed"
+fi
 
 # ---- VIPs are stable: a wider pool moves nobody ----
 "$bin" --once --kubeconfig "$api/kubeconfig" --default-class \

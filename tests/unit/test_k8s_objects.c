@@ -142,7 +142,8 @@ static void test_service_fields(void **state)
 		 "'c','loadBalancerIP':'','ipFamilies':['IPv6','IPv4'],"
 		 "'sessionAffinity':'ClientIP','ports':[{'port':53,'protocol':"
 		 "'UDP','name':'dns'}]},'status':{'loadBalancer':{'ingress':[{"
-		 "'ip':'192.0.2.1'},{'hostname':'lb.example'}]}}}");
+		 "'ip':'192.0.2.1','ipMode':'Proxy'},{'hostname':'lb.example'}]"
+		 "}}}");
 	struct k8s_service *s;
 	char why[256] = "";
 
@@ -162,6 +163,8 @@ static void test_service_fields(void **state)
 	assert_int_equal(s->ningress, 2);
 	assert_string_equal(s->ingress[0], "192.0.2.1");
 	assert_string_equal(s->ingress[1], "");
+	assert_string_equal(s->ingress_mode[0], "Proxy");
+	assert_null(s->ingress_mode[1]);
 	k8s_service_free(s);
 	json_object_put(j);
 }

@@ -138,7 +138,7 @@ static void render(struct fx *f)
 	struct k8s_world w = {f->svcs,	  f->nsvcs, f->slices,
 			      f->nslices, f->eps,   f->neps};
 	struct k8s_render_opts o = {"extlb.io/lb", f->default_class, f->pools,
-				    f->npools, f->policy};
+				    f->npools, f->policy, NULL};
 
 	assert_int_equal(k8s_render(&w, &o, &f->plan), 0);
 	assert_non_null(f->plan.text);
@@ -232,13 +232,61 @@ static void test_status_vip_recovered(void **state)
 	add_svc(&f, SVC("ext-tcp-lb", "",
 			",'ports':[{'port':8000,'protocol':'TCP'}]",
 			",'status':{'loadBalancer':{'ingress':"
-			"[{'ip':'192.0.2.107'}]}}"));
+			"[{'ip':'192.0.2.107','ipMode':'Proxy'}]}}"));
 	add_eps(&f, SEED_EPS);
 	add_pool(&f, "192.0.2.100-192.0.2.110");
 	render(&f);
 	assert_non_null(strstr(f.plan.text, "vip = \"192.0.2.107\";"));
 	assert_string_equal(f.plan.publish[0].vip, "192.0.2.107");
+	assert_string_equal(f.plan.publish[0].ip_mode, "Proxy");
 	assert_false(f.plan.publish[0].changed);
+	assert_false(f.plan.publish[0].new_vip);
+	fx_free(&f);
+}
+
+/* ipMode: Proxy for nat, VIP for dr and tun; an absent ipMode reads as
+ * VIP (the API's default); --ip-mode overrides the forwarding method. */
+static void test_ip_mode(void **state)
+{
+	struct fx f = {0};
+	struct k8s_world w;
+	struct k8s_render_opts o;
+
+	(void)state;
+	add_svc(&f, SVC("a-nat", "", ",'ports':[{'port':1}]",
+			",'status':{'loadBalancer':{'ingress':"
+			"[{'ip':'192.0.2.1'}]}}"));
+	add_svc(&f, SVC("b-dr", ",'annotations':{'extlb.io/forward':'dr'}",
+			",'ports':[{'port':1}]",
+			",'status':{'loadBalancer':{'ingress':"
+			"[{'ip':'192.0.2.2'}]}}"));
+	add_svc(&f, SVC("c-tun", ",'annotations':{'extlb.io/forward':'tun'}",
+			",'ports':[{'port':1}]",
+			",'status':{'loadBalancer':{'ingress':"
+			"[{'ip':'192.0.2.3','ipMode':'Proxy'}]}}"));
+	add_svc(&f, SVC("d-new", "", ",'ports':[{'port':1}]", ""));
+	add_pool(&f, "192.0.2.1-192.0.2.4");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 4);
+	assert_string_equal(f.plan.publish[0].ip_mode, "Proxy");
+	assert_true(f.plan.publish[0].changed);
+	assert_false(f.plan.publish[0].new_vip);
+	assert_string_equal(f.plan.publish[1].ip_mode, "VIP");
+	assert_false(f.plan.publish[1].changed);
+	assert_string_equal(f.plan.publish[2].ip_mode, "VIP");
+	assert_true(f.plan.publish[2].changed);
+	assert_false(f.plan.publish[2].new_vip);
+	assert_string_equal(f.plan.publish[3].ip_mode, "Proxy");
+	assert_true(f.plan.publish[3].new_vip);
+	k8s_plan_free(&f.plan);
+
+	w = (struct k8s_world){f.svcs, f.nsvcs, NULL, 0, NULL, 0};
+	o = (struct k8s_render_opts){"extlb.io/lb", false, f.pools, f.npools,
+				     f.policy, "VIP"};
+	assert_int_equal(k8s_render(&w, &o, &f.plan), 0);
+	assert_string_equal(f.plan.publish[0].ip_mode, "VIP");
+	assert_false(f.plan.publish[0].changed);
+	assert_string_equal(f.plan.publish[1].ip_mode, "VIP");
 	fx_free(&f);
 }
 
@@ -1273,6 +1321,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seed_manual_endpoints),
 	    cmocka_unit_test(test_status_vip_recovered),
+	    cmocka_unit_test(test_ip_mode),
 	    cmocka_unit_test(test_no_services_is_an_empty_list),
 	    cmocka_unit_test(test_service_without_endpoints),
 	    cmocka_unit_test(test_selection_by_type_and_class),
