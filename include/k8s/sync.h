@@ -31,8 +31,9 @@ struct k8s_state {
 	struct k8s_cache kinds[K8S_NKINDS]; /* k8s_service, k8s_epset */
 	/* Services whose status this process set: key -> the VIP (char *) */
 	struct k8s_cache published;
-	/* what the last pass told of each Service (pending, or endpoints
-	 * refused): key -> "Reason: message" of its Event */
+	/* what the last pass told of each Service (pending, endpoints
+	 * refused, bad annotations, ports without endpoints...), one entry
+	 * per Event: "namespace/name\nReason: message" -> "" */
 	struct k8s_cache pending;
 };
 

@@ -74,6 +74,7 @@ struct render {
 	/* the endpoints of the Service at hand that the policy refused */
 	struct k8s_addr *refused;
 	size_t nrefused, caprefused;
+	size_t capnotices; /* of plan->notices */
 	bool nomem;
 };
 
@@ -109,6 +110,49 @@ warn(struct render *r, const char *fmt, ...)
 	one_line(s);
 	v[r->plan->nwarnings++] = s;
 	r->plan->warnings = v;
+}
+
+/* A notice for the owner of s, taking msg (NULL: out of memory). */
+static void notice_add(struct render *r, const struct k8s_service *s,
+		       const char *reason, char *msg)
+{
+	struct k8s_plan *plan = r->plan;
+
+	if (msg && plan->nnotices == r->capnotices) {
+		size_t cap = r->capnotices ? 2 * r->capnotices : 8;
+		struct k8s_notice *v =
+		    realloc(plan->notices, cap * sizeof(*v));
+
+		if (!v) {
+			free(msg);
+			msg = NULL;
+		} else {
+			plan->notices = v;
+			r->capnotices = cap;
+		}
+	}
+	if (!msg) {
+		r->nomem = true;
+		return;
+	}
+	one_line(msg);
+	plan->notices[plan->nnotices++] = (struct k8s_notice){s, reason, msg};
+}
+
+/* Something the owner of s should hear of, as a Warning Event (sync.c
+ * tells each once), though the Service is served. */
+static void __attribute__((format(printf, 4, 5)))
+notify(struct render *r, const struct k8s_service *s, const char *reason,
+       const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	notice_add(r, s, reason, msg);
 }
 
 bool k8s_render_selects(const struct k8s_service *s,
@@ -600,21 +644,66 @@ static char *refused_text(struct render *r)
 	return msg;
 }
 
+/* "http (80/TCP)", or "80/TCP" for an unnamed port: how Kubernetes
+ * users name a Service port. */
+static void port_words(const struct k8s_svc_port *p, char *buf, size_t len)
+{
+	char proto[8];
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(proto) && k8s_proto_name(p->proto)[i]; i++)
+		proto[i] = (char)(k8s_proto_name(p->proto)[i] - 'a' + 'A');
+	proto[i] = 0;
+	if (*p->name)
+		snprintf(buf, len, "%s (%u/%s)", p->name, p->port, proto);
+	else
+		snprintf(buf, len, "%u/%s", p->port, proto);
+}
+
+/*
+ * Why a port of a Service with endpoints is left without some or all of
+ * them, for its owner: no endpoint port matches it (a typo in a port
+ * name, a protocol the pods do not serve), or dr and tun, which cannot
+ * change the port, met endpoints on another one.
+ */
+static void port_tell(struct render *r, const struct vs *v,
+		      const struct k8s_service *s, const struct k8s_svc_port *p,
+		      size_t backends, size_t matched, size_t wrong_port)
+{
+	char port[96];
+
+	port_words(p, port, sizeof(port));
+	if (backends && !matched)
+		notify(r, s, "PortUnmatched",
+		       "port %s: no endpoint port has its name and protocol, "
+		       "so it has no real server",
+		       port);
+	if (wrong_port)
+		notify(r, s, "TargetPortMismatch",
+		       "port %s: %zu endpoint(s) left out: forward \"%s\" "
+		       "needs the endpoints on the service port %u "
+		       "(targetPort must equal port)",
+		       port, wrong_port, v->opts.forward, v->port);
+}
+
 static int vs_add_reals(struct render *r, struct vs *v,
 			const struct k8s_service *s,
 			const struct k8s_svc_port *p, const struct epref *sets,
 			size_t nsets)
 {
-	size_t cap = 0, wrong_port = 0;
+	size_t cap = 0, wrong_port = 0, backends = 0, matched = 0;
 
 	for (size_t i = 0; i < nsets; i++) {
 		const struct k8s_epset *e = sets[i].set;
 
+		backends += e->nbackends;
 		for (size_t j = 0; j < e->nbackends; j++) {
 			const struct k8s_backend *b = &e->backends[j];
 
-			if (!port_matches(s, p, b) ||
-			    !real_allowed(v, b, &wrong_port))
+			if (!port_matches(s, p, b))
+				continue;
+			matched++;
+			if (!real_allowed(v, b, &wrong_port))
 				continue;
 			if (!k8s_policy_backend_ok(&r->o->policy, &b->addr,
 						   NULL, 0)) {
@@ -636,12 +725,7 @@ static int vs_add_reals(struct render *r, struct vs *v,
 		}
 	}
 	reals_normalize(v);
-	if (wrong_port)
-		warn(r,
-		     "%s: %zu endpoint(s) left out: forward \"%s\" needs "
-		     "the endpoints on the service port %u (targetPort must "
-		     "equal port)",
-		     v->name, wrong_port, v->opts.forward, v->port);
+	port_tell(r, v, s, p, backends, matched, wrong_port);
 	return 0;
 }
 
@@ -959,6 +1043,13 @@ static int render_service(struct render *r, struct pick *p,
 	/* EndpointSlices are the truth; a Service without any (an old
 	 * cluster, or slice mirroring switched off) falls back to Endpoints */
 	n = find_sets(slices, nslices, s->ns, s->name, &first);
+	for (size_t i = first; i < first + n; i++) {
+		if (slices[i].set->fqdn)
+			notify(r, s, "FQDNIgnored",
+			       "EndpointSlice %s has addressType FQDN, which "
+			       "IPVS cannot use: ignored",
+			       slices[i].set->name);
+	}
 	if (n) {
 		ret = service_vs(r, s, &opts, &req->vip, slices + first, n);
 	} else {
@@ -1041,8 +1132,7 @@ static void publish_served(struct render *r, struct pick *picks,
 		pub->new_vip = !status_has(picks[i].svc, &reqs[i].vip);
 		if (!picks[i].refused)
 			continue;
-		plan->notices[plan->nnotices++] = (struct k8s_notice){
-		    picks[i].svc, "BackendRefused", picks[i].refused};
+		notice_add(r, picks[i].svc, "BackendRefused", picks[i].refused);
 		picks[i].refused = NULL; /* the plan's now */
 	}
 }
@@ -1065,8 +1155,7 @@ static int render_services(struct render *r, const struct epref *slices,
 	reqs = calloc(n + 1, sizeof(*reqs));
 	keys = calloc(n + 1, sizeof(*keys));
 	plan->publish = calloc(n + 1, sizeof(*plan->publish));
-	plan->notices = calloc(n + 1, sizeof(*plan->notices));
-	if (!reqs || !keys || !plan->publish || !plan->notices ||
+	if (!reqs || !keys || !plan->publish ||
 	    assign_vips(r, picks, n, reqs, keys) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

@@ -72,6 +72,12 @@ ips="$(status_ips default ext-tcp-lb)"
 if [[ "$ips" == "192.0.2.100" ]]; then ok "seed: the status shows the VIP"
 else bad "seed: the status shows the VIP (got '$ips')"; fi
 extlbd_accepts "seed: extlbd -t accepts the file" 1
+allocated="$(events_of default ext-tcp-lb IPAllocated Normal)"
+if [[ "$allocated" == "VIP 192.0.2.100 assigned (ipMode Proxy)" ]]; then
+    ok "seed: a Normal IPAllocated Event"
+else
+    bad "seed: a Normal IPAllocated Event (got '$allocated')"
+fi
 modes="$(status_modes default ext-tcp-lb)"
 if [[ "$modes" == Proxy ]]; then ok "seed: ipMode Proxy for a nat Service"
 else bad "seed: ipMode Proxy for a nat Service (got '$modes')"; fi
@@ -87,6 +93,9 @@ if [[ "$before" == "$after" && ! -e "$tmp/reloaded" && "$patches" == 0 ]]; then
 else
     bad "unchanged: no write, no reload, no status PATCH ($before / $after, reloaded: $([[ -e $tmp/reloaded ]] && echo yes || echo no), patches: $patches)"
 fi
+n="$(events_of default ext-tcp-lb IPAllocated Normal | wc -l)"
+if [[ "$n" == 1 ]]; then ok "unchanged: no second IPAllocated Event"
+else bad "unchanged: no second IPAllocated Event (got $n)"; fi
 dotfiles=("$out"/.[!.]*)
 if [[ ! -e "${dotfiles[0]}" ]]; then ok "no temp file left beside the output"
 else bad "no temp file left beside the output: ${dotfiles[*]}"; fi

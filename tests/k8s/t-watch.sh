@@ -398,7 +398,16 @@ $web_https,
 );
 EOT
 # Only the Service port renamed: of a two-port Service, no slice port
-# matches it, so it has no real servers (and is still a valid file).
+# matches it, so it has no real servers (and is still a valid file); a
+# PortUnmatched Event says so.  Beside it, an FQDN slice, ignored with an
+# Event of its own: two Events for one Service, each once.
+ctl apply - >/dev/null <<'EOT'
+{"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+ "metadata": {"name": "web-fqdn", "namespace": "shop",
+              "labels": {"kubernetes.io/service-name": "web"}},
+ "addressType": "FQDN", "endpoints": [{"addresses": ["db.example"]}],
+ "ports": [{"name": "https", "port": 8443, "protocol": "TCP"}]}
+EOT
 edit services shop web 'o["spec"]["ports"][0]["name"] = "www"'
 expect_file "port renamed alone: no slice port matches, no real servers" <<EOT
 $header
@@ -423,6 +432,11 @@ $web_https,
 );
 EOT
 extlbd_accepts "port renamed alone: extlbd -t accepts the file" 3
+unmatched() { events_of shop web PortUnmatched | grep -c 'port www (80/TCP): no endpoint port has its name'; }
+fqdn() { events_of shop web FQDNIgnored | grep -c 'EndpointSlice web-fqdn has addressType FQDN'; }
+n="$(wait_count unmatched)" m="$(wait_count fqdn)"
+if [[ "$n" == 1 && "$m" == 1 ]]; then ok "port renamed alone: a PortUnmatched and an FQDNIgnored Event"
+else bad "port renamed alone: a PortUnmatched and an FQDNIgnored Event ($n, $m)"; fi
 # A one-port Service takes the only port of its Endpoints whatever its name.
 ctl apply - >/dev/null <<'EOT'
 {"kind": "Endpoints", "apiVersion": "v1",
@@ -464,6 +478,11 @@ $web_https,
 );
 EOT
 
+sleep 0.3
+n="$(unmatched)" m="$(fqdn)"
+if [[ "$n" == 1 && "$m" == 1 ]]; then ok "port renamed alone: another pass, no second Event"
+else bad "port renamed alone: another pass, no second Event ($n, $m)"; fi
+ctl delete endpointslices shop web-fqdn >/dev/null
 # ---- 6. the VIP annotation: another address, outside the pool ----
 edit services default ext-tcp-lb \
     'o["metadata"].setdefault("annotations", {})["extlb.io/vip"] = "192.0.2.150"'

@@ -155,6 +155,22 @@ static void fx_free(struct fx *f)
 	k8s_plan_free(&f->plan);
 }
 
+/* The notices, "Reason: message" one a line, for comparing in full. */
+static char *notices(const struct fx *f)
+{
+	static char buf[4096];
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < f->plan.nnotices; i++)
+		off += snprintf(buf + off, sizeof(buf) - off, "%s/%s %s: %s\n",
+				f->plan.notices[i].svc->ns,
+				f->plan.notices[i].svc->name,
+				f->plan.notices[i].reason,
+				f->plan.notices[i].msg);
+	return buf;
+}
+
 /* The warnings, one a line, for comparing in full. */
 static char *warnings(const struct fx *f)
 {
@@ -778,10 +794,49 @@ static void test_dr_needs_same_port(void **state)
 	add_pool(&f, "192.0.2.1");
 	render(&f);
 	assert_non_null(strstr(f.plan.text, "real_servers = ( );"));
-	assert_string_equal(warnings(&f),
-			    "default/web:http: 2 endpoint(s) left out: forward "
-			    "\"dr\" needs the endpoints on the service port 80 "
+	assert_string_equal(warnings(&f), "");
+	assert_string_equal(notices(&f),
+			    "default/web TargetPortMismatch: port http "
+			    "(80/TCP): 2 endpoint(s) left out: forward \"dr\" "
+			    "needs the endpoints on the service port 80 "
 			    "(targetPort must equal port)\n");
+	fx_free(&f);
+}
+
+/* A port no endpoint port matches is written without real servers, and
+ * its owner told why; a port of a Service without any endpoint is not
+ * worth a word (its pods are not up yet).  FQDN slices are ignored, and
+ * said to be. */
+static void test_port_unmatched_and_fqdn(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", "",
+			",'ports':[{'name':'http','port':80},"
+			"{'name':'dns','port':53,'protocol':'UDP'},"
+			"{'port':9,'protocol':'SCTP'}]",
+			""));
+	add_svc(&f, SVC("empty", "", ",'ports':[{'port':80}]", ""));
+	add_slice(&f, SLICE("web-a", "web", "{'addresses':['10.0.0.1']}",
+			    "{'name':'http','port':8080},"
+			    "{'name':'dns','port':53}"));
+	add_slice(&f, "{'metadata':{'namespace':'default','name':'web-f',"
+		      "'labels':{'kubernetes.io/service-name':'web'}},"
+		      "'addressType':'FQDN','endpoints':[{'addresses':"
+		      "['db.example']}],'ports':[{'name':'http','port':80}]}");
+	add_pool(&f, "192.0.2.1-192.0.2.2");
+	render(&f);
+	assert_string_equal(notices(&f),
+			    "default/web FQDNIgnored: EndpointSlice web-f has "
+			    "addressType FQDN, which IPVS cannot use: ignored\n"
+			    "default/web PortUnmatched: port dns (53/UDP): no "
+			    "endpoint port has its name and protocol, so it "
+			    "has no real server\n"
+			    "default/web PortUnmatched: port 9/SCTP: no "
+			    "endpoint port has its name and protocol, so it "
+			    "has no real server\n");
+	assert_string_equal(warnings(&f), "");
 	fx_free(&f);
 }
 
@@ -1338,6 +1393,7 @@ int main(void)
 	    cmocka_unit_test(test_annotations_valid),
 	    cmocka_unit_test(test_annotations_invalid_fall_back),
 	    cmocka_unit_test(test_dr_needs_same_port),
+	    cmocka_unit_test(test_port_unmatched_and_fqdn),
 	    cmocka_unit_test(test_strings_escaped),
 	    cmocka_unit_test(test_explicit_vips),
 	    cmocka_unit_test(test_ipv6_service),
