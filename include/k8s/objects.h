@@ -27,6 +27,7 @@ struct k8s_svc_port {
 	char *name; /* "" when unnamed */
 	uint16_t port;
 	enum k8s_proto proto;
+	char *app_protocol; /* appProtocol; NULL when absent */
 };
 
 /* The extlb.io/ annotations extlb-k8s reads; NULL when absent. */
@@ -37,6 +38,10 @@ struct k8s_annotations {
 	char *forward;	  /* extlb.io/forward */
 	char *check;	  /* extlb.io/check */
 	char *check_path; /* extlb.io/check-path */
+	/* extlb.io/check-port, -interval, -timeout, -rise, -fall, -status,
+	 * -expect (checkopts.c validates them) */
+	char *check_port, *check_interval, *check_timeout;
+	char *check_rise, *check_fall, *check_status, *check_expect;
 	/* service.beta.kubernetes.io/load-balancer-source-ranges */
 	char *source_ranges;
 };

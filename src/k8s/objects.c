@@ -240,9 +240,18 @@ void k8s_service_free(void *obj)
 	free(s->ann.forward);
 	free(s->ann.check);
 	free(s->ann.check_path);
+	free(s->ann.check_port);
+	free(s->ann.check_interval);
+	free(s->ann.check_timeout);
+	free(s->ann.check_rise);
+	free(s->ann.check_fall);
+	free(s->ann.check_status);
+	free(s->ann.check_expect);
 	free(s->ann.source_ranges);
-	for (size_t i = 0; i < s->nports; i++)
+	for (size_t i = 0; i < s->nports; i++) {
 		free(s->ports[i].name);
+		free(s->ports[i].app_protocol);
+	}
 	free(s->ports);
 	for (size_t i = 0; i < s->ningress; i++) {
 		free(s->ingress[i]);
@@ -263,6 +272,15 @@ static const struct {
     {"extlb.io/forward", offsetof(struct k8s_annotations, forward)},
     {"extlb.io/check", offsetof(struct k8s_annotations, check)},
     {"extlb.io/check-path", offsetof(struct k8s_annotations, check_path)},
+    {"extlb.io/check-port", offsetof(struct k8s_annotations, check_port)},
+    {"extlb.io/check-interval",
+     offsetof(struct k8s_annotations, check_interval)},
+    {"extlb.io/check-timeout",
+     offsetof(struct k8s_annotations, check_timeout)},
+    {"extlb.io/check-rise", offsetof(struct k8s_annotations, check_rise)},
+    {"extlb.io/check-fall", offsetof(struct k8s_annotations, check_fall)},
+    {"extlb.io/check-status", offsetof(struct k8s_annotations, check_status)},
+    {"extlb.io/check-expect", offsetof(struct k8s_annotations, check_expect)},
     {"service.beta.kubernetes.io/load-balancer-source-ranges",
      offsetof(struct k8s_annotations, source_ranges)},
 };
@@ -302,6 +320,8 @@ static int parse_svc_port(struct pctx *p, json_object *o, const char *where,
 		return fail(p, "out of memory");
 	if (has_ctl(sp->name))
 		return fail(p, "%s.name: control characters", where);
+	if (opt_strdup(p, o, where, "appProtocol", &sp->app_protocol) < 0)
+		return -1;
 	if (opt_int(p, o, where, "port", 1, 65535, 0, &port) < 0)
 		return -1;
 	if (!port)

@@ -26,6 +26,7 @@
 #endif
 #include "k8s/render.h"
 #include "k8s/admit.h"
+#include "k8s/checkopts.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,8 +49,7 @@ struct real {
 struct vs_opts {
 	const char *scheduler; /* NULL: extlbd's default */
 	const char *forward;   /* NULL: "nat" */
-	const char *check;     /* NULL: inherited from extlbd's global */
-	const char *check_path;
+	struct k8s_checkopts check;
 	uint32_t persistence; /* seconds, 0 off */
 };
 
@@ -59,6 +59,7 @@ struct vs {
 	uint16_t port;
 	enum k8s_proto proto;
 	struct vs_opts opts;
+	const char *check; /* its check type; NULL: extlbd's default */
 	struct real *reals;
 	size_t nreals;
 	bool dropped; /* its identity or name is another's */
@@ -120,8 +121,7 @@ static void notice_add(struct render *r, const struct k8s_service *s,
 
 	if (msg && plan->nnotices == r->capnotices) {
 		size_t cap = r->capnotices ? 2 * r->capnotices : 8;
-		struct k8s_notice *v =
-		    realloc(plan->notices, cap * sizeof(*v));
+		struct k8s_notice *v = realloc(plan->notices, cap * sizeof(*v));
 
 		if (!v) {
 			free(msg);
@@ -185,63 +185,43 @@ static bool scheduler_ok(const char *s)
 	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
-/* An HTTP path as extlbd takes it: from "/", no blanks or controls. */
-static bool path_ok(const char *s)
+/* For an annotation checkopts.c leaves out. */
+struct bad_ctx {
+	struct render *r;
+	const struct k8s_service *s;
+};
+
+/* An annotation left out: its owner is told, its default used.  An
+ * invalid annotation does not leave the Service out: it is served as if
+ * the key were absent, which is what it asked for but for that key, and
+ * the Event says which key and why. */
+static void bad_annotation(void *arg, const char *key, const char *value,
+			   const char *why)
 {
-	if (s[0] != '/' || strlen(s) > 1024)
-		return false;
-	for (; *s; s++) {
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return false;
-	}
-	return true;
+	struct bad_ctx *b = arg;
+
+	notify(b->r, b->s, "InvalidAnnotation",
+	       "%s \"%s\" %s; using the default", key, value, why);
 }
 
 static void resolve_opts(struct render *r, const struct k8s_service *s,
 			 struct vs_opts *v)
 {
 	static const char *const forwards[] = {"nat", "dr", "tun", NULL};
-	static const char *const checks[] = {"tcp", "http", "https",
-					     "udp", "none", NULL};
 	const struct k8s_annotations *a = &s->ann;
+	struct bad_ctx b = {r, s};
 
 	memset(v, 0, sizeof(*v));
 	v->persistence = s->affinity_timeout;
 	if (a->scheduler &&
 	    !(v->scheduler = scheduler_ok(a->scheduler) ? a->scheduler : NULL))
-		warn(r,
-		     "Service %s/%s: extlb.io/scheduler \"%s\" is not a "
-		     "scheduler name (1-15 of a-z, 0-9, _); using extlbd's "
-		     "default",
-		     s->ns, s->name, a->scheduler);
+		bad_annotation(&b, "extlb.io/scheduler", a->scheduler,
+			       "is not a scheduler name (1-15 of a-z, 0-9, _)");
 	if (a->forward &&
 	    !(v->forward = one_of(a->forward, forwards) ? a->forward : NULL))
-		warn(r,
-		     "Service %s/%s: extlb.io/forward \"%s\" is not nat, "
-		     "dr or tun; using nat",
-		     s->ns, s->name, a->forward);
-	/* script checks are left out on purpose: an annotation must not run
-	 * commands on the load balancer */
-	if (a->check &&
-	    !(v->check = one_of(a->check, checks) ? a->check : NULL))
-		warn(r,
-		     "Service %s/%s: extlb.io/check \"%s\" is not tcp, "
-		     "http, https, udp or none; using extlbd's default",
-		     s->ns, s->name, a->check);
-	if (!a->check_path)
-		return;
-	if (!v->check || strncmp(v->check, "http", 4))
-		warn(r,
-		     "Service %s/%s: extlb.io/check-path is ignored "
-		     "without extlb.io/check http or https",
-		     s->ns, s->name);
-	else if (!path_ok(a->check_path))
-		warn(r,
-		     "Service %s/%s: extlb.io/check-path \"%s\" must start "
-		     "with / and have no blanks; using /",
-		     s->ns, s->name, a->check_path);
-	else
-		v->check_path = a->check_path;
+		bad_annotation(&b, "extlb.io/forward", a->forward,
+			       "is not nat, dr or tun");
+	k8s_checkopts_parse(a, &v->check, bad_annotation, &b);
 }
 
 /* ---- VIPs -------------------------------------------------------------- */
@@ -326,9 +306,8 @@ static bool refused_alone(struct render *r, const struct k8s_service *s)
 static bool status_shows(const struct k8s_service *s, const struct k8s_addr *v,
 			 const char *mode)
 {
-	const char *had = s->ningress == 1 && s->ingress_mode[0]
-			      ? s->ingress_mode[0]
-			      : "VIP";
+	const char *had =
+	    s->ningress == 1 && s->ingress_mode[0] ? s->ingress_mode[0] : "VIP";
 	struct k8s_addr a;
 
 	return s->ningress == 1 && k8s_addr_parse(s->ingress[0], &a) == 0 &&
@@ -729,6 +708,33 @@ static int vs_add_reals(struct render *r, struct vs *v,
 	return 0;
 }
 
+/* Path, status and expect set where no port's check reads them: said,
+ * since the Service's owner expects them to be in use. */
+static void check_unused(struct render *r, const struct k8s_service *s,
+			 const struct k8s_checkopts *c)
+{
+	bool http = false, expects = false;
+
+	for (size_t i = 0; i < s->nports; i++) {
+		const char *type = k8s_check_type(c, &s->ports[i]);
+
+		http |= k8s_check_http(type);
+		expects |= k8s_check_expects(type);
+	}
+	if (c->path && !http)
+		notify(r, s, "InvalidAnnotation",
+		       "extlb.io/check-path is ignored: no port has an http "
+		       "or https check (extlb.io/check, or appProtocol)");
+	if (c->nstatus && !http)
+		notify(r, s, "InvalidAnnotation",
+		       "extlb.io/check-status is ignored: no port has an http "
+		       "or https check (extlb.io/check, or appProtocol)");
+	if (c->expect && !expects)
+		notify(r, s, "InvalidAnnotation",
+		       "extlb.io/check-expect is ignored: no port has an "
+		       "http, https or udp check");
+}
+
 /* One virtual service per Service port. */
 static int service_vs(struct render *r, const struct k8s_service *s,
 		      const struct vs_opts *opts, const struct k8s_addr *vip,
@@ -763,6 +769,7 @@ static int service_vs(struct render *r, const struct k8s_service *s,
 		v->port = p->port;
 		v->proto = p->proto;
 		v->opts = *opts;
+		v->check = k8s_check_type(&opts->check, p);
 		if (vs_add_reals(r, v, s, p, sets, nsets) < 0)
 			return -1;
 	}
@@ -931,6 +938,74 @@ static void put_setting(struct text *t, const char *key, const char *val)
 	puts_(t, ";\n");
 }
 
+/* One "key = value; " of a check group (value: the text as is). */
+static void put_check_key(struct text *t, const char *key, const char *val,
+			  bool quote)
+{
+	puts_(t, key);
+	puts_(t, " = ");
+	if (quote)
+		put_str(t, val);
+	else
+		puts_(t, val);
+	puts_(t, "; ");
+}
+
+static void put_status(struct text *t, const struct k8s_checkopts *c)
+{
+	puts_(t, "status = ( ");
+	for (size_t i = 0; i < c->nstatus; i++) {
+		puts_(t, i ? ", \"" : "\"");
+		put_uint(t, c->status[i].lo);
+		if (c->status[i].hi != c->status[i].lo) {
+			puts_(t, "-");
+			put_uint(t, c->status[i].hi);
+		}
+		puts_(t, "\"");
+	}
+	puts_(t, " ); ");
+}
+
+/* The check group: what the port's type and the annotations set, on top
+ * of extlbd's global check, which gives the rest. */
+static void emit_check(struct text *t, const struct vs *v)
+{
+	const struct k8s_checkopts *c = &v->opts.check;
+	bool http = k8s_check_http(v->check);
+	char num[16];
+
+	if (!v->check && !c->port && !c->interval && !c->timeout && !c->rise &&
+	    !c->fall && !(http && (c->path || c->nstatus)) &&
+	    !(c->expect && k8s_check_expects(v->check)))
+		return;
+	puts_(t, "    check = { ");
+	if (v->check)
+		put_check_key(t, "type", v->check, true);
+	if (c->port) {
+		snprintf(num, sizeof(num), "%u", c->port);
+		put_check_key(t, "connect_port", num, false);
+	}
+	if (c->interval)
+		put_check_key(t, "interval", c->interval, false);
+	if (c->timeout)
+		put_check_key(t, "timeout", c->timeout, false);
+	if (c->rise) {
+		snprintf(num, sizeof(num), "%u", c->rise);
+		put_check_key(t, "rise", num, false);
+	}
+	if (c->fall) {
+		snprintf(num, sizeof(num), "%u", c->fall);
+		put_check_key(t, "fall", num, false);
+	}
+	if (c->path && http)
+		put_check_key(t, "path", c->path, true);
+	if (c->nstatus && http)
+		put_status(t, c);
+	if (c->expect && k8s_check_expects(v->check))
+		put_check_key(t, "expect", c->expect, true);
+	puts_(t, "};\n");
+}
+
 static void emit_vs(struct text *t, const struct vs *v)
 {
 	char buf[K8S_ADDRSTR_MAX];
@@ -951,15 +1026,7 @@ static void emit_vs(struct text *t, const struct vs *v)
 		put_uint(t, v->opts.persistence);
 		puts_(t, ";\n");
 	}
-	if (v->opts.check) {
-		puts_(t, "    check = { type = ");
-		put_str(t, v->opts.check);
-		if (v->opts.check_path) {
-			puts_(t, "; path = ");
-			put_str(t, v->opts.check_path);
-		}
-		puts_(t, "; };\n");
-	}
+	emit_check(t, v);
 	puts_(t, "    real_servers = (");
 	for (size_t i = 0; i < v->nreals; i++) {
 		puts_(t, i ? ",\n      { address = " : "\n      { address = ");
@@ -1039,6 +1106,7 @@ static int render_service(struct render *r, struct pick *p,
 	p->first_vs = r->nvs;
 	r->nrefused = 0;
 	resolve_opts(r, s, &opts);
+	check_unused(r, s, &opts.check);
 	p->forward = opts.forward;
 	/* EndpointSlices are the truth; a Service without any (an old
 	 * cluster, or slice mirroring switched off) falls back to Endpoints */

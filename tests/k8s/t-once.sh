@@ -461,6 +461,31 @@ else
     bad "default caps: the newcomer is served"
 fi
 ctl delete services default newer >/dev/null
+
+# ---- the check follows the port; the check annotations, validated ----
+lb_service checked '[{"name": "web", "port": 8080, "appProtocol": "https"},
+                     {"name": "dns", "port": 5353, "protocol": "UDP"}]' \
+    '{"extlb.io/check-interval": "5", "extlb.io/check-timeout": "0.5",
+      "extlb.io/check-rise": "1", "extlb.io/check-fall": "4",
+      "extlb.io/check-port": "8443", "extlb.io/check-path": "/ready",
+      "extlb.io/check-status": "200-299, 301",
+      "extlb.io/check-expect": "ok \"q\" \\ \u0001",
+      "extlb.io/check": "script"}' | ctl apply - >/dev/null
+once --default-class
+if grep -A5 'name = "default/checked:web"' "$conf" | grep -qF \
+        'check = { type = "https"; connect_port = 8443; interval = 5; timeout = 0.5; rise = 1; fall = 4; path = "/ready"; status = ( "200-299", "301" ); expect = "ok \"q\" \\ \x01"; };'
+then ok "checks: appProtocol https and every check annotation written"
+else bad "checks: appProtocol https and every check annotation written"; grep -A6 checked "$conf"; fi
+if grep -A5 'name = "default/checked:dns"' "$conf" | grep -qF \
+        'check = { type = "none"; connect_port = 8443; interval = 5; timeout = 0.5; rise = 1; fall = 4; };'
+then ok "checks: the UDP port does not inherit a TCP check"
+else bad "checks: the UDP port does not inherit a TCP check"; fi
+event_says "checks: extlb.io/check script refused by an InvalidAnnotation Event" default checked \
+    InvalidAnnotation 'extlb.io/check "script" is refused: a Service may not ask for a script check'
+if ! grep -q script "$conf"; then ok "checks: no script check in the file"
+else bad "checks: no script check in the file"; fi
+extlbd_accepts "checks: extlbd -t accepts the check groups" 5
+ctl delete services default checked >/dev/null
 # --allow-backend: only web's network; ext-tcp-lb's endpoint is left out
 once --default-class --allow-backend 198.51.100.0/24
 if in_file '"198.51.100.11"' && ! in_file '"192.0.2.10"' && in_file 'default/ext-tcp-lb:8000'; then

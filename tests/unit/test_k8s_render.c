@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s/checkopts.h"
 #include "k8s/render.h"
 
 #define MAXOBJ 16
@@ -153,6 +154,16 @@ static void fx_free(struct fx *f)
 	for (size_t i = 0; i < f->neps; i++)
 		k8s_epset_free(f->eps[i]);
 	k8s_plan_free(&f->plan);
+}
+
+/* Counts the annotations checkopts.c refuses. */
+static void count_bad(void *arg, const char *key, const char *value,
+		      const char *why)
+{
+	(void)key;
+	(void)value;
+	(void)why;
+	(*(int *)arg)++;
 }
 
 /* The notices, "Reason: message" one a line, for comparing in full. */
@@ -611,6 +622,7 @@ static void test_named_ports(void **state)
 			    "    vip = \"192.0.2.1\";\n"
 			    "    port = 53;\n"
 			    "    protocol = \"udp\";\n"
+			    "    check = { type = \"none\"; };\n"
 			    "    real_servers = (\n"
 			    "      { address = \"10.0.0.1\"; port = 5353; "
 			    "weight = 1; }\n"
@@ -764,18 +776,185 @@ static void test_annotations_invalid_fall_back(void **state)
 				   "    real_servers = ( );\n"
 				   "  }\n"
 				   ");\n");
+	assert_string_equal(warnings(&f), "");
 	assert_string_equal(
-	    warnings(&f),
-	    "Service default/web: extlb.io/scheduler \"Round Robin\" is not "
-	    "a scheduler name (1-15 of a-z, 0-9, _); using extlbd's "
-	    "default\n"
-	    "Service default/web: extlb.io/forward \"snat\" is not nat, dr "
-	    "or tun; using nat\n"
-	    "Service default/web: extlb.io/check \"script\" is not tcp, "
-	    "http, https, udp or none; using extlbd's default\n"
-	    "Service default/web: extlb.io/check-path is ignored without "
-	    "extlb.io/check http or https\n");
+	    notices(&f),
+	    "default/web InvalidAnnotation: extlb.io/scheduler \"Round "
+	    "Robin\" is not a scheduler name (1-15 of a-z, 0-9, _); using "
+	    "the default\n"
+	    "default/web InvalidAnnotation: extlb.io/forward \"snat\" is not "
+	    "nat, dr or tun; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check \"script\" is "
+	    "refused: a Service may not ask for a script check, which runs "
+	    "commands on the load balancer; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-path is ignored: "
+	    "no port has an http or https check (extlb.io/check, or "
+	    "appProtocol)\n");
 	fx_free(&f);
+}
+
+/* The check follows the port: a UDP or SCTP port never inherits extlbd's
+ * TCP check (none, or udp when annotated); appProtocol http or https
+ * picks that check for a TCP port the annotation does not cover; path
+ * and status go only where an http check reads them. */
+static void test_check_per_port(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("a", ",'annotations':{'extlb.io/check-path':'/h'}",
+			",'ports':[{'name':'web','port':80,'appProtocol':"
+			"'http'},{'name':'tls','port':443,'appProtocol':"
+			"'https'},{'name':'h2','port':81,'appProtocol':"
+			"'kubernetes.io/h2c'},{'name':'dns','port':53,"
+			"'protocol':'UDP'},{'name':'sig','port':9,"
+			"'protocol':'SCTP'}]",
+			""));
+	add_svc(&f, SVC("b",
+			",'annotations':{'extlb.io/check':'udp',"
+			"'extlb.io/check-expect':'pong'}",
+			",'ports':[{'name':'dns','port':53,'protocol':'UDP'},"
+			"{'name':'dnstcp','port':53,'appProtocol':'http'}]",
+			""));
+	add_svc(&f, SVC("c", ",'annotations':{'extlb.io/check':'tcp'}",
+			",'ports':[{'name':'dns','port':53,'protocol':'UDP'},"
+			"{'name':'web','port':80,'appProtocol':'https'}]",
+			""));
+	add_pool(&f, "192.0.2.1-192.0.2.3");
+	render(&f);
+#define CHECK_OF(vs, line)                                                     \
+	assert_non_null(strstr(f.plan.text, "\"default/" vs "\";"));           \
+	assert_non_null(strstr(strstr(f.plan.text, "\"default/" vs "\";"),     \
+			       line "    real_servers"))
+	CHECK_OF("a:web", "check = { type = \"http\"; path = \"/h\"; };\n");
+	CHECK_OF("a:tls", "check = { type = \"https\"; path = \"/h\"; };\n");
+	CHECK_OF("a:h2", "protocol = \"tcp\";\n");
+	CHECK_OF("a:dns", "check = { type = \"none\"; };\n");
+	CHECK_OF("a:sig", "check = { type = \"none\"; };\n");
+	CHECK_OF("b:dns",
+		 "check = { type = \"udp\"; expect = \"pong\"; };\n");
+	CHECK_OF("b:dnstcp",
+		 "check = { type = \"http\"; expect = \"pong\"; };\n");
+	CHECK_OF("c:dns", "check = { type = \"none\"; };\n");
+	CHECK_OF("c:web", "check = { type = \"tcp\"; };\n");
+#undef CHECK_OF
+	assert_string_equal(notices(&f), "");
+	fx_free(&f);
+}
+
+/* Every check annotation, valid: the whole group written. */
+static void test_check_annotations_all(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web",
+			",'annotations':{'extlb.io/check':'https',"
+			"'extlb.io/check-port':'8443',"
+			"'extlb.io/check-interval':'5',"
+			"'extlb.io/check-timeout':'0.25',"
+			"'extlb.io/check-rise':'1','extlb.io/check-fall':'10',"
+			"'extlb.io/check-path':'/healthz?full=1',"
+			"'extlb.io/check-status':'200-299, 404,301',"
+			"'extlb.io/check-expect':'ok \\\\ \\\"x\\\"'}",
+			",'ports':[{'port':443}]", ""));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(strstr(
+	    f.plan.text,
+	    "    check = { type = \"https\"; connect_port = 8443; "
+	    "interval = 5; timeout = 0.25; rise = 1; fall = 10; "
+	    "path = \"/healthz?full=1\"; status = ( \"200-299\", \"404\", "
+	    "\"301\" ); expect = \"ok \\\\ \\\"x\\\"\"; };\n"));
+	assert_string_equal(notices(&f), "");
+	assert_string_equal(warnings(&f), "");
+	fx_free(&f);
+}
+
+/* Each invalid value: an InvalidAnnotation notice naming it and why,
+ * that key left at extlbd's default, the Service served. */
+static void test_check_annotations_invalid(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web",
+			",'annotations':{'extlb.io/check':'HTTP',"
+			"'extlb.io/check-port':'0',"
+			"'extlb.io/check-interval':'1e3',"
+			"'extlb.io/check-timeout':'86401',"
+			"'extlb.io/check-rise':'1001','extlb.io/check-fall':'-1',"
+			"'extlb.io/check-path':'healthz',"
+			"'extlb.io/check-status':'200-199'}",
+			",'ports':[{'port':80,'appProtocol':'http'}]", ""));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(strstr(f.plan.text, "    check = { type = \"http\"; };\n"
+					    "    real_servers"));
+	assert_string_equal(
+	    notices(&f),
+	    "default/web InvalidAnnotation: extlb.io/check \"HTTP\" is not "
+	    "tcp, http, https, udp or none; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-port \"0\" is not "
+	    "a port number, 1 to 65535; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-interval \"1e3\" "
+	    "is not a number of seconds, more than 0 and at most 86400; "
+	    "using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-timeout \"86401\" "
+	    "is not a number of seconds, more than 0 and at most 86400; "
+	    "using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-rise \"1001\" is "
+	    "not a count, 1 to 1000; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-fall \"-1\" is not "
+	    "a count, 1 to 1000; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-path \"healthz\" "
+	    "must start with / and have no blanks or control characters; "
+	    "using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-status "
+	    "\"200-199\" must be status codes or ranges like 200-299, within "
+	    "100-599, separated by commas; using the default\n");
+	fx_free(&f);
+}
+
+/* extlbd's status rules: at most 16 entries, 100-599, ranges low first;
+ * blanks around entries are fine, empty entries are not. */
+static void test_check_status_rules(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t n; /* 0: refused */
+	} cases[] = {
+	    {"200", 1},
+	    {" 200 , 300-399 ", 2},
+	    {"100-599", 1},
+	    {"1,2", 0},
+	    {"600", 0},
+	    {"099", 0},
+	    {"200-", 0},
+	    {"200,,300", 0},
+	    {"", 0},
+	    {"2000", 0},
+	    {"200 300", 0},
+	    {"200,201,202,203,204,205,206,207,208,209,210,211,212,213,214,"
+	     "215",
+	     16},
+	    {"200,201,202,203,204,205,206,207,208,209,210,211,212,213,214,"
+	     "215,216",
+	     0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct k8s_annotations a = {0};
+		struct k8s_checkopts o;
+		int bad = 0;
+
+		a.check_status = (char *)cases[i].in;
+		k8s_checkopts_parse(&a, &o, count_bad, &bad);
+		if (o.nstatus != cases[i].n || bad != !cases[i].n)
+			fail_msg("status \"%s\": %zu entries, %d refusals",
+				 cases[i].in, o.nstatus, bad);
+	}
 }
 
 /* Direct routing cannot change the port: endpoints on another port are
@@ -1392,6 +1571,10 @@ int main(void)
 	    cmocka_unit_test(test_session_affinity),
 	    cmocka_unit_test(test_annotations_valid),
 	    cmocka_unit_test(test_annotations_invalid_fall_back),
+	    cmocka_unit_test(test_check_per_port),
+	    cmocka_unit_test(test_check_annotations_all),
+	    cmocka_unit_test(test_check_annotations_invalid),
+	    cmocka_unit_test(test_check_status_rules),
 	    cmocka_unit_test(test_dr_needs_same_port),
 	    cmocka_unit_test(test_port_unmatched_and_fqdn),
 	    cmocka_unit_test(test_strings_escaped),
