@@ -4,12 +4,13 @@
  *
  * Pure: the objects and the options in, a plan out; nothing here reads the
  * network, the disk or the clock, and the same input gives the same bytes.
- * What a person should hear about (an annotation with a bad value, a
- * Service left out for want of a VIP) is returned as warnings, not logged,
- * so that the caller decides where they go and tests can read them; what
- * a Service's owner should hear about (why it is pending, which of its
- * endpoints were refused) comes as pending entries and notices, with the
- * reason of a Kubernetes Event.
+ * What the operator should hear about (a Service left out, two virtual
+ * services on one address) is returned as warnings, not logged, so that
+ * the caller decides where they go and tests can read them; what a
+ * Service's owner should hear about (why it is pending, which of its
+ * endpoints were refused, an annotation with a bad value, a port without
+ * endpoints) comes as pending entries and notices, with the reason of a
+ * Kubernetes Event.
  */
 #ifndef EXTLB_K8S_RENDER_H
 #define EXTLB_K8S_RENDER_H
@@ -64,8 +65,9 @@ struct k8s_pending {
 	char why[256];
 };
 
-/* Something to tell the owner of a Service that is served all the same
- * (BackendRefused: endpoints left out). */
+/* Something to tell the owner of a Service that is served all the same:
+ * BackendRefused, InvalidAnnotation, PortUnmatched, TargetPortMismatch,
+ * FQDNIgnored. */
 struct k8s_notice {
 	const struct k8s_service *svc; /* points into the world */
 	const char *reason;

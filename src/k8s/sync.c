@@ -255,31 +255,6 @@ static int patch_status(struct k8s_client *c, const struct k8s_service *s,
 	return k8s_client_patch(c, path, "application/merge-patch+json", body);
 }
 
-static int post_event(struct k8s_client *c, const struct k8s_service *s,
-		      const char *type, const char *reason, const char *msg);
-
-/* The status PATCHed to show the VIP; a Service that did not show it
- * before gets a Normal Event, once: the next pass finds it in the status
- * (or, in the watch loop, knows its PATCH is on its way back). */
-static int publish(struct k8s_client *c, const struct k8s_publish *p)
-{
-	char msg[128];
-
-	if (patch_status(c, p->svc, p->vip, p->ip_mode) < 0) {
-		k8s_err("Service %s/%s: cannot publish VIP %s: %s", p->svc->ns,
-			p->svc->name, p->vip, k8s_client_error(c));
-		return -1;
-	}
-	k8s_info("Service %s/%s: status shows VIP %s (ipMode %s)", p->svc->ns,
-		 p->svc->name, p->vip, p->ip_mode);
-	if (p->new_vip) {
-		snprintf(msg, sizeof(msg), "VIP %s assigned (ipMode %s)",
-			 p->vip, p->ip_mode);
-		post_event(c, p->svc, "Normal", "IPAllocated", msg);
-	}
-	return 0;
-}
-
 /* Remembers that the Service's status shows our VIP, or will once the
  * PATCH sent while the cache held the Service at resourceVersion rv comes
  * back as an event.  0 or -1. */
@@ -378,6 +353,28 @@ out:
 	free(prefix);
 	json_object_put(ev);
 	return r;
+}
+
+/* The status PATCHed to show the VIP; a Service that did not show it
+ * before gets a Normal Event, once: the next pass finds it in the status
+ * (or, in the watch loop, knows its PATCH is on its way back). */
+static int publish(struct k8s_client *c, const struct k8s_publish *p)
+{
+	char msg[128];
+
+	if (patch_status(c, p->svc, p->vip, p->ip_mode) < 0) {
+		k8s_err("Service %s/%s: cannot publish VIP %s: %s", p->svc->ns,
+			p->svc->name, p->vip, k8s_client_error(c));
+		return -1;
+	}
+	k8s_info("Service %s/%s: status shows VIP %s (ipMode %s)", p->svc->ns,
+		 p->svc->name, p->vip, p->ip_mode);
+	if (p->new_vip) {
+		snprintf(msg, sizeof(msg), "VIP %s assigned (ipMode %s)",
+			 p->vip, p->ip_mode);
+		post_event(c, p->svc, "Normal", "IPAllocated", msg);
+	}
+	return 0;
 }
 
 /*
