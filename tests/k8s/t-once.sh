@@ -250,6 +250,13 @@ once --default-class
 same_file "conditions: a ready endpoint back, the terminating leave" "$tmp/web.conf"
 
 # ---- ipMode: VIP for dr, --ip-mode overrides, an absent one reads VIP ----
+"$bin" --once --kubeconfig "$api/kubeconfig" --ip-mode direct --output "$conf" 2>"$tmp/err.log"
+rc=$?
+if [[ $rc == 2 ]] && grep -q -- '--ip-mode "direct" is not vip or proxy' "$tmp/err.log"; then
+    ok "--ip-mode direct: exit 2 with a reason"
+else
+    bad "--ip-mode direct: exit 2 with a reason (exit $rc)"; cat "$tmp/err.log"
+fi
 ctl get services shop web | python3 -c 'import json, sys
 o = json.load(sys.stdin)
 o["metadata"].setdefault("annotations", {})["extlb.io/forward"] = "dr"

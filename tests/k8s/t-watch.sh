@@ -268,6 +268,10 @@ virtual_services = (
 EOT
 wait_status "endpoint added: web's status shows its VIP" shop web 192.0.2.101
 extlbd_accepts "endpoint added: extlbd -t accepts the file" 3
+allocated() { events_of "$1" "$2" IPAllocated Normal | grep -c "VIP $3 assigned (ipMode Proxy)"; }
+n="$(wait_count allocated shop web 192.0.2.101)" m="$(allocated default ext-tcp-lb 192.0.2.100)"
+if [[ "$n" == 1 && "$m" == 1 ]]; then ok "IPAllocated: one Normal Event per Service over the passes"
+else bad "IPAllocated: one Normal Event per Service over the passes (web $n, ext-tcp-lb $m)"; fi
 
 # ---- 3. not ready: left out; serving and terminating: out while one is ready ----
 ctl apply - >/dev/null <<'EOT'
