@@ -6,7 +6,7 @@
  * type rejects the whole object with a reason naming the field, so that
  * nothing downstream ever sees half an object.  EndpointSlices and v1
  * Endpoints both become a k8s_epset: the addresses that may take traffic,
- * with their ports, already filtered by readiness.
+ * with their ports, each marked ready or only serving-and-terminating.
  */
 #ifndef EXTLB_K8S_OBJECTS_H
 #define EXTLB_K8S_OBJECTS_H
@@ -27,6 +27,7 @@ struct k8s_svc_port {
 	char *name; /* "" when unnamed */
 	uint16_t port;
 	enum k8s_proto proto;
+	char *app_protocol; /* appProtocol; NULL when absent */
 };
 
 /* The extlb.io/ annotations extlb-k8s reads; NULL when absent. */
@@ -37,6 +38,10 @@ struct k8s_annotations {
 	char *forward;	  /* extlb.io/forward */
 	char *check;	  /* extlb.io/check */
 	char *check_path; /* extlb.io/check-path */
+	/* extlb.io/check-port, -interval, -timeout, -rise, -fall, -status,
+	 * -expect (checkopts.c validates them) */
+	char *check_port, *check_interval, *check_timeout;
+	char *check_rise, *check_fall, *check_status, *check_expect;
 	/* service.beta.kubernetes.io/load-balancer-source-ranges */
 	char *source_ranges;
 };
@@ -60,6 +65,8 @@ struct k8s_service {
 	 * (read for every Service, kept only when it parsed) */
 	char **ingress;
 	size_t ningress;
+	/* their ipMode ("VIP", "Proxy"), NULL where absent */
+	char **ingress_mode;
 };
 
 /* One address and port that may take the service's traffic. */
@@ -71,7 +78,9 @@ struct k8s_backend {
 	/* the only port of its slice or subset: it serves a one-port Service
 	 * whatever the port names say, as kube-proxy does */
 	bool sole_port;
-	uint32_t weight; /* 1 ready, 0 terminating (drain) */
+	/* ready; false: serving and terminating, which takes traffic only
+	 * when its port has no ready endpoint (kube-proxy's rule) */
+	bool ready;
 };
 
 /* The backends (address and port pairs) of one object, at most: the
@@ -83,6 +92,7 @@ struct k8s_backend {
 struct k8s_epset {
 	char *ns, *name;
 	char *service; /* the Service it belongs to; NULL: none */
+	bool fqdn;     /* an EndpointSlice of addressType FQDN: no backends */
 	struct k8s_backend *backends;
 	size_t nbackends;
 };

@@ -4,12 +4,13 @@
  *
  * Pure: the objects and the options in, a plan out; nothing here reads the
  * network, the disk or the clock, and the same input gives the same bytes.
- * What a person should hear about (an annotation with a bad value, a
- * Service left out for want of a VIP) is returned as warnings, not logged,
- * so that the caller decides where they go and tests can read them; what
- * a Service's owner should hear about (why it is pending, which of its
- * endpoints were refused) comes as pending entries and notices, with the
- * reason of a Kubernetes Event.
+ * What the operator should hear about (a Service left out, two virtual
+ * services on one address) is returned as warnings, not logged, so that
+ * the caller decides where they go and tests can read them; what a
+ * Service's owner should hear about (why it is pending, which of its
+ * endpoints were refused, an annotation with a bad value, a port without
+ * endpoints) comes as pending entries and notices, with the reason of a
+ * Kubernetes Event.
  */
 #ifndef EXTLB_K8S_RENDER_H
 #define EXTLB_K8S_RENDER_H
@@ -37,13 +38,20 @@ struct k8s_render_opts {
 	const struct k8s_pool *pools;
 	size_t npools;
 	struct k8s_policy policy; /* all zero: no allow-lists, no caps */
+	/* status.loadBalancer.ingress[].ipMode: "VIP" or "Proxy" for every
+	 * Service (--ip-mode); NULL: by forwarding method, Proxy for nat,
+	 * VIP for dr and tun */
+	const char *ip_mode;
 };
 
 /* A Service that has a VIP, and whether its status needs to show it. */
 struct k8s_publish {
 	const struct k8s_service *svc; /* points into the world */
 	char vip[K8S_ADDRSTR_MAX];
-	bool changed; /* status.loadBalancer.ingress is not [{ip: vip}] */
+	const char *ip_mode; /* "VIP" or "Proxy" */
+	/* status.loadBalancer.ingress is not [{ip: vip, ipMode: ip_mode}] */
+	bool changed;
+	bool new_vip; /* and does not show vip at all */
 };
 
 /*
@@ -57,8 +65,9 @@ struct k8s_pending {
 	char why[256];
 };
 
-/* Something to tell the owner of a Service that is served all the same
- * (BackendRefused: endpoints left out). */
+/* Something to tell the owner of a Service that is served all the same:
+ * BackendRefused, InvalidAnnotation, PortUnmatched, TargetPortMismatch,
+ * FQDNIgnored. */
 struct k8s_notice {
 	const struct k8s_service *svc; /* points into the world */
 	const char *reason;

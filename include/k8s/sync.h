@@ -34,8 +34,9 @@ struct k8s_state {
 	size_t backends[K8S_NKINDS];
 	/* Services whose status this process set: key -> the VIP (char *) */
 	struct k8s_cache published;
-	/* what the last pass told of each Service (pending, or endpoints
-	 * refused): key -> "Reason: message" of its Event */
+	/* what the last pass told of each Service (pending, endpoints
+	 * refused, bad annotations, ports without endpoints...), one entry
+	 * per Event: "namespace/name\nReason: message" -> "" */
 	struct k8s_cache pending;
 };
 
@@ -79,9 +80,11 @@ int k8s_state_event(struct k8s_state *st, enum k8s_kind k, const char *type,
 		    json_object *obj);
 
 /* Renders st, writes the file if it changed, reloads extlbd and updates
- * the Services' status: the VIP published, cleared where a Service stopped
- * being ours or is left out, a Warning Event where a Service is left out
- * or some of its endpoints are.  0, or -1 when any step failed (logged). */
+ * the Services' status: the VIP and its ipMode published (with a Normal
+ * IPAllocated Event when the VIP is new to the status), cleared where a
+ * Service stopped being ours or is left out; a Warning Event, once, for
+ * each pending Service and notice of the plan.  0, or -1 when any step
+ * failed (logged). */
 int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 		   struct k8s_state *st);
 

@@ -98,6 +98,9 @@ static void usage(FILE *f)
 	       "keep it below\n"
 	       "                        extlbd's max_services (default 60000; "
 	       "0: no limit)\n"
+	       "  --ip-mode vip|proxy   the ipMode of every status "
+	       "(default: proxy for\n"
+	       "                        nat, vip for dr and tun)\n"
 	       "  --output FILE         the file to write "
 	       "(default: " DEFAULT_OUTPUT ")\n"
 	       "  --pidfile FILE        extlbd's pidfile: SIGHUP it after a "
@@ -253,6 +256,15 @@ static int set_option(struct options *o, int opt, const char *arg)
 		o->watch.watch_timeout = (long)t;
 		return 0;
 	}
+	case 'i':
+		if (!strcmp(arg, "vip") || !strcmp(arg, "proxy")) {
+			render->ip_mode = arg[0] == 'v' ? "VIP" : "Proxy";
+			return 0;
+		}
+		fprintf(stderr,
+			"extlb-k8s: --ip-mode \"%s\" is not vip or proxy\n",
+			arg);
+		return -1;
 	case 'v':
 		o->verbose++;
 		return 0;
@@ -321,6 +333,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	    {"once", no_argument, NULL, '1'},
 	    {"debounce", required_argument, NULL, 'd'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
+	    {"ip-mode", required_argument, NULL, 'i'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

@@ -6,9 +6,10 @@
  * aggregated servers, proxies and test doubles, and a crash or a garbage
  * virtual service in extlbd's configuration costs far more than one
  * skipped object.  So every field read is type-checked, and any problem
- * rejects the object with the path of the field at fault.  Readiness is
- * applied here: an address that must not take traffic never leaves this
- * file.
+ * rejects the object with the path of the field at fault.  Conditions are
+ * read here: an address that must never take traffic does not leave this
+ * file, and one that may only stand in (serving and terminating) is
+ * marked so.
  */
 #include "k8s/objects.h"
 
@@ -239,13 +240,25 @@ void k8s_service_free(void *obj)
 	free(s->ann.forward);
 	free(s->ann.check);
 	free(s->ann.check_path);
+	free(s->ann.check_port);
+	free(s->ann.check_interval);
+	free(s->ann.check_timeout);
+	free(s->ann.check_rise);
+	free(s->ann.check_fall);
+	free(s->ann.check_status);
+	free(s->ann.check_expect);
 	free(s->ann.source_ranges);
-	for (size_t i = 0; i < s->nports; i++)
+	for (size_t i = 0; i < s->nports; i++) {
 		free(s->ports[i].name);
+		free(s->ports[i].app_protocol);
+	}
 	free(s->ports);
-	for (size_t i = 0; i < s->ningress; i++)
+	for (size_t i = 0; i < s->ningress; i++) {
 		free(s->ingress[i]);
+		free(s->ingress_mode[i]);
+	}
 	free(s->ingress);
+	free(s->ingress_mode);
 	free(s);
 }
 
@@ -259,6 +272,15 @@ static const struct {
     {"extlb.io/forward", offsetof(struct k8s_annotations, forward)},
     {"extlb.io/check", offsetof(struct k8s_annotations, check)},
     {"extlb.io/check-path", offsetof(struct k8s_annotations, check_path)},
+    {"extlb.io/check-port", offsetof(struct k8s_annotations, check_port)},
+    {"extlb.io/check-interval",
+     offsetof(struct k8s_annotations, check_interval)},
+    {"extlb.io/check-timeout",
+     offsetof(struct k8s_annotations, check_timeout)},
+    {"extlb.io/check-rise", offsetof(struct k8s_annotations, check_rise)},
+    {"extlb.io/check-fall", offsetof(struct k8s_annotations, check_fall)},
+    {"extlb.io/check-status", offsetof(struct k8s_annotations, check_status)},
+    {"extlb.io/check-expect", offsetof(struct k8s_annotations, check_expect)},
     {"service.beta.kubernetes.io/load-balancer-source-ranges",
      offsetof(struct k8s_annotations, source_ranges)},
 };
@@ -298,6 +320,8 @@ static int parse_svc_port(struct pctx *p, json_object *o, const char *where,
 		return fail(p, "out of memory");
 	if (has_ctl(sp->name))
 		return fail(p, "%s.name: control characters", where);
+	if (opt_strdup(p, o, where, "appProtocol", &sp->app_protocol) < 0)
+		return -1;
 	if (opt_int(p, o, where, "port", 1, 65535, 0, &port) < 0)
 		return -1;
 	if (!port)
@@ -403,7 +427,8 @@ static int parse_ingress(struct pctx *p, json_object *j, struct k8s_service *s)
 	if (!n)
 		return 0;
 	s->ingress = calloc(n, sizeof(*s->ingress));
-	if (!s->ingress)
+	s->ingress_mode = calloc(n, sizeof(*s->ingress_mode));
+	if (!s->ingress || !s->ingress_mode)
 		return fail(p, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(ing, i);
@@ -414,7 +439,8 @@ static int parse_ingress(struct pctx *p, json_object *j, struct k8s_service *s)
 		if (!json_object_is_type(e, json_type_object))
 			return fail(p, "%s: expected an object", where);
 		s->ningress++;
-		if (opt_strdup(p, e, where, "ip", &s->ingress[i]) < 0)
+		if (opt_strdup(p, e, where, "ip", &s->ingress[i]) < 0 ||
+		    opt_strdup(p, e, where, "ipMode", &s->ingress_mode[i]) < 0)
 			return -1;
 		if (!s->ingress[i] && !(s->ingress[i] = strdup("")))
 			return fail(p, "out of memory");
@@ -476,10 +502,14 @@ int k8s_service_parse(json_object *j, struct k8s_service **out, char *why,
 				 parse_ingress(&p, j, s) < 0))
 		goto fail;
 	if (!s->load_balancer && parse_ingress(&p, j, s) < 0) {
-		for (size_t i = 0; i < s->ningress; i++)
+		for (size_t i = 0; i < s->ningress; i++) {
 			free(s->ingress[i]);
+			free(s->ingress_mode[i]);
+		}
 		free(s->ingress);
+		free(s->ingress_mode);
 		s->ingress = NULL;
+		s->ingress_mode = NULL;
 		s->ningress = 0;
 	}
 	*out = s;
@@ -554,7 +584,7 @@ static int parse_ep_ports(struct pctx *p, json_object *o, const char *where,
 static int add_backends(struct pctx *p, struct k8s_epset *e,
 			const struct k8s_addr *addr,
 			const struct ep_port *ports, size_t nports,
-			uint32_t weight)
+			bool ready)
 {
 	struct k8s_backend *v;
 
@@ -575,7 +605,7 @@ static int add_backends(struct pctx *p, struct k8s_epset *e,
 		b->port = ports[i].port;
 		b->proto = ports[i].proto;
 		b->sole_port = nports == 1;
-		b->weight = weight;
+		b->ready = ready;
 		b->port_name = strdup(ports[i].name);
 		if (!b->port_name)
 			return fail(p, "out of memory");
@@ -585,12 +615,14 @@ static int add_backends(struct pctx *p, struct k8s_epset *e,
 }
 
 /*
- * The weight an endpoint's conditions give it: 1 ready (an absent "ready"
- * means ready), 0 serving but terminating (it drains: established
- * connections finish, new ones go elsewhere), -1 no traffic at all.
- * "serving" defaults to "ready", as the API documents.
+ * What an endpoint's conditions make of it, as kube-proxy reads them:
+ * 1 ready (an absent "ready" means ready), 0 serving and terminating (a
+ * fallback, used only when a port has no ready endpoint), -1 no traffic,
+ * -2 a condition of the wrong type.  An absent "serving" reads as true,
+ * as kube-proxy reads it: servers from before the condition existed never
+ * set it, and their terminating endpoints were still serving.
  */
-static int slice_weight(struct pctx *p, json_object *ep, const char *where)
+static int slice_condition(struct pctx *p, json_object *ep, const char *where)
 {
 	json_object *cond;
 	char at[PATH_MAX_LEN];
@@ -602,7 +634,7 @@ static int slice_weight(struct pctx *p, json_object *ep, const char *where)
 		return 1;
 	snprintf(at, sizeof(at), "%s.conditions", where);
 	ready = opt_bool(p, cond, at, "ready", 1);
-	serving = ready < 0 ? -1 : opt_bool(p, cond, at, "serving", ready);
+	serving = ready < 0 ? -1 : opt_bool(p, cond, at, "serving", 1);
 	terminating =
 	    serving < 0 ? -1 : opt_bool(p, cond, at, "terminating", 0);
 	if (terminating < 0)
@@ -612,37 +644,35 @@ static int slice_weight(struct pctx *p, json_object *ep, const char *where)
 	return serving && terminating ? 0 : -1;
 }
 
-/* One entry of a slice's endpoints: its addresses, if it may take traffic. */
+/*
+ * One entry of a slice's endpoints, if it may take traffic.  Only its
+ * first address counts: the API says the others are fungible copies that
+ * consumers must not rely on, and kube-proxy reads only addresses[0].
+ */
 static int slice_endpoint(struct pctx *p, struct k8s_epset *e, json_object *ep,
 			  const char *where, int af,
 			  const struct ep_port *ports, size_t nports)
 {
-	json_object *addrs;
-	int weight;
+	json_object *addrs, *a;
+	struct k8s_addr addr;
+	int cond;
 
 	if (!json_object_is_type(ep, json_type_object))
 		return fail(p, "%s: expected an object", where);
-	weight = slice_weight(p, ep, where);
-	if (weight == -2)
+	cond = slice_condition(p, ep, where);
+	if (cond == -2)
 		return -1;
 	if (required(p, ep, where, "addresses", json_type_array, &addrs) < 0)
 		return -1;
-	if (weight < 0)
+	if (cond < 0 || !json_object_array_length(addrs))
 		return 0;
-	for (size_t i = 0; i < json_object_array_length(addrs); i++) {
-		json_object *a = json_object_array_get_idx(addrs, i);
-		struct k8s_addr addr;
-
-		if (!json_object_is_type(a, json_type_string) ||
-		    k8s_addr_parse(json_object_get_string(a), &addr) < 0 ||
-		    addr.af != af)
-			return fail(p, "%s.addresses[%zu]: not an %s address",
-				    where, i, k8s_af_name(af));
-		if (add_backends(p, e, &addr, ports, nports, (uint32_t)weight) <
-		    0)
-			return -1;
-	}
-	return 0;
+	a = json_object_array_get_idx(addrs, 0);
+	if (!json_object_is_type(a, json_type_string) ||
+	    k8s_addr_parse(json_object_get_string(a), &addr) < 0 ||
+	    addr.af != af)
+		return fail(p, "%s.addresses[0]: not an %s address", where,
+			    k8s_af_name(af));
+	return add_backends(p, e, &addr, ports, nports, cond == 1);
 }
 
 /* addressType: IPv4 or IPv6; FQDN slices (AF_UNSPEC) carry no address
@@ -697,6 +727,7 @@ int k8s_slice_parse(json_object *j, struct k8s_epset **out, char *why,
 	    parse_ep_ports(&p, j, "", &ports, &nports) < 0 ||
 	    member(&p, j, "", "endpoints", json_type_array, &eps) < 0)
 		goto fail;
+	e->fqdn = af == AF_UNSPEC;
 	for (size_t i = 0;
 	     eps && af != AF_UNSPEC && i < json_object_array_length(eps); i++) {
 		char where[PATH_MAX_LEN / 2];
@@ -747,7 +778,7 @@ static int endpoints_subset(struct pctx *p, struct k8s_epset *e,
 			     json_object_get_string(ip));
 			goto out;
 		}
-		if (add_backends(p, e, &addr, ports, nports, 1) < 0)
+		if (add_backends(p, e, &addr, ports, nports, true) < 0)
 			goto out;
 	}
 	r = 0;

@@ -26,6 +26,7 @@
 #endif
 #include "k8s/render.h"
 #include "k8s/admit.h"
+#include "k8s/checkopts.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,14 +42,14 @@ struct real {
 	struct k8s_addr addr;
 	uint16_t port;
 	uint32_t weight;
+	bool ready; /* false: serving and terminating, a stand-in */
 };
 
 /* What the annotations and the affinity ask for, once validated. */
 struct vs_opts {
 	const char *scheduler; /* NULL: extlbd's default */
 	const char *forward;   /* NULL: "nat" */
-	const char *check;     /* NULL: inherited from extlbd's global */
-	const char *check_path;
+	struct k8s_checkopts check;
 	uint32_t persistence; /* seconds, 0 off */
 };
 
@@ -58,6 +59,7 @@ struct vs {
 	uint16_t port;
 	enum k8s_proto proto;
 	struct vs_opts opts;
+	const char *check; /* its check type; NULL: extlbd's default */
 	struct real *reals;
 	size_t nreals;
 	bool dropped; /* its identity or name is another's */
@@ -73,6 +75,7 @@ struct render {
 	/* the endpoints of the Service at hand that the policy refused */
 	struct k8s_addr *refused;
 	size_t nrefused, caprefused;
+	size_t capnotices; /* of plan->notices */
 	bool nomem;
 };
 
@@ -110,6 +113,48 @@ warn(struct render *r, const char *fmt, ...)
 	r->plan->warnings = v;
 }
 
+/* A notice for the owner of s, taking msg (NULL: out of memory). */
+static void notice_add(struct render *r, const struct k8s_service *s,
+		       const char *reason, char *msg)
+{
+	struct k8s_plan *plan = r->plan;
+
+	if (msg && plan->nnotices == r->capnotices) {
+		size_t cap = r->capnotices ? 2 * r->capnotices : 8;
+		struct k8s_notice *v = realloc(plan->notices, cap * sizeof(*v));
+
+		if (!v) {
+			free(msg);
+			msg = NULL;
+		} else {
+			plan->notices = v;
+			r->capnotices = cap;
+		}
+	}
+	if (!msg) {
+		r->nomem = true;
+		return;
+	}
+	one_line(msg);
+	plan->notices[plan->nnotices++] = (struct k8s_notice){s, reason, msg};
+}
+
+/* Something the owner of s should hear of, as a Warning Event (sync.c
+ * tells each once), though the Service is served. */
+static void __attribute__((format(printf, 4, 5)))
+notify(struct render *r, const struct k8s_service *s, const char *reason,
+       const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	notice_add(r, s, reason, msg);
+}
+
 bool k8s_render_selects(const struct k8s_service *s,
 			const struct k8s_render_opts *o)
 {
@@ -140,63 +185,43 @@ static bool scheduler_ok(const char *s)
 	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
-/* An HTTP path as extlbd takes it: from "/", no blanks or controls. */
-static bool path_ok(const char *s)
+/* For an annotation checkopts.c leaves out. */
+struct bad_ctx {
+	struct render *r;
+	const struct k8s_service *s;
+};
+
+/* An annotation left out: its owner is told, its default used.  An
+ * invalid annotation does not leave the Service out: it is served as if
+ * the key were absent, which is what it asked for but for that key, and
+ * the Event says which key and why. */
+static void bad_annotation(void *arg, const char *key, const char *value,
+			   const char *why)
 {
-	if (s[0] != '/' || strlen(s) > 1024)
-		return false;
-	for (; *s; s++) {
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return false;
-	}
-	return true;
+	struct bad_ctx *b = arg;
+
+	notify(b->r, b->s, "InvalidAnnotation",
+	       "%s \"%s\" %s; using the default", key, value, why);
 }
 
 static void resolve_opts(struct render *r, const struct k8s_service *s,
 			 struct vs_opts *v)
 {
 	static const char *const forwards[] = {"nat", "dr", "tun", NULL};
-	static const char *const checks[] = {"tcp", "http", "https",
-					     "udp", "none", NULL};
 	const struct k8s_annotations *a = &s->ann;
+	struct bad_ctx b = {r, s};
 
 	memset(v, 0, sizeof(*v));
 	v->persistence = s->affinity_timeout;
 	if (a->scheduler &&
 	    !(v->scheduler = scheduler_ok(a->scheduler) ? a->scheduler : NULL))
-		warn(r,
-		     "Service %s/%s: extlb.io/scheduler \"%s\" is not a "
-		     "scheduler name (1-15 of a-z, 0-9, _); using extlbd's "
-		     "default",
-		     s->ns, s->name, a->scheduler);
+		bad_annotation(&b, "extlb.io/scheduler", a->scheduler,
+			       "is not a scheduler name (1-15 of a-z, 0-9, _)");
 	if (a->forward &&
 	    !(v->forward = one_of(a->forward, forwards) ? a->forward : NULL))
-		warn(r,
-		     "Service %s/%s: extlb.io/forward \"%s\" is not nat, "
-		     "dr or tun; using nat",
-		     s->ns, s->name, a->forward);
-	/* script checks are left out on purpose: an annotation must not run
-	 * commands on the load balancer */
-	if (a->check &&
-	    !(v->check = one_of(a->check, checks) ? a->check : NULL))
-		warn(r,
-		     "Service %s/%s: extlb.io/check \"%s\" is not tcp, "
-		     "http, https, udp or none; using extlbd's default",
-		     s->ns, s->name, a->check);
-	if (!a->check_path)
-		return;
-	if (!v->check || strncmp(v->check, "http", 4))
-		warn(r,
-		     "Service %s/%s: extlb.io/check-path is ignored "
-		     "without extlb.io/check http or https",
-		     s->ns, s->name);
-	else if (!path_ok(a->check_path))
-		warn(r,
-		     "Service %s/%s: extlb.io/check-path \"%s\" must start "
-		     "with / and have no blanks; using /",
-		     s->ns, s->name, a->check_path);
-	else
-		v->check_path = a->check_path;
+		bad_annotation(&b, "extlb.io/forward", a->forward,
+			       "is not nat, dr or tun");
+	k8s_checkopts_parse(a, &v->check, bad_annotation, &b);
 }
 
 /* ---- VIPs -------------------------------------------------------------- */
@@ -275,13 +300,18 @@ static bool refused_alone(struct render *r, const struct k8s_service *s)
 	return false;
 }
 
-/* Status shows exactly [{ip: vip}]? */
-static bool status_shows(const struct k8s_service *s, const struct k8s_addr *v)
+/* Status shows exactly [{ip: vip, ipMode: mode}]?  An absent ipMode is
+ * VIP, as the API defines it (servers before 1.29 drop the field: a
+ * Service of theirs that wants VIP is not PATCHed again and again). */
+static bool status_shows(const struct k8s_service *s, const struct k8s_addr *v,
+			 const char *mode)
 {
+	const char *had =
+	    s->ningress == 1 && s->ingress_mode[0] ? s->ingress_mode[0] : "VIP";
 	struct k8s_addr a;
 
 	return s->ningress == 1 && k8s_addr_parse(s->ingress[0], &a) == 0 &&
-	       !k8s_addr_cmp(&a, v);
+	       !k8s_addr_cmp(&a, v) && !strcmp(had, mode);
 }
 
 /* Does any entry of the status show the address (or, v NULL, any)? */
@@ -304,6 +334,7 @@ struct pick {
 	bool has_want;
 	size_t first_vs, nvs; /* its virtual services in render.vs */
 	char *refused;	      /* its endpoints refused, in words */
+	const char *forward;  /* its forwarding method; NULL: nat */
 };
 
 /* Our Services, in key order, with the VIP each asks for; those refused
@@ -478,22 +509,33 @@ static int real_cmp(const void *a, const void *b)
 	return r ? r : (int)x->port - (int)y->port;
 }
 
-/* Sorts the real servers and merges duplicates (the same address in two
- * slices), keeping the higher weight: ready wins over terminating. */
+/*
+ * kube-proxy's rule: a port's ready endpoints take its traffic; only when
+ * it has none do its serving-and-terminating ones stand in, at their full
+ * weight, so that a rolling update of every pod at once does not black
+ * hole the Service.  A terminating endpoint left out while others are
+ * ready is drained by extlbd as any removed real server is.  Then sorted,
+ * with duplicates (one address in two slices) merged.
+ */
 static void reals_normalize(struct vs *v)
 {
 	size_t out = 0;
+	bool any_ready = false;
 
+	for (size_t i = 0; i < v->nreals; i++)
+		any_ready |= v->reals[i].ready;
+	for (size_t i = 0; i < v->nreals; i++) {
+		if (v->reals[i].ready || !any_ready)
+			v->reals[out++] = v->reals[i];
+	}
+	v->nreals = out;
 	if (!v->nreals)
 		return;
 	qsort(v->reals, v->nreals, sizeof(*v->reals), real_cmp);
+	out = 0;
 	for (size_t i = 0; i < v->nreals; i++) {
-		if (out && !real_cmp(&v->reals[out - 1], &v->reals[i])) {
-			if (v->reals[i].weight > v->reals[out - 1].weight)
-				v->reals[out - 1].weight = v->reals[i].weight;
-			continue;
-		}
-		v->reals[out++] = v->reals[i];
+		if (!out || real_cmp(&v->reals[out - 1], &v->reals[i]))
+			v->reals[out++] = v->reals[i];
 	}
 	v->nreals = out;
 }
@@ -581,21 +623,66 @@ static char *refused_text(struct render *r)
 	return msg;
 }
 
+/* "http (80/TCP)", or "80/TCP" for an unnamed port: how Kubernetes
+ * users name a Service port. */
+static void port_words(const struct k8s_svc_port *p, char *buf, size_t len)
+{
+	char proto[8];
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(proto) && k8s_proto_name(p->proto)[i]; i++)
+		proto[i] = (char)(k8s_proto_name(p->proto)[i] - 'a' + 'A');
+	proto[i] = 0;
+	if (*p->name)
+		snprintf(buf, len, "%s (%u/%s)", p->name, p->port, proto);
+	else
+		snprintf(buf, len, "%u/%s", p->port, proto);
+}
+
+/*
+ * Why a port of a Service with endpoints is left without some or all of
+ * them, for its owner: no endpoint port matches it (a typo in a port
+ * name, a protocol the pods do not serve), or dr and tun, which cannot
+ * change the port, met endpoints on another one.
+ */
+static void port_tell(struct render *r, const struct vs *v,
+		      const struct k8s_service *s, const struct k8s_svc_port *p,
+		      size_t backends, size_t matched, size_t wrong_port)
+{
+	char port[96];
+
+	port_words(p, port, sizeof(port));
+	if (backends && !matched)
+		notify(r, s, "PortUnmatched",
+		       "port %s: no endpoint port has its name and protocol, "
+		       "so it has no real server",
+		       port);
+	if (wrong_port)
+		notify(r, s, "TargetPortMismatch",
+		       "port %s: %zu endpoint(s) left out: forward \"%s\" "
+		       "needs the endpoints on the service port %u "
+		       "(targetPort must equal port)",
+		       port, wrong_port, v->opts.forward, v->port);
+}
+
 static int vs_add_reals(struct render *r, struct vs *v,
 			const struct k8s_service *s,
 			const struct k8s_svc_port *p, const struct epref *sets,
 			size_t nsets)
 {
-	size_t cap = 0, wrong_port = 0;
+	size_t cap = 0, wrong_port = 0, backends = 0, matched = 0;
 
 	for (size_t i = 0; i < nsets; i++) {
 		const struct k8s_epset *e = sets[i].set;
 
+		backends += e->nbackends;
 		for (size_t j = 0; j < e->nbackends; j++) {
 			const struct k8s_backend *b = &e->backends[j];
 
-			if (!port_matches(s, p, b) ||
-			    !real_allowed(v, b, &wrong_port))
+			if (!port_matches(s, p, b))
+				continue;
+			matched++;
+			if (!real_allowed(v, b, &wrong_port))
 				continue;
 			if (!k8s_policy_backend_ok(&r->o->policy, &b->addr,
 						   NULL, 0)) {
@@ -613,27 +700,46 @@ static int vs_add_reals(struct render *r, struct vs *v,
 				v->reals = n;
 			}
 			v->reals[v->nreals++] =
-			    (struct real){b->addr, b->port, b->weight};
+			    (struct real){b->addr, b->port, 1, b->ready};
 		}
 	}
 	reals_normalize(v);
-	if (wrong_port)
-		warn(r,
-		     "%s: %zu endpoint(s) left out: forward \"%s\" needs "
-		     "the endpoints on the service port %u (targetPort must "
-		     "equal port)",
-		     v->name, wrong_port, v->opts.forward, v->port);
+	port_tell(r, v, s, p, backends, matched, wrong_port);
 	return 0;
+}
+
+/* Path, status and expect set where no port's check reads them: said,
+ * since the Service's owner expects them to be in use. */
+static void check_unused(struct render *r, const struct k8s_service *s,
+			 const struct k8s_checkopts *c)
+{
+	bool http = false, expects = false;
+
+	for (size_t i = 0; i < s->nports; i++) {
+		const char *type = k8s_check_type(c, &s->ports[i]);
+
+		http |= k8s_check_http(type);
+		expects |= k8s_check_expects(type);
+	}
+	if (c->path && !http)
+		notify(r, s, "InvalidAnnotation",
+		       "extlb.io/check-path is ignored: no port has an http "
+		       "or https check (extlb.io/check, or appProtocol)");
+	if (c->nstatus && !http)
+		notify(r, s, "InvalidAnnotation",
+		       "extlb.io/check-status is ignored: no port has an http "
+		       "or https check (extlb.io/check, or appProtocol)");
+	if (c->expect && !expects)
+		notify(r, s, "InvalidAnnotation",
+		       "extlb.io/check-expect is ignored: no port has an "
+		       "http, https or udp check");
 }
 
 /* One virtual service per Service port. */
 static int service_vs(struct render *r, const struct k8s_service *s,
-		      const struct k8s_addr *vip, const struct epref *sets,
-		      size_t nsets)
+		      const struct vs_opts *opts, const struct k8s_addr *vip,
+		      const struct epref *sets, size_t nsets)
 {
-	struct vs_opts opts;
-
-	resolve_opts(r, s, &opts);
 	for (size_t i = 0; i < s->nports; i++) {
 		const struct k8s_svc_port *p = &s->ports[i];
 		struct vs *v;
@@ -662,7 +768,8 @@ static int service_vs(struct render *r, const struct k8s_service *s,
 		v->vip = *vip;
 		v->port = p->port;
 		v->proto = p->proto;
-		v->opts = opts;
+		v->opts = *opts;
+		v->check = k8s_check_type(&opts->check, p);
 		if (vs_add_reals(r, v, s, p, sets, nsets) < 0)
 			return -1;
 	}
@@ -831,6 +938,74 @@ static void put_setting(struct text *t, const char *key, const char *val)
 	puts_(t, ";\n");
 }
 
+/* One "key = value; " of a check group (value: the text as is). */
+static void put_check_key(struct text *t, const char *key, const char *val,
+			  bool quote)
+{
+	puts_(t, key);
+	puts_(t, " = ");
+	if (quote)
+		put_str(t, val);
+	else
+		puts_(t, val);
+	puts_(t, "; ");
+}
+
+static void put_status(struct text *t, const struct k8s_checkopts *c)
+{
+	puts_(t, "status = ( ");
+	for (size_t i = 0; i < c->nstatus; i++) {
+		puts_(t, i ? ", \"" : "\"");
+		put_uint(t, c->status[i].lo);
+		if (c->status[i].hi != c->status[i].lo) {
+			puts_(t, "-");
+			put_uint(t, c->status[i].hi);
+		}
+		puts_(t, "\"");
+	}
+	puts_(t, " ); ");
+}
+
+/* The check group: what the port's type and the annotations set, on top
+ * of extlbd's global check, which gives the rest. */
+static void emit_check(struct text *t, const struct vs *v)
+{
+	const struct k8s_checkopts *c = &v->opts.check;
+	bool http = k8s_check_http(v->check);
+	char num[16];
+
+	if (!v->check && !c->port && !c->interval && !c->timeout && !c->rise &&
+	    !c->fall && !(http && (c->path || c->nstatus)) &&
+	    !(c->expect && k8s_check_expects(v->check)))
+		return;
+	puts_(t, "    check = { ");
+	if (v->check)
+		put_check_key(t, "type", v->check, true);
+	if (c->port) {
+		snprintf(num, sizeof(num), "%u", c->port);
+		put_check_key(t, "connect_port", num, false);
+	}
+	if (c->interval)
+		put_check_key(t, "interval", c->interval, false);
+	if (c->timeout)
+		put_check_key(t, "timeout", c->timeout, false);
+	if (c->rise) {
+		snprintf(num, sizeof(num), "%u", c->rise);
+		put_check_key(t, "rise", num, false);
+	}
+	if (c->fall) {
+		snprintf(num, sizeof(num), "%u", c->fall);
+		put_check_key(t, "fall", num, false);
+	}
+	if (c->path && http)
+		put_check_key(t, "path", c->path, true);
+	if (c->nstatus && http)
+		put_status(t, c);
+	if (c->expect && k8s_check_expects(v->check))
+		put_check_key(t, "expect", c->expect, true);
+	puts_(t, "};\n");
+}
+
 static void emit_vs(struct text *t, const struct vs *v)
 {
 	char buf[K8S_ADDRSTR_MAX];
@@ -851,15 +1026,7 @@ static void emit_vs(struct text *t, const struct vs *v)
 		put_uint(t, v->opts.persistence);
 		puts_(t, ";\n");
 	}
-	if (v->opts.check) {
-		puts_(t, "    check = { type = ");
-		put_str(t, v->opts.check);
-		if (v->opts.check_path) {
-			puts_(t, "; path = ");
-			put_str(t, v->opts.check_path);
-		}
-		puts_(t, "; };\n");
-	}
+	emit_check(t, v);
 	puts_(t, "    real_servers = (");
 	for (size_t i = 0; i < v->nreals; i++) {
 		puts_(t, i ? ",\n      { address = " : "\n      { address = ");
@@ -932,19 +1099,30 @@ static int render_service(struct render *r, struct pick *p,
 			  const struct epref *eps, size_t neps)
 {
 	const struct k8s_service *s = p->svc;
+	struct vs_opts opts;
 	size_t first, n;
 	int ret;
 
 	p->first_vs = r->nvs;
 	r->nrefused = 0;
+	resolve_opts(r, s, &opts);
+	check_unused(r, s, &opts.check);
+	p->forward = opts.forward;
 	/* EndpointSlices are the truth; a Service without any (an old
 	 * cluster, or slice mirroring switched off) falls back to Endpoints */
 	n = find_sets(slices, nslices, s->ns, s->name, &first);
+	for (size_t i = first; i < first + n; i++) {
+		if (slices[i].set->fqdn)
+			notify(r, s, "FQDNIgnored",
+			       "EndpointSlice %s has addressType FQDN, which "
+			       "IPVS cannot use: ignored",
+			       slices[i].set->name);
+	}
 	if (n) {
-		ret = service_vs(r, s, &req->vip, slices + first, n);
+		ret = service_vs(r, s, &opts, &req->vip, slices + first, n);
 	} else {
 		n = find_sets(eps, neps, s->ns, s->name, &first);
-		ret = service_vs(r, s, &req->vip, eps + first, n);
+		ret = service_vs(r, s, &opts, &req->vip, eps + first, n);
 	}
 	p->nvs = r->nvs - p->first_vs;
 	p->refused = refused_text(r);
@@ -989,6 +1167,19 @@ out:
 	return ret;
 }
 
+/*
+ * The ipMode a Service's status shows.  With NAT the packets reach the
+ * backend from the director, not addressed to the VIP, and kube-proxy
+ * must not capture VIP traffic on the nodes: Proxy.  Direct routing and
+ * tunnels deliver packets still addressed to the VIP: VIP.
+ */
+static const char *ip_mode(const struct render *r, const struct pick *p)
+{
+	if (r->o->ip_mode)
+		return r->o->ip_mode;
+	return p->forward && strcmp(p->forward, "nat") ? "VIP" : "Proxy";
+}
+
 /* The status to publish, and what to tell, of each Service served. */
 static void publish_served(struct render *r, struct pick *picks,
 			   const struct k8s_ipam_req *reqs, size_t n)
@@ -1003,11 +1194,13 @@ static void publish_served(struct render *r, struct pick *picks,
 		pub = &plan->publish[plan->npublish++];
 		pub->svc = picks[i].svc;
 		k8s_addr_str(&reqs[i].vip, pub->vip);
-		pub->changed = !status_shows(picks[i].svc, &reqs[i].vip);
+		pub->ip_mode = ip_mode(r, &picks[i]);
+		pub->changed =
+		    !status_shows(picks[i].svc, &reqs[i].vip, pub->ip_mode);
+		pub->new_vip = !status_has(picks[i].svc, &reqs[i].vip);
 		if (!picks[i].refused)
 			continue;
-		plan->notices[plan->nnotices++] = (struct k8s_notice){
-		    picks[i].svc, "BackendRefused", picks[i].refused};
+		notice_add(r, picks[i].svc, "BackendRefused", picks[i].refused);
 		picks[i].refused = NULL; /* the plan's now */
 	}
 }
@@ -1030,8 +1223,7 @@ static int render_services(struct render *r, const struct epref *slices,
 	reqs = calloc(n + 1, sizeof(*reqs));
 	keys = calloc(n + 1, sizeof(*keys));
 	plan->publish = calloc(n + 1, sizeof(*plan->publish));
-	plan->notices = calloc(n + 1, sizeof(*plan->notices));
-	if (!reqs || !keys || !plan->publish || !plan->notices ||
+	if (!reqs || !keys || !plan->publish ||
 	    assign_vips(r, picks, n, reqs, keys) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

@@ -298,10 +298,11 @@ static void object_path(const char *ns, const char *plural, const char *name,
 		 name ? "/" : "", e_name, sub ? sub : "");
 }
 
-/* A merge patch of the status: ingress = [{ip: vip}], or removed (vip
- * NULL; a merge patch replaces a list as a whole, null deletes it). */
+/* A merge patch of the status: ingress = [{ip: vip, ipMode: mode}], or
+ * removed (vip NULL; a merge patch replaces a list as a whole, null
+ * deletes it). */
 static int patch_status(struct k8s_client *c, const struct k8s_service *s,
-			const char *vip)
+			const char *vip, const char *mode)
 {
 	char path[8 * KEY_MAX], body[256];
 
@@ -309,24 +310,12 @@ static int patch_status(struct k8s_client *c, const struct k8s_service *s,
 	if (vip)
 		snprintf(body, sizeof(body),
 			 "{\"status\":{\"loadBalancer\":{\"ingress\":"
-			 "[{\"ip\":\"%s\"}]}}}",
-			 vip);
+			 "[{\"ip\":\"%s\",\"ipMode\":\"%s\"}]}}}",
+			 vip, mode);
 	else
 		snprintf(body, sizeof(body),
 			 "{\"status\":{\"loadBalancer\":{\"ingress\":null}}}");
 	return k8s_client_patch(c, path, "application/merge-patch+json", body);
-}
-
-static int publish(struct k8s_client *c, const struct k8s_publish *p)
-{
-	if (patch_status(c, p->svc, p->vip) < 0) {
-		k8s_err("Service %s/%s: cannot publish VIP %s: %s", p->svc->ns,
-			p->svc->name, p->vip, k8s_client_error(c));
-		return -1;
-	}
-	k8s_info("Service %s/%s: status shows VIP %s", p->svc->ns, p->svc->name,
-		 p->vip);
-	return 0;
 }
 
 /* Remembers that the Service's status shows our VIP, or will once the
@@ -369,9 +358,10 @@ static void rfc3339_now(char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* A Warning Event on the Service, as `kubectl describe svc` shows it. */
+/* An Event on the Service, as `kubectl describe svc` shows it: type
+ * "Warning", or "Normal" for news that needs no action. */
 static int post_event(struct k8s_client *c, const struct k8s_service *s,
-		      const char *reason, const char *msg)
+		      const char *type, const char *reason, const char *msg)
 {
 	char path[8 * KEY_MAX], now[32], *prefix = NULL;
 	json_object *ev = json_object_new_object();
@@ -403,7 +393,7 @@ static int post_event(struct k8s_client *c, const struct k8s_service *s,
 	json_object_object_add(ev, "involvedObject", obj);
 	json_object_object_add(ev, "reason", json_object_new_string(reason));
 	json_object_object_add(ev, "message", json_object_new_string(msg));
-	json_object_object_add(ev, "type", json_object_new_string("Warning"));
+	json_object_object_add(ev, "type", json_object_new_string(type));
 	json_object_object_add(src, "component",
 			       json_object_new_string("extlb-k8s"));
 	json_object_object_add(ev, "source", src);
@@ -428,44 +418,71 @@ out:
 	return r;
 }
 
+/* The status PATCHed to show the VIP; a Service that did not show it
+ * before gets a Normal Event, once: the next pass finds it in the status
+ * (or, in the watch loop, knows its PATCH is on its way back). */
+static int publish(struct k8s_client *c, const struct k8s_publish *p)
+{
+	char msg[128];
+
+	if (patch_status(c, p->svc, p->vip, p->ip_mode) < 0) {
+		k8s_err("Service %s/%s: cannot publish VIP %s: %s", p->svc->ns,
+			p->svc->name, p->vip, k8s_client_error(c));
+		return -1;
+	}
+	k8s_info("Service %s/%s: status shows VIP %s (ipMode %s)", p->svc->ns,
+		 p->svc->name, p->vip, p->ip_mode);
+	if (p->new_vip) {
+		snprintf(msg, sizeof(msg), "VIP %s assigned (ipMode %s)",
+			 p->vip, p->ip_mode);
+		post_event(c, p->svc, "Normal", "IPAllocated", msg);
+	}
+	return 0;
+}
+
 /*
  * One Warning Event (and one log line) per Service, reason and message:
- * told is what the last pass said, fresh collects what this one says.
- * Said again only when it changed or was not said in between, so a
- * Service left pending does not get an Event at every pass.  -1 only
- * when out of memory.
+ * told holds what the last pass said, fresh collects what this one says,
+ * each under "namespace/name", a newline, "Reason: message".  Said again
+ * only when it was not said in the pass before, so that a Service left
+ * pending, or with a bad annotation, does not get an Event at every pass,
+ * while a Service with several things wrong hears of each.  -1 only when
+ * out of memory.
  */
 static int tell(struct k8s_client *c, const struct k8s_cache *told,
 		struct k8s_cache *fresh, const struct k8s_service *s,
 		const char *reason, const char *msg, bool pending)
 {
-	char key[KEY_MAX], *said;
-	const char *before;
+	char *key, *mark = strdup("");
 
-	snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-	if (asprintf(&said, "%s: %s", reason, msg) < 0)
-		said = NULL;
-	if (!said) {
+	if (asprintf(&key, "%s/%s\n%s: %s", s->ns, s->name, reason, msg) < 0)
+		key = NULL;
+	if (!key || !mark) {
+		free(key);
+		free(mark);
 		k8s_err("out of memory");
 		return -1;
 	}
-	before = k8s_cache_get(told, key);
-	if (!before || strcmp(before, said)) {
+	if (!k8s_cache_get(told, key) && !k8s_cache_get(fresh, key)) {
 		if (pending)
-			k8s_warn("Service %s is pending (%s): %s", key, reason,
-				 msg);
+			k8s_warn("Service %s/%s is pending (%s): %s", s->ns,
+				 s->name, reason, msg);
 		else
-			k8s_warn("Service %s (%s): %s", key, reason, msg);
+			k8s_warn("Service %s/%s (%s): %s", s->ns, s->name,
+				 reason, msg);
 		/* Events are best effort, as Kubernetes' own recorders treat
 		 * them: one that cannot be posted (no RBAC for events, a 500)
 		 * is logged once, not retried, and does not hold back the
 		 * rest */
-		post_event(c, s, reason, msg);
+		post_event(c, s, "Warning", reason, msg);
 	}
-	if (k8s_cache_put(fresh, key, "", said) < 0) {
+	/* the cache owns mark from here, even on failure */
+	if (k8s_cache_put(fresh, key, "", mark) < 0) {
+		free(key);
 		k8s_err("out of memory");
 		return -1;
 	}
+	free(key);
 	return 0;
 }
 
@@ -512,7 +529,7 @@ static int clear_pending(struct k8s_client *c, struct k8s_state *st,
 		if (!s->ningress)
 			continue;
 		snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-		if (patch_status(c, s, NULL) < 0) {
+		if (patch_status(c, s, NULL, NULL) < 0) {
 			k8s_err("Service %s: cannot clear its status: %s", key,
 				k8s_client_error(c));
 			ret = -1;
@@ -570,7 +587,7 @@ static int clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
 		    !(ingress_has(s, mine) ||
 		      (!s->load_balancer && ingress_in_pools(s, &o->render))))
 			continue;
-		if (patch_status(c, s, NULL) < 0) {
+		if (patch_status(c, s, NULL, NULL) < 0) {
 			k8s_err("Service %s: cannot clear its status: %s",
 				svcs->items[i].key, k8s_client_error(c));
 			ret = -1;

@@ -67,6 +67,13 @@ o = json.load(sys.stdin)
 print(" ".join(i.get("ip", "") for i in
       ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []))'
 }
+# the ingress ipModes a Service's status shows, space separated ("-": none)
+status_modes() { # NS NAME
+    ctl get services "$1" "$2" | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+print(" ".join(i.get("ipMode", "-") for i in
+      ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []))'
+}
 # "extlbd -t" on the main file whose include_dir is the output directory
 extlbd_accepts() { # NAME COUNT
     if [[ ! -x "$extlbd" ]]; then skip "$1 (no $extlbd)"; return; fi
@@ -80,17 +87,17 @@ extlbd_accepts() { # NAME COUNT
 same_file() { # NAME EXPECTED-FILE
     if diff -u "$2" "$conf"; then ok "$1"; else bad "$1"; fi
 }
-# the messages of the Warning Events with REASON about Service NS/NAME,
-# one a line
-events_of() { # NS NAME REASON
+# the messages of the Events with REASON about Service NS/NAME, one a
+# line; of type TYPE, Warning by default
+events_of() { # NS NAME REASON [TYPE]
     ctl objects events | python3 -c 'import json, sys
-ns, name, reason = sys.argv[1:]
+ns, name, reason, typ = sys.argv[1:]
 for e in json.load(sys.stdin)["items"]:
     o = e.get("involvedObject") or {}
-    if (e.get("reason") == reason and e.get("type") == "Warning"
+    if (e.get("reason") == reason and e.get("type") == typ
             and o.get("kind") == "Service" and o.get("namespace") == ns
             and o.get("name") == name):
-        print(e.get("message", ""))' "$1" "$2" "$3"
+        print(e.get("message", ""))' "$1" "$2" "$3" "${4:-Warning}"
 }
 # a LoadBalancer Service: NAME PORTS-JSON [ANNOTATIONS-JSON [SPEC-EXTRA-JSON]]
 lb_service() {

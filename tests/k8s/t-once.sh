@@ -72,6 +72,15 @@ ips="$(status_ips default ext-tcp-lb)"
 if [[ "$ips" == "192.0.2.100" ]]; then ok "seed: the status shows the VIP"
 else bad "seed: the status shows the VIP (got '$ips')"; fi
 extlbd_accepts "seed: extlbd -t accepts the file" 1
+allocated="$(events_of default ext-tcp-lb IPAllocated Normal)"
+if [[ "$allocated" == "VIP 192.0.2.100 assigned (ipMode Proxy)" ]]; then
+    ok "seed: a Normal IPAllocated Event"
+else
+    bad "seed: a Normal IPAllocated Event (got '$allocated')"
+fi
+modes="$(status_modes default ext-tcp-lb)"
+if [[ "$modes" == Proxy ]]; then ok "seed: ipMode Proxy for a nat Service"
+else bad "seed: ipMode Proxy for a nat Service (got '$modes')"; fi
 
 # ---- nothing changed: no write, no reload, no PATCH ----
 before="$(stat -c '%i %Y.%y' "$conf")"
@@ -84,6 +93,9 @@ if [[ "$before" == "$after" && ! -e "$tmp/reloaded" && "$patches" == 0 ]]; then
 else
     bad "unchanged: no write, no reload, no status PATCH ($before / $after, reloaded: $([[ -e $tmp/reloaded ]] && echo yes || echo no), patches: $patches)"
 fi
+n="$(events_of default ext-tcp-lb IPAllocated Normal | wc -l)"
+if [[ "$n" == 1 ]]; then ok "unchanged: no second IPAllocated Event"
+else bad "unchanged: no second IPAllocated Event (got $n)"; fi
 dotfiles=("$out"/.[!.]*)
 if [[ ! -e "${dotfiles[0]}" ]]; then ok "no temp file left beside the output"
 else bad "no temp file left beside the output: ${dotfiles[*]}"; fi
@@ -173,7 +185,7 @@ else
     bad "\$KUBECONFIG is read"
 fi
 
-# ---- web: named ports, a draining and a not-ready endpoint, IPv6 slice ----
+# ---- web: named ports, a terminating and a not-ready endpoint, IPv6 slice ----
 ctl apply "$fixtures/service-web.json" "$fixtures/endpointslice-web-ipv4.json" \
     "$fixtures/endpointslice-web-ipv6.json" >/dev/null
 cat >"$tmp/web.conf" <<EOT
@@ -194,8 +206,7 @@ virtual_services = (
     port = 80;
     protocol = "tcp";
     real_servers = (
-      { address = "198.51.100.11"; port = 8080; weight = 1; },
-      { address = "198.51.100.12"; port = 8080; weight = 0; }
+      { address = "198.51.100.11"; port = 8080; weight = 1; }
     );
   },
   {
@@ -204,18 +215,95 @@ virtual_services = (
     port = 443;
     protocol = "tcp";
     real_servers = (
-      { address = "198.51.100.11"; port = 8443; weight = 1; },
-      { address = "198.51.100.12"; port = 8443; weight = 0; }
+      { address = "198.51.100.11"; port = 8443; weight = 1; }
     );
   }
 );
 EOT
 once --default-class
-same_file "web: named ports, drain at weight 0, not-ready left out" "$tmp/web.conf"
+same_file "web: named ports, terminating beside a ready one and not-ready left out" "$tmp/web.conf"
 extlbd_accepts "web: extlbd -t accepts the file" 3
 ips="$(status_ips shop web)"
 if [[ "$ips" == "192.0.2.101" ]]; then ok "web: the status shows the VIP"
 else bad "web: the status shows the VIP (got '$ips')"; fi
+
+# ---- endpoint conditions: no ready endpoint, the terminating stand in ----
+# 198.51.100.11 terminating too: the two serving-and-terminating take the
+# traffic at weight 1 (an absent serving reads as true); the not-serving
+# .13 never does; only addresses[0] of an endpoint counts
+ctl get endpointslices shop web-x7m2p | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+o["endpoints"][0]["conditions"] = {"ready": False, "terminating": True}
+o["endpoints"][1]["addresses"].append("198.51.100.99")
+json.dump(o, sys.stdout)' | ctl apply - >/dev/null
+once --default-class
+if grep -A7 'name = "shop/web:http"' "$conf" | grep -q '"198.51.100.11"; port = 8080; weight = 1' &&
+        grep -A7 'name = "shop/web:http"' "$conf" | grep -q '"198.51.100.12"; port = 8080; weight = 1' &&
+        ! grep -q '198.51.100.13\|198.51.100.99' "$conf"; then
+    ok "conditions: no ready endpoint, the serving-and-terminating take the traffic"
+else
+    bad "conditions: no ready endpoint, the serving-and-terminating take the traffic"; cat "$conf"
+fi
+extlbd_accepts "conditions: extlbd -t accepts the file" 3
+ctl apply "$fixtures/endpointslice-web-ipv4.json" >/dev/null
+once --default-class
+same_file "conditions: a ready endpoint back, the terminating leave" "$tmp/web.conf"
+
+# ---- ipMode: VIP for dr, --ip-mode overrides, an absent one reads VIP ----
+"$bin" --once --kubeconfig "$api/kubeconfig" --ip-mode direct --output "$conf" 2>"$tmp/err.log"
+rc=$?
+if [[ $rc == 2 ]] && grep -q -- '--ip-mode "direct" is not vip or proxy' "$tmp/err.log"; then
+    ok "--ip-mode direct: exit 2 with a reason"
+else
+    bad "--ip-mode direct: exit 2 with a reason (exit $rc)"; cat "$tmp/err.log"
+fi
+ctl get services shop web | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+o["metadata"].setdefault("annotations", {})["extlb.io/forward"] = "dr"
+json.dump(o, sys.stdout)' | ctl apply - >/dev/null
+once --default-class
+if [[ "$(status_modes shop web)" == VIP && "$(status_ips shop web)" == 192.0.2.101 ]]; then
+    ok "ipMode: VIP for a dr Service"
+else
+    bad "ipMode: VIP for a dr Service (got '$(status_modes shop web)')"
+fi
+ctl clear-requests >/dev/null
+once --default-class --ip-mode vip
+if [[ "$(status_modes default ext-tcp-lb)" == VIP &&
+        "$(ctl requests | grep -c '"method": "PATCH"')" == 1 ]]; then
+    ok "--ip-mode vip: the nat Service's status PATCHed once, to VIP"
+else
+    bad "--ip-mode vip: the nat Service's status PATCHed once, to VIP"
+fi
+# a status without ipMode, on a server that does not default it: read as
+# VIP, so not PATCHed again for --ip-mode vip; PATCHed for proxy
+ctl set ipModeDefault=false >/dev/null
+ctl get services default ext-tcp-lb | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+o["status"]["loadBalancer"]["ingress"] = [{"ip": "192.0.2.100"}]
+json.dump(o, sys.stdout)' | ctl apply - >/dev/null
+ctl clear-requests >/dev/null
+once --default-class --ip-mode vip
+if [[ "$(status_modes default ext-tcp-lb)" == - &&
+        "$(ctl requests | grep -c '"method": "PATCH"')" == 0 ]]; then
+    ok "--no-ipmode-default: an absent ipMode reads as VIP, no PATCH"
+else
+    bad "--no-ipmode-default: an absent ipMode reads as VIP, no PATCH"
+fi
+once --default-class --ip-mode proxy
+if [[ "$(status_modes default ext-tcp-lb)" == Proxy ]]; then ok "--ip-mode proxy: PATCHed to Proxy"
+else bad "--ip-mode proxy: PATCHed to Proxy (got '$(status_modes default ext-tcp-lb)')"; fi
+ctl set ipModeDefault=true >/dev/null
+ctl apply "$fixtures/service-web.json" >/dev/null
+once --default-class
+ctl clear-requests >/dev/null
+once --default-class
+if [[ "$(status_modes shop web)" == Proxy &&
+        "$(ctl requests | grep -c '"method": "PATCH"')" == 0 ]]; then
+    ok "ipMode: back to nat, Proxy; a status already right is not PATCHed"
+else
+    bad "ipMode: back to nat, Proxy; a status already right is not PATCHed"
+fi
 
 # ---- VIPs are stable: a wider pool moves nobody ----
 "$bin" --once --kubeconfig "$api/kubeconfig" --default-class \
@@ -380,6 +468,31 @@ else
     bad "default caps: the newcomer is served"
 fi
 ctl delete services default newer >/dev/null
+
+# ---- the check follows the port; the check annotations, validated ----
+lb_service checked '[{"name": "web", "port": 8080, "appProtocol": "https"},
+                     {"name": "dns", "port": 5353, "protocol": "UDP"}]' \
+    '{"extlb.io/check-interval": "5", "extlb.io/check-timeout": "0.5",
+      "extlb.io/check-rise": "1", "extlb.io/check-fall": "4",
+      "extlb.io/check-port": "8443", "extlb.io/check-path": "/ready",
+      "extlb.io/check-status": "200-299, 301",
+      "extlb.io/check-expect": "ok \"q\" \\ \u0001",
+      "extlb.io/check": "script"}' | ctl apply - >/dev/null
+once --default-class
+if grep -A5 'name = "default/checked:web"' "$conf" | grep -qF \
+        'check = { type = "https"; connect_port = 8443; interval = 5; timeout = 0.5; rise = 1; fall = 4; path = "/ready"; status = ( "200-299", "301" ); expect = "ok \"q\" \\ \x01"; };'
+then ok "checks: appProtocol https and every check annotation written"
+else bad "checks: appProtocol https and every check annotation written"; grep -A6 checked "$conf"; fi
+if grep -A5 'name = "default/checked:dns"' "$conf" | grep -qF \
+        'check = { type = "none"; connect_port = 8443; interval = 5; timeout = 0.5; rise = 1; fall = 4; };'
+then ok "checks: the UDP port does not inherit a TCP check"
+else bad "checks: the UDP port does not inherit a TCP check"; fi
+event_says "checks: extlb.io/check script refused by an InvalidAnnotation Event" default checked \
+    InvalidAnnotation 'extlb.io/check "script" is refused: a Service may not ask for a script check'
+if ! grep -q script "$conf"; then ok "checks: no script check in the file"
+else bad "checks: no script check in the file"; fi
+extlbd_accepts "checks: extlbd -t accepts the check groups" 5
+ctl delete services default checked >/dev/null
 # --allow-backend: only web's network; ext-tcp-lb's endpoint is left out
 once --default-class --allow-backend 198.51.100.0/24
 if in_file '"198.51.100.11"' && ! in_file '"192.0.2.10"' && in_file 'default/ext-tcp-lb:8000'; then

@@ -268,8 +268,12 @@ virtual_services = (
 EOT
 wait_status "endpoint added: web's status shows its VIP" shop web 192.0.2.101
 extlbd_accepts "endpoint added: extlbd -t accepts the file" 3
+allocated() { events_of "$1" "$2" IPAllocated Normal | grep -c "VIP $3 assigned (ipMode Proxy)"; }
+n="$(wait_count allocated shop web 192.0.2.101)" m="$(allocated default ext-tcp-lb 192.0.2.100)"
+if [[ "$n" == 1 && "$m" == 1 ]]; then ok "IPAllocated: one Normal Event per Service over the passes"
+else bad "IPAllocated: one Normal Event per Service over the passes (web $n, ext-tcp-lb $m)"; fi
 
-# ---- 3. not ready: left out; serving and terminating: weight 0 ----
+# ---- 3. not ready: left out; serving and terminating: out while one is ready ----
 ctl apply - >/dev/null <<'EOT'
 {"kind": "Endpoints", "apiVersion": "v1",
  "metadata": {"name": "ext-tcp-lb", "namespace": "default"},
@@ -279,7 +283,7 @@ ctl apply - >/dev/null <<'EOT'
 EOT
 # the fixture itself: .12 serving and terminating, .13 not serving
 ctl apply "$fixtures/endpointslice-web-ipv4.json" >/dev/null
-expect_file "not ready: left out; terminating: drained at weight 0" <<EOT
+expect_file "not ready: left out; terminating: out beside a ready one" <<EOT
 $header
 virtual_services = (
   {
@@ -298,8 +302,7 @@ virtual_services = (
     port = 80;
     protocol = "tcp";
     real_servers = (
-      { address = "198.51.100.11"; port = 8080; weight = 1; },
-      { address = "198.51.100.12"; port = 8080; weight = 0; }
+      { address = "198.51.100.11"; port = 8080; weight = 1; }
     );
   },
   {
@@ -308,8 +311,7 @@ virtual_services = (
     port = 443;
     protocol = "tcp";
     real_servers = (
-      { address = "198.51.100.11"; port = 8443; weight = 1; },
-      { address = "198.51.100.12"; port = 8443; weight = 0; }
+      { address = "198.51.100.11"; port = 8443; weight = 1; }
     );
   }
 );
@@ -400,7 +402,16 @@ $web_https,
 );
 EOT
 # Only the Service port renamed: of a two-port Service, no slice port
-# matches it, so it has no real servers (and is still a valid file).
+# matches it, so it has no real servers (and is still a valid file); a
+# PortUnmatched Event says so.  Beside it, an FQDN slice, ignored with an
+# Event of its own: two Events for one Service, each once.
+ctl apply - >/dev/null <<'EOT'
+{"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+ "metadata": {"name": "web-fqdn", "namespace": "shop",
+              "labels": {"kubernetes.io/service-name": "web"}},
+ "addressType": "FQDN", "endpoints": [{"addresses": ["db.example"]}],
+ "ports": [{"name": "https", "port": 8443, "protocol": "TCP"}]}
+EOT
 edit services shop web 'o["spec"]["ports"][0]["name"] = "www"'
 expect_file "port renamed alone: no slice port matches, no real servers" <<EOT
 $header
@@ -425,6 +436,11 @@ $web_https,
 );
 EOT
 extlbd_accepts "port renamed alone: extlbd -t accepts the file" 3
+unmatched() { events_of shop web PortUnmatched | grep -c 'port www (80/TCP): no endpoint port has its name'; }
+fqdn() { events_of shop web FQDNIgnored | grep -c 'EndpointSlice web-fqdn has addressType FQDN'; }
+n="$(wait_count unmatched)" m="$(wait_count fqdn)"
+if [[ "$n" == 1 && "$m" == 1 ]]; then ok "port renamed alone: a PortUnmatched and an FQDNIgnored Event"
+else bad "port renamed alone: a PortUnmatched and an FQDNIgnored Event ($n, $m)"; fi
 # A one-port Service takes the only port of its Endpoints whatever its name.
 ctl apply - >/dev/null <<'EOT'
 {"kind": "Endpoints", "apiVersion": "v1",
@@ -466,6 +482,11 @@ $web_https,
 );
 EOT
 
+sleep 0.3
+n="$(unmatched)" m="$(fqdn)"
+if [[ "$n" == 1 && "$m" == 1 ]]; then ok "port renamed alone: another pass, no second Event"
+else bad "port renamed alone: another pass, no second Event ($n, $m)"; fi
+ctl delete endpointslices shop web-fqdn >/dev/null
 # ---- 6. the VIP annotation: another address, outside the pool ----
 edit services default ext-tcp-lb \
     'o["metadata"].setdefault("annotations", {})["extlb.io/vip"] = "192.0.2.150"'

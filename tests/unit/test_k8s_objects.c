@@ -142,7 +142,8 @@ static void test_service_fields(void **state)
 		 "'c','loadBalancerIP':'','ipFamilies':['IPv6','IPv4'],"
 		 "'sessionAffinity':'ClientIP','ports':[{'port':53,'protocol':"
 		 "'UDP','name':'dns'}]},'status':{'loadBalancer':{'ingress':[{"
-		 "'ip':'192.0.2.1'},{'hostname':'lb.example'}]}}}");
+		 "'ip':'192.0.2.1','ipMode':'Proxy'},{'hostname':'lb.example'}]"
+		 "}}}");
 	struct k8s_service *s;
 	char why[256] = "";
 
@@ -162,6 +163,8 @@ static void test_service_fields(void **state)
 	assert_int_equal(s->ningress, 2);
 	assert_string_equal(s->ingress[0], "192.0.2.1");
 	assert_string_equal(s->ingress[1], "");
+	assert_string_equal(s->ingress_mode[0], "Proxy");
+	assert_null(s->ingress_mode[1]);
 	k8s_service_free(s);
 	json_object_put(j);
 }
@@ -221,11 +224,11 @@ static void test_slice_fields(void **state)
 	assert_int_equal(e->nbackends, 4);
 	assert_string_equal(e->backends[0].port_name, "a");
 	assert_int_equal(e->backends[0].port, 80);
-	assert_int_equal(e->backends[0].weight, 1);
+	assert_true(e->backends[0].ready);
 	assert_false(e->backends[0].sole_port);
 	assert_string_equal(e->backends[1].port_name, "");
 	assert_int_equal(e->backends[1].proto, K8S_SCTP);
-	assert_int_equal(e->backends[3].weight, 0);
+	assert_false(e->backends[3].ready);
 	k8s_epset_free(e);
 	json_object_put(j);
 
@@ -234,6 +237,43 @@ static void test_slice_fields(void **state)
 		 "['db.example']}],'ports':[{'port':5432}]}");
 	assert_int_equal(k8s_slice_parse(j, &e, why, sizeof(why)), 0);
 	assert_int_equal(e->nbackends, 0);
+	assert_true(e->fqdn);
+	k8s_epset_free(e);
+	json_object_put(j);
+}
+
+/* kube-proxy's reading of the conditions: an absent serving is true, an
+ * absent terminating false; only addresses[0] counts (the others are not
+ * even checked, as kube-proxy never reads them). */
+static void test_slice_conditions(void **state)
+{
+	json_object *j =
+	    json("{" SMETA ",'addressType':'IPv4','endpoints':["
+		 "{'addresses':['10.0.0.1','10.0.0.9','not-an-ip']},"
+		 "{'addresses':['10.0.0.2'],'conditions':{'ready':false,"
+		 "'terminating':true}},"
+		 "{'addresses':['10.0.0.3'],'conditions':{'ready':false,"
+		 "'serving':false,'terminating':true}},"
+		 "{'addresses':['10.0.0.4'],'conditions':{'ready':false,"
+		 "'serving':true}},"
+		 "{'addresses':['10.0.0.5'],'conditions':{'serving':false}}],"
+		 "'ports':[{'port':80}]}");
+	struct k8s_epset *e;
+	char why[256] = "";
+	char a[K8S_ADDRSTR_MAX];
+
+	(void)state;
+	assert_int_equal(k8s_slice_parse(j, &e, why, sizeof(why)), 0);
+	assert_false(e->fqdn);
+	assert_int_equal(e->nbackends, 3);
+	assert_string_equal(k8s_addr_str(&e->backends[0].addr, a), "10.0.0.1");
+	assert_true(e->backends[0].ready);
+	/* serving absent, terminating: a stand-in */
+	assert_string_equal(k8s_addr_str(&e->backends[1].addr, a), "10.0.0.2");
+	assert_false(e->backends[1].ready);
+	/* ready absent reads as ready, whatever serving says */
+	assert_string_equal(k8s_addr_str(&e->backends[2].addr, a), "10.0.0.5");
+	assert_true(e->backends[2].ready);
 	k8s_epset_free(e);
 	json_object_put(j);
 }
@@ -489,6 +529,7 @@ int main(void)
 	    cmocka_unit_test(test_service_fields),
 	    cmocka_unit_test(test_slice_rejections),
 	    cmocka_unit_test(test_slice_fields),
+	    cmocka_unit_test(test_slice_conditions),
 	    cmocka_unit_test(test_endpoints_rejections),
 	    cmocka_unit_test(test_object_key),
 	    cmocka_unit_test(test_every_member_every_type),

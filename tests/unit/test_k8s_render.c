@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s/checkopts.h"
 #include "k8s/render.h"
 
 #define MAXOBJ 16
@@ -138,7 +139,7 @@ static void render(struct fx *f)
 	struct k8s_world w = {f->svcs,	  f->nsvcs, f->slices,
 			      f->nslices, f->eps,   f->neps};
 	struct k8s_render_opts o = {"extlb.io/lb", f->default_class, f->pools,
-				    f->npools, f->policy};
+				    f->npools, f->policy, NULL};
 
 	assert_int_equal(k8s_render(&w, &o, &f->plan), 0);
 	assert_non_null(f->plan.text);
@@ -153,6 +154,32 @@ static void fx_free(struct fx *f)
 	for (size_t i = 0; i < f->neps; i++)
 		k8s_epset_free(f->eps[i]);
 	k8s_plan_free(&f->plan);
+}
+
+/* Counts the annotations checkopts.c refuses. */
+static void count_bad(void *arg, const char *key, const char *value,
+		      const char *why)
+{
+	(void)key;
+	(void)value;
+	(void)why;
+	(*(int *)arg)++;
+}
+
+/* The notices, "Reason: message" one a line, for comparing in full. */
+static char *notices(const struct fx *f)
+{
+	static char buf[4096];
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < f->plan.nnotices; i++)
+		off += snprintf(buf + off, sizeof(buf) - off, "%s/%s %s: %s\n",
+				f->plan.notices[i].svc->ns,
+				f->plan.notices[i].svc->name,
+				f->plan.notices[i].reason,
+				f->plan.notices[i].msg);
+	return buf;
 }
 
 /* The warnings, one a line, for comparing in full. */
@@ -232,13 +259,61 @@ static void test_status_vip_recovered(void **state)
 	add_svc(&f, SVC("ext-tcp-lb", "",
 			",'ports':[{'port':8000,'protocol':'TCP'}]",
 			",'status':{'loadBalancer':{'ingress':"
-			"[{'ip':'192.0.2.107'}]}}"));
+			"[{'ip':'192.0.2.107','ipMode':'Proxy'}]}}"));
 	add_eps(&f, SEED_EPS);
 	add_pool(&f, "192.0.2.100-192.0.2.110");
 	render(&f);
 	assert_non_null(strstr(f.plan.text, "vip = \"192.0.2.107\";"));
 	assert_string_equal(f.plan.publish[0].vip, "192.0.2.107");
+	assert_string_equal(f.plan.publish[0].ip_mode, "Proxy");
 	assert_false(f.plan.publish[0].changed);
+	assert_false(f.plan.publish[0].new_vip);
+	fx_free(&f);
+}
+
+/* ipMode: Proxy for nat, VIP for dr and tun; an absent ipMode reads as
+ * VIP (the API's default); --ip-mode overrides the forwarding method. */
+static void test_ip_mode(void **state)
+{
+	struct fx f = {0};
+	struct k8s_world w;
+	struct k8s_render_opts o;
+
+	(void)state;
+	add_svc(&f, SVC("a-nat", "", ",'ports':[{'port':1}]",
+			",'status':{'loadBalancer':{'ingress':"
+			"[{'ip':'192.0.2.1'}]}}"));
+	add_svc(&f, SVC("b-dr", ",'annotations':{'extlb.io/forward':'dr'}",
+			",'ports':[{'port':1}]",
+			",'status':{'loadBalancer':{'ingress':"
+			"[{'ip':'192.0.2.2'}]}}"));
+	add_svc(&f, SVC("c-tun", ",'annotations':{'extlb.io/forward':'tun'}",
+			",'ports':[{'port':1}]",
+			",'status':{'loadBalancer':{'ingress':"
+			"[{'ip':'192.0.2.3','ipMode':'Proxy'}]}}"));
+	add_svc(&f, SVC("d-new", "", ",'ports':[{'port':1}]", ""));
+	add_pool(&f, "192.0.2.1-192.0.2.4");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 4);
+	assert_string_equal(f.plan.publish[0].ip_mode, "Proxy");
+	assert_true(f.plan.publish[0].changed);
+	assert_false(f.plan.publish[0].new_vip);
+	assert_string_equal(f.plan.publish[1].ip_mode, "VIP");
+	assert_false(f.plan.publish[1].changed);
+	assert_string_equal(f.plan.publish[2].ip_mode, "VIP");
+	assert_true(f.plan.publish[2].changed);
+	assert_false(f.plan.publish[2].new_vip);
+	assert_string_equal(f.plan.publish[3].ip_mode, "Proxy");
+	assert_true(f.plan.publish[3].new_vip);
+	k8s_plan_free(&f.plan);
+
+	w = (struct k8s_world){f.svcs, f.nsvcs, NULL, 0, NULL, 0};
+	o = (struct k8s_render_opts){"extlb.io/lb", false, f.pools, f.npools,
+				     f.policy, "VIP"};
+	assert_int_equal(k8s_render(&w, &o, &f.plan), 0);
+	assert_string_equal(f.plan.publish[0].ip_mode, "VIP");
+	assert_false(f.plan.publish[0].changed);
+	assert_string_equal(f.plan.publish[1].ip_mode, "VIP");
 	fx_free(&f);
 }
 
@@ -395,9 +470,10 @@ static void test_not_ready_excluded(void **state)
 	fx_free(&f);
 }
 
-/* Serving and terminating: weight 0, so established connections drain; the
- * same address ready in another slice wins. */
-static void test_terminating_drains(void **state)
+/* Serving and terminating endpoints are left out while the port has a
+ * ready one (extlbd drains them as any removed real server), even when
+ * the same address is ready in another slice. */
+static void test_terminating_left_out_while_ready(void **state)
 {
 	struct fx f = {0};
 
@@ -417,11 +493,54 @@ static void test_terminating_drains(void **state)
 	render(&f);
 	assert_string_equal(reals(&f),
 			    "real_servers = (\n"
-			    "      { address = \"10.0.0.1\"; port = 80; "
-			    "weight = 0; },\n"
 			    "      { address = \"10.0.0.2\"; port = 80; "
 			    "weight = 1; }\n"
 			    "    );\n");
+	fx_free(&f);
+}
+
+/* No ready endpoint on a port: its serving-and-terminating ones take the
+ * traffic at full weight (kube-proxy's rule), per port: the other port,
+ * which has a ready endpoint, keeps only that one.  An absent serving
+ * reads as true; not serving is never used. */
+static void test_terminating_stand_in(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", "",
+			",'ports':[{'name':'http','port':80},"
+			"{'name':'https','port':443}]",
+			""));
+	add_slice(&f, SLICE("web-a", "web",
+			    "{'addresses':['10.0.0.1'],'conditions':{'ready':"
+			    "false,'serving':true,'terminating':true}},"
+			    "{'addresses':['10.0.0.2'],'conditions':{'ready':"
+			    "false,'terminating':true}},"
+			    "{'addresses':['10.0.0.3'],'conditions':{'ready':"
+			    "false,'serving':false,'terminating':true}}",
+			    "{'name':'http','port':8080},"
+			    "{'name':'https','port':8443}"));
+	add_slice(&f, SLICE("web-b", "web", "{'addresses':['10.0.0.4']}",
+			    "{'name':'https','port':8443}"));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(strstr(f.plan.text,
+			       "port = 80;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    real_servers = (\n"
+			       "      { address = \"10.0.0.1\"; port = 8080; "
+			       "weight = 1; },\n"
+			       "      { address = \"10.0.0.2\"; port = 8080; "
+			       "weight = 1; }\n"
+			       "    );\n"));
+	assert_non_null(strstr(f.plan.text,
+			       "port = 443;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    real_servers = (\n"
+			       "      { address = \"10.0.0.4\"; port = 8443; "
+			       "weight = 1; }\n"
+			       "    );\n"));
 	fx_free(&f);
 }
 
@@ -503,6 +622,7 @@ static void test_named_ports(void **state)
 			    "    vip = \"192.0.2.1\";\n"
 			    "    port = 53;\n"
 			    "    protocol = \"udp\";\n"
+			    "    check = { type = \"none\"; };\n"
 			    "    real_servers = (\n"
 			    "      { address = \"10.0.0.1\"; port = 5353; "
 			    "weight = 1; }\n"
@@ -656,18 +776,185 @@ static void test_annotations_invalid_fall_back(void **state)
 				   "    real_servers = ( );\n"
 				   "  }\n"
 				   ");\n");
+	assert_string_equal(warnings(&f), "");
 	assert_string_equal(
-	    warnings(&f),
-	    "Service default/web: extlb.io/scheduler \"Round Robin\" is not "
-	    "a scheduler name (1-15 of a-z, 0-9, _); using extlbd's "
-	    "default\n"
-	    "Service default/web: extlb.io/forward \"snat\" is not nat, dr "
-	    "or tun; using nat\n"
-	    "Service default/web: extlb.io/check \"script\" is not tcp, "
-	    "http, https, udp or none; using extlbd's default\n"
-	    "Service default/web: extlb.io/check-path is ignored without "
-	    "extlb.io/check http or https\n");
+	    notices(&f),
+	    "default/web InvalidAnnotation: extlb.io/scheduler \"Round "
+	    "Robin\" is not a scheduler name (1-15 of a-z, 0-9, _); using "
+	    "the default\n"
+	    "default/web InvalidAnnotation: extlb.io/forward \"snat\" is not "
+	    "nat, dr or tun; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check \"script\" is "
+	    "refused: a Service may not ask for a script check, which runs "
+	    "commands on the load balancer; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-path is ignored: "
+	    "no port has an http or https check (extlb.io/check, or "
+	    "appProtocol)\n");
 	fx_free(&f);
+}
+
+/* The check follows the port: a UDP or SCTP port never inherits extlbd's
+ * TCP check (none, or udp when annotated); appProtocol http or https
+ * picks that check for a TCP port the annotation does not cover; path
+ * and status go only where an http check reads them. */
+static void test_check_per_port(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("a", ",'annotations':{'extlb.io/check-path':'/h'}",
+			",'ports':[{'name':'web','port':80,'appProtocol':"
+			"'http'},{'name':'tls','port':443,'appProtocol':"
+			"'https'},{'name':'h2','port':81,'appProtocol':"
+			"'kubernetes.io/h2c'},{'name':'dns','port':53,"
+			"'protocol':'UDP'},{'name':'sig','port':9,"
+			"'protocol':'SCTP'}]",
+			""));
+	add_svc(&f, SVC("b",
+			",'annotations':{'extlb.io/check':'udp',"
+			"'extlb.io/check-expect':'pong'}",
+			",'ports':[{'name':'dns','port':53,'protocol':'UDP'},"
+			"{'name':'dnstcp','port':53,'appProtocol':'http'}]",
+			""));
+	add_svc(&f, SVC("c", ",'annotations':{'extlb.io/check':'tcp'}",
+			",'ports':[{'name':'dns','port':53,'protocol':'UDP'},"
+			"{'name':'web','port':80,'appProtocol':'https'}]",
+			""));
+	add_pool(&f, "192.0.2.1-192.0.2.3");
+	render(&f);
+#define CHECK_OF(vs, line)                                                     \
+	assert_non_null(strstr(f.plan.text, "\"default/" vs "\";"));           \
+	assert_non_null(strstr(strstr(f.plan.text, "\"default/" vs "\";"),     \
+			       line "    real_servers"))
+	CHECK_OF("a:web", "check = { type = \"http\"; path = \"/h\"; };\n");
+	CHECK_OF("a:tls", "check = { type = \"https\"; path = \"/h\"; };\n");
+	CHECK_OF("a:h2", "protocol = \"tcp\";\n");
+	CHECK_OF("a:dns", "check = { type = \"none\"; };\n");
+	CHECK_OF("a:sig", "check = { type = \"none\"; };\n");
+	CHECK_OF("b:dns",
+		 "check = { type = \"udp\"; expect = \"pong\"; };\n");
+	CHECK_OF("b:dnstcp",
+		 "check = { type = \"http\"; expect = \"pong\"; };\n");
+	CHECK_OF("c:dns", "check = { type = \"none\"; };\n");
+	CHECK_OF("c:web", "check = { type = \"tcp\"; };\n");
+#undef CHECK_OF
+	assert_string_equal(notices(&f), "");
+	fx_free(&f);
+}
+
+/* Every check annotation, valid: the whole group written. */
+static void test_check_annotations_all(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web",
+			",'annotations':{'extlb.io/check':'https',"
+			"'extlb.io/check-port':'8443',"
+			"'extlb.io/check-interval':'5',"
+			"'extlb.io/check-timeout':'0.25',"
+			"'extlb.io/check-rise':'1','extlb.io/check-fall':'10',"
+			"'extlb.io/check-path':'/healthz?full=1',"
+			"'extlb.io/check-status':'200-299, 404,301',"
+			"'extlb.io/check-expect':'ok \\\\ \\\"x\\\"'}",
+			",'ports':[{'port':443}]", ""));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(strstr(
+	    f.plan.text,
+	    "    check = { type = \"https\"; connect_port = 8443; "
+	    "interval = 5; timeout = 0.25; rise = 1; fall = 10; "
+	    "path = \"/healthz?full=1\"; status = ( \"200-299\", \"404\", "
+	    "\"301\" ); expect = \"ok \\\\ \\\"x\\\"\"; };\n"));
+	assert_string_equal(notices(&f), "");
+	assert_string_equal(warnings(&f), "");
+	fx_free(&f);
+}
+
+/* Each invalid value: an InvalidAnnotation notice naming it and why,
+ * that key left at extlbd's default, the Service served. */
+static void test_check_annotations_invalid(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web",
+			",'annotations':{'extlb.io/check':'HTTP',"
+			"'extlb.io/check-port':'0',"
+			"'extlb.io/check-interval':'1e3',"
+			"'extlb.io/check-timeout':'86401',"
+			"'extlb.io/check-rise':'1001','extlb.io/check-fall':'-1',"
+			"'extlb.io/check-path':'healthz',"
+			"'extlb.io/check-status':'200-199'}",
+			",'ports':[{'port':80,'appProtocol':'http'}]", ""));
+	add_pool(&f, "192.0.2.1");
+	render(&f);
+	assert_non_null(strstr(f.plan.text, "    check = { type = \"http\"; };\n"
+					    "    real_servers"));
+	assert_string_equal(
+	    notices(&f),
+	    "default/web InvalidAnnotation: extlb.io/check \"HTTP\" is not "
+	    "tcp, http, https, udp or none; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-port \"0\" is not "
+	    "a port number, 1 to 65535; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-interval \"1e3\" "
+	    "is not a number of seconds, more than 0 and at most 86400; "
+	    "using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-timeout \"86401\" "
+	    "is not a number of seconds, more than 0 and at most 86400; "
+	    "using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-rise \"1001\" is "
+	    "not a count, 1 to 1000; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-fall \"-1\" is not "
+	    "a count, 1 to 1000; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-path \"healthz\" "
+	    "must start with / and have no blanks or control characters; "
+	    "using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-status "
+	    "\"200-199\" must be status codes or ranges like 200-299, within "
+	    "100-599, separated by commas; using the default\n");
+	fx_free(&f);
+}
+
+/* extlbd's status rules: at most 16 entries, 100-599, ranges low first;
+ * blanks around entries are fine, empty entries are not. */
+static void test_check_status_rules(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t n; /* 0: refused */
+	} cases[] = {
+	    {"200", 1},
+	    {" 200 , 300-399 ", 2},
+	    {"100-599", 1},
+	    {"1,2", 0},
+	    {"600", 0},
+	    {"099", 0},
+	    {"200-", 0},
+	    {"200,,300", 0},
+	    {"", 0},
+	    {"2000", 0},
+	    {"200 300", 0},
+	    {"200,201,202,203,204,205,206,207,208,209,210,211,212,213,214,"
+	     "215",
+	     16},
+	    {"200,201,202,203,204,205,206,207,208,209,210,211,212,213,214,"
+	     "215,216",
+	     0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct k8s_annotations a = {0};
+		struct k8s_checkopts o;
+		int bad = 0;
+
+		a.check_status = (char *)cases[i].in;
+		k8s_checkopts_parse(&a, &o, count_bad, &bad);
+		if (o.nstatus != cases[i].n || bad != !cases[i].n)
+			fail_msg("status \"%s\": %zu entries, %d refusals",
+				 cases[i].in, o.nstatus, bad);
+	}
 }
 
 /* Direct routing cannot change the port: endpoints on another port are
@@ -686,10 +973,49 @@ static void test_dr_needs_same_port(void **state)
 	add_pool(&f, "192.0.2.1");
 	render(&f);
 	assert_non_null(strstr(f.plan.text, "real_servers = ( );"));
-	assert_string_equal(warnings(&f),
-			    "default/web:http: 2 endpoint(s) left out: forward "
-			    "\"dr\" needs the endpoints on the service port 80 "
+	assert_string_equal(warnings(&f), "");
+	assert_string_equal(notices(&f),
+			    "default/web TargetPortMismatch: port http "
+			    "(80/TCP): 2 endpoint(s) left out: forward \"dr\" "
+			    "needs the endpoints on the service port 80 "
 			    "(targetPort must equal port)\n");
+	fx_free(&f);
+}
+
+/* A port no endpoint port matches is written without real servers, and
+ * its owner told why; a port of a Service without any endpoint is not
+ * worth a word (its pods are not up yet).  FQDN slices are ignored, and
+ * said to be. */
+static void test_port_unmatched_and_fqdn(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", "",
+			",'ports':[{'name':'http','port':80},"
+			"{'name':'dns','port':53,'protocol':'UDP'},"
+			"{'port':9,'protocol':'SCTP'}]",
+			""));
+	add_svc(&f, SVC("empty", "", ",'ports':[{'port':80}]", ""));
+	add_slice(&f, SLICE("web-a", "web", "{'addresses':['10.0.0.1']}",
+			    "{'name':'http','port':8080},"
+			    "{'name':'dns','port':53}"));
+	add_slice(&f, "{'metadata':{'namespace':'default','name':'web-f',"
+		      "'labels':{'kubernetes.io/service-name':'web'}},"
+		      "'addressType':'FQDN','endpoints':[{'addresses':"
+		      "['db.example']}],'ports':[{'name':'http','port':80}]}");
+	add_pool(&f, "192.0.2.1-192.0.2.2");
+	render(&f);
+	assert_string_equal(notices(&f),
+			    "default/web FQDNIgnored: EndpointSlice web-f has "
+			    "addressType FQDN, which IPVS cannot use: ignored\n"
+			    "default/web PortUnmatched: port dns (53/UDP): no "
+			    "endpoint port has its name and protocol, so it "
+			    "has no real server\n"
+			    "default/web PortUnmatched: port 9/SCTP: no "
+			    "endpoint port has its name and protocol, so it "
+			    "has no real server\n");
+	assert_string_equal(warnings(&f), "");
 	fx_free(&f);
 }
 
@@ -1229,12 +1555,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seed_manual_endpoints),
 	    cmocka_unit_test(test_status_vip_recovered),
+	    cmocka_unit_test(test_ip_mode),
 	    cmocka_unit_test(test_no_services_is_an_empty_list),
 	    cmocka_unit_test(test_service_without_endpoints),
 	    cmocka_unit_test(test_selection_by_type_and_class),
 	    cmocka_unit_test(test_slices_union_and_dedup),
 	    cmocka_unit_test(test_not_ready_excluded),
-	    cmocka_unit_test(test_terminating_drains),
+	    cmocka_unit_test(test_terminating_left_out_while_ready),
+	    cmocka_unit_test(test_terminating_stand_in),
 	    cmocka_unit_test(test_slices_win_over_endpoints),
 	    cmocka_unit_test(test_endpoints_subsets),
 	    cmocka_unit_test(test_named_ports),
@@ -1243,7 +1571,12 @@ int main(void)
 	    cmocka_unit_test(test_session_affinity),
 	    cmocka_unit_test(test_annotations_valid),
 	    cmocka_unit_test(test_annotations_invalid_fall_back),
+	    cmocka_unit_test(test_check_per_port),
+	    cmocka_unit_test(test_check_annotations_all),
+	    cmocka_unit_test(test_check_annotations_invalid),
+	    cmocka_unit_test(test_check_status_rules),
 	    cmocka_unit_test(test_dr_needs_same_port),
+	    cmocka_unit_test(test_port_unmatched_and_fqdn),
 	    cmocka_unit_test(test_strings_escaped),
 	    cmocka_unit_test(test_explicit_vips),
 	    cmocka_unit_test(test_ipv6_service),
