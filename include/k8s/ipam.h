@@ -35,7 +35,9 @@ struct k8s_policy;
 
 struct k8s_ipam_req {
 	/* in */
-	const char *key;	     /* "namespace/name", unique */
+	/* "namespace/name", unique but for the two requests of a
+	 * dual-stack Service, one per family */
+	const char *key;
 	int family;		     /* AF_INET, AF_INET6, AF_UNSPEC: any */
 	const struct k8s_addr *want; /* an explicit VIP, in a pool or not */
 	const char *share;	     /* the sharing key, NULL: no sharing */

@@ -46,6 +46,14 @@ struct k8s_annotations {
 	char *source_ranges;
 };
 
+/* spec.ipFamilyPolicy; absent is SingleStack, as the API server
+ * defaults it */
+enum k8s_family_policy {
+	K8S_SINGLE_STACK,
+	K8S_PREFER_DUAL_STACK,
+	K8S_REQUIRE_DUAL_STACK,
+};
+
 struct k8s_service {
 	char *ns, *name;
 	char *uid;	    /* metadata.uid; NULL when absent */
@@ -54,6 +62,8 @@ struct k8s_service {
 	char *lb_class;	    /* spec.loadBalancerClass; NULL when unset */
 	char *lb_ip;	    /* spec.loadBalancerIP; NULL when unset */
 	int family;	    /* spec.ipFamilies[0]; AF_UNSPEC when unset */
+	int family2;	    /* spec.ipFamilies[1]; AF_UNSPEC when unset */
+	enum k8s_family_policy family_policy;
 	/* spec.loadBalancerSourceRanges: how many */
 	size_t nsource_ranges;
 	/* spec.sessionAffinity ClientIP: its timeout; 0 without affinity */

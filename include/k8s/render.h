@@ -48,10 +48,14 @@ struct k8s_render_opts {
 struct k8s_publish {
 	const struct k8s_service *svc; /* points into the world */
 	char vip[K8S_ADDRSTR_MAX];
+	/* a dual-stack Service's second VIP, of its second family (listed
+	 * after vip in its status); "" for a single-stack one */
+	char vip2[K8S_ADDRSTR_MAX];
 	const char *ip_mode; /* "VIP" or "Proxy" */
-	/* status.loadBalancer.ingress is not [{ip: vip, ipMode: ip_mode}] */
+	/* status.loadBalancer.ingress is not [{ip: vip, ipMode: ip_mode}]
+	 * (and {ip: vip2, ipMode: ip_mode} after it) */
 	bool changed;
-	bool new_vip; /* and does not show vip at all */
+	bool new_vip; /* and does not show vip (or vip2) at all */
 };
 
 /*

@@ -355,11 +355,14 @@ static int round_allocate(struct ipam *m, struct k8s_ipam_req *r)
 	return 0;
 }
 
+/* A dual-stack Service asks once per family, under one key: the family
+ * breaks the tie, so that qsort's instability cannot change a result. */
 static int key_order(const void *a, const void *b)
 {
 	const struct k8s_ipam_req *const *x = a, *const *y = b;
+	int r = strcmp((*x)->key, (*y)->key);
 
-	return strcmp((*x)->key, (*y)->key);
+	return r ? r : (*x)->family - (*y)->family;
 }
 
 int k8s_ipam_assign(const struct k8s_pool *pools, size_t npools,

@@ -355,28 +355,59 @@ static int parse_svc_ports(struct pctx *p, json_object *spec,
 	return 0;
 }
 
-/* spec.ipFamilies[0], which decides the family of an allocated VIP. */
-static int parse_family(struct pctx *p, json_object *spec, int *family)
+/* One of spec.ipFamilies: "IPv4" or "IPv6". */
+static int parse_one_family(struct pctx *p, json_object *fams, size_t i,
+			    int *family)
 {
-	json_object *fams, *f;
+	json_object *f = json_object_array_get_idx(fams, i);
 	const char *s;
 
-	*family = AF_UNSPEC;
-	if (member(p, spec, "spec", "ipFamilies", json_type_array, &fams) < 0)
-		return -1;
-	if (!fams || !json_object_array_length(fams))
-		return 0;
-	f = json_object_array_get_idx(fams, 0);
 	if (!json_object_is_type(f, json_type_string))
-		return fail(p, "spec.ipFamilies[0]: expected string");
+		return fail(p, "spec.ipFamilies[%zu]: expected string", i);
 	s = json_object_get_string(f);
 	if (!strcmp(s, "IPv4"))
 		*family = AF_INET;
 	else if (!strcmp(s, "IPv6"))
 		*family = AF_INET6;
 	else
-		return fail(p, "spec.ipFamilies[0]: \"%s\" is not IPv4 or IPv6",
-			    s);
+		return fail(p,
+			    "spec.ipFamilies[%zu]: \"%s\" is not IPv4 or IPv6",
+			    i, s);
+	return 0;
+}
+
+/* spec.ipFamilies, whose order is the order of the VIPs in the status,
+ * and spec.ipFamilyPolicy, which says whether there is a second one. */
+static int parse_family(struct pctx *p, json_object *spec,
+			struct k8s_service *s)
+{
+	json_object *fams, *pol;
+	const char *v;
+
+	s->family = s->family2 = AF_UNSPEC;
+	s->family_policy = K8S_SINGLE_STACK;
+	if (member(p, spec, "spec", "ipFamilies", json_type_array, &fams) < 0 ||
+	    member(p, spec, "spec", "ipFamilyPolicy", json_type_string, &pol) <
+		0)
+		return -1;
+	if (fams && json_object_array_length(fams) > 0 &&
+	    parse_one_family(p, fams, 0, &s->family) < 0)
+		return -1;
+	if (fams && json_object_array_length(fams) > 1 &&
+	    parse_one_family(p, fams, 1, &s->family2) < 0)
+		return -1;
+	if (s->family2 == s->family)
+		s->family2 = AF_UNSPEC;
+	v = pol ? json_object_get_string(pol) : "SingleStack";
+	if (!strcmp(v, "PreferDualStack"))
+		s->family_policy = K8S_PREFER_DUAL_STACK;
+	else if (!strcmp(v, "RequireDualStack"))
+		s->family_policy = K8S_REQUIRE_DUAL_STACK;
+	else if (strcmp(v, "SingleStack"))
+		return fail(p,
+			    "spec.ipFamilyPolicy: \"%s\" is not SingleStack, "
+			    "PreferDualStack or RequireDualStack",
+			    v);
 	return 0;
 }
 
@@ -467,8 +498,8 @@ static int parse_lb_spec(struct pctx *p, json_object *spec,
 		   json_type_array, &ranges) < 0)
 		return -1;
 	s->nsource_ranges = ranges ? json_object_array_length(ranges) : 0;
-	if (parse_family(p, spec, &s->family) < 0 ||
-	    parse_affinity(p, spec, s) < 0 || parse_svc_ports(p, spec, s) < 0)
+	if (parse_family(p, spec, s) < 0 || parse_affinity(p, spec, s) < 0 ||
+	    parse_svc_ports(p, spec, s) < 0)
 		return -1;
 	return 0;
 }

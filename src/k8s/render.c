@@ -27,6 +27,7 @@
 #include "k8s/render.h"
 #include "k8s/admit.h"
 #include "k8s/checkopts.h"
+#include "k8s/dualstack.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,6 +64,10 @@ struct vs {
 	struct real *reals;
 	size_t nreals;
 	bool dropped; /* its identity or name is another's */
+	/* one of the two VIPs of a dual-stack Service: only endpoints of
+	 * its own family, even with tun, which could mix them */
+	bool family_only;
+	bool second; /* of the second VIP: the first told about its ports */
 };
 
 /* Everything one k8s_render() call builds. */
@@ -300,18 +305,25 @@ static bool refused_alone(struct render *r, const struct k8s_service *s)
 	return false;
 }
 
-/* Status shows exactly [{ip: vip, ipMode: mode}]?  An absent ipMode is
- * VIP, as the API defines it (servers before 1.29 drop the field: a
- * Service of theirs that wants VIP is not PATCHed again and again). */
+/* Status shows exactly [{ip: v[0], ipMode: mode}, ...] for the n VIPs,
+ * in order?  An absent ipMode is VIP, as the API defines it (servers
+ * before 1.29 drop the field: a Service of theirs that wants VIP is not
+ * PATCHed again and again). */
 static bool status_shows(const struct k8s_service *s, const struct k8s_addr *v,
-			 const char *mode)
+			 size_t n, const char *mode)
 {
-	const char *had =
-	    s->ningress == 1 && s->ingress_mode[0] ? s->ingress_mode[0] : "VIP";
-	struct k8s_addr a;
+	if (s->ningress != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const char *had =
+		    s->ingress_mode[i] ? s->ingress_mode[i] : "VIP";
+		struct k8s_addr a;
 
-	return s->ningress == 1 && k8s_addr_parse(s->ingress[0], &a) == 0 &&
-	       !k8s_addr_cmp(&a, v) && !strcmp(had, mode);
+		if (k8s_addr_parse(s->ingress[i], &a) < 0 ||
+		    k8s_addr_cmp(&a, &v[i]) || strcmp(had, mode))
+			return false;
+	}
+	return true;
 }
 
 /* Does any entry of the status show the address (or, v NULL, any)? */
@@ -327,15 +339,39 @@ static bool status_has(const struct k8s_service *s, const struct k8s_addr *v)
 	return false;
 }
 
-/* A Service of our class on its way to a VIP. */
+/* A Service of our class on its way to a VIP, or one per family. */
 struct pick {
 	const struct k8s_service *svc;
 	struct k8s_addr want; /* valid when has_want */
 	bool has_want;
-	size_t first_vs, nvs; /* its virtual services in render.vs */
-	char *refused;	      /* its endpoints refused, in words */
-	const char *forward;  /* its forwarding method; NULL: nat */
+	struct k8s_families fams; /* the families it asks VIPs of */
+	size_t first_req;	  /* its fams.n requests to the ipam */
+	struct k8s_addr vips[2];  /* what it got, in the status's order */
+	size_t nvips;		  /* 0: pending */
+	size_t first_vs, nvs;	  /* its virtual services in render.vs */
+	char *refused;		  /* its endpoints refused, in words */
+	const char *forward;	  /* its forwarding method; NULL: nat */
 };
+
+/* The families a Service gets VIPs of; -1 when it is pending for want of
+ * one.  An explicit VIP is one address, so it makes the Service
+ * single-stack, of that address's family, whatever its policy. */
+static int pick_families(struct render *r, const struct k8s_service *s,
+			 bool has_want, struct pick *p)
+{
+	char why[200];
+
+	if (has_want) {
+		p->fams = (struct k8s_families){{p->want.af, 0}, 1, p->want.af};
+		return 0;
+	}
+	k8s_dualstack_families(s, r->o->pools, r->o->npools, &p->fams, why,
+			       sizeof(why));
+	if (p->fams.n)
+		return 0;
+	pend(r, s, "DualStackUnavailable", "%s", why);
+	return -1;
+}
 
 /* Our Services, in key order, with the VIP each asks for; those refused
  * on their own account are pending already. */
@@ -357,7 +393,7 @@ static int pick_services(struct render *r, struct pick **out, size_t *n)
 		if (refused_alone(r, w->svcs[i]))
 			continue;
 		wr = wanted_vip(r, w->svcs[i], &p->want);
-		if (wr < 0)
+		if (wr < 0 || pick_families(r, w->svcs[i], wr > 0, p) < 0)
 			continue;
 		p->svc = w->svcs[i];
 		p->has_want = wr > 0;
@@ -376,10 +412,11 @@ static int apply_caps(struct render *r, struct pick *picks, size_t *n)
 	if (!v)
 		return -1;
 	for (size_t i = 0; i < *n; i++)
-		v[i] = (struct k8s_admit){.svc = picks[i].svc,
-					  .holder = status_has(picks[i].svc,
-							       NULL),
-					  .nvs = picks[i].svc->nports};
+		v[i] = (struct k8s_admit){
+		    .svc = picks[i].svc,
+		    .holder = status_has(picks[i].svc, NULL),
+		    /* a virtual service per port and per family */
+		    .nvs = picks[i].svc->nports * picks[i].fams.n};
 	if (k8s_admit_caps(&r->o->policy, v, *n) < 0) {
 		free(v);
 		return -1;
@@ -395,25 +432,69 @@ static int apply_caps(struct render *r, struct pick *picks, size_t *n)
 	return 0;
 }
 
-/* One ipam request per pick, reqs[i] for picks[i]; key[] holds the keys. */
-static int assign_vips(struct render *r, const struct pick *picks, size_t n,
+/* One ipam request per pick and family, from reqs[picks[i].first_req];
+ * keys[i] holds the key of picks[i].  reqs has room for 2 n. */
+static int assign_vips(struct render *r, struct pick *picks, size_t n,
 		       struct k8s_ipam_req *reqs, char (*keys)[KEY_MAX])
 {
+	size_t nreqs = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct k8s_service *s = picks[i].svc;
 
 		snprintf(keys[i], sizeof(keys[i]), "%s/%s", s->ns, s->name);
-		reqs[i] = (struct k8s_ipam_req){
-		    .key = keys[i],
-		    .family = s->family,
-		    .want = picks[i].has_want ? &picks[i].want : NULL,
-		    .share = s->ann.share,
-		    .current = (const char *const *)s->ingress,
-		    .ncurrent = s->ningress,
-		};
+		picks[i].first_req = nreqs;
+		for (size_t f = 0; f < picks[i].fams.n; f++)
+			reqs[nreqs++] = (struct k8s_ipam_req){
+			    .key = keys[i],
+			    .family = picks[i].has_want ? s->family
+							: picks[i].fams.af[f],
+			    .want = picks[i].has_want ? &picks[i].want : NULL,
+			    .share = s->ann.share,
+			    .current = (const char *const *)s->ingress,
+			    .ncurrent = s->ningress,
+			};
 	}
 	return k8s_ipam_assign(r->o->pools, r->o->npools, &r->o->policy, reqs,
-			       n);
+			       nreqs);
+}
+
+static const char *af_word(int af)
+{
+	return af == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/*
+ * What a pick got of its requests, into p->vips.  A Service that got
+ * none, or RequireDualStack that got one, is pending: AllocationFailed,
+ * why its first failed request failed.  PreferDualStack served by one
+ * family for want of a free address of the other (a pool it has) is
+ * told, since it has asked for both and a pool exists.
+ */
+static void settle_vips(struct render *r, struct pick *p,
+			const struct k8s_ipam_req *reqs)
+{
+	const struct k8s_ipam_req *failed = NULL;
+
+	p->nvips = 0;
+	for (size_t f = 0; f < p->fams.n; f++) {
+		const struct k8s_ipam_req *q = &reqs[p->first_req + f];
+
+		if (q->ok)
+			p->vips[p->nvips++] = q->vip;
+		else if (!failed)
+			failed = q;
+	}
+	if (!failed)
+		return;
+	if (!p->nvips || p->svc->family_policy == K8S_REQUIRE_DUAL_STACK) {
+		p->nvips = 0;
+		pend(r, p->svc, "AllocationFailed", "%s", failed->why);
+		return;
+	}
+	notify(r, p->svc, "DualStackUnavailable",
+	       "served on %s only: no %s VIP for it: %s",
+	       af_word(p->vips[0].af), af_word(failed->family), failed->why);
 }
 
 /* ---- endpoints --------------------------------------------------------- */
@@ -557,7 +638,7 @@ static bool real_allowed(const struct vs *v, const struct k8s_backend *b,
 {
 	bool tun = forward_is(v, "tun");
 
-	if (b->addr.af != v->vip.af && !tun)
+	if (b->addr.af != v->vip.af && (!tun || v->family_only))
 		return false;
 	if ((tun || forward_is(v, "dr")) && b->port != v->port) {
 		(*wrong_port)++;
@@ -704,6 +785,9 @@ static int vs_add_reals(struct render *r, struct vs *v,
 		}
 	}
 	reals_normalize(v);
+	/* whether a port matches is the same for both VIPs of a Service */
+	if (v->second)
+		matched = backends ? 1 : 0;
 	port_tell(r, v, s, p, backends, matched, wrong_port);
 	return 0;
 }
@@ -735,9 +819,17 @@ static void check_unused(struct render *r, const struct k8s_service *s,
 		       "http, https or udp check");
 }
 
+/* The VIP a Service's virtual services are written for, one of its two
+ * when it is dual-stack. */
+struct vs_vip {
+	struct k8s_addr addr;
+	const char *suffix; /* of their names: "" but for the second family */
+	bool family_only, second;
+};
+
 /* One virtual service per Service port. */
 static int service_vs(struct render *r, const struct k8s_service *s,
-		      const struct vs_opts *opts, const struct k8s_addr *vip,
+		      const struct vs_opts *opts, const struct vs_vip *vip,
 		      const struct epref *sets, size_t nsets)
 {
 	for (size_t i = 0; i < s->nports; i++) {
@@ -756,16 +848,19 @@ static int service_vs(struct render *r, const struct k8s_service *s,
 		}
 		v = &r->vs[r->nvs++];
 		memset(v, 0, sizeof(*v));
-		/* "ns/name:http", or the number of an unnamed port */
-		n = *p->name ? asprintf(&v->name, "%s/%s:%s", s->ns, s->name,
-					p->name)
-			     : asprintf(&v->name, "%s/%s:%u", s->ns, s->name,
-					p->port);
+		/* "ns/name:http", or the number of an unnamed port; then
+		 * "/ipv6" for a second family (a port name has no "/") */
+		n = *p->name ? asprintf(&v->name, "%s/%s:%s%s", s->ns, s->name,
+					p->name, vip->suffix)
+			     : asprintf(&v->name, "%s/%s:%u%s", s->ns, s->name,
+					p->port, vip->suffix);
 		if (n < 0) {
 			v->name = NULL;
 			return -1;
 		}
-		v->vip = *vip;
+		v->vip = vip->addr;
+		v->family_only = vip->family_only;
+		v->second = vip->second;
 		v->port = p->port;
 		v->proto = p->proto;
 		v->opts = *opts;
@@ -1091,10 +1186,28 @@ static void render_free(struct render *r)
 	free(r->refused);
 }
 
-/* The virtual services of the Service that got VIP req->vip, into r->vs;
- * the pick notes where they are and which endpoints were refused. */
+/* The virtual services of each of the Service's VIPs, on sets. */
+static int service_vips(struct render *r, const struct pick *p,
+			const struct vs_opts *opts, const struct epref *sets,
+			size_t nsets)
+{
+	for (size_t k = 0; k < p->nvips; k++) {
+		struct vs_vip v = {
+		    p->vips[k],
+		    k8s_dualstack_suffix(&p->fams, p->vips[k].af),
+		    p->nvips > 1,
+		    k > 0,
+		};
+
+		if (service_vs(r, p->svc, opts, &v, sets, nsets) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The virtual services of the Service that got p->vips, into r->vs; the
+ * pick notes where they are and which endpoints were refused. */
 static int render_service(struct render *r, struct pick *p,
-			  const struct k8s_ipam_req *req,
 			  const struct epref *slices, size_t nslices,
 			  const struct epref *eps, size_t neps)
 {
@@ -1119,20 +1232,30 @@ static int render_service(struct render *r, struct pick *p,
 			       slices[i].set->name);
 	}
 	if (n) {
-		ret = service_vs(r, s, &opts, &req->vip, slices + first, n);
+		ret = service_vips(r, p, &opts, slices + first, n);
 	} else {
 		n = find_sets(eps, neps, s->ns, s->name, &first);
-		ret = service_vs(r, s, &opts, &req->vip, eps + first, n);
+		ret = service_vips(r, p, &opts, eps + first, n);
 	}
 	p->nvs = r->nvs - p->first_vs;
 	p->refused = refused_text(r);
 	return ret;
 }
 
+/* Does the status show any of the pick's VIPs? */
+static bool holds_any(const struct pick *p)
+{
+	for (size_t k = 0; k < p->nvips; k++) {
+		if (status_has(p->svc, &p->vips[k]))
+			return true;
+	}
+	return false;
+}
+
 /* Of the Services that share a VIP, those whose ports clash with a more
- * senior one's are left out whole (reqs[i].ok cleared).  -1: no memory. */
-static int resolve_clashes(struct render *r, struct pick *picks,
-			   struct k8s_ipam_req *reqs, size_t n)
+ * senior one's are left out whole (nvips cleared), both families of a
+ * dual-stack one with it.  -1: no memory. */
+static int resolve_clashes(struct render *r, struct pick *picks, size_t n)
 {
 	struct k8s_admit *v = calloc(n + 1, sizeof(*v));
 	struct k8s_ident *ids = calloc(r->nvs + 1, sizeof(*ids));
@@ -1146,16 +1269,16 @@ static int resolve_clashes(struct render *r, struct pick *picks,
 	for (size_t i = 0; i < n; i++)
 		v[i] = (struct k8s_admit){
 		    .svc = picks[i].svc,
-		    .holder = status_has(picks[i].svc, &reqs[i].vip),
+		    .holder = holds_any(&picks[i]),
 		    .nvs = picks[i].nvs,
 		    .idents = ids + picks[i].first_vs,
-		    .reason = reqs[i].ok ? NULL : "AllocationFailed"};
+		    .reason = picks[i].nvips ? NULL : "AllocationFailed"};
 	if (k8s_admit_clashes(v, n) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (!reqs[i].ok || !v[i].reason)
+		if (!picks[i].nvips || !v[i].reason)
 			continue;
-		reqs[i].ok = false;
+		picks[i].nvips = 0;
 		pend(r, v[i].svc, v[i].reason, "%s", v[i].why);
 		for (size_t j = 0; j < picks[i].nvs; j++)
 			r->vs[picks[i].first_vs + j].dropped = true;
@@ -1181,23 +1304,26 @@ static const char *ip_mode(const struct render *r, const struct pick *p)
 }
 
 /* The status to publish, and what to tell, of each Service served. */
-static void publish_served(struct render *r, struct pick *picks,
-			   const struct k8s_ipam_req *reqs, size_t n)
+static void publish_served(struct render *r, struct pick *picks, size_t n)
 {
 	struct k8s_plan *plan = r->plan;
 
 	for (size_t i = 0; i < n; i++) {
+		const struct pick *p = &picks[i];
 		struct k8s_publish *pub;
 
-		if (!reqs[i].ok)
+		if (!p->nvips)
 			continue;
 		pub = &plan->publish[plan->npublish++];
-		pub->svc = picks[i].svc;
-		k8s_addr_str(&reqs[i].vip, pub->vip);
-		pub->ip_mode = ip_mode(r, &picks[i]);
+		pub->svc = p->svc;
+		k8s_addr_str(&p->vips[0], pub->vip);
+		if (p->nvips > 1)
+			k8s_addr_str(&p->vips[1], pub->vip2);
+		pub->ip_mode = ip_mode(r, p);
 		pub->changed =
-		    !status_shows(picks[i].svc, &reqs[i].vip, pub->ip_mode);
-		pub->new_vip = !status_has(picks[i].svc, &reqs[i].vip);
+		    !status_shows(p->svc, p->vips, p->nvips, pub->ip_mode);
+		for (size_t k = 0; k < p->nvips; k++)
+			pub->new_vip |= !status_has(p->svc, &p->vips[k]);
 		if (!picks[i].refused)
 			continue;
 		notice_add(r, picks[i].svc, "BackendRefused", picks[i].refused);
@@ -1220,23 +1346,22 @@ static int render_services(struct render *r, const struct epref *slices,
 
 	if (pick_services(r, &picks, &n) < 0 || apply_caps(r, picks, &n) < 0)
 		goto out;
-	reqs = calloc(n + 1, sizeof(*reqs));
+	reqs = calloc(2 * n + 1, sizeof(*reqs));
 	keys = calloc(n + 1, sizeof(*keys));
 	plan->publish = calloc(n + 1, sizeof(*plan->publish));
 	if (!reqs || !keys || !plan->publish ||
 	    assign_vips(r, picks, n, reqs, keys) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (!reqs[i].ok)
-			pend(r, picks[i].svc, "AllocationFailed", "%s",
-			     reqs[i].why);
-		else if (render_service(r, &picks[i], &reqs[i], slices,
-					nslices, eps, neps) < 0)
+		settle_vips(r, &picks[i], reqs);
+		if (picks[i].nvips &&
+		    render_service(r, &picks[i], slices, nslices, eps, neps) <
+			0)
 			goto out;
 	}
-	if (resolve_clashes(r, picks, reqs, n) < 0)
+	if (resolve_clashes(r, picks, n) < 0)
 		goto out;
-	publish_served(r, picks, reqs, n);
+	publish_served(r, picks, n);
 	ret = 0;
 out:
 	for (size_t i = 0; picks && i < n; i++)

@@ -298,16 +298,23 @@ static void object_path(const char *ns, const char *plural, const char *name,
 		 name ? "/" : "", e_name, sub ? sub : "");
 }
 
-/* A merge patch of the status: ingress = [{ip: vip, ipMode: mode}], or
- * removed (vip NULL; a merge patch replaces a list as a whole, null
- * deletes it). */
+/* A merge patch of the status: ingress = [{ip: vip, ipMode: mode}] (and
+ * a second entry for vip2, a dual-stack Service's other family, unless it
+ * is ""), or removed (vip NULL; a merge patch replaces a list as a whole,
+ * null deletes it). */
 static int patch_status(struct k8s_client *c, const struct k8s_service *s,
-			const char *vip, const char *mode)
+			const char *vip, const char *vip2, const char *mode)
 {
-	char path[8 * KEY_MAX], body[256];
+	char path[8 * KEY_MAX], body[384];
 
 	object_path(s->ns, "services", s->name, "/status", path, sizeof(path));
-	if (vip)
+	if (vip && vip2 && *vip2)
+		snprintf(body, sizeof(body),
+			 "{\"status\":{\"loadBalancer\":{\"ingress\":"
+			 "[{\"ip\":\"%s\",\"ipMode\":\"%s\"},"
+			 "{\"ip\":\"%s\",\"ipMode\":\"%s\"}]}}}",
+			 vip, mode, vip2, mode);
+	else if (vip)
 		snprintf(body, sizeof(body),
 			 "{\"status\":{\"loadBalancer\":{\"ingress\":"
 			 "[{\"ip\":\"%s\",\"ipMode\":\"%s\"}]}}}",
@@ -316,6 +323,13 @@ static int patch_status(struct k8s_client *c, const struct k8s_service *s,
 		snprintf(body, sizeof(body),
 			 "{\"status\":{\"loadBalancer\":{\"ingress\":null}}}");
 	return k8s_client_patch(c, path, "application/merge-patch+json", body);
+}
+
+/* What the published cache holds of a Service: its VIP, or its two
+ * joined by ",". */
+static void published_vips(const struct k8s_publish *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", p->vip, *p->vip2 ? "," : "", p->vip2);
 }
 
 /* Remembers that the Service's status shows our VIP, or will once the
@@ -423,18 +437,20 @@ out:
  * (or, in the watch loop, knows its PATCH is on its way back). */
 static int publish(struct k8s_client *c, const struct k8s_publish *p)
 {
-	char msg[128];
+	char msg[192], vips[2 * K8S_ADDRSTR_MAX + 16];
 
-	if (patch_status(c, p->svc, p->vip, p->ip_mode) < 0) {
-		k8s_err("Service %s/%s: cannot publish VIP %s: %s", p->svc->ns,
-			p->svc->name, p->vip, k8s_client_error(c));
+	snprintf(vips, sizeof(vips), "%s %s%s%s", *p->vip2 ? "VIPs" : "VIP",
+		 p->vip, *p->vip2 ? " and " : "", p->vip2);
+	if (patch_status(c, p->svc, p->vip, p->vip2, p->ip_mode) < 0) {
+		k8s_err("Service %s/%s: cannot publish %s: %s", p->svc->ns,
+			p->svc->name, vips, k8s_client_error(c));
 		return -1;
 	}
-	k8s_info("Service %s/%s: status shows VIP %s (ipMode %s)", p->svc->ns,
-		 p->svc->name, p->vip, p->ip_mode);
+	k8s_info("Service %s/%s: status shows %s (ipMode %s)", p->svc->ns,
+		 p->svc->name, vips, p->ip_mode);
 	if (p->new_vip) {
-		snprintf(msg, sizeof(msg), "VIP %s assigned (ipMode %s)",
-			 p->vip, p->ip_mode);
+		snprintf(msg, sizeof(msg), "%s assigned (ipMode %s)", vips,
+			 p->ip_mode);
 		post_event(c, p->svc, "Normal", "IPAllocated", msg);
 	}
 	return 0;
@@ -529,7 +545,7 @@ static int clear_pending(struct k8s_client *c, struct k8s_state *st,
 		if (!s->ningress)
 			continue;
 		snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-		if (patch_status(c, s, NULL, NULL) < 0) {
+		if (patch_status(c, s, NULL, NULL, NULL) < 0) {
 			k8s_err("Service %s: cannot clear its status: %s", key,
 				k8s_client_error(c));
 			ret = -1;
@@ -555,12 +571,21 @@ static bool ingress_in_pools(const struct k8s_service *s,
 	return s->ningress > 0;
 }
 
-/* Whether the Service's status shows the address. */
-static bool ingress_has(const struct k8s_service *s, const char *vip)
+/* Whether the Service's status shows an address of vips, what
+ * published_vips() wrote. */
+static bool ingress_has(const struct k8s_service *s, const char *vips)
 {
-	for (size_t i = 0; vip && i < s->ningress; i++)
-		if (!strcmp(s->ingress[i], vip))
-			return true;
+	for (size_t i = 0; vips && i < s->ningress; i++) {
+		size_t n = strlen(s->ingress[i]);
+		const char *at = vips;
+
+		while (n && (at = strstr(at, s->ingress[i]))) {
+			if ((at == vips || at[-1] == ',') &&
+			    (!at[n] || at[n] == ','))
+				return true;
+			at += n;
+		}
+	}
 	return false;
 }
 
@@ -587,7 +612,7 @@ static int clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
 		    !(ingress_has(s, mine) ||
 		      (!s->load_balancer && ingress_in_pools(s, &o->render))))
 			continue;
-		if (patch_status(c, s, NULL, NULL) < 0) {
+		if (patch_status(c, s, NULL, NULL, NULL) < 0) {
 			k8s_err("Service %s: cannot clear its status: %s",
 				svcs->items[i].key, k8s_client_error(c));
 			ret = -1;
@@ -679,7 +704,7 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 	if (write_and_reload(o, &plan, &reload_failed) >= 0) {
 		ret = reload_failed ? -1 : 0;
 		for (size_t i = 0; i < plan.npublish; i++) {
-			char key[KEY_MAX];
+			char key[KEY_MAX], vips[2 * K8S_ADDRSTR_MAX];
 			const struct k8s_service *s = plan.publish[i].svc;
 			const char *rv;
 
@@ -688,16 +713,16 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 				goto stopped;
 			}
 			snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+			published_vips(&plan.publish[i], vips, sizeof(vips));
 			rv = k8s_cache_rv(&st->kinds[K8S_SERVICES], key);
 			/* our PATCH of this very version is on its way back
 			 * as an event: not again (a newer version that lacks
 			 * the VIP, somebody else's write, is PATCHed again) */
 			if (plan.publish[i].changed &&
-			    !patched_already(st, key, plan.publish[i].vip, rv) &&
+			    !patched_already(st, key, vips, rv) &&
 			    publish(c, &plan.publish[i]) < 0)
 				ret = -1;
-			else if (remember(st, key, plan.publish[i].vip,
-					  rv ? rv : "") < 0)
+			else if (remember(st, key, vips, rv ? rv : "") < 0)
 				ret = -1;
 		}
 		if (tell_all(c, st, &plan) < 0)

@@ -6,7 +6,8 @@
 # the file, that an unchanged cluster writes and reloads nothing, that
 # failures leave the file alone, and the trust boundary (issue 13): VIPs,
 # endpoints, port clashes, caps and source ranges a tenant may not have
-# are refused, with the Events read back from the double.
+# are refused, with the Events read back from the double; and, in the last
+# section, dual-stack Services (a VIP per family, or pending).
 #
 # Usage: tests/k8s/t-once.sh [BUILDDIR]  (default: $XL_BUILDDIR, else build;
 #        make check sets XL_BUILDDIR)
@@ -556,6 +557,93 @@ if grep -q 'certificate required' "$tmp/err.log"; then ok "no client certificate
 else bad "no client certificate: refused"; cat "$tmp/err.log"; fi
 kill "$tls_pid" 2>/dev/null
 wait "$tls_pid" 2>/dev/null
+
+# ---- dual-stack (issue 13): a VIP per family, or pending ----
+# Kept apart from the rest: its Services come and go within this section.
+pool6=(--vip-pool 2001:db8:100::10-2001:db8:100::20)
+dual_slice() { # NAME SERVICE ADDRESS-TYPE ADDRESS
+    printf '{"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+ "metadata": {"name": "%s", "namespace": "default",
+              "labels": {"kubernetes.io/service-name": "%s"}},
+ "addressType": "%s",
+ "endpoints": [{"addresses": ["%s"], "conditions": {"ready": true}}],
+ "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}\n' "$@"
+}
+# the real servers of the virtual service NAME in the file, one a line
+reals_of() {
+    awk -v n="    name = \"$1\";" '$0 == n { on = 1; next }
+        on && /^  }/ { exit } on && /address =/ { print $4 }' "$conf" | tr -d '";'
+}
+lb_service dual '[{"name": "http", "port": 8080}]' '{}' \
+    '{"ipFamilyPolicy": "PreferDualStack", "ipFamilies": ["IPv4", "IPv6"]}' | ctl apply - >/dev/null
+dual_slice dual-4 dual IPv4 198.51.100.21 | ctl apply - >/dev/null
+dual_slice dual-6 dual IPv6 2001:db8:200::21 | ctl apply - >/dev/null
+once --default-class "${pool6[@]}"
+read -r ip4 ip6 rest <<<"$(status_ips default dual)"
+if [[ "$ip4" == 192.0.2.* && "$ip6" == 2001:db8:100::10 && -z "$rest" ]]; then
+    ok "dual-stack: PreferDualStack gets an IPv4 and an IPv6 VIP, in ipFamilies order"
+else
+    bad "dual-stack: PreferDualStack gets an IPv4 and an IPv6 VIP (got '$ip4 $ip6 $rest')"
+fi
+if [[ "$(status_modes default dual)" == "Proxy Proxy" ]]; then
+    ok "dual-stack: both status entries have ipMode Proxy"
+else
+    bad "dual-stack: both status entries have ipMode Proxy (got '$(status_modes default dual)')"
+fi
+if grep -A1 'name = "default/dual:http";' "$conf" | grep -qF "vip = \"$ip4\";" &&
+        [[ "$(reals_of default/dual:http)" == 198.51.100.21 ]] &&
+        grep -A1 'name = "default/dual:http/ipv6";' "$conf" | grep -qF 'vip = "2001:db8:100::10";' &&
+        [[ "$(reals_of default/dual:http/ipv6)" == 2001:db8:200::21 ]]; then
+    ok "dual-stack: a virtual service per family, each with its family's endpoint"
+else
+    bad "dual-stack: a virtual service per family, each with its family's endpoint"
+    grep -A8 'default/dual' "$conf"
+fi
+extlbd_accepts "dual-stack: extlbd -t accepts the file" "$(grep -c '^    name = ' "$conf")"
+allocated="$(events_of default dual IPAllocated Normal)"
+if [[ "$allocated" == "VIPs $ip4 and 2001:db8:100::10 assigned (ipMode Proxy)" ]]; then
+    ok "dual-stack: one IPAllocated Event names both VIPs"
+else
+    bad "dual-stack: one IPAllocated Event names both VIPs (got '$allocated')"
+fi
+ctl clear-requests >/dev/null
+once --default-class "${pool6[@]}"
+if [[ "$(status_ips default dual)" == "$ip4 2001:db8:100::10" &&
+        "$(ctl requests | grep -c '"method": "PATCH"')" == 0 ]]; then
+    ok "dual-stack: a second run keeps both VIPs and PATCHes nothing"
+else
+    bad "dual-stack: a second run keeps both VIPs and PATCHes nothing"
+fi
+# RequireDualStack with an IPv4 pool only: pending, its Event, no address;
+# PreferDualStack falls back to IPv4 without a word
+lb_service req '[{"name": "http", "port": 8081}]' '{}' \
+    '{"ipFamilyPolicy": "RequireDualStack", "ipFamilies": ["IPv4", "IPv6"]}' | ctl apply - >/dev/null
+once --default-class
+no_ingress "dual-stack: RequireDualStack without an IPv6 pool has no address" default req
+event_says "dual-stack: RequireDualStack without an IPv6 pool: a DualStackUnavailable Event" \
+    default req DualStackUnavailable 'RequireDualStack, but there is no IPv6 VIP pool'
+if ! in_file 'default/req:' && [[ "$(status_ips default dual)" == "$ip4" ]] &&
+        in_file 'name = "default/dual:http";' && ! in_file 'default/dual:http/ipv6'; then
+    ok "dual-stack: without an IPv6 pool, PreferDualStack keeps its IPv4 VIP only"
+else
+    bad "dual-stack: without an IPv6 pool, PreferDualStack keeps its IPv4 VIP only"
+fi
+if [[ -z "$(events_of default dual DualStackUnavailable)" ]]; then
+    ok "dual-stack: PreferDualStack without an IPv6 pool gets no Warning"
+else
+    bad "dual-stack: PreferDualStack without an IPv6 pool gets no Warning"
+fi
+once --default-class "${pool6[@]}"
+read -r ip4 ip6 rest <<<"$(status_ips default req)"
+if [[ "$ip4" == 192.0.2.* && "$ip6" == 2001:db8:100::* && -z "$rest" ]]; then
+    ok "dual-stack: RequireDualStack is served once there is an IPv6 pool"
+else
+    bad "dual-stack: RequireDualStack is served once there is an IPv6 pool (got '$ip4 $ip6 $rest')"
+fi
+extlbd_accepts "dual-stack: extlbd -t accepts both dual-stack Services" "$(grep -c '^    name = ' "$conf")"
+for s in dual req; do ctl delete services default "$s" >/dev/null; done
+for s in dual-4 dual-6; do ctl delete endpointslices default "$s" >/dev/null; done
+once --default-class
 
 summary
 [[ $failed -eq 0 ]]

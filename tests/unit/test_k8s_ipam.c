@@ -258,6 +258,34 @@ static void test_pools_and_families(void **state)
 	assert_vip(&r[4], "2001:db8::1");
 }
 
+/* A dual-stack Service asks once per family under one key: each request
+ * keeps the address of its family from the status (a restart moves
+ * neither), whatever order the requests come in. */
+static void test_dual_stack_per_family(void **state)
+{
+	struct k8s_pool p[2] = {pool("192.0.2.100-192.0.2.110"),
+				pool("2001:db8::/120")};
+	const char *held[] = {"2001:db8::7", "192.0.2.105"};
+	struct k8s_ipam_req r[3] = {REQ("ns/a"), REQ("ns/a"), REQ("ns/b")};
+
+	(void)state;
+	r[0].family = AF_INET6;
+	r[1].family = AF_INET;
+	r[0].current = r[1].current = held;
+	r[0].ncurrent = r[1].ncurrent = 2;
+	r[2].family = AF_INET6;
+	assign(p, 2, r, 3);
+	assert_vip(&r[0], "2001:db8::7");
+	assert_vip(&r[1], "192.0.2.105");
+	assert_vip(&r[2], "2001:db8::");
+	/* new: the lowest of each family */
+	r[0].ncurrent = r[1].ncurrent = 0;
+	assign(p, 2, r, 3);
+	assert_vip(&r[0], "2001:db8::");
+	assert_vip(&r[1], "192.0.2.100");
+	assert_vip(&r[2], "2001:db8::1");
+}
+
 /* Holes left by deleted Services are filled, lowest first. */
 static void test_fills_holes(void **state)
 {
@@ -448,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(test_exhaustion),
 	    cmocka_unit_test(test_end_of_address_space),
 	    cmocka_unit_test(test_pools_and_families),
+	    cmocka_unit_test(test_dual_stack_per_family),
 	    cmocka_unit_test(test_fills_holes),
 	    cmocka_unit_test(test_sharing),
 	    cmocka_unit_test(test_explicit),

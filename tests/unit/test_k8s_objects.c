@@ -101,6 +101,13 @@ static void test_service_rejections(void **state)
 	assert_rejected(SVC, "{" META ",'spec':{" LB ",'ipFamilies':['IPv5']}}",
 			"spec.ipFamilies[0]: \"IPv5\" is not IPv4 or IPv6");
 	assert_rejected(SVC,
+			"{" META ",'spec':{" LB ",'ipFamilies':['IPv4',7]}}",
+			"spec.ipFamilies[1]: expected string");
+	assert_rejected(SVC,
+			"{" META ",'spec':{" LB ",'ipFamilyPolicy':'Both'}}",
+			"spec.ipFamilyPolicy: \"Both\" is not SingleStack, "
+			"PreferDualStack or RequireDualStack");
+	assert_rejected(SVC,
 			"{" META ",'spec':{" LB ",'sessionAffinity':"
 			"'ClientIP','sessionAffinityConfig':{'clientIP':"
 			"{'timeoutSeconds':86401}}}}",
@@ -153,6 +160,8 @@ static void test_service_fields(void **state)
 	assert_string_equal(s->lb_class, "c");
 	assert_null(s->lb_ip);
 	assert_int_equal(s->family, AF_INET6);
+	assert_int_equal(s->family2, AF_INET);
+	assert_int_equal(s->family_policy, K8S_SINGLE_STACK);
 	assert_int_equal(s->affinity_timeout, 10800);
 	assert_string_equal(s->ann.vip, "192.0.2.1");
 	assert_string_equal(s->ann.share, "k");

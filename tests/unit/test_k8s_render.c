@@ -1550,6 +1550,247 @@ static void test_source_ranges_refused(void **state)
 	fx_free(&f);
 }
 
+/* ---- dual-stack ------------------------------------------------------- */
+
+#define SLICE6(name, svc, eps, ports)                                          \
+	"{'metadata':{'namespace':'default','name':'" name "',"                \
+	"'labels':{'kubernetes.io/service-name':'" svc "'}},"                  \
+	"'addressType':'IPv6','endpoints':[" eps "],'ports':[" ports "]}"
+
+#define DUAL_SVC(policy, families, rest)                                       \
+	SVC("web", "",                                                         \
+	    ",'ipFamilyPolicy':'" policy "','ipFamilies':[" families "],"      \
+	    "'ports':[{'name':'http','port':80}]",                             \
+	    rest)
+
+/* Both slices of a dual-stack Service, and both pools. */
+static void dual_world(struct fx *f)
+{
+	add_slice(f, SLICE("web-4", "web", "{'addresses':['10.0.0.1']}",
+			   "{'name':'http','port':80}"));
+	add_slice(f, SLICE6("web-6", "web", "{'addresses':['2001:db8:1::5']}",
+			    "{'name':'http','port':80}"));
+	add_pool(f, "192.0.2.0/30");
+	add_pool(f, "2001:db8::/64");
+}
+
+/* PreferDualStack with a pool of each family: a VIP of each, in the order
+ * of spec.ipFamilies, each with its own family's endpoints; only the
+ * second family's names get a suffix. */
+static void test_dual_prefer_both(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, DUAL_SVC("PreferDualStack", "'IPv6','IPv4'", ""));
+	dual_world(&f);
+	render(&f);
+	assert_string_equal(f.plan.text, HEADER
+			    "virtual_services = (\n"
+			    "  {\n"
+			    "    name = \"default/web:http\";\n"
+			    "    vip = \"2001:db8::\";\n"
+			    "    port = 80;\n"
+			    "    protocol = \"tcp\";\n"
+			    "    real_servers = (\n"
+			    "      { address = \"2001:db8:1::5\"; port = "
+			    "80; weight = 1; }\n"
+			    "    );\n"
+			    "  },\n"
+			    "  {\n"
+			    "    name = \"default/web:http/ipv4\";\n"
+			    "    vip = \"192.0.2.0\";\n"
+			    "    port = 80;\n"
+			    "    protocol = \"tcp\";\n"
+			    "    real_servers = (\n"
+			    "      { address = \"10.0.0.1\"; port = "
+			    "80; weight = 1; }\n"
+			    "    );\n"
+			    "  }\n"
+			    ");\n");
+	assert_int_equal(f.plan.npublish, 1);
+	assert_string_equal(f.plan.publish[0].vip, "2001:db8::");
+	assert_string_equal(f.plan.publish[0].vip2, "192.0.2.0");
+	assert_string_equal(f.plan.publish[0].ip_mode, "Proxy");
+	assert_true(f.plan.publish[0].changed);
+	assert_true(f.plan.publish[0].new_vip);
+	assert_int_equal(f.plan.npending, 0);
+	assert_string_equal(notices(&f), "");
+	fx_free(&f);
+}
+
+/* A restart: both VIPs the status shows are kept, in its order, and need
+ * no PATCH; a family without endpoints keeps its virtual service, with no
+ * real server, as a single-stack Service without endpoints does. */
+static void test_dual_recovered(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, DUAL_SVC("RequireDualStack", "'IPv4','IPv6'",
+			     ",'status':{'loadBalancer':{'ingress':["
+			     "{'ip':'192.0.2.3','ipMode':'Proxy'},"
+			     "{'ip':'2001:db8::9','ipMode':'Proxy'}]}}"));
+	add_slice(&f, SLICE("web-4", "web", "{'addresses':['10.0.0.1']}",
+			    "{'name':'http','port':80}"));
+	add_pool(&f, "192.0.2.0/30");
+	add_pool(&f, "2001:db8::/64");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 1);
+	assert_string_equal(f.plan.publish[0].vip, "192.0.2.3");
+	assert_string_equal(f.plan.publish[0].vip2, "2001:db8::9");
+	assert_false(f.plan.publish[0].changed);
+	assert_false(f.plan.publish[0].new_vip);
+	assert_int_equal(f.plan.nvs, 2);
+	assert_non_null(strstr(f.plan.text,
+			       "    name = \"default/web:http/ipv6\";\n"
+			       "    vip = \"2001:db8::9\";\n"
+			       "    port = 80;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    real_servers = ( );\n"));
+	assert_string_equal(notices(&f), "");
+	fx_free(&f);
+}
+
+/* PreferDualStack with a pool of one family only: that family's VIP, no
+ * suffix when it is the first, and no complaint. */
+static void test_dual_prefer_one_pool(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, DUAL_SVC("PreferDualStack", "'IPv4','IPv6'", ""));
+	add_slice(&f, SLICE("web-4", "web", "{'addresses':['10.0.0.1']}",
+			    "{'name':'http','port':80}"));
+	add_slice(&f, SLICE6("web-6", "web", "{'addresses':['2001:db8:1::5']}",
+			     "{'name':'http','port':80}"));
+	add_pool(&f, "192.0.2.0/30");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 1);
+	assert_string_equal(f.plan.publish[0].vip, "192.0.2.0");
+	assert_string_equal(f.plan.publish[0].vip2, "");
+	assert_int_equal(f.plan.nvs, 1);
+	assert_non_null(strstr(f.plan.text, "name = \"default/web:http\";"));
+	assert_null(strstr(f.plan.text, "2001:db8"));
+	assert_int_equal(f.plan.npending, 0);
+	assert_string_equal(notices(&f), "");
+	assert_string_equal(warnings(&f), "");
+	fx_free(&f);
+}
+
+/* RequireDualStack without an IPv6 pool: pending, no address at all; a
+ * PreferDualStack one whose second pool is full is served on the first
+ * and told why. */
+static void test_dual_require_pending(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, DUAL_SVC("RequireDualStack", "'IPv4','IPv6'", ""));
+	add_pool(&f, "192.0.2.0/30");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 0);
+	assert_int_equal(f.plan.nvs, 0);
+	assert_int_equal(f.plan.npending, 1);
+	assert_string_equal(f.plan.pending[0].reason, "DualStackUnavailable");
+	assert_string_equal(f.plan.pending[0].why,
+			    "ipFamilyPolicy RequireDualStack, but there is no "
+			    "IPv6 VIP pool (--vip-pool)");
+	fx_free(&f);
+
+	memset(&f, 0, sizeof(f));
+	add_svc(&f, SVC("a-full", "", ",'ipFamilies':['IPv6'],'ports':[{'port':1}]",
+			""));
+	add_svc(&f, DUAL_SVC("PreferDualStack", "'IPv4','IPv6'", ""));
+	add_pool(&f, "192.0.2.0/30");
+	add_pool(&f, "2001:db8::1");
+	render(&f);
+	assert_int_equal(f.plan.npublish, 2);
+	assert_string_equal(f.plan.publish[1].vip, "192.0.2.0");
+	assert_string_equal(f.plan.publish[1].vip2, "");
+	assert_string_equal(notices(&f),
+			    "default/web DualStackUnavailable: served on IPv4 "
+			    "only: no IPv6 VIP for it: no free address left "
+			    "in the IPv6 VIP pools\n");
+	fx_free(&f);
+}
+
+/* --max-services counts a dual-stack Service's ports once per family:
+ * it caps the virtual services extlbd is given. */
+static void test_dual_cap_counts_families(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, DUAL_SVC("PreferDualStack", "'IPv4','IPv6'", ""));
+	dual_world(&f);
+	f.policy.max_services = 1;
+	render(&f);
+	assert_int_equal(f.plan.npending, 1);
+	assert_string_equal(f.plan.pending[0].reason, "ServiceLimit");
+	fx_free(&f);
+}
+
+/* An explicit VIP makes the Service single-stack, of its family. */
+static void test_dual_explicit_vip(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", ",'annotations':{'extlb.io/vip':'192.0.2.2'}",
+			",'ipFamilyPolicy':'RequireDualStack','ipFamilies':"
+			"['IPv4','IPv6'],'ports':[{'name':'http','port':80}]",
+			""));
+	dual_world(&f);
+	render(&f);
+	assert_int_equal(f.plan.npublish, 1);
+	assert_string_equal(f.plan.publish[0].vip, "192.0.2.2");
+	assert_string_equal(f.plan.publish[0].vip2, "");
+	assert_int_equal(f.plan.nvs, 1);
+	fx_free(&f);
+}
+
+/* Hand-written Endpoints may mix families: each address goes behind the
+ * VIP of its own family, even with tun, which could mix them. */
+static void test_dual_endpoints_split(void **state)
+{
+	struct fx f = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", ",'annotations':{'extlb.io/forward':'tun'}",
+			",'ipFamilyPolicy':'PreferDualStack','ipFamilies':"
+			"['IPv4','IPv6'],'ports':[{'name':'http','port':80}]",
+			""));
+	add_eps(&f, "{'metadata':{'namespace':'default','name':'web'},"
+		    "'subsets':[{'addresses':[{'ip':'10.0.0.1'},"
+		    "{'ip':'2001:db8:1::5'}],'ports':[{'name':'http',"
+		    "'port':80}]}]}");
+	add_pool(&f, "192.0.2.0/30");
+	add_pool(&f, "2001:db8::/64");
+	render(&f);
+	assert_int_equal(f.plan.nvs, 2);
+	assert_non_null(strstr(f.plan.text,
+			       "    vip = \"192.0.2.0\";\n"
+			       "    port = 80;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    forward = \"tun\";\n"
+			       "    real_servers = (\n"
+			       "      { address = \"10.0.0.1\"; port = 80; "
+			       "weight = 1; }\n"
+			       "    );\n"));
+	assert_non_null(strstr(f.plan.text,
+			       "    vip = \"2001:db8::\";\n"
+			       "    port = 80;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    forward = \"tun\";\n"
+			       "    real_servers = (\n"
+			       "      { address = \"2001:db8:1::5\"; port = 80; "
+			       "weight = 1; }\n"
+			       "    );\n"));
+	assert_string_equal(notices(&f), "");
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1593,6 +1834,13 @@ int main(void)
 	    cmocka_unit_test(test_cap_total),
 	    cmocka_unit_test(test_source_ranges_refused),
 	    cmocka_unit_test(test_refusal_text_one_line),
+	    cmocka_unit_test(test_dual_prefer_both),
+	    cmocka_unit_test(test_dual_recovered),
+	    cmocka_unit_test(test_dual_prefer_one_pool),
+	    cmocka_unit_test(test_dual_require_pending),
+	    cmocka_unit_test(test_dual_cap_counts_families),
+	    cmocka_unit_test(test_dual_explicit_vip),
+	    cmocka_unit_test(test_dual_endpoints_split),
 	};
 
 	return cmocka_run_group_tests_name("k8s_render", tests, NULL, NULL);
