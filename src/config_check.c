@@ -13,7 +13,6 @@
 
 #include "config_impl.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
