@@ -24,7 +24,7 @@ fi
 # what each target links, beside itself
 k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c"
 declare -A sources=(
-    [fuzz_include]="src/config.c src/incfile.c src/model.c"
+    [fuzz_include]="src/config.c src/config_keys.c src/config_check.c src/config_vs.c src/config_dupes.c src/config_files.c src/config_reuse.c src/config_text.c src/incfile.c src/model.c"
     [fuzz_k8s_list]="$k8s_srcs"
 )
 declare -A libs=(

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "conftext.h"
 #include "incfile.h"
 
 #ifndef SRCDIR
@@ -91,19 +92,12 @@ static void fx_mkdir(const char *name)
 
 static const char *fx_write(const char *name, const char *text)
 {
-	const char *p = fx_path(name);
-	FILE *f = fopen(p, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	return p;
+	return ct_write(fx_path(name), text);
 }
 
 static void fx_print_errors(void)
 {
-	for (size_t i = 0; i < fx.errs.n; i++)
-		print_message("  error: %s\n", fx.errs.msgs[i]);
+	ct_print_errors(&fx.errs);
 }
 
 static struct xl_config *fx_load_path(const char *path)

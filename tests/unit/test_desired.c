@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "conftext.h"
 #include "health.h"
 
 /* ---- building configurations ------------------------------------------ */
@@ -446,23 +447,11 @@ static void test_from_config_file(void **state)
 	    "  real_servers = ( { address = \"10.20.0.5\"; port = 80; },\n"
 	    "                   { address = \"10.20.0.6\"; port = 80; } );\n"
 	    "} );\n";
-	char path[] = "/tmp/xl-desired-XXXXXX";
-	struct xl_errors errs = {0};
-	struct xl_config *c;
+	struct xl_config *c = ct_load(text);
 	struct health_fx f;
 	struct xl_table t;
-	int fd = mkstemp(path);
 
 	(void)state;
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	c = xl_config_load(path, &errs);
-	unlink(path);
-	for (size_t i = 0; i < errs.n; i++)
-		print_message("%s\n", errs.msgs[i]);
-	xl_errors_free(&errs);
-	assert_non_null(c);
 	fx_init(&f, c, 2);
 	f.down[1] = true; /* live weight 1 < quorum 2 */
 	build(c, &f, &t);

@@ -19,30 +19,7 @@
 
 #include <cmocka.h>
 
-static struct xl_config *reload_from(const struct xl_config *prev,
-				     const char *text)
-{
-	char path[] = "/tmp/xl-drain-XXXXXX";
-	int fd = mkstemp(path);
-	struct xl_errors errs = { 0 };
-	struct xl_config *c;
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	c = xl_config_reload(path, prev, &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs[i]);
-	xl_errors_free(&errs);
-	unlink(path);
-	assert_non_null(c);
-	return c;
-}
-
-static struct xl_config *load(const char *text)
-{
-	return reload_from(NULL, text);
-}
+#include "conftext.h"
 
 #define SVC(proto, port, reals)                                              \
 	"{ name = \"s" #port "\"; vip = \"192.0.2.1\"; port = " #port ";"    \
@@ -69,7 +46,7 @@ static long fixed_conns(void *arg, const struct xl_drain_entry *e)
 /* Two tcp servers removed drain; the udp one is deleted at once. */
 static void test_removed_tcp_servers_drain(void **state)
 {
-	struct xl_config *a = load(three), *b = load(fewer);
+	struct xl_config *a = ct_load(three), *b = ct_load(fewer);
 	struct xl_drain dr = { 0 };
 	struct xl_table want;
 
@@ -100,7 +77,7 @@ static void test_removed_tcp_servers_drain(void **state)
 /* Ends when connections reach zero, or at the deadline. */
 static void test_expire(void **state)
 {
-	struct xl_config *a = load(three), *b = load(fewer);
+	struct xl_config *a = ct_load(three), *b = ct_load(fewer);
 	struct xl_drain dr = { 0 };
 
 	(void)state;
@@ -121,8 +98,8 @@ static void test_expire(void **state)
 /* Configured again, or its service removed: the drain ends. */
 static void test_readded_or_service_gone(void **state)
 {
-	struct xl_config *a = load(three), *b = load(fewer);
-	struct xl_config *none = load("virtual_services = ( );");
+	struct xl_config *a = ct_load(three), *b = ct_load(fewer);
+	struct xl_config *none = ct_load("virtual_services = ( );");
 	struct xl_drain dr = { 0 };
 
 	(void)state;
@@ -158,7 +135,7 @@ static void test_linked_reload(void **state)
 	static const char *const after =
 		"virtual_services = ( " SVC("tcp", 81, RS("10.0.0.1") ","
 		RS("10.0.0.2")) "," SVC("tcp", 80, RS("10.0.0.3")) " );";
-	struct xl_config *a = load(before), *b = reload_from(a, after), *c;
+	struct xl_config *a = ct_load(before), *b = ct_reload(after, a), *c;
 	struct xl_drain dr = { 0 };
 	struct xl_service s;
 
@@ -168,7 +145,7 @@ static void test_linked_reload(void **state)
 	assert_int_equal(dr.n, 2);
 	for (size_t i = 0; i < dr.n; i++)
 		assert_int_equal(dr.v[i].svc.port, 80);
-	c = reload_from(b, after);
+	c = ct_reload(after, b);
 	assert_int_equal(c->nsame, 2);
 	assert_int_equal(xl_drain_update(&dr, b, c, 101.0), 0);
 	assert_int_equal(dr.n, 2);
