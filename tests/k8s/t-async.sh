@@ -2,7 +2,7 @@
 # t-async.sh - end-to-end test of extlb-k8s's writes in watch mode
 # (issue 13) against the Kubernetes API server double: status PATCHes
 # and Event POSTs go on the watch loop's multi handle, so that a server
-# that hangs them delays neither the watches nor the file; a PATCH that
+# that hangs either delays neither the watches nor the file; a PATCH that
 # failed is sent again; a restart posts no Event again for the same
 # causes; Events are rate-limited (a burst of 25, then 1 a second).
 #
@@ -90,6 +90,32 @@ print(json.dumps({"kind": "Endpoints", "apiVersion": "v1",
                                "ports": [{"port": 80, "protocol": "TCP"}]}]}))' "$@"
 }
 
+# waits (up to 10 s) for a request to the path to hang at the double
+wait_hung() { # NAME PATH
+    for _ in $(seq 100); do
+        if [[ "$(hung "$2")" -ge 1 ]]; then ok "$1"; return; fi
+        sleep 0.1
+    done
+    bad "$1"
+}
+# ext-tcp-lb's Endpoints set to the addresses: the last must be in the
+# file within 2 s, whatever writes hang
+prompt_change() { # NAME IP...
+    local t0 t last="${!#}"
+    t0=$(date +%s.%N)
+    endpoints ext-tcp-lb "${@:2}" | ctl apply - >/dev/null
+    if ! wait_file "address = \"$last\""; then
+        bad "$1: an Endpoints change is in the file"; tail -20 "$log"
+        return
+    fi
+    t=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
+    if python3 -c "import sys; sys.exit(float(sys.argv[1]) >= 2)" "$t"; then
+        ok "$1: an Endpoints change is in the file at once (${t} s)"
+    else
+        bad "$1: an Endpoints change is in the file at once (${t} s)"
+    fi
+}
+
 start_k8s
 ctl apply "$fixtures/service-ext-tcp-lb.json" "$fixtures/endpoints-ext-tcp-lb.json" >/dev/null
 if wait_file 'address = "192.0.2.10"'; then ok "start: the seed is written"
@@ -100,26 +126,9 @@ wait_status "start: the seed's status shows its VIP" ext-tcp-lb 192.0.2.100
 ctl hang count=10 method=PATCH >/dev/null
 lb_service hung '[{"port": 80}]' | ctl apply - >/dev/null
 endpoints hung 192.0.2.20 | ctl apply - >/dev/null
-n=0
-for _ in $(seq 100); do
-    n="$(hung /api/v1/namespaces/default/services/hung/status)"
-    [[ "$n" -ge 1 ]] && break
-    sleep 0.1
-done
-if [[ "$n" -ge 1 ]]; then ok "hung PATCH: the new Service's status PATCH hangs"
-else bad "hung PATCH: the new Service's status PATCH hangs"; fi
-t0=$(date +%s.%N)
-endpoints ext-tcp-lb 192.0.2.10 192.0.2.11 | ctl apply - >/dev/null
-if wait_file 'address = "192.0.2.11"'; then
-    t=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
-    if python3 -c "import sys; sys.exit(float(sys.argv[1]) >= 2)" "$t"; then
-        ok "hung PATCH: an Endpoints change is in the file at once (${t} s)"
-    else
-        bad "hung PATCH: an Endpoints change is in the file at once (${t} s)"
-    fi
-else
-    bad "hung PATCH: an Endpoints change is in the file"; tail -20 "$log"
-fi
+wait_hung "hung PATCH: the new Service's status PATCH hangs" \
+    /api/v1/namespaces/default/services/hung/status
+prompt_change "hung PATCH" 192.0.2.10 192.0.2.11
 if [[ "$(hung /api/v1/namespaces/default/services/hung/status)" == 1 ]]; then
     ok "hung PATCH: not sent twice while on its way"
 else bad "hung PATCH: not sent twice while on its way"; fi
@@ -129,6 +138,24 @@ wait_status "hung PATCH: after the release, the status is PATCHed again" hung 19
 if grep -q 'Service default/hung: cannot publish VIP 192.0.2.101' "$log"; then
     ok "hung PATCH: its failure is logged"
 else bad "hung PATCH: its failure is logged"; fi
+
+# ---- 1b. Event POSTs hang: the file goes on ----
+ctl hang count=10 method=POST path=/events >/dev/null
+lb_service quiet '[{"port": 80}]' '{"extlb.io/vip": "169.254.169.254"}' | ctl apply - >/dev/null
+wait_hung "hung POST: the Warning Event's POST hangs" \
+    /api/v1/namespaces/default/events
+prompt_change "hung POST" 192.0.2.10 192.0.2.11 192.0.2.12
+ctl release >/dev/null
+ctl clear-faults >/dev/null
+for _ in $(seq 50); do
+    grep -q 'Service default/quiet: cannot post an Event' "$log" && break
+    sleep 0.2
+done
+if grep -q 'Service default/quiet: cannot post an Event' "$log"; then
+    ok "hung POST: its failure is logged"
+else bad "hung POST: its failure is logged"; fi
+# its Event was never posted: gone, so that the restart below has it not
+ctl delete services default quiet >/dev/null
 
 # ---- 2. a restart posts no Event again for the same causes ----
 lb_service refused '[{"port": 80}]' '{"extlb.io/vip": "169.254.169.254"}' | ctl apply - >/dev/null
