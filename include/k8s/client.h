@@ -4,9 +4,10 @@
  *
  * Blocking (one libcurl easy handle, reused so that the TLS connection
  * is): LISTs, PATCHes and POSTs.  The watch loop (watch.c) drives its
- * long-lived WATCH requests through a curl multi handle on the event loop
- * instead, with the same TLS and authentication set-up
- * (k8s_client_setup_handle, k8s_client_headers).
+ * long-lived WATCH requests, and its status PATCHes and Event POSTs
+ * (async.c), through a curl multi handle on the event loop instead, with
+ * the same TLS and authentication set-up (k8s_client_setup_handle,
+ * k8s_client_headers).
  */
 #ifndef EXTLB_K8S_CLIENT_H
 #define EXTLB_K8S_CLIENT_H

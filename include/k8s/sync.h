@@ -11,7 +11,9 @@
 #ifndef EXTLB_K8S_SYNC_H
 #define EXTLB_K8S_SYNC_H
 
+#include "k8s/async.h"
 #include "k8s/cache.h"
+#include "k8s/events.h"
 #include "k8s/client.h"
 #include "k8s/render.h"
 
@@ -38,6 +40,15 @@ struct k8s_state {
 	 * refused, bad annotations, ports without endpoints...), one entry
 	 * per Event: "namespace/name\nReason: message" -> "" */
 	struct k8s_cache pending;
+	/* the rate limit of the Events posted */
+	struct k8s_limiter limiter;
+	/* the watch loop's writes: sent on its multi handle, their end told
+	 * later; NULL (--once): blocking requests */
+	struct k8s_async *async;
+	/* told of the end of each status PATCH sent on async: one that failed
+	 * is sent again by a pass the watch loop schedules */
+	void (*write_result)(void *arg, bool ok);
+	void *write_result_arg;
 };
 
 void k8s_state_init(struct k8s_state *st);
@@ -83,9 +94,22 @@ int k8s_state_event(struct k8s_state *st, enum k8s_kind k, const char *type,
  * the Services' status: the VIP and its ipMode published (with a Normal
  * IPAllocated Event when the VIP is new to the status), cleared where a
  * Service stopped being ours or is left out; a Warning Event, once, for
- * each pending Service and notice of the plan.  0, or -1 when any step
- * failed (logged). */
+ * each pending Service and notice of the plan; Events within the rate
+ * limit of st->limiter.  0, or -1 when any step failed (logged).  With
+ * st->async the PATCHes and POSTs are only sent: their failures are
+ * logged when they end, and a PATCH that failed is told to
+ * st->write_result and forgotten, so that the next pass sends it again. */
 int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 		   struct k8s_state *st);
+
+/* One warning saying how many Events the rate limit dropped since the
+ * last, when it dropped any. */
+void k8s_sync_report_dropped(struct k8s_state *st);
+
+/* The Events extlb-k8s posted before (source extlb-k8s), LISTed into
+ * st->pending, so that a restart does not post them again for the same
+ * causes.  0, or -1 (logged; nothing is seeded). */
+int k8s_sync_seed_events(struct k8s_client *c, const char *ns,
+			 struct k8s_state *st);
 
 #endif

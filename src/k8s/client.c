@@ -561,9 +561,11 @@ char *k8s_client_list_url(struct k8s_client *c, const char *path,
 			  const char *cont)
 {
 	char *esc = cont ? curl_easy_escape(c->curl, cont, 0) : NULL, *url;
-	int n = esc ? asprintf(&url, "%s?limit=%d&continue=%s", path,
+	/* a path may bring its own query (a fieldSelector) */
+	char sep = strchr(path, '?') ? '&' : '?';
+	int n = esc ? asprintf(&url, "%s%climit=%d&continue=%s", path, sep,
 			       K8S_PAGE_LIMIT, esc)
-		    : asprintf(&url, "%s?limit=%d", path, K8S_PAGE_LIMIT);
+		    : asprintf(&url, "%s%climit=%d", path, sep, K8S_PAGE_LIMIT);
 
 	curl_free(esc);
 	if (n < 0 || (cont && !esc)) {

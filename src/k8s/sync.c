@@ -15,6 +15,7 @@
 #include "k8s/output.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +41,10 @@ void k8s_state_init(struct k8s_state *st)
 	}
 	k8s_cache_init(&st->published, "published VIP", free);
 	k8s_cache_init(&st->pending, "pending Service", free);
+	k8s_limiter_init(&st->limiter);
+	st->async = NULL;
+	st->write_result = NULL;
+	st->write_result_arg = NULL;
 }
 
 void k8s_state_free(struct k8s_state *st)
@@ -48,6 +53,7 @@ void k8s_state_free(struct k8s_state *st)
 		k8s_cache_clear(&st->kinds[k]);
 	k8s_cache_clear(&st->published);
 	k8s_cache_clear(&st->pending);
+	k8s_limiter_free(&st->limiter);
 }
 
 /* ---- objects into caches ----------------------------------------------- */
@@ -244,6 +250,7 @@ int k8s_sync_list(struct k8s_client *c, const struct k8s_sync_opts *o,
 	}
 	k8s_cache_clear(&fresh.published);
 	k8s_cache_clear(&fresh.pending);
+	k8s_limiter_free(&fresh.limiter);
 	return 0;
 }
 
@@ -298,11 +305,183 @@ static void object_path(const char *ns, const char *plural, const char *name,
 		 name ? "/" : "", e_name, sub ? sub : "");
 }
 
+/*
+ * A write (a status PATCH, an Event POST) and what follows its end, in
+ * one place for both ways of sending it: blocking (--once), its end then
+ * handled at once, or on the watch loop's multi handle (st->async), its
+ * end handled when the answer comes, the loop going on meanwhile.
+ */
+enum write_kind { W_PUBLISH, W_CLEAR, W_EVENT };
+
+struct write {
+	enum write_kind kind;
+	struct k8s_client *c;
+	struct k8s_state *st;
+	char key[KEY_MAX];	 /* "namespace/name" of the Service */
+	char *vip, *mode;	 /* W_PUBLISH */
+	const char *cleared;	 /* W_CLEAR: "not served", for the log */
+	char *ev_path, *ev_body; /* W_PUBLISH: an Event to post after it */
+};
+
+/* A write about the Service ns/name; NULL (logged) when out of memory. */
+static struct write *write_new(enum write_kind kind, struct k8s_client *c,
+			       struct k8s_state *st, const char *ns,
+			       const char *name)
+{
+	struct write *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		k8s_err("Service %s%s%s: out of memory", ns, name ? "/" : "",
+			name ? name : "");
+		return NULL;
+	}
+	w->kind = kind;
+	w->c = c;
+	w->st = st;
+	/* name NULL: ns is the whole key already */
+	snprintf(w->key, sizeof(w->key), "%s%s%s", ns, name ? "/" : "",
+		 name ? name : "");
+	return w;
+}
+
+static void write_free(struct write *w)
+{
+	if (!w)
+		return;
+	free(w->vip);
+	free(w->mode);
+	free(w->ev_path);
+	free(w->ev_body);
+	free(w);
+}
+
+static void write_end(void *arg, bool ok, bool cancelled, const char *why);
+
+/* Sends the write's request; its end is handled by write_end, which
+ * frees w (here when it could not be sent).  The same request already
+ * in flight is not sent twice.  0, or -1 when it failed (blocking) or
+ * could not be sent. */
+static int write_send(struct write *w, const char *method, const char *path,
+		      const char *ctype, const char *body)
+{
+	char why[512];
+	int r;
+
+	if (!w->st->async) {
+		r = !strcmp(method, "POST")
+			? k8s_client_post(w->c, path, ctype, body)
+			: k8s_client_patch(w->c, path, ctype, body);
+		write_end(w, r == 0, false, k8s_client_error(w->c));
+		return r;
+	}
+	if (k8s_async_busy(w->st->async, method, path, body)) {
+		k8s_debug("%s %s: already on its way", method, path);
+		write_free(w);
+		return 0;
+	}
+	if (k8s_async_send(w->st->async, method, path, ctype, body, write_end,
+			   w, why, sizeof(why)) == 0)
+		return 0;
+	write_end(w, false, false, why);
+	return -1;
+}
+
+/* Whether the rate limit lets one more Event about the Service go. */
+static bool event_allowed(struct k8s_state *st, const char *key)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return k8s_limiter_allow(&st->limiter, key,
+				 (double)ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+void k8s_sync_report_dropped(struct k8s_state *st)
+{
+	struct timespec ts;
+	unsigned long n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = k8s_limiter_dropped(&st->limiter,
+				(double)ts.tv_sec + ts.tv_nsec / 1e9);
+	if (n)
+		k8s_warn("%lu Event(s) not posted: past the rate limit (%.0f "
+			 "at once, then %.0f a second; %.0f per Service, then "
+			 "one every %.0f s)",
+			 n, K8S_EVENT_BURST, K8S_EVENT_RATE,
+			 K8S_EVENT_SVC_BURST, K8S_EVENT_SVC_PERIOD);
+}
+
+/* An Event's body ready: posted, unless past the rate limit.  key is
+ * the Service's "namespace/name". */
+static void event_send(struct k8s_client *c, struct k8s_state *st,
+		       const char *key, const char *path, const char *body)
+{
+	struct write *w;
+
+	if (!event_allowed(st, key))
+		return;
+	w = write_new(W_EVENT, c, st, key, NULL);
+	if (w)
+		write_send(w, "POST", path, "application/json", body);
+}
+
+/* The published VIP forgotten when it is still the one given: the next
+ * pass PATCHes it again. */
+static void forget_vip(struct k8s_state *st, const char *key, const char *vip)
+{
+	const char *had = k8s_cache_get(&st->published, key);
+
+	if (had && vip && !strcmp(had, vip))
+		k8s_cache_delete(&st->published, key);
+}
+
+/* A PATCH ended well. */
+static void write_ok(struct write *w)
+{
+	if (w->kind == W_PUBLISH) {
+		k8s_info("Service %s: status shows %s %s (ipMode %s)", w->key,
+			 strchr(w->vip, ',') ? "VIPs" : "VIP", w->vip, w->mode);
+		if (w->ev_body)
+			event_send(w->c, w->st, w->key, w->ev_path, w->ev_body);
+	} else if (w->kind == W_CLEAR) {
+		k8s_info("Service %s is %s: status cleared", w->key,
+			 w->cleared);
+		k8s_cache_delete(&w->st->published, w->key);
+	}
+}
+
+static void write_end(void *arg, bool ok, bool cancelled, const char *why)
+{
+	struct write *w = arg;
+
+	if (cancelled) {
+		write_free(w);
+		return;
+	}
+	if (ok)
+		write_ok(w);
+	else if (w->kind == W_EVENT)
+		/* Events are best effort, as Kubernetes' own recorders treat
+		 * them: logged once, not retried */
+		k8s_err("Service %s: cannot post an Event: %s", w->key, why);
+	else if (w->kind == W_PUBLISH)
+		k8s_err("Service %s: cannot publish VIP %s: %s", w->key, w->vip,
+			why);
+	else
+		k8s_err("Service %s: cannot clear its status: %s", w->key, why);
+	if (!ok && w->kind == W_PUBLISH)
+		forget_vip(w->st, w->key, w->vip);
+	if (w->kind != W_EVENT && w->st->async && w->st->write_result)
+		w->st->write_result(w->st->write_result_arg, ok);
+	write_free(w);
+}
+
 /* A merge patch of the status: ingress = [{ip: vip, ipMode: mode}] (and
  * a second entry for vip2, a dual-stack Service's other family, unless it
  * is ""), or removed (vip NULL; a merge patch replaces a list as a whole,
  * null deletes it). */
-static int patch_status(struct k8s_client *c, const struct k8s_service *s,
+static int patch_status(struct write *w, const struct k8s_service *s,
 			const char *vip, const char *vip2, const char *mode)
 {
 	char path[8 * KEY_MAX], body[384];
@@ -322,7 +501,8 @@ static int patch_status(struct k8s_client *c, const struct k8s_service *s,
 	else
 		snprintf(body, sizeof(body),
 			 "{\"status\":{\"loadBalancer\":{\"ingress\":null}}}");
-	return k8s_client_patch(c, path, "application/merge-patch+json", body);
+	return write_send(w, "PATCH", path, "application/merge-patch+json",
+			  body);
 }
 
 /* What the published cache holds of a Service: its VIP, or its two
@@ -373,9 +553,11 @@ static void rfc3339_now(char *buf, size_t len)
 }
 
 /* An Event on the Service, as `kubectl describe svc` shows it: type
- * "Warning", or "Normal" for news that needs no action. */
-static int post_event(struct k8s_client *c, const struct k8s_service *s,
-		      const char *type, const char *reason, const char *msg)
+ * "Warning", or "Normal" for news that needs no action.  Its path and
+ * body (malloc'ed), or -1 when out of memory. */
+static int event_body(const struct k8s_service *s, const char *type,
+		      const char *reason, const char *msg, char **out_path,
+		      char **out_body)
 {
 	char path[8 * KEY_MAX], now[32], *prefix = NULL;
 	json_object *ev = json_object_new_object();
@@ -384,6 +566,7 @@ static int post_event(struct k8s_client *c, const struct k8s_service *s,
 	json_object *src = json_object_new_object();
 	int r = -1;
 
+	*out_path = *out_body = NULL;
 	rfc3339_now(now, sizeof(now));
 	if (!ev || !md || !obj || !src ||
 	    asprintf(&prefix, "%s.", s->name) < 0) {
@@ -419,41 +602,69 @@ static int post_event(struct k8s_client *c, const struct k8s_service *s,
 			       json_object_new_string(now));
 	json_object_object_add(ev, "count", json_object_new_int(1));
 	object_path(s->ns, "events", NULL, NULL, path, sizeof(path));
-	r = k8s_client_post(
-	    c, path, "application/json",
-	    json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+	*out_path = strdup(path);
+	*out_body =
+	    strdup(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+	if (*out_path && *out_body)
+		r = 0;
 out:
-	if (r < 0)
-		k8s_err("Service %s/%s: cannot post an Event: %s", s->ns,
-			s->name,
-			prefix ? k8s_client_error(c) : "out of memory");
+	if (r < 0) {
+		free(*out_path);
+		free(*out_body);
+		*out_path = *out_body = NULL;
+	}
 	free(prefix);
 	json_object_put(ev);
 	return r;
 }
 
+/* An Event on the Service posted, within the rate limit. */
+static void post_event(struct k8s_client *c, struct k8s_state *st,
+		       const struct k8s_service *s, const char *type,
+		       const char *reason, const char *msg)
+{
+	char key[KEY_MAX], *path = NULL, *body = NULL;
+
+	snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
+	if (event_body(s, type, reason, msg, &path, &body) < 0)
+		k8s_err("Service %s: cannot post an Event: out of memory", key);
+	else
+		event_send(c, st, key, path, body);
+	free(path);
+	free(body);
+}
+
 /* The status PATCHed to show the VIP; a Service that did not show it
  * before gets a Normal Event, once: the next pass finds it in the status
  * (or, in the watch loop, knows its PATCH is on its way back). */
-static int publish(struct k8s_client *c, const struct k8s_publish *p)
+static int publish(struct k8s_client *c, struct k8s_state *st,
+		   const struct k8s_publish *p)
 {
+	struct write *w = write_new(W_PUBLISH, c, st, p->svc->ns, p->svc->name);
 	char msg[192], vips[2 * K8S_ADDRSTR_MAX + 16];
 
+	if (!w)
+		return -1;
 	snprintf(vips, sizeof(vips), "%s %s%s%s", *p->vip2 ? "VIPs" : "VIP",
 		 p->vip, *p->vip2 ? " and " : "", p->vip2);
-	if (patch_status(c, p->svc, p->vip, p->vip2, p->ip_mode) < 0) {
-		k8s_err("Service %s/%s: cannot publish %s: %s", p->svc->ns,
-			p->svc->name, vips, k8s_client_error(c));
+	/* w->vip is what the published cache holds: forget_vip() compares */
+	published_vips(p, msg, sizeof(msg));
+	if (!(w->vip = strdup(msg)) || !(w->mode = strdup(p->ip_mode))) {
+		k8s_err("out of memory");
+		write_free(w);
 		return -1;
 	}
-	k8s_info("Service %s/%s: status shows %s (ipMode %s)", p->svc->ns,
-		 p->svc->name, vips, p->ip_mode);
 	if (p->new_vip) {
 		snprintf(msg, sizeof(msg), "%s assigned (ipMode %s)", vips,
 			 p->ip_mode);
-		post_event(c, p->svc, "Normal", "IPAllocated", msg);
+		/* posted once the PATCH went through (write_ok) */
+		if (event_body(p->svc, "Normal", "IPAllocated", msg,
+			       &w->ev_path, &w->ev_body) < 0)
+			k8s_err("Service %s: cannot post an Event: out of "
+				"memory",
+				w->key);
 	}
-	return 0;
+	return patch_status(w, p->svc, p->vip, p->vip2, p->ip_mode);
 }
 
 /*
@@ -465,14 +676,14 @@ static int publish(struct k8s_client *c, const struct k8s_publish *p)
  * while a Service with several things wrong hears of each.  -1 only when
  * out of memory.
  */
-static int tell(struct k8s_client *c, const struct k8s_cache *told,
+static int tell(struct k8s_client *c, struct k8s_state *st,
 		struct k8s_cache *fresh, const struct k8s_service *s,
 		const char *reason, const char *msg, bool pending)
 {
-	char *key, *mark = strdup("");
+	const struct k8s_cache *told = &st->pending;
+	char *key = k8s_event_key(s->ns, s->name, reason, msg);
+	char *mark = strdup("");
 
-	if (asprintf(&key, "%s/%s\n%s: %s", s->ns, s->name, reason, msg) < 0)
-		key = NULL;
 	if (!key || !mark) {
 		free(key);
 		free(mark);
@@ -490,7 +701,7 @@ static int tell(struct k8s_client *c, const struct k8s_cache *told,
 		 * them: one that cannot be posted (no RBAC for events, a 500)
 		 * is logged once, not retried, and does not hold back the
 		 * rest */
-		post_event(c, s, "Warning", reason, msg);
+		post_event(c, st, s, "Warning", reason, msg);
 	}
 	/* the cache owns mark from here, even on failure */
 	if (k8s_cache_put(fresh, key, "", mark) < 0) {
@@ -512,13 +723,12 @@ static int tell_all(struct k8s_client *c, struct k8s_state *st,
 
 	k8s_cache_init(&fresh, "pending Service", free);
 	for (size_t i = 0; ret == 0 && i < plan->npending; i++)
-		ret = tell(c, &st->pending, &fresh, plan->pending[i].svc,
-			   plan->pending[i].reason, plan->pending[i].why,
-			   true);
+		ret = tell(c, st, &fresh, plan->pending[i].svc,
+			   plan->pending[i].reason, plan->pending[i].why, true);
 	for (size_t i = 0; ret == 0 && i < plan->nnotices; i++)
-		ret = tell(c, &st->pending, &fresh, plan->notices[i].svc,
-			   plan->notices[i].reason, plan->notices[i].msg,
-			   false);
+		ret =
+		    tell(c, st, &fresh, plan->notices[i].svc,
+			 plan->notices[i].reason, plan->notices[i].msg, false);
 	if (ret < 0) {
 		k8s_cache_clear(&fresh);
 		return -1;
@@ -540,19 +750,16 @@ static int clear_pending(struct k8s_client *c, struct k8s_state *st,
 
 	for (size_t i = 0; i < plan->npending; i++) {
 		const struct k8s_service *s = plan->pending[i].svc;
-		char key[KEY_MAX];
+		struct write *w;
 
 		if (!s->ningress)
 			continue;
-		snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-		if (patch_status(c, s, NULL, NULL, NULL) < 0) {
-			k8s_err("Service %s: cannot clear its status: %s", key,
-				k8s_client_error(c));
+		/* logged, and forgotten in st->published, by write_ok */
+		w = write_new(W_CLEAR, c, st, s->ns, s->name);
+		if (w)
+			w->cleared = "not served";
+		if (!w || patch_status(w, s, NULL, NULL, NULL) < 0)
 			ret = -1;
-			continue;
-		}
-		k8s_info("Service %s is not served: status cleared", key);
-		k8s_cache_delete(&st->published, key);
 	}
 	return ret;
 }
@@ -607,20 +814,17 @@ static int clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
 		const struct k8s_service *s = svcs->items[i].obj;
 		const char *mine = k8s_cache_get(&st->published,
 						 svcs->items[i].key);
+		struct write *w;
 
 		if (k8s_render_selects(s, &o->render) || !s->ningress ||
 		    !(ingress_has(s, mine) ||
 		      (!s->load_balancer && ingress_in_pools(s, &o->render))))
 			continue;
-		if (patch_status(c, s, NULL, NULL, NULL) < 0) {
-			k8s_err("Service %s: cannot clear its status: %s",
-				svcs->items[i].key, k8s_client_error(c));
+		w = write_new(W_CLEAR, c, st, s->ns, s->name);
+		if (w)
+			w->cleared = "no longer served";
+		if (!w || patch_status(w, s, NULL, NULL, NULL) < 0)
 			ret = -1;
-			continue;
-		}
-		k8s_info("Service %s is no longer served: status cleared",
-			 svcs->items[i].key);
-		k8s_cache_delete(&st->published, svcs->items[i].key);
 	}
 	return ret;
 }
@@ -720,7 +924,7 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 			 * the VIP, somebody else's write, is PATCHed again) */
 			if (plan.publish[i].changed &&
 			    !patched_already(st, key, vips, rv) &&
-			    publish(c, &plan.publish[i]) < 0)
+			    publish(c, st, &plan.publish[i]) < 0)
 				ret = -1;
 			else if (remember(st, key, vips, rv ? rv : "") < 0)
 				ret = -1;
@@ -731,6 +935,7 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 			ret = -1;
 		if (clear_unselected(c, o, st) < 0)
 			ret = -1;
+		k8s_sync_report_dropped(st);
 	}
 stopped:
 	k8s_plan_free(&plan);
@@ -739,4 +944,47 @@ out:
 	free(slices);
 	free(eps);
 	return ret;
+}
+
+static int seed_item(json_object *item, void *arg)
+{
+	return k8s_event_seed(arg, item);
+}
+
+int k8s_sync_seed_events(struct k8s_client *c, const char *ns,
+			 struct k8s_state *st)
+{
+	struct k8s_cache seen;
+	char *path = NULL, *rv = NULL, e_ns[3 * KEY_MAX];
+	int r;
+
+	if (ns)
+		k8s_escape(ns, e_ns, sizeof(e_ns));
+	if ((ns ? asprintf(&path,
+			   "/api/v1/namespaces/%s/events"
+			   "?fieldSelector=source%%3Dextlb-k8s",
+			   e_ns)
+		: asprintf(&path,
+			   "/api/v1/events?fieldSelector=source%%3Dextlb-k8s")) <
+	    0) {
+		k8s_err("out of memory");
+		return -1;
+	}
+	k8s_cache_init(&seen, "pending Service", free);
+	r = k8s_client_list(c, path, seed_item, &seen, &rv);
+	if (r < 0) {
+		k8s_warn("cannot read the Events posted before (%s): the "
+			 "first pass may post some again",
+			 k8s_client_error(c));
+		k8s_cache_clear(&seen);
+	} else {
+		k8s_info("%zu Event(s) posted before about Services: not "
+			 "posted again for the same causes",
+			 seen.n);
+		k8s_cache_clear(&st->pending);
+		st->pending = seen;
+	}
+	free(path);
+	free(rv);
+	return r;
 }

@@ -9,8 +9,11 @@
  * nothing).  A watch's bytes go through a json-c tokener as they arrive,
  * one event (one JSON object) at a time, so an event split across reads,
  * or many events in one read, is the same.  Status PATCHes and Event
- * POSTs are short requests made with the blocking client after a burst of
- * changes; a signal cuts them short (k8s_client_set_abort).
+ * POSTs go on the same multi handle (async.c), so that a server slow to
+ * answer them holds neither the watches nor the file; a PATCH that fails
+ * makes a pass follow, after a backoff, that sends it again.  At start,
+ * before any pass, the Events posted by an earlier run are LISTed (one
+ * blocking request), so that a restart does not post them again.
  *
  * Per kind the state is: listing (a page in flight), watching (the
  * stream in flight), or waiting (the retry timer runs).
@@ -45,6 +48,10 @@
 #define FIRST_WAIT 1.0
 /* without EndpointSlices served, look again this often */
 #define ABSENT_RECHECK 300.0
+/* seconds a status PATCH or an Event POST may take */
+#define WRITE_TIMEOUT 30L
+/* Events dropped by the rate limit are reported at most this often */
+#define DROPPED_REPORT 1.0
 
 struct watcher;
 
@@ -86,9 +93,12 @@ struct watcher {
 	const struct k8s_watch_opts *o;
 	struct k8s_state st;
 	struct xl_curl_ev m;
+	struct k8s_async writes; /* status PATCHes and Event POSTs */
 	struct stream s[K8S_NKINDS];
 	ev_timer debounce;
+	ev_timer dropped; /* the report of the Events dropped */
 	double apply_backoff;
+	double write_backoff;	/* after a failed PATCH; 0 after a success */
 	ev_tstamp first_change; /* of the burst being coalesced */
 	bool synced;		/* the first file was rendered */
 	double delay;		/* the debounce of the burst being coalesced */
@@ -195,6 +205,41 @@ static void on_debounce(struct ev_loop *loop, ev_timer *t, int revents)
 		 w->apply_backoff);
 	ev_timer_set(t, w->apply_backoff, 0.);
 	ev_timer_start(loop, t);
+}
+
+/* A status PATCH ended (sync.c): after a failure, a pass sends it again
+ * after a backoff that doubles up to the cap, as a failed apply does. */
+static void on_write_result(void *arg, bool ok)
+{
+	struct watcher *w = arg;
+
+	if (!ev_is_active(&w->dropped))
+		ev_timer_start(w->loop, &w->dropped);
+	if (ok) {
+		w->write_backoff = 0;
+		return;
+	}
+	w->write_backoff = w->write_backoff ? w->write_backoff * 2 : 1.0;
+	if (w->write_backoff > w->o->backoff_max)
+		w->write_backoff = w->o->backoff_max;
+	if (stop_signal || ev_is_active(&w->debounce) || !w->synced)
+		return;
+	k8s_warn("a status was not written: trying again in %.1f s",
+		 w->write_backoff);
+	ev_now_update(w->loop);
+	w->first_change = ev_now(w->loop);
+	w->delay = w->write_backoff;
+	ev_timer_set(&w->debounce, w->write_backoff, 0.);
+	ev_timer_start(w->loop, &w->debounce);
+}
+
+static void on_dropped(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct watcher *w = t->data;
+
+	(void)loop;
+	(void)revents;
+	k8s_sync_report_dropped(&w->st);
 }
 
 /* ---- one stream -------------------------------------------------------- */
@@ -763,6 +808,8 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	long code = 0;
 	double life;
 
+	if (k8s_async_done(&w->writes, easy, rc))
+		return;
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	s = (struct stream *)(void *)priv;
@@ -858,7 +905,9 @@ static void watcher_free(struct watcher *w)
 		free(s->rv);
 	}
 	ev_timer_stop(w->loop, &w->debounce);
+	ev_timer_stop(w->loop, &w->dropped);
 	stop_signals(w, false);
+	k8s_async_fini(&w->writes);
 	xl_curl_ev_fini(&w->m);
 	k8s_state_free(&w->st);
 }
@@ -879,7 +928,14 @@ int k8s_watch_run(struct k8s_client *c, const struct k8s_watch_opts *o)
 	}
 	ev_timer_init(&w.debounce, on_debounce, 0., 0.);
 	w.debounce.data = &w;
+	ev_timer_init(&w.dropped, on_dropped, DROPPED_REPORT, 0.);
+	w.dropped.data = &w;
+	k8s_async_init(&w.writes, c, w.m.multi, WRITE_TIMEOUT);
+	w.st.async = &w.writes;
+	w.st.write_result = on_write_result;
+	w.st.write_result_arg = &w;
 	stop_signals(&w, true);
+	k8s_sync_seed_events(c, o->sync.ns, &w.st);
 	for (int k = 0; k < K8S_NKINDS; k++) {
 		struct stream *s = &w.s[k];
 
