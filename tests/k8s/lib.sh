@@ -59,6 +59,24 @@ k8s_test_setup() {
     fi
 }
 
+# api_start [OPTIONS...]: the API server double on $api (log $tmp/api.log),
+# its pid in apipid; the test ends here when it does not become ready
+# shellcheck disable=SC2120 # the options are optional
+api_start() {
+    python3 "$apiserver" --dir "$api" "$@" >"$tmp/api.log" 2>&1 &
+    # shellcheck disable=SC2034 # the sourcing script's cleanup reads it
+    apipid=$!
+    for _ in $(seq 100); do [[ -f "$api/ready" ]] && return 0; sleep 0.2; done
+    bad "the API server double starts"; cat "$tmp/api.log"; summary; exit 1
+}
+
+# stop_pid PID: ends a background process of the test (none when empty)
+stop_pid() {
+    [[ -n "$1" ]] || return 0
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
 ctl() { python3 "$apiserver" ctl "$api" "$@"; }
 # the ingress IPs a Service's status shows, space separated
 status_ips() { # NS NAME

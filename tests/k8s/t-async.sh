@@ -20,25 +20,14 @@ api="$tmp/api" out="$tmp/extlb.d" conf="$out/kubernetes.conf"
 log="$tmp/k8s.log"
 apipid="" k8spid=""
 cleanup() {
-    if [[ -n "$k8spid" ]]; then
-        kill "$k8spid" 2>/dev/null
-        wait "$k8spid" 2>/dev/null
-    fi
-    if [[ -n "$apipid" ]]; then
-        kill "$apipid" 2>/dev/null
-        wait "$apipid" 2>/dev/null
-    fi
+    stop_pid "$k8spid"
+    stop_pid "$apipid"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 k8s_test_setup
 
-python3 "$apiserver" --dir "$api" >"$tmp/api.log" 2>&1 &
-apipid=$!
-for _ in $(seq 100); do [[ -f "$api/ready" ]] && break; sleep 0.1; done
-if [[ ! -f "$api/ready" ]]; then
-    bad "the API server double starts"; cat "$tmp/api.log"; summary; exit 1
-fi
+api_start
 
 start_k8s() {
     "$bin" --kubeconfig "$api/kubeconfig" --default-class \

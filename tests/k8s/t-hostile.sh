@@ -24,20 +24,14 @@ api="$tmp/api" out="$tmp/extlb.d" conf="$out/kubernetes.conf"
 log="$tmp/k8s.log"
 apipid="" k8spid=""
 cleanup() {
-    if [[ -n "$k8spid" ]]; then kill "$k8spid" 2>/dev/null; wait "$k8spid" 2>/dev/null; fi
-    if [[ -n "$apipid" ]]; then kill "$apipid" 2>/dev/null; wait "$apipid" 2>/dev/null; fi
+    stop_pid "$k8spid"
+    stop_pid "$apipid"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 k8s_test_setup
 
-python3 "$apiserver" --dir "$api" --seed "$fixtures" --watch-timeout 5 \
-    --bookmark-interval 1 >"$tmp/api.log" 2>&1 &
-apipid=$!
-for _ in $(seq 100); do [[ -f "$api/ready" ]] && break; sleep 0.1; done
-if [[ ! -f "$api/ready" ]]; then
-    bad "the API server double starts"; cat "$tmp/api.log"; summary; exit 1
-fi
+api_start --seed "$fixtures" --watch-timeout 5 --bookmark-interval 1
 
 opts=(--kubeconfig "$api/kubeconfig" --default-class
       --vip-pool 192.0.2.100-192.0.2.110 --output "$conf")

@@ -26,21 +26,13 @@ apipid=""
 cleanup() {
     [[ -n "${hup_pid:-}" ]] && kill "$hup_pid" 2>/dev/null
     [[ -n "${tls_pid:-}" ]] && kill "$tls_pid" 2>/dev/null
-    if [[ -n "$apipid" ]]; then
-        kill "$apipid" 2>/dev/null
-        wait "$apipid" 2>/dev/null
-    fi
+    stop_pid "$apipid"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 k8s_test_setup
 
-python3 "$apiserver" --dir "$api" >"$tmp/api.log" 2>&1 &
-apipid=$!
-for _ in $(seq 100); do [[ -f "$api/ready" ]] && break; sleep 0.2; done
-if [[ ! -f "$api/ready" ]]; then
-    bad "the API server double starts"; cat "$tmp/api.log"; summary; exit 1
-fi
+api_start
 
 # extlb-k8s --once with the test's defaults, then any arguments
 once() {

@@ -28,14 +28,8 @@ log="$tmp/k8s.log" reloads="$tmp/reloads"
 apipid="" k8spid="" monpid=""
 cleanup() {
     [[ -n "$monpid" ]] && kill "$monpid" 2>/dev/null
-    if [[ -n "$k8spid" ]]; then
-        kill "$k8spid" 2>/dev/null
-        wait "$k8spid" 2>/dev/null
-    fi
-    if [[ -n "$apipid" ]]; then
-        kill "$apipid" 2>/dev/null
-        wait "$apipid" 2>/dev/null
-    fi
+    stop_pid "$k8spid"
+    stop_pid "$apipid"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
