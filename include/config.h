@@ -10,17 +10,11 @@
 #define EXTLB_CONFIG_H
 
 #include "model.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-enum xl_log_level {
-	XL_LOG_ERROR = 3, /* syslog priorities, so they pass straight through */
-	XL_LOG_WARNING = 4,
-	XL_LOG_INFO = 6,
-	XL_LOG_DEBUG = 7,
-};
 
 enum xl_on_stop { XL_ON_STOP_KEEP, XL_ON_STOP_REMOVE };
 

@@ -5,6 +5,8 @@
 #ifndef EXTLB_LOG_H
 #define EXTLB_LOG_H
 
+#include "util.h"
+
 #include <stdbool.h>
 
 void xl_log_open(const char *ident, bool console, int level);
@@ -15,9 +17,9 @@ bool xl_log_enabled(int prio);
 void xl_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#define xl_err(...) xl_log(3, __VA_ARGS__)
-#define xl_warn(...) xl_log(4, __VA_ARGS__)
-#define xl_info(...) xl_log(6, __VA_ARGS__)
-#define xl_debug(...) xl_log(7, __VA_ARGS__)
+#define xl_err(...) xl_log(XL_LOG_ERROR, __VA_ARGS__)
+#define xl_warn(...) xl_log(XL_LOG_WARNING, __VA_ARGS__)
+#define xl_info(...) xl_log(XL_LOG_INFO, __VA_ARGS__)
+#define xl_debug(...) xl_log(XL_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -128,7 +128,7 @@ int xl_probe_start(struct xl_checker *ck, struct xl_probe *p)
 	if (p->running)
 		return -EBUSY;
 	t = p->cfg->type;
-	if ((unsigned)t >= sizeof(start) / sizeof(start[0]) || !start[t])
+	if ((unsigned)t >= XL_ARRAY_SIZE(start) || !start[t])
 		return -EINVAL;
 
 	/* The engine reuses probes: nothing of a previous run survives. */

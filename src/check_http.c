@@ -226,7 +226,7 @@ static const char *http_errtext(struct http_req *r, CURLcode rc, char *buf,
 					    "SSL: "};
 	const char *s = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
 
-	for (size_t i = 0; i < sizeof(noise) / sizeof(noise[0]); i++)
+	for (size_t i = 0; i < XL_ARRAY_SIZE(noise); i++)
 		if (!strncmp(s, noise[i], strlen(noise[i])))
 			s += strlen(noise[i]);
 	snprintf(buf, len, "%s", s);

@@ -14,15 +14,12 @@
 #define EXTLB_CHECK_IMPL_H
 
 #include "check.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
-#ifndef container_of
-#define container_of(ptr, type, member)                                        \
-	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-#endif
 
 /* At most this much of an HTTP body is kept to look for `expect`. */
 #define XL_HTTP_BODY_MAX (64 * 1024)

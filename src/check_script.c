@@ -74,7 +74,7 @@ const char *xl_script_missing_caps(void)
 	missing[0] = '\0';
 	if (syscall(SYS_capget, &h, d) < 0)
 		return missing; /* setuid() and kill() will say */
-	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+	for (i = 0; i < XL_ARRAY_SIZE(need); i++) {
 		if (d[need[i].cap / 32].effective &
 		    (1u << (need[i].cap % 32)))
 			continue;

@@ -83,20 +83,12 @@ void xl_errors_free(struct xl_errors *e)
 const char *cfg_files_append(struct loader *ld, char *name)
 {
 	struct xl_config *c = ld->c;
-	char **files;
-	size_t cap;
 
 	if (!name)
 		return NULL;
-	if (c->nfiles == ld->cap_files) {
-		cap = ld->cap_files ? 2 * ld->cap_files : 8;
-		files = realloc(c->files, cap * sizeof(*files));
-		if (!files) {
-			cfg_shared_drop(name);
-			return NULL;
-		}
-		c->files = files;
-		ld->cap_files = cap;
+	if (XL_GROW(c->files, ld->cap_files, c->nfiles + 1, 8) < 0) {
+		cfg_shared_drop(name);
+		return NULL;
 	}
 	c->files[c->nfiles++] = name;
 	return name;

@@ -69,7 +69,7 @@ void cfg_check_free(struct xl_check_config *k)
 {
 	char **strs[] = CHECK_STRS(k);
 
-	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+	for (size_t i = 0; i < XL_ARRAY_SIZE(strs); i++) {
 		cfg_shared_drop(*strs[i]);
 		*strs[i] = NULL;
 	}
@@ -82,7 +82,7 @@ void cfg_check_copy(struct xl_check_config *dst,
 	char **strs[] = CHECK_STRS(dst);
 
 	*dst = *src;
-	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+	for (size_t i = 0; i < XL_ARRAY_SIZE(strs); i++)
 		cfg_shared_take(*strs[i]);
 }
 
@@ -201,7 +201,7 @@ static const char *str_problem(enum str_rule rule, const char *s)
 static void check_strings(struct loader *ld, const struct keys *g,
 			  struct xl_check_config *k)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(check_strs); i++) {
+	for (size_t i = 0; i < XL_ARRAY_SIZE(check_strs); i++) {
 		const struct check_str *cs = &check_strs[i];
 		const config_setting_t *s = g->s[cs->key];
 		char **dst = (char **)((char *)k + cs->off);

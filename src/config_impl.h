@@ -29,7 +29,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define SECS_MAX 86400.0       /* intervals and timeouts: a day is plenty */
 #define LONG_SECS_MAX 31536000 /* drains and persistence: up to a year */

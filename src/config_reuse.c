@@ -43,7 +43,7 @@ bool xl_check_equal(const struct xl_check_config *a,
 		if (a->status[i].lo != b->status[i].lo ||
 		    a->status[i].hi != b->status[i].hi)
 			return false;
-	for (size_t i = 0; i < ARRAY_SIZE(sa); i++)
+	for (size_t i = 0; i < XL_ARRAY_SIZE(sa); i++)
 		if (!str_eq(*sa[i], *sb[i]))
 			return false;
 	return true;

@@ -160,7 +160,7 @@ static void vs_sched_flag(struct loader *ld, struct vs_ctx *x,
 		return;
 	}
 	s = config_setting_get_string(e);
-	for (size_t i = 0; i < ARRAY_SIZE(sched_flags); i++) {
+	for (size_t i = 0; i < XL_ARRAY_SIZE(sched_flags); i++) {
 		const struct sched_flag *f = &sched_flags[i];
 
 		if (strcmp(s, f->name))
@@ -532,7 +532,7 @@ static void rs_dupes(struct loader *ld, const struct xl_vs_config *vs)
 	char buf[XL_ADDRSTR_MAX + 8];
 	size_t n = 0, first = 0;
 
-	if (vs->svc.ndests > ARRAY_SIZE(small))
+	if (vs->svc.ndests > XL_ARRAY_SIZE(small))
 		v = malloc(vs->svc.ndests * sizeof(*v));
 	if (!v) {
 		cfg_oom(ld);

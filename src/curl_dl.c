@@ -2,6 +2,7 @@
  * curl_dl.c - loads libcurl the first time extlbd needs it (curl_dl.h).
  */
 #include "autoconf.h"
+#include "util.h"
 
 #include "curl_dl.h"
 
@@ -51,7 +52,7 @@ int xl_curl_load(char *err, size_t len)
 		snprintf(err, len, "%s", dlerror());
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+	for (size_t i = 0; i < XL_ARRAY_SIZE(syms); i++) {
 		f = dlsym(lib, syms[i].name);
 		if (!f) {
 			snprintf(err, len, "%s has no %s", xl_curl_soname,

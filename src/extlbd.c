@@ -70,9 +70,6 @@ static void heap_steps(bool large)
 	(void)large;
 }
 
-#define container_of(p, type, member) \
-	((type *)((char *)(p) - offsetof(type, member)))
-
 /* Service identities (no destinations): what a run has to look at. */
 struct keys {
 	struct xl_service *v;
@@ -81,15 +78,8 @@ struct keys {
 
 static int keys_push(struct keys *k, const struct xl_service *s)
 {
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 16;
-		struct xl_service *v = realloc(k->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		k->v = v;
-		k->cap = cap;
-	}
+	if (XL_GROW(k->v, k->cap, k->n + 1, 16) < 0)
+		return -ENOMEM;
 	k->v[k->n] = *s;
 	k->v[k->n].dests = NULL;
 	k->v[k->n].ndests = 0;

@@ -27,10 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef container_of
-#define container_of(ptr, type, member)                                        \
-	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-#endif
 
 #define JITTER 0.05	   /* later checks land within +-5% of their period */
 #define ERROR_LOG_GAP 10.0 /* seconds between warnings of failed machinery */

@@ -10,6 +10,7 @@
  * whole pool is replaced never has an empty pool between two ops.
  */
 #include "reconcile.h"
+#include "util.h"
 
 #include <errno.h>
 #include <linux/ip_vs.h>
@@ -19,15 +20,8 @@
 static int push(struct xl_ops *ops, enum xl_op_kind k,
 		const struct xl_service *s, const struct xl_dest *d)
 {
-	if (ops->n == ops->cap) {
-		size_t cap = ops->cap ? ops->cap * 2 : 64;
-		struct xl_op *v = realloc(ops->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ops->v = v;
-		ops->cap = cap;
-	}
+	if (XL_GROW(ops->v, ops->cap, ops->n + 1, 64) < 0)
+		return -ENOMEM;
 	ops->v[ops->n++] = (struct xl_op){ .kind = k, .svc = s, .dest = d };
 	return 0;
 }
@@ -144,7 +138,7 @@ const char *xl_op_name(enum xl_op_kind k)
 		[XL_OP_DEL_DEST] = "delete-server",
 	};
 
-	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+	return (unsigned)k < XL_ARRAY_SIZE(names) ? names[k] : "?";
 }
 
 const char *xl_op_format(const struct xl_op *op, char *buf, size_t len)

@@ -6,13 +6,15 @@
 #ifndef EXTLB_K8S_LOG_H
 #define EXTLB_K8S_LOG_H
 
+#include "util.h"
+
 #include <stdbool.h>
 
 enum k8s_log_level {
-	K8S_LOG_ERROR = 3, /* syslog priorities, as extlbd's log.h */
-	K8S_LOG_WARNING = 4,
-	K8S_LOG_INFO = 6,
-	K8S_LOG_DEBUG = 7,
+	K8S_LOG_ERROR = XL_LOG_ERROR, /* syslog priorities, as extlbd's */
+	K8S_LOG_WARNING = XL_LOG_WARNING,
+	K8S_LOG_INFO = XL_LOG_INFO,
+	K8S_LOG_DEBUG = XL_LOG_DEBUG,
 };
 
 void k8s_log_set_level(enum k8s_log_level level);

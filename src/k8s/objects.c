@@ -12,6 +12,7 @@
  * marked so.
  */
 #include "k8s/objects.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -294,7 +295,7 @@ static int parse_annotations(struct pctx *p, json_object *md,
 	if (r <= 0)
 		return r;
 	for (size_t i = 0;
-	     i < sizeof(annotation_keys) / sizeof(annotation_keys[0]); i++) {
+	     i < XL_ARRAY_SIZE(annotation_keys); i++) {
 		char **dst = (char **)((char *)ann + annotation_keys[i].off);
 		json_object *v;
 

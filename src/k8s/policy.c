@@ -8,6 +8,7 @@
  * walk 127.0.0.0/8 address by address).
  */
 #include "k8s/policy.h"
+#include "util.h"
 
 #include <ifaddrs.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ static const struct special {
     {"::ffff:0:0/96", "IPv4-mapped"},
 };
 
-#define NSPECIALS (sizeof(specials) / sizeof(specials[0]))
+#define NSPECIALS XL_ARRAY_SIZE(specials)
 
 static struct k8s_pool special_pools[NSPECIALS];
 static bool special_parsed;
