@@ -22,9 +22,10 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 # what each target links, beside itself
-k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c"
+k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c src/util.c"
+config_srcs="$(cd "$repo" && ls src/config*.c | tr '\n' ' ') src/incfile.c src/model.c src/util.c"
 declare -A sources=(
-    [fuzz_include]="src/config.c src/config_keys.c src/config_check.c src/config_vs.c src/config_dupes.c src/config_files.c src/config_reuse.c src/config_text.c src/incfile.c src/model.c"
+    [fuzz_include]="$config_srcs"
     [fuzz_k8s_list]="$k8s_srcs"
 )
 declare -A libs=(
