@@ -52,6 +52,7 @@ for tool in python3 curl openssl /usr/bin/time; do
 done
 
 work="$(mktemp -d /tmp/k8s-bench.XXXXXX)"
+# shellcheck disable=SC2317 # run by the trap below
 cleanup() {
     if [[ "${K8S_BENCH_KEEP:-0}" == 1 ]]; then
         echo "k8s-run.sh: kept $work" >&2

@@ -201,7 +201,7 @@ floor | floor-e)
     start_waiter
     t0=$(now)
     # shellcheck disable=SC2046 # no flag or -e
-    floor-loader $([ "$tool" = floor-e ] && echo -e) -r "$reals" "$n" >/tmp/floor.out 2>&1 &
+    floor-loader $([ "$tool" = floor-e ] && printf '%s' -e) -r "$reals" "$n" >/tmp/floor.out 2>&1 &
     pid=$!
     wait_full "$pid" || result=fail
     wait "$pid" || result=fail

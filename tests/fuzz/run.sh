@@ -22,8 +22,12 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 # what each target links, beside itself
-k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c src/util.c"
-config_srcs="$(cd "$repo" && ls src/config*.c | tr '\n' ' ') src/incfile.c src/model.c src/util.c"
+k8s_srcs="src/curl_ev.c src/util.c"
+for f in "$repo"/src/k8s/*.c; do
+    [[ "$f" == */main.c ]] || k8s_srcs+=" src/k8s/${f##*/}"
+done
+config_srcs="src/incfile.c src/model.c src/util.c"
+for f in "$repo"/src/config*.c; do config_srcs+=" src/${f##*/}"; done
 declare -A sources=(
     [fuzz_include]="$config_srcs"
     [fuzz_k8s_list]="$k8s_srcs"
@@ -51,6 +55,7 @@ for t in "${targets[@]}"; do
     src=()
     for s in ${sources[$t]}; do src+=("$repo/$s"); done
     echo "=== fuzz: $t (${secs} s)"
+    # shellcheck disable=SC2086 # libs holds several flags: split on purpose
     if ! clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
             -fno-sanitize-recover=undefined -I"$repo/include" \
             "$repo/tests/fuzz/$t.c" "${src[@]}" ${libs[$t]} \

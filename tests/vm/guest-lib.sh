@@ -424,6 +424,7 @@ xl_extlbd_start() {
     kill -0 "$XL_EXTLBD_PID" 2>/dev/null && [ "$(xl_log_count 'running:')" -gt 0 ]
 }
 
+# shellcheck disable=SC2034 # XL_EXTLBD_STATUS is read by the tests that source this
 xl_extlbd_stop() {
     local sig="${1:-TERM}"
     XL_EXTLBD_STATUS=0
