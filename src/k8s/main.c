@@ -13,6 +13,7 @@
 #include "k8s/policy.h"
 #include "k8s/sync.h"
 #include "k8s/watch.h"
+#include "rules.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -281,10 +282,8 @@ static int set_option(struct options *o, int opt, const char *arg)
 static int check_options(const struct options *o)
 {
 	const char *base = strrchr(o->watch.sync.output, '/');
-	size_t n;
 
 	base = base ? base + 1 : o->watch.sync.output;
-	n = strlen(base);
 	if (o->watch.sync.ns && !namespace_ok(o->watch.sync.ns)) {
 		fprintf(stderr,
 			"extlb-k8s: --namespace \"%s\" is not a "
@@ -301,7 +300,8 @@ static int check_options(const struct options *o)
 				"--reload-command, not both\n");
 		return -1;
 	}
-	if (!n || base[0] == '.' || n < 6 || strcmp(base + n - 5, ".conf")) {
+	/* extlbd's rule for the names it reads (rules.h) */
+	if (!xl_incfile_wanted(base)) {
 		fprintf(stderr,
 			"extlb-k8s: --output %s: extlbd reads only "
 			"files named *.conf, not starting with a dot\n",

@@ -26,6 +26,7 @@
 #endif
 #include "k8s/admit.h"
 #include "render_impl.h"
+#include "rules.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -120,23 +121,8 @@ bool k8s_render_selects(const struct k8s_service *s,
 
 /* ---- annotations ------------------------------------------------------- */
 
-static bool one_of(const char *s, const char *const *words)
-{
-	for (; *words; words++) {
-		if (!strcmp(s, *words))
-			return true;
-	}
-	return false;
-}
-
-/* As extlbd checks a scheduler name: 1-15 of a-z, 0-9, _. */
-static bool scheduler_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n && n < 16 &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
-}
+/* The scheduler and forwarding method are judged by extlbd's own rules
+ * (rules.h), so that what extlbd would refuse never reaches the file. */
 
 /* For an annotation checkopts.c leaves out. */
 struct bad_ctx {
@@ -160,18 +146,20 @@ static void bad_annotation(void *arg, const char *key, const char *value,
 static void resolve_opts(struct render *r, const struct k8s_service *s,
 			 struct vs_opts *v)
 {
-	static const char *const forwards[] = {"nat", "dr", "tun", NULL};
 	const struct k8s_annotations *a = &s->ann;
 	struct bad_ctx b = {r, s};
 
 	memset(v, 0, sizeof(*v));
 	v->persistence = s->affinity_timeout;
 	if (a->scheduler &&
-	    !(v->scheduler = scheduler_ok(a->scheduler) ? a->scheduler : NULL))
+	    !(v->scheduler =
+		  xl_rule_sched_name(a->scheduler) ? a->scheduler : NULL))
 		bad_annotation(&b, "extlb.io/scheduler", a->scheduler,
 			       "is not a scheduler name (1-15 of a-z, 0-9, _)");
 	if (a->forward &&
-	    !(v->forward = one_of(a->forward, forwards) ? a->forward : NULL))
+	    !(v->forward = xl_named_find(xl_rule_forwards, a->forward)
+			       ? a->forward
+			       : NULL))
 		bad_annotation(&b, "extlb.io/forward", a->forward,
 			       "is not nat, dr or tun");
 	k8s_checkopts_parse(a, &v->check, bad_annotation, &b);

@@ -11,6 +11,7 @@
 #endif
 #include "k8s/admit.h"
 #include "render_impl.h"
+#include "rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,9 +133,13 @@ static void reals_normalize(struct vs *v)
 	v->nreals = out;
 }
 
-static bool forward_is(const struct vs *v, const char *fwd)
+/* v's forwarding method as its IPVS flag, which extlbd's rules take. */
+static int vs_fwd(const struct vs *v)
 {
-	return v->opts.forward && !strcmp(v->opts.forward, fwd);
+	const struct xl_named *f = xl_named_find(
+	    xl_rule_forwards, v->opts.forward ? v->opts.forward : "nat");
+
+	return f ? f->value : 0;
 }
 
 /*
@@ -147,11 +152,12 @@ static bool forward_is(const struct vs *v, const char *fwd)
 static bool real_allowed(const struct vs *v, const struct k8s_backend *b,
 			 size_t *wrong_port)
 {
-	bool tun = forward_is(v, "tun");
+	int fwd = vs_fwd(v);
 
-	if (b->addr.af != v->vip.af && (!tun || v->family_only))
+	if (b->addr.af != v->vip.af &&
+	    (v->family_only || !xl_rule_family_ok(v->vip.af, b->addr.af, fwd)))
 		return false;
-	if ((tun || forward_is(v, "dr")) && b->port != v->port) {
+	if (xl_rule_port_fixed(fwd) && b->port != v->port) {
 		(*wrong_port)++;
 		return false;
 	}

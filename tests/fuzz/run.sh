@@ -22,8 +22,8 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 # what each target links, beside itself
-k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c src/util.c"
-config_srcs="$(cd "$repo" && ls src/config*.c | tr '\n' ' ') src/incfile.c src/model.c src/util.c"
+k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c src/model.c src/rules.c src/util.c"
+config_srcs="$(cd "$repo" && ls src/config*.c | tr '\n' ' ') src/incfile.c src/model.c src/rules.c src/util.c"
 declare -A sources=(
     [fuzz_include]="$config_srcs"
     [fuzz_k8s_list]="$k8s_srcs"
