@@ -16,6 +16,7 @@
 #include "k8s/client.h"
 #include "client_impl.h"
 #include "k8s/log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -117,7 +118,7 @@ static const char *private_file(struct k8s_client *c, const struct k8s_blob *b)
 	char *path;
 	int fd;
 
-	if (c->ntmp == sizeof(c->tmpfiles) / sizeof(c->tmpfiles[0]) ||
+	if (c->ntmp == XL_ARRAY_SIZE(c->tmpfiles) ||
 	    asprintf(&path, "%s/.extlb-k8s-XXXXXX",
 		     dir && *dir ? dir : "/tmp") < 0)
 		return NULL;

@@ -73,17 +73,10 @@ static void notice_add(struct render *r, const struct k8s_service *s,
 {
 	struct k8s_plan *plan = r->plan;
 
-	if (msg && plan->nnotices == r->capnotices) {
-		size_t cap = r->capnotices ? 2 * r->capnotices : 8;
-		struct k8s_notice *v = realloc(plan->notices, cap * sizeof(*v));
-
-		if (!v) {
-			free(msg);
-			msg = NULL;
-		} else {
-			plan->notices = v;
-			r->capnotices = cap;
-		}
+	if (msg && XL_GROW(plan->notices, r->capnotices, plan->nnotices + 1,
+			   8) < 0) {
+		free(msg);
+		msg = NULL;
 	}
 	if (!msg) {
 		r->nomem = true;

@@ -14,6 +14,7 @@
 #include "k8s/dualstack.h"
 #include "k8s/ipam.h"
 #include "k8s/render.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stddef.h>

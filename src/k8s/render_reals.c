@@ -167,15 +167,8 @@ static bool real_allowed(const struct vs *v, const struct k8s_backend *b,
 /* Backend a noted as refused; -1 when out of memory. */
 static int note_refused(struct render *r, const struct k8s_addr *a)
 {
-	if (r->nrefused == r->caprefused) {
-		size_t cap = r->caprefused ? 2 * r->caprefused : 8;
-		struct k8s_addr *n = realloc(r->refused, cap * sizeof(*n));
-
-		if (!n)
-			return -1;
-		r->refused = n;
-		r->caprefused = cap;
-	}
+	if (XL_GROW(r->refused, r->caprefused, r->nrefused + 1, 8) < 0)
+		return -1;
 	r->refused[r->nrefused++] = *a;
 	return 0;
 }
@@ -288,15 +281,8 @@ static int vs_add_reals(struct render *r, struct vs *v,
 					return -1;
 				continue;
 			}
-			if (v->nreals == cap) {
-				struct real *n;
-
-				cap = cap ? 2 * cap : 8;
-				n = realloc(v->reals, cap * sizeof(*n));
-				if (!n)
-					return -1;
-				v->reals = n;
-			}
+			if (XL_GROW(v->reals, cap, v->nreals + 1, 8) < 0)
+				return -1;
 			v->reals[v->nreals++] =
 			    (struct real){b->addr, b->port, 1, b->ready};
 		}
@@ -346,15 +332,8 @@ int render_service_vs(struct render *r, const struct k8s_service *s,
 		struct vs *v;
 		int n;
 
-		if (r->nvs == r->capvs) {
-			size_t cap = r->capvs ? 2 * r->capvs : 16;
-
-			v = realloc(r->vs, cap * sizeof(*v));
-			if (!v)
-				return -1;
-			r->vs = v;
-			r->capvs = cap;
-		}
+		if (XL_GROW(r->vs, r->capvs, r->nvs + 1, 16) < 0)
+			return -1;
 		v = &r->vs[r->nvs++];
 		memset(v, 0, sizeof(*v));
 		/* "ns/name:http", or the number of an unnamed port; then

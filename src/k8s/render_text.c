@@ -24,19 +24,9 @@ static void put(struct text *t, const char *s, size_t n)
 {
 	if (t->oom)
 		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 4096;
-		char *p;
-
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		p = realloc(t->p, cap);
-		if (!p) {
-			t->oom = true;
-			return;
-		}
-		t->p = p;
-		t->cap = cap;
+	if (XL_GROW(t->p, t->cap, t->len + n + 1, 4096) < 0) {
+		t->oom = true;
+		return;
 	}
 	memcpy(t->p + t->len, s, n);
 	t->len += n;
