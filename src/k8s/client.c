@@ -125,7 +125,7 @@ static const char *private_file(struct k8s_client *c, const struct k8s_blob *b)
 	fd = mkstemp(path); /* mode 0600 */
 	if (fd < 0 || write(fd, b->data, b->len) != (ssize_t)b->len) {
 		client_err(c, "cannot write a credentials file in %s: %s",
-		     dir && *dir ? dir : "/tmp", strerror(errno));
+			   dir && *dir ? dir : "/tmp", strerror(errno));
 		if (fd >= 0) {
 			close(fd);
 			unlink(path);
@@ -269,8 +269,8 @@ static char *read_token(struct k8s_client *c)
 		return kc->token ? strdup(kc->token) : NULL;
 	f = fopen(kc->token_file, "r");
 	if (!f) {
-		client_err(c, "cannot read the token file %s: %s", kc->token_file,
-		     strerror(errno));
+		client_err(c, "cannot read the token file %s: %s",
+			   kc->token_file, strerror(errno));
 		return NULL;
 	}
 	tok = calloc(1, TOKEN_MAX + 1);
@@ -360,7 +360,7 @@ static void status_error(struct k8s_client *c, const char *what)
 	if (j && json_object_object_get_ex(j, "message", &msg) &&
 	    json_object_is_type(msg, json_type_string))
 		client_err(c, "%s: HTTP %ld: %s", what, c->status,
-		     json_object_get_string(msg));
+			   json_object_get_string(msg));
 	else
 		client_err(c, "%s: HTTP %ld", what, c->status);
 	json_object_put(j);
@@ -384,7 +384,8 @@ int client_request(struct k8s_client *c, const char *method, const char *path,
 	h = headers(c, ctype);
 	if (!h || asprintf(&url, "%s%s", c->kc->server, path) < 0) {
 		curl_slist_free_all(h);
-		return c->err[0] ? -1 : client_err(c, "%s: out of memory", what);
+		return c->err[0] ? -1
+				 : client_err(c, "%s: out of memory", what);
 	}
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
@@ -416,10 +417,12 @@ int client_request(struct k8s_client *c, const char *method, const char *path,
 		if (rc == CURLE_ABORTED_BY_CALLBACK)
 			return client_err(c, "%s: cut short by a signal", what);
 		if (c->resp.too_big || rc == CURLE_FILESIZE_EXCEEDED)
-			return client_err(c, "%s: the answer is larger than %u MiB",
-				    what, K8S_MAX_RESPONSE >> 20);
+			return client_err(
+			    c, "%s: the answer is larger than %u MiB", what,
+			    K8S_MAX_RESPONSE >> 20);
 		return client_err(c, "%s: %s", what,
-			    cerrbuf[0] ? cerrbuf : curl_easy_strerror(rc));
+				  cerrbuf[0] ? cerrbuf
+					     : curl_easy_strerror(rc));
 	}
 	if (c->status < 200 || c->status > 299) {
 		status_error(c, what);
@@ -461,7 +464,7 @@ static int parse_json(struct k8s_client *c, const char *what, const char *data,
 	if (json_over(data, len) != K8S_JSON_OK) {
 		json_tokener_free(tok);
 		return client_err(c, "%s: the answer is %s", what,
-			    k8s_json_over_text(json_over(data, len)));
+				  k8s_json_over_text(json_over(data, len)));
 	}
 	*out = json_tokener_parse_ex(tok, data ? data : "", (int)len);
 	e = json_tokener_get_error(tok);
@@ -473,9 +476,9 @@ static int parse_json(struct k8s_client *c, const char *what, const char *data,
 		json_object_put(*out);
 		*out = NULL;
 		return client_err(c, "%s: the answer is not JSON (%s)", what,
-			    e != json_tokener_success
-				? json_tokener_error_desc(e)
-				: "data after the value");
+				  e != json_tokener_success
+				      ? json_tokener_error_desc(e)
+				      : "data after the value");
 	}
 	return 0;
 }

@@ -51,7 +51,7 @@ static bool walk_take(struct walk *w, char ch)
 static int walk_broken(struct walk *w, const char *why)
 {
 	return client_err(w->c, "%s: the answer is not JSON (%s at byte %zu)",
-		    w->what, why, w->pos);
+			  w->what, why, w->pos);
 }
 
 /* Exactly n bytes as one JSON value: 0 with *out (NULL for null), -1
@@ -125,16 +125,18 @@ static int walk_items(struct walk *w, k8s_item_fn fn, void *arg)
 			return 0; /* null: no items */
 		json_object_put(item);
 		return r < 0 ? -1
-			     : client_err(w->c, "%s: items is not an array", w->what);
+			     : client_err(w->c, "%s: items is not an array",
+					  w->what);
 	}
 	if (walk_take(w, ']'))
 		return 0;
 	do {
 		if (i == K8S_PAGE_LIMIT)
-			return client_err(w->c,
-				    "%s: more than %d items in a page (its "
-				    "limit)",
-				    w->what, K8S_PAGE_LIMIT);
+			return client_err(
+			    w->c,
+			    "%s: more than %d items in a page (its "
+			    "limit)",
+			    w->what, K8S_PAGE_LIMIT);
 		r = walk_value(w, &item, &over);
 		if (r < 0)
 			return -1;
@@ -145,14 +147,15 @@ static int walk_items(struct walk *w, k8s_item_fn fn, void *arg)
 			r = fn(item, arg);
 			json_object_put(item);
 			if (r == -2)
-				return client_err(w->c,
-					    "%s: more than %d backends "
-					    "(address and port pairs) in one LIST",
-					    w->what, K8S_MAX_LIST_BACKENDS);
+				return client_err(
+				    w->c,
+				    "%s: more than %d backends "
+				    "(address and port pairs) in one LIST",
+				    w->what, K8S_MAX_LIST_BACKENDS);
 			if (r < 0)
-				return client_err(w->c,
-					    "%s: the items could not be stored",
-					    w->what);
+				return client_err(
+				    w->c, "%s: the items could not be stored",
+				    w->what);
 		}
 		i++;
 	} while (walk_take(w, ','));
@@ -211,8 +214,9 @@ static int walk_member(struct walk *w, k8s_item_fn fn, void *arg,
 	}
 	if (r == 0 || *md) {
 		json_object_put(v);
-		return client_err(w->c, "%s: the list's metadata is %s", w->what,
-			    r == 0 ? k8s_json_over_text(over) : "there twice");
+		return client_err(
+		    w->c, "%s: the list's metadata is %s", w->what,
+		    r == 0 ? k8s_json_over_text(over) : "there twice");
 	}
 	*md = v;
 	return 0;
@@ -229,9 +233,9 @@ static int walk_page(struct walk *w, k8s_item_fn fn, void *arg,
 		return w->pos < w->len && w->b[w->pos] &&
 			       strchr("[\"-0123456789tfn", w->b[w->pos])
 			   ? client_err(w->c,
-				  "%s: the answer is not a list (a JSON "
-				  "value, not an object)",
-				  w->what)
+					"%s: the answer is not a list (a JSON "
+					"value, not an object)",
+					w->what)
 			   : walk_broken(w, "no object");
 	if (!walk_take(w, '}')) {
 		do {
@@ -253,8 +257,8 @@ static int list_meta(struct k8s_client *c, const char *path, json_object *md,
 
 	*cont = NULL;
 	if (!json_object_is_type(md, json_type_object))
-		return client_err(c, "GET %s: the answer is not a list (no metadata)",
-			    path);
+		return client_err(
+		    c, "GET %s: the answer is not a list (no metadata)", path);
 	if (json_object_object_get_ex(md, "resourceVersion", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		free(*list_rv);
@@ -275,18 +279,19 @@ static int next_page(struct k8s_client *c, const char *path, const char *url,
 {
 	if (page >= K8S_MAX_LIST_PAGES)
 		return client_err(c,
-			    "GET %s: more than %d pages (%d objects): a "
-			    "continue token that never ends",
-			    path, K8S_MAX_LIST_PAGES, K8S_MAX_LIST_OBJECTS);
+				  "GET %s: more than %d pages (%d objects): a "
+				  "continue token that never ends",
+				  path, K8S_MAX_LIST_PAGES,
+				  K8S_MAX_LIST_OBJECTS);
 	if (!(*next = k8s_client_list_url(c, path, cont)))
 		return -1;
 	if (url && !strcmp(*next, url)) {
 		free(*next);
 		*next = NULL;
 		return client_err(c,
-			    "GET %s: page %u gave its own continue token "
-			    "again",
-			    path, page);
+				  "GET %s: page %u gave its own continue token "
+				  "again",
+				  path, page);
 	}
 	return 0;
 }
@@ -305,8 +310,8 @@ int k8s_client_list_page(struct k8s_client *c, const char *path,
 	*next = NULL;
 	snprintf(what, sizeof(what), "GET %s", path);
 	if (len > K8S_MAX_RESPONSE)
-		return client_err(c, "%s: the answer is larger than %u MiB", what,
-			    K8S_MAX_RESPONSE >> 20);
+		return client_err(c, "%s: the answer is larger than %u MiB",
+				  what, K8S_MAX_RESPONSE >> 20);
 	r = walk_page(&w, fn, arg, &md);
 	if (r == 0)
 		r = list_meta(c, path, md, list_rv, &cont);

@@ -140,8 +140,7 @@ static int add_range(const char *opt, struct k8s_pool *v, size_t *n,
 	char why[256];
 
 	if (*n == MAX_POOLS) {
-		fprintf(stderr, "extlb-k8s: more than %d %s\n", MAX_POOLS,
-			opt);
+		fprintf(stderr, "extlb-k8s: more than %d %s\n", MAX_POOLS, opt);
 		return -1;
 	}
 	if (k8s_pool_parse(arg, &v[*n], why, sizeof(why)) < 0) {
@@ -181,8 +180,7 @@ static int seconds(const char *opt, const char *arg, double min, double max,
 
 	errno = 0;
 	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(v) || v < min ||
-	    v > max) {
+	if (errno || end == arg || *end || !isfinite(v) || v < min || v > max) {
 		fprintf(stderr,
 			"extlb-k8s: %s \"%s\": expected seconds from %g "
 			"to %g\n",

@@ -73,8 +73,8 @@ static void notice_add(struct render *r, const struct k8s_service *s,
 {
 	struct k8s_plan *plan = r->plan;
 
-	if (msg && XL_GROW(plan->notices, r->capnotices, plan->nnotices + 1,
-			   8) < 0) {
+	if (msg &&
+	    XL_GROW(plan->notices, r->capnotices, plan->nnotices + 1, 8) < 0) {
 		free(msg);
 		msg = NULL;
 	}
@@ -90,7 +90,7 @@ static void notice_add(struct render *r, const struct k8s_service *s,
  * tells each once), though the Service is served. */
 void __attribute__((format(printf, 4, 5)))
 render_notify(struct render *r, const struct k8s_service *s, const char *reason,
-       const char *fmt, ...)
+	      const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
@@ -133,7 +133,7 @@ static void bad_annotation(void *arg, const char *key, const char *value,
 	struct bad_ctx *b = arg;
 
 	render_notify(b->r, b->s, "InvalidAnnotation",
-	       "%s \"%s\" %s; using the default", key, value, why);
+		      "%s \"%s\" %s; using the default", key, value, why);
 }
 
 static void resolve_opts(struct render *r, const struct k8s_service *s,
@@ -224,10 +224,11 @@ static int render_service(struct render *r, struct pick *p,
 	n = render_find_sets(slices, nslices, s->ns, s->name, &first);
 	for (size_t i = first; i < first + n; i++) {
 		if (slices[i].set->fqdn)
-			render_notify(r, s, "FQDNIgnored",
-			       "EndpointSlice %s has addressType FQDN, which "
-			       "IPVS cannot use: ignored",
-			       slices[i].set->name);
+			render_notify(
+			    r, s, "FQDNIgnored",
+			    "EndpointSlice %s has addressType FQDN, which "
+			    "IPVS cannot use: ignored",
+			    slices[i].set->name);
 	}
 	if (n) {
 		ret = service_vips(r, p, &opts, slices + first, n);
@@ -318,8 +319,8 @@ static void publish_served(struct render *r, struct pick *picks, size_t n)
 		if (p->nvips > 1)
 			k8s_addr_str(&p->vips[1], pub->vip2);
 		pub->ip_mode = ip_mode(r, p);
-		pub->changed =
-		    !render_status_shows(p->svc, p->vips, p->nvips, pub->ip_mode);
+		pub->changed = !render_status_shows(p->svc, p->vips, p->nvips,
+						    pub->ip_mode);
 		for (size_t k = 0; k < p->nvips; k++)
 			pub->new_vip |= !render_status_has(p->svc, &p->vips[k]);
 		if (!picks[i].refused)
@@ -332,8 +333,7 @@ static void publish_served(struct render *r, struct pick *picks, size_t n)
 /* Our Services' VIPs and virtual services: those refused are pending,
  * the others in plan->publish and r->vs.  -1 when out of memory. */
 static int render_services(struct render *r, const struct epref *slices,
-			   size_t nslices, const struct epref *eps,
-			   size_t neps)
+			   size_t nslices, const struct epref *eps, size_t neps)
 {
 	struct k8s_plan *plan = r->plan;
 	struct pick *picks = NULL;
@@ -342,7 +342,8 @@ static int render_services(struct render *r, const struct epref *slices,
 	size_t n = 0;
 	int ret = -1;
 
-	if (render_pick_services(r, &picks, &n) < 0 || render_apply_caps(r, picks, &n) < 0)
+	if (render_pick_services(r, &picks, &n) < 0 ||
+	    render_apply_caps(r, picks, &n) < 0)
 		goto out;
 	reqs = calloc(2 * n + 1, sizeof(*reqs));
 	keys = calloc(n + 1, sizeof(*keys));
@@ -352,9 +353,8 @@ static int render_services(struct render *r, const struct epref *slices,
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		render_settle_vips(r, &picks[i], reqs);
-		if (picks[i].nvips &&
-		    render_service(r, &picks[i], slices, nslices, eps, neps) <
-			0)
+		if (picks[i].nvips && render_service(r, &picks[i], slices,
+						     nslices, eps, neps) < 0)
 			goto out;
 	}
 	if (resolve_clashes(r, picks, n) < 0)

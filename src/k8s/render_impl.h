@@ -106,8 +106,8 @@ void __attribute__((format(printf, 2, 3)))
 render_warn(struct render *r, const char *fmt, ...);
 /* A Warning Event for the owner of s, though the Service is served. */
 void __attribute__((format(printf, 4, 5)))
-render_notify(struct render *r, const struct k8s_service *s,
-	      const char *reason, const char *fmt, ...);
+render_notify(struct render *r, const struct k8s_service *s, const char *reason,
+	      const char *fmt, ...);
 
 /* ---- render_vips.c ----------------------------------------------------- */
 

@@ -244,16 +244,18 @@ static void port_tell(struct render *r, const struct vs *v,
 
 	port_words(p, port, sizeof(port));
 	if (backends && !matched)
-		render_notify(r, s, "PortUnmatched",
-		       "port %s: no endpoint port has its name and protocol, "
-		       "so it has no real server",
-		       port);
+		render_notify(
+		    r, s, "PortUnmatched",
+		    "port %s: no endpoint port has its name and protocol, "
+		    "so it has no real server",
+		    port);
 	if (wrong_port)
-		render_notify(r, s, "TargetPortMismatch",
-		       "port %s: %zu endpoint(s) left out: forward \"%s\" "
-		       "needs the endpoints on the service port %u "
-		       "(targetPort must equal port)",
-		       port, wrong_port, v->opts.forward, v->port);
+		render_notify(
+		    r, s, "TargetPortMismatch",
+		    "port %s: %zu endpoint(s) left out: forward \"%s\" "
+		    "needs the endpoints on the service port %u "
+		    "(targetPort must equal port)",
+		    port, wrong_port, v->opts.forward, v->port);
 }
 
 static int vs_add_reals(struct render *r, struct vs *v,
@@ -309,17 +311,20 @@ void render_check_unused(struct render *r, const struct k8s_service *s,
 		expects |= k8s_check_expects(type);
 	}
 	if (c->path && !http)
-		render_notify(r, s, "InvalidAnnotation",
-		       "extlb.io/check-path is ignored: no port has an http "
-		       "or https check (extlb.io/check, or appProtocol)");
+		render_notify(
+		    r, s, "InvalidAnnotation",
+		    "extlb.io/check-path is ignored: no port has an http "
+		    "or https check (extlb.io/check, or appProtocol)");
 	if (c->nstatus && !http)
-		render_notify(r, s, "InvalidAnnotation",
-		       "extlb.io/check-status is ignored: no port has an http "
-		       "or https check (extlb.io/check, or appProtocol)");
+		render_notify(
+		    r, s, "InvalidAnnotation",
+		    "extlb.io/check-status is ignored: no port has an http "
+		    "or https check (extlb.io/check, or appProtocol)");
 	if (c->expect && !expects)
-		render_notify(r, s, "InvalidAnnotation",
-		       "extlb.io/check-expect is ignored: no port has an "
-		       "http, https or udp check");
+		render_notify(
+		    r, s, "InvalidAnnotation",
+		    "extlb.io/check-expect is ignored: no port has an "
+		    "http, https or udp check");
 }
 
 /* One virtual service per Service port. */
@@ -388,8 +393,8 @@ static void drop(struct render *r, struct vs *v, const struct vs *keeper)
 
 	v->dropped = true;
 	render_warn(r, "%s left out: %s port %u/%s is taken by %s", v->name,
-	     k8s_addr_str(&v->vip, buf), v->port, k8s_proto_name(v->proto),
-	     keeper->name);
+		    k8s_addr_str(&v->vip, buf), v->port,
+		    k8s_proto_name(v->proto), keeper->name);
 }
 
 /*

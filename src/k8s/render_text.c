@@ -198,9 +198,10 @@ int render_emit(struct render *r)
 	struct text t = {0};
 	size_t n = 0;
 
-	puts_(&t, "# Written by extlb-k8s from the Kubernetes API: do not edit,\n"
-		  "# it is rewritten whenever the cluster changes.\n"
-		  "virtual_services = (");
+	puts_(&t,
+	      "# Written by extlb-k8s from the Kubernetes API: do not edit,\n"
+	      "# it is rewritten whenever the cluster changes.\n"
+	      "virtual_services = (");
 	for (size_t i = 0; i < r->nvs; i++) {
 		if (r->vs[i].dropped)
 			continue;

@@ -17,7 +17,7 @@
 /* Leaves Service s out of the file: pending, with an Event's reason. */
 void __attribute__((format(printf, 4, 5)))
 render_pend(struct render *r, const struct k8s_service *s, const char *reason,
-     const char *fmt, ...)
+	    const char *fmt, ...)
 {
 	struct k8s_pending *p = &r->plan->pending[r->plan->npending++];
 	va_list ap;
@@ -45,12 +45,12 @@ static int wanted_vip(struct render *r, const struct k8s_service *s,
 		return 0;
 	/* another VIP than the one asked for would surprise more than none */
 	if (k8s_addr_parse(v, a) < 0) {
-		render_pend(r, s, "VIPRefused", "%s \"%s\" is not an IP address", src,
-		     v);
+		render_pend(r, s, "VIPRefused",
+			    "%s \"%s\" is not an IP address", src, v);
 		return -1;
 	}
-	if (!k8s_policy_vip_ok(&r->o->policy, r->o->pools, r->o->npools, a,
-			       why, sizeof(why))) {
+	if (!k8s_policy_vip_ok(&r->o->policy, r->o->pools, r->o->npools, a, why,
+			       sizeof(why))) {
 		render_pend(r, s, "VIPRefused", "%s refused: %s", src, why);
 		return -1;
 	}
@@ -67,22 +67,23 @@ static bool refused_alone(struct render *r, const struct k8s_service *s)
 {
 	size_t max = r->o->policy.max_ports;
 
-	if (s->nsource_ranges || (s->ann.source_ranges &&
-				  s->ann.source_ranges[strspn(
-				      s->ann.source_ranges, " \t,")])) {
-		render_pend(r, s, "SourceRangesUnsupported",
-		     "%s is set, but extlbd cannot restrict sources yet: the "
-		     "Service is not exposed rather than exposed to every "
-		     "address",
-		     s->nsource_ranges ? "spec.loadBalancerSourceRanges"
-				       : "annotation service.beta.kubernetes.io"
-					 "/load-balancer-source-ranges");
+	if (s->nsource_ranges ||
+	    (s->ann.source_ranges &&
+	     s->ann.source_ranges[strspn(s->ann.source_ranges, " \t,")])) {
+		render_pend(
+		    r, s, "SourceRangesUnsupported",
+		    "%s is set, but extlbd cannot restrict sources yet: the "
+		    "Service is not exposed rather than exposed to every "
+		    "address",
+		    s->nsource_ranges ? "spec.loadBalancerSourceRanges"
+				      : "annotation service.beta.kubernetes.io"
+					"/load-balancer-source-ranges");
 		return true;
 	}
 	if (max && s->nports > max) {
 		render_pend(r, s, "TooManyPorts",
-		     "%zu ports, more than --max-ports-per-service %zu",
-		     s->nports, max);
+			    "%zu ports, more than --max-ports-per-service %zu",
+			    s->nports, max);
 		return true;
 	}
 	return false;
@@ -262,6 +263,7 @@ void render_settle_vips(struct render *r, struct pick *p,
 		return;
 	}
 	render_notify(r, p->svc, "DualStackUnavailable",
-	       "served on %s only: no %s VIP for it: %s",
-	       af_word(p->vips[0].af), af_word(failed->family), failed->why);
+		      "served on %s only: no %s VIP for it: %s",
+		      af_word(p->vips[0].af), af_word(failed->family),
+		      failed->why);
 }

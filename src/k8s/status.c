@@ -239,7 +239,7 @@ void sync_published_vips(const struct k8s_publish *p, char *buf, size_t len)
  * PATCH sent while the cache held the Service at resourceVersion rv comes
  * back as an event.  0 or -1. */
 int sync_remember(struct k8s_state *st, const char *key, const char *vip,
-		    const char *rv)
+		  const char *rv)
 {
 	const char *had = k8s_cache_get(&st->published, key);
 	const char *had_rv = k8s_cache_rv(&st->published, key);
@@ -257,7 +257,7 @@ int sync_remember(struct k8s_state *st, const char *key, const char *vip,
 
 /* Whether vip was PATCHed into the Service when the cache held it at rv. */
 bool sync_patched_already(const struct k8s_state *st, const char *key,
-			    const char *vip, const char *rv)
+			  const char *vip, const char *rv)
 {
 	const char *had = k8s_cache_get(&st->published, key);
 	const char *had_rv = k8s_cache_rv(&st->published, key);
@@ -361,7 +361,7 @@ static void post_event(struct k8s_client *c, struct k8s_state *st,
  * before gets a Normal Event, once: the next pass finds it in the status
  * (or, in the watch loop, knows its PATCH is on its way back). */
 int sync_publish(struct k8s_client *c, struct k8s_state *st,
-		   const struct k8s_publish *p)
+		 const struct k8s_publish *p)
 {
 	struct write *w = write_new(W_PUBLISH, c, st, p->svc->ns, p->svc->name);
 	char msg[192], vips[2 * K8S_ADDRSTR_MAX + 16];
@@ -439,7 +439,7 @@ static int tell(struct k8s_client *c, struct k8s_state *st,
 /* Every pending Service and notice of the plan told, once; st->pending
  * becomes what was told this pass. */
 int sync_tell_all(struct k8s_client *c, struct k8s_state *st,
-		    const struct k8s_plan *plan)
+		  const struct k8s_plan *plan)
 {
 	struct k8s_cache fresh;
 	int ret = 0;
@@ -467,7 +467,7 @@ int sync_tell_all(struct k8s_client *c, struct k8s_state *st,
  * while the status said otherwise) no longer serves it, so it goes.
  */
 int sync_clear_pending(struct k8s_client *c, struct k8s_state *st,
-			 const struct k8s_plan *plan)
+		       const struct k8s_plan *plan)
 {
 	int ret = 0;
 
@@ -528,15 +528,15 @@ static bool ingress_has(const struct k8s_service *s, const char *vips)
  * of our pools.  Another class's status is never touched otherwise.
  */
 int sync_clear_unselected(struct k8s_client *c, const struct k8s_sync_opts *o,
-			    struct k8s_state *st)
+			  struct k8s_state *st)
 {
 	const struct k8s_cache *svcs = &st->kinds[K8S_SERVICES];
 	int ret = 0;
 
 	for (size_t i = 0; i < svcs->n; i++) {
 		const struct k8s_service *s = svcs->items[i].obj;
-		const char *mine = k8s_cache_get(&st->published,
-						 svcs->items[i].key);
+		const char *mine =
+		    k8s_cache_get(&st->published, svcs->items[i].key);
 		struct write *w;
 
 		if (k8s_render_selects(s, &o->render) || !s->ningress ||

@@ -331,7 +331,8 @@ static int start_request(struct stream *s, const char *path, long timeout,
 	int r = -1;
 
 	s->h = curl_easy_init();
-	if (!s->h || asprintf(&url, "%s%s", k8s_client_server(w->c), path) < 0) {
+	if (!s->h ||
+	    asprintf(&url, "%s%s", k8s_client_server(w->c), path) < 0) {
 		url = NULL;
 		k8s_err("%s: out of memory", s->what);
 		goto out;
@@ -438,9 +439,9 @@ static int start_list(struct stream *s)
 {
 	watch_list_drop(s);
 	s->list_path = k8s_kind_path(s->kind, s->w->o->sync.ns);
-	s->page = s->list_path ? k8s_client_list_url(s->w->c, s->list_path,
-						     NULL)
-			       : NULL;
+	s->page = s->list_path
+		      ? k8s_client_list_url(s->w->c, s->list_path, NULL)
+		      : NULL;
 	if (!s->page) {
 		k8s_err("LIST of %s: out of memory", s->what);
 		return -1;
@@ -546,10 +547,9 @@ static void page_done(struct stream *s, CURLcode rc, long code)
 	double d;
 
 	if (rc == CURLE_OK && code == 200) {
-		if (k8s_client_list_page(w->c, s->list_path, s->page,
-					 ++s->pages, s->body, s->blen,
-					 page_item, s, &s->list_rv,
-					 &next) == 0) {
+		if (k8s_client_list_page(
+			w->c, s->list_path, s->page, ++s->pages, s->body,
+			s->blen, page_item, s, &s->list_rv, &next) == 0) {
 			watch_stream_release(s);
 			if (!next) {
 				list_complete(s, false);

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-
 static const struct kind {
 	const char *name; /* for messages */
 	const char *group, *plural;
@@ -58,8 +57,8 @@ void k8s_state_free(struct k8s_state *st)
 /* ---- objects into caches ----------------------------------------------- */
 
 /* Parses one object of kind k.  0 with *out, or -1 with why. */
-static int parse_object(enum k8s_kind k, json_object *j, void **out,
-			char *why, size_t len)
+static int parse_object(enum k8s_kind k, json_object *j, void **out, char *why,
+			size_t len)
 {
 	struct k8s_service *s = NULL;
 	struct k8s_epset *e = NULL;
@@ -182,9 +181,9 @@ char *k8s_kind_path(enum k8s_kind k, const char *ns)
 {
 	const struct kind *d = &kinds[k];
 	char *p;
-	int n = ns ? asprintf(&p, "%s/namespaces/%s/%s", d->group, ns,
-			      d->plural)
-		   : asprintf(&p, "%s/%s", d->group, d->plural);
+	int n =
+	    ns ? asprintf(&p, "%s/namespaces/%s/%s", d->group, ns, d->plural)
+	       : asprintf(&p, "%s/%s", d->group, d->plural);
 
 	return n < 0 ? NULL : p;
 }
@@ -380,7 +379,8 @@ int k8s_sync_apply(struct k8s_client *c, const struct k8s_sync_opts *o,
 				goto stopped;
 			}
 			snprintf(key, sizeof(key), "%s/%s", s->ns, s->name);
-			sync_published_vips(&plan.publish[i], vips, sizeof(vips));
+			sync_published_vips(&plan.publish[i], vips,
+					    sizeof(vips));
 			rv = k8s_cache_rv(&st->kinds[K8S_SERVICES], key);
 			/* our PATCH of this very version is on its way back
 			 * as an event: not again (a newer version that lacks
@@ -427,8 +427,9 @@ int k8s_sync_seed_events(struct k8s_client *c, const char *ns,
 			   "/api/v1/namespaces/%s/events"
 			   "?fieldSelector=source%%3Dextlb-k8s",
 			   e_ns)
-		: asprintf(&path,
-			   "/api/v1/events?fieldSelector=source%%3Dextlb-k8s")) <
+		: asprintf(
+		      &path,
+		      "/api/v1/events?fieldSelector=source%%3Dextlb-k8s")) <
 	    0) {
 		k8s_err("out of memory");
 		return -1;

@@ -74,8 +74,8 @@ bool watch_all_listed(const struct watcher *w)
 static bool all_watching(const struct watcher *w)
 {
 	for (int k = 0; k < K8S_NKINDS; k++)
-		if (!w->s[k].absent && !(w->s[k].h && !w->s[k].listing &&
-					 w->s[k].open))
+		if (!w->s[k].absent &&
+		    !(w->s[k].h && !w->s[k].listing && w->s[k].open))
 			return false;
 	return true;
 }
@@ -133,8 +133,8 @@ static void on_debounce(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_now_update(loop);
 		k8s_info("in sync: %.1f ms after the change (%.0f ms of "
 			 "debounce), %.1f ms to render, write and publish",
-			 (ev_now(loop) - w->first_change) * 1e3,
-			 w->delay * 1e3, (ev_now(loop) - t0) * 1e3);
+			 (ev_now(loop) - w->first_change) * 1e3, w->delay * 1e3,
+			 (ev_now(loop) - t0) * 1e3);
 		return;
 	}
 	ev_now_update(loop); /* the requests took their time */
