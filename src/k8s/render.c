@@ -86,7 +86,7 @@ static void notice_add(struct render *r, const struct k8s_service *s,
 	plan->notices[plan->nnotices++] = (struct k8s_notice){s, reason, msg};
 }
 
-/* Something the owner of s should hear of, as a Warning Event (sync.c
+/* Something the owner of s should hear of, as a Warning Event (status.c
  * tells each once), though the Service is served. */
 void __attribute__((format(printf, 4, 5)))
 render_notify(struct render *r, const struct k8s_service *s, const char *reason,

@@ -147,7 +147,7 @@ static void on_debounce(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_timer_start(loop, t);
 }
 
-/* A status PATCH ended (sync.c): after a failure, a pass sends it again
+/* A status PATCH ended (status.c): after a failure, a pass sends it again
  * after a backoff that doubles up to the cap, as a failed apply does. */
 static void on_write_result(void *arg, bool ok)
 {
