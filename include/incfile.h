@@ -14,6 +14,8 @@
 #ifndef EXTLB_INCFILE_H
 #define EXTLB_INCFILE_H
 
+#include "rules.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -22,9 +24,8 @@
  * few real servers each take about a third of it. */
 #define XL_INCFILE_MAX_BYTES (64u << 20)
 
-/* Is name one the loader reads from include_dir: *.conf, and not a
- * dotfile (a writer's temp file, renamed into place when complete)? */
-bool xl_incfile_wanted(const char *name);
+/* xl_incfile_wanted(), which names it reads, is a rule extlb-k8s
+ * shares: rules.h. */
 
 /*
  * What name in the directory dir (its real path, as realpath() gives it)

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "config_text.h"
+#include "rules.h"
 
 #include <libconfig.h>
 #include <stdarg.h>
@@ -86,11 +87,6 @@ struct xl_vs_share {
 };
 
 enum kind { K_INT, K_NUM, K_BOOL, K_STR, K_GROUP, K_LIST };
-
-struct named {
-	const char *name;
-	int value;
-};
 
 /*
  * Each kind of group has a table of its keys, indexed by an enum.
@@ -217,9 +213,9 @@ int cfg_get_secs(struct loader *ld, const config_setting_t *s, bool lo_open,
 		 double lo, double hi, double *out);
 int cfg_get_bool(struct loader *ld, const config_setting_t *s, bool *out);
 int cfg_get_str(struct loader *ld, const config_setting_t *s, const char **out);
-const char *cfg_named_name(const struct named *t, int value);
+const char *cfg_named_name(const struct xl_named *t, int value);
 int cfg_get_enum(struct loader *ld, const config_setting_t *s,
-		 const struct named *tab, int *out);
+		 const struct xl_named *tab, int *out);
 int cfg_get_addr(struct loader *ld, const config_setting_t *s, uint16_t *af,
 		 union xl_inaddr *out);
 extern const char *const cfg_global_keys[G_NKEYS];
@@ -230,15 +226,14 @@ extern const char *const cfg_check_keys[CK_NKEYS];
 void cfg_keys_read(struct loader *ld, const config_setting_t *grp,
 		   const char *where, const char *const *names, size_t n,
 		   struct keys *k);
-extern const struct named cfg_log_levels[];
-extern const struct named cfg_on_stops[];
-extern const struct named cfg_protocols[];
-extern const struct named cfg_families[];
-extern const struct named cfg_forwards[];
-extern const struct named cfg_tunnel_types[];
-extern const struct named cfg_tunnel_csums[];
-extern const struct named cfg_check_types[];
-extern const struct named cfg_initial_states[];
+extern const struct xl_named cfg_log_levels[];
+extern const struct xl_named cfg_on_stops[];
+extern const struct xl_named cfg_protocols[];
+extern const struct xl_named cfg_families[];
+extern const struct xl_named cfg_tunnel_types[];
+extern const struct xl_named cfg_tunnel_csums[];
+extern const struct xl_named cfg_check_types[];
+extern const struct xl_named cfg_initial_states[];
 
 /* config_check.c: shared strings and check groups */
 char *cfg_shared_new(const char *v);

@@ -143,7 +143,7 @@ int cfg_get_str(struct loader *ld, const config_setting_t *s, const char **out)
 	return r;
 }
 
-static const char *named_join(const struct named *t, char *buf, size_t len)
+static const char *named_join(const struct xl_named *t, char *buf, size_t len)
 {
 	size_t o = 0;
 
@@ -154,7 +154,7 @@ static const char *named_join(const struct named *t, char *buf, size_t len)
 	return buf;
 }
 
-const char *cfg_named_name(const struct named *t, int value)
+const char *cfg_named_name(const struct xl_named *t, int value)
 {
 	for (; t->name; t++)
 		if (t->value == value)
@@ -163,19 +163,18 @@ const char *cfg_named_name(const struct named *t, int value)
 }
 
 int cfg_get_enum(struct loader *ld, const config_setting_t *s,
-		 const struct named *tab, int *out)
+		 const struct xl_named *tab, int *out)
 {
+	const struct xl_named *t;
 	const char *v = NULL;
 	char buf[256];
 	int r = cfg_get_str(ld, s, &v);
 
 	if (r <= 0)
 		return r;
-	for (const struct named *t = tab; t->name; t++) {
-		if (!strcmp(v, t->name)) {
-			*out = t->value;
-			return 1;
-		}
+	if ((t = xl_named_find(tab, v))) {
+		*out = t->value;
+		return 1;
 	}
 	cfg_err(ld, s, "%s: \"%s\" is not one of %s", config_setting_name(s), v,
 		named_join(tab, buf, sizeof(buf)));
@@ -311,7 +310,7 @@ void cfg_keys_read(struct loader *ld, const config_setting_t *grp,
 	}
 }
 
-const struct named cfg_log_levels[] = {
+const struct xl_named cfg_log_levels[] = {
     {"error", XL_LOG_ERROR},
     {"warning", XL_LOG_WARNING},
     {"info", XL_LOG_INFO},
@@ -319,47 +318,40 @@ const struct named cfg_log_levels[] = {
     {NULL, 0},
 };
 
-const struct named cfg_on_stops[] = {
+const struct xl_named cfg_on_stops[] = {
     {"keep", XL_ON_STOP_KEEP},
     {"remove", XL_ON_STOP_REMOVE},
     {NULL, 0},
 };
 
-const struct named cfg_protocols[] = {
+const struct xl_named cfg_protocols[] = {
     {"tcp", IPPROTO_TCP},
     {"udp", IPPROTO_UDP},
     {"sctp", IPPROTO_SCTP},
     {NULL, 0},
 };
 
-const struct named cfg_families[] = {
+const struct xl_named cfg_families[] = {
     {"inet", AF_INET},
     {"inet6", AF_INET6},
     {NULL, 0},
 };
 
-const struct named cfg_forwards[] = {
-    {"nat", IP_VS_CONN_F_MASQ},
-    {"dr", IP_VS_CONN_F_DROUTE},
-    {"tun", IP_VS_CONN_F_TUNNEL},
-    {NULL, 0},
-};
-
-const struct named cfg_tunnel_types[] = {
+const struct xl_named cfg_tunnel_types[] = {
     {"ipip", IP_VS_CONN_F_TUNNEL_TYPE_IPIP},
     {"gue", IP_VS_CONN_F_TUNNEL_TYPE_GUE},
     {"gre", IP_VS_CONN_F_TUNNEL_TYPE_GRE},
     {NULL, 0},
 };
 
-const struct named cfg_tunnel_csums[] = {
+const struct xl_named cfg_tunnel_csums[] = {
     {"none", IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM},
     {"csum", IP_VS_TUNNEL_ENCAP_FLAG_CSUM},
     {"remcsum", IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM},
     {NULL, 0},
 };
 
-const struct named cfg_check_types[] = {
+const struct xl_named cfg_check_types[] = {
     {"tcp", XL_CHECK_TCP},
     {"http", XL_CHECK_HTTP},
     {"https", XL_CHECK_HTTPS},
@@ -369,7 +361,7 @@ const struct named cfg_check_types[] = {
     {NULL, 0},
 };
 
-const struct named cfg_initial_states[] = {
+const struct xl_named cfg_initial_states[] = {
     {"down", 0},
     {"up", 1},
     {NULL, 0},

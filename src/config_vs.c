@@ -186,14 +186,10 @@ static void vs_scheduler(struct loader *ld, struct vs_ctx *x)
 	struct xl_service *svc = &x->vs->svc;
 	const config_setting_t *flags = x->k.s[VS_SCHEDULER_FLAGS];
 	const char *s = "wlc";
-	size_t len;
 	int r, n;
 
 	r = cfg_get_str(ld, x->k.s[VS_SCHEDULER], &s);
-	len = strlen(s);
-	if (r >= 0 &&
-	    (!len || len >= XL_SCHED_MAX ||
-	     strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)) {
+	if (r >= 0 && !xl_rule_sched_name(s)) {
 		cfg_err(ld, x->k.s[VS_SCHEDULER],
 			"scheduler: \"%s\" is not a scheduler name (1-%d "
 			"characters of a-z, 0-9, _)",
@@ -259,7 +255,7 @@ static void vs_forward(struct loader *ld, struct vs_ctx *x)
 	int fwd = IP_VS_CONN_F_MASQ;
 
 	x->fwd_ok =
-	    cfg_get_enum(ld, x->k.s[VS_FORWARD], cfg_forwards, &fwd) >= 0;
+	    cfg_get_enum(ld, x->k.s[VS_FORWARD], xl_rule_forwards, &fwd) >= 0;
 	x->tmpl.fwd = (uint32_t)fwd;
 	if (cfg_typed(ld, tun, K_GROUP) != 1)
 		return;
@@ -397,8 +393,8 @@ static void dest_family(struct loader *ld, const struct vs_ctx *x,
 	uint16_t saf = x->vs->svc.af;
 	char buf[XL_ADDRSTR_MAX];
 
-	if (!saf || d->af == saf || !x->fwd_ok ||
-	    x->tmpl.fwd == IP_VS_CONN_F_TUNNEL)
+	if (!saf || !x->fwd_ok ||
+	    xl_rule_family_ok(saf, d->af, (int)x->tmpl.fwd))
 		return;
 	cfg_err(ld, addr,
 		"address %s is %s but the service is %s: IPVS mixes address "
@@ -424,7 +420,7 @@ static void dest_port(struct loader *ld, const struct vs_ctx *x,
 	if (r != 1)
 		return;
 	d->port = (uint16_t)port;
-	if (!x->id_ok || !x->fwd_ok || x->tmpl.fwd == IP_VS_CONN_F_MASQ ||
+	if (!x->id_ok || !x->fwd_ok || !xl_rule_port_fixed((int)x->tmpl.fwd) ||
 	    port == want)
 		return;
 	if (svc->fwmark)

@@ -22,13 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-bool xl_incfile_wanted(const char *name)
-{
-	size_t n = strlen(name);
-
-	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".conf");
-}
-
 static const char *kind_of(mode_t m)
 {
 	if (S_ISDIR(m))

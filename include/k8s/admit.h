@@ -27,7 +27,8 @@ struct k8s_ident {
 	enum k8s_proto proto;
 };
 
-/* VIP, then port, then protocol */
+/* In the order of extlbd's xl_service_cmp (model.c), whose identity it
+ * is: equal when extlbd would refuse the two as duplicates. */
 int k8s_ident_cmp(const struct k8s_ident *x, const struct k8s_ident *y);
 
 struct k8s_admit {

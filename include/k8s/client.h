@@ -3,11 +3,11 @@
  * the credentials of a kubeconfig, and JSON answers.
  *
  * Blocking (one libcurl easy handle, reused so that the TLS connection
- * is): LISTs, PATCHes and POSTs.  The watch loop (watch.c) drives its
- * long-lived WATCH requests, and its status PATCHes and Event POSTs
- * (async.c), through a curl multi handle on the event loop instead, with
- * the same TLS and authentication set-up (k8s_client_setup_handle,
- * k8s_client_headers).
+ * is): LISTs, PATCHes and POSTs.  The watch loop (watch.c, stream.c)
+ * drives its long-lived WATCH requests, and its status PATCHes and Event
+ * POSTs (async.c), through a curl multi handle on the event loop
+ * instead, with the same TLS and authentication set-up
+ * (k8s_client_setup_handle, k8s_client_headers).
  */
 #ifndef EXTLB_K8S_CLIENT_H
 #define EXTLB_K8S_CLIENT_H

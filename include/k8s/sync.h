@@ -65,7 +65,7 @@ char *k8s_kind_path(enum k8s_kind k, const char *ns);
 int k8s_sync_list_kind(struct k8s_client *c, const char *ns,
 		       struct k8s_state *st, enum k8s_kind k);
 
-/* For a LIST read page by page elsewhere (watch.c): a cache for kind k,
+/* For a LIST read page by page elsewhere (stream.c): a cache for kind k,
  * one item of a page into it (a bad one skipped with a warning; -1 when
  * out of memory; -2 when the backends stored by this LIST, counted in
  * *backends, pass K8S_MAX_LIST_BACKENDS), and the finished cache in place

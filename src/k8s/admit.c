@@ -9,6 +9,7 @@
  * until now (say, over a cap since lowered), comes back.
  */
 #include "k8s/admit.h"
+#include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,13 +131,31 @@ struct flat {
 	size_t entry, pos;
 };
 
+/* The service extlbd would make of id, as far as its identity goes. */
+static struct xl_service ident_service(const struct k8s_ident *id)
+{
+	static const uint16_t protos[] = {
+	    [K8S_TCP] = IPPROTO_TCP,
+	    [K8S_UDP] = IPPROTO_UDP,
+	    [K8S_SCTP] = IPPROTO_SCTP,
+	};
+	struct xl_service s = {
+	    .af = (uint16_t)id->vip.af,
+	    .protocol = protos[id->proto],
+	    .port = id->port,
+	};
+
+	memcpy(s.addr.b, id->vip.b, sizeof(s.addr.b));
+	return s;
+}
+
+/* Two virtual services are the same when extlbd takes them for the
+ * same: its own comparison decides, so that the two never disagree. */
 int k8s_ident_cmp(const struct k8s_ident *x, const struct k8s_ident *y)
 {
-	int r = k8s_addr_cmp(&x->vip, &y->vip);
+	struct xl_service a = ident_service(x), b = ident_service(y);
 
-	if (!r)
-		r = (int)x->port - (int)y->port;
-	return r ? r : (int)x->proto - (int)y->proto;
+	return xl_service_cmp(&a, &b);
 }
 
 static int flat_cmp(const void *a, const void *b)

@@ -8,6 +8,7 @@
  * renderer relies on for a deterministic output.
  */
 #include "k8s/cache.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,17 +70,7 @@ static size_t cache_find(const struct k8s_cache *c, const char *key,
 
 static int cache_grow(struct k8s_cache *c)
 {
-	size_t cap = c->cap ? c->cap * 2 : 64;
-	struct k8s_cache_item *v;
-
-	if (c->n < c->cap)
-		return 0;
-	v = realloc(c->items, cap * sizeof(*v));
-	if (!v)
-		return -1;
-	c->items = v;
-	c->cap = cap;
-	return 0;
+	return XL_GROW(c->items, c->cap, c->n + 1, 64) < 0 ? -1 : 0;
 }
 
 int k8s_cache_put(struct k8s_cache *c, const char *key, const char *rv,

@@ -14,7 +14,9 @@
 #define _GNU_SOURCE /* asprintf */
 #endif
 #include "k8s/client.h"
+#include "client_impl.h"
 #include "k8s/log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -30,27 +32,7 @@
 /* above this, the answer buffer is freed after use rather than kept */
 #define RESP_KEEP (1u << 20)
 
-struct buf {
-	char *data;
-	size_t len, cap;
-	bool too_big;
-};
-
-struct k8s_client {
-	const struct k8s_kubeconfig *kc;
-	CURL *curl;
-	long timeout;
-	long status;
-	char err[1024];
-	const volatile sig_atomic_t *abort; /* non-zero: end the request */
-	/* files written for credentials libcurl cannot take from memory */
-	char *tmpfiles[3];
-	size_t ntmp;
-	struct buf resp;
-};
-
-static int __attribute__((format(printf, 2, 3)))
-cerr(struct k8s_client *c, const char *fmt, ...)
+int client_err(struct k8s_client *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -136,14 +118,14 @@ static const char *private_file(struct k8s_client *c, const struct k8s_blob *b)
 	char *path;
 	int fd;
 
-	if (c->ntmp == sizeof(c->tmpfiles) / sizeof(c->tmpfiles[0]) ||
+	if (c->ntmp == XL_ARRAY_SIZE(c->tmpfiles) ||
 	    asprintf(&path, "%s/.extlb-k8s-XXXXXX",
 		     dir && *dir ? dir : "/tmp") < 0)
 		return NULL;
 	fd = mkstemp(path); /* mode 0600 */
 	if (fd < 0 || write(fd, b->data, b->len) != (ssize_t)b->len) {
-		cerr(c, "cannot write a credentials file in %s: %s",
-		     dir && *dir ? dir : "/tmp", strerror(errno));
+		client_err(c, "cannot write a credentials file in %s: %s",
+			   dir && *dir ? dir : "/tmp", strerror(errno));
 		if (fd >= 0) {
 			close(fd);
 			unlink(path);
@@ -199,7 +181,7 @@ static int set_pem(struct k8s_client *c, CURL *h, enum pem which,
 			return -1;
 	}
 	if (path && curl_easy_setopt(h, file_opt[which], path) != CURLE_OK)
-		return cerr(c, "libcurl refused the TLS file %s", path);
+		return client_err(c, "libcurl refused the TLS file %s", path);
 	return 0;
 }
 
@@ -287,14 +269,14 @@ static char *read_token(struct k8s_client *c)
 		return kc->token ? strdup(kc->token) : NULL;
 	f = fopen(kc->token_file, "r");
 	if (!f) {
-		cerr(c, "cannot read the token file %s: %s", kc->token_file,
-		     strerror(errno));
+		client_err(c, "cannot read the token file %s: %s",
+			   kc->token_file, strerror(errno));
 		return NULL;
 	}
 	tok = calloc(1, TOKEN_MAX + 1);
 	if (!tok) {
 		fclose(f);
-		cerr(c, "out of memory");
+		client_err(c, "out of memory");
 		return NULL;
 	}
 	n = fread(tok, 1, TOKEN_MAX, f);
@@ -303,7 +285,7 @@ static char *read_token(struct k8s_client *c)
 		     tok[n - 1] == ' ' || tok[n - 1] == '\t'))
 		tok[--n] = 0;
 	if (!n) {
-		cerr(c, "the token file %s is empty", kc->token_file);
+		client_err(c, "the token file %s is empty", kc->token_file);
 		free(tok);
 		return NULL;
 	}
@@ -339,7 +321,7 @@ static struct curl_slist *headers(struct k8s_client *c, const char *ctype)
 		tok = read_token(c);
 		/* a line break would end the header and start another */
 		if (tok && strpbrk(tok, "\r\n")) {
-			cerr(c, "the bearer token contains a line break");
+			client_err(c, "the bearer token contains a line break");
 			ok = false;
 		} else {
 			ok = tok && asprintf(&auth, "Authorization: Bearer %s",
@@ -358,7 +340,7 @@ static struct curl_slist *headers(struct k8s_client *c, const char *ctype)
 		curl_slist_free_all(h);
 		h = NULL;
 		if (!c->err[0])
-			cerr(c, "out of memory");
+			client_err(c, "out of memory");
 	}
 	wipe(tok);
 	wipe(auth);
@@ -377,15 +359,15 @@ static void status_error(struct k8s_client *c, const char *what)
 
 	if (j && json_object_object_get_ex(j, "message", &msg) &&
 	    json_object_is_type(msg, json_type_string))
-		cerr(c, "%s: HTTP %ld: %s", what, c->status,
-		     json_object_get_string(msg));
+		client_err(c, "%s: HTTP %ld: %s", what, c->status,
+			   json_object_get_string(msg));
 	else
-		cerr(c, "%s: HTTP %ld", what, c->status);
+		client_err(c, "%s: HTTP %ld", what, c->status);
 	json_object_put(j);
 }
 
 /* One request; the answer in c->resp.  0 for a 2xx answer, else -1. */
-static int request(struct k8s_client *c, const char *method, const char *path,
+int client_request(struct k8s_client *c, const char *method, const char *path,
 		   const char *ctype, const char *body)
 {
 	char what[512], cerrbuf[CURL_ERROR_SIZE] = "", *url = NULL;
@@ -402,7 +384,8 @@ static int request(struct k8s_client *c, const char *method, const char *path,
 	h = headers(c, ctype);
 	if (!h || asprintf(&url, "%s%s", c->kc->server, path) < 0) {
 		curl_slist_free_all(h);
-		return c->err[0] ? -1 : cerr(c, "%s: out of memory", what);
+		return c->err[0] ? -1
+				 : client_err(c, "%s: out of memory", what);
 	}
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
@@ -432,12 +415,14 @@ static int request(struct k8s_client *c, const char *method, const char *path,
 	free(url);
 	if (rc != CURLE_OK) {
 		if (rc == CURLE_ABORTED_BY_CALLBACK)
-			return cerr(c, "%s: cut short by a signal", what);
+			return client_err(c, "%s: cut short by a signal", what);
 		if (c->resp.too_big || rc == CURLE_FILESIZE_EXCEEDED)
-			return cerr(c, "%s: the answer is larger than %u MiB",
-				    what, K8S_MAX_RESPONSE >> 20);
-		return cerr(c, "%s: %s", what,
-			    cerrbuf[0] ? cerrbuf : curl_easy_strerror(rc));
+			return client_err(
+			    c, "%s: the answer is larger than %u MiB", what,
+			    K8S_MAX_RESPONSE >> 20);
+		return client_err(c, "%s: %s", what,
+				  cerrbuf[0] ? cerrbuf
+					     : curl_easy_strerror(rc));
 	}
 	if (c->status < 200 || c->status > 299) {
 		status_error(c, what);
@@ -471,15 +456,15 @@ static int parse_json(struct k8s_client *c, const char *what, const char *data,
 
 	*out = NULL;
 	if (!tok)
-		return cerr(c, "%s: out of memory", what);
+		return client_err(c, "%s: out of memory", what);
 	if (len > INT32_MAX) {
 		json_tokener_free(tok);
-		return cerr(c, "%s: the answer is too large", what);
+		return client_err(c, "%s: the answer is too large", what);
 	}
 	if (json_over(data, len) != K8S_JSON_OK) {
 		json_tokener_free(tok);
-		return cerr(c, "%s: the answer is %s", what,
-			    k8s_json_over_text(json_over(data, len)));
+		return client_err(c, "%s: the answer is %s", what,
+				  k8s_json_over_text(json_over(data, len)));
 	}
 	*out = json_tokener_parse_ex(tok, data ? data : "", (int)len);
 	e = json_tokener_get_error(tok);
@@ -490,15 +475,22 @@ static int parse_json(struct k8s_client *c, const char *what, const char *data,
 	if (!*out || e != json_tokener_success || end != len) {
 		json_object_put(*out);
 		*out = NULL;
-		return cerr(c, "%s: the answer is not JSON (%s)", what,
-			    e != json_tokener_success
-				? json_tokener_error_desc(e)
-				: "data after the value");
+		return client_err(c, "%s: the answer is not JSON (%s)", what,
+				  e != json_tokener_success
+				      ? json_tokener_error_desc(e)
+				      : "data after the value");
 	}
 	return 0;
 }
 
-static void resp_shrink(struct k8s_client *c);
+/* A large answer's buffer is not kept for the next (small) request. */
+void client_resp_shrink(struct k8s_client *c)
+{
+	if (c->resp.cap <= RESP_KEEP)
+		return;
+	free(c->resp.data);
+	memset(&c->resp, 0, sizeof(c->resp));
+}
 
 int k8s_client_get(struct k8s_client *c, const char *path, json_object **out)
 {
@@ -507,23 +499,23 @@ int k8s_client_get(struct k8s_client *c, const char *path, json_object **out)
 
 	*out = NULL;
 	snprintf(what, sizeof(what), "GET %s", path);
-	if (request(c, "GET", path, NULL, NULL) < 0)
+	if (client_request(c, "GET", path, NULL, NULL) < 0)
 		return -1;
 	r = parse_json(c, what, c->resp.data, c->resp.len, out);
-	resp_shrink(c);
+	client_resp_shrink(c);
 	return r;
 }
 
 int k8s_client_patch(struct k8s_client *c, const char *path,
 		     const char *content_type, const char *body)
 {
-	return request(c, "PATCH", path, content_type, body);
+	return client_request(c, "PATCH", path, content_type, body);
 }
 
 int k8s_client_post(struct k8s_client *c, const char *path,
 		    const char *content_type, const char *body)
 {
-	return request(c, "POST", path, content_type, body);
+	return client_request(c, "POST", path, content_type, body);
 }
 
 struct curl_slist *k8s_client_headers(struct k8s_client *c)
@@ -571,455 +563,8 @@ char *k8s_client_list_url(struct k8s_client *c, const char *path,
 	if (n < 0 || (cont && !esc)) {
 		if (n >= 0)
 			free(url);
-		cerr(c, "out of memory");
+		client_err(c, "out of memory");
 		return NULL;
 	}
 	return url;
-}
-
-/* ---- bounded JSON ------------------------------------------------------ */
-
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
-void k8s_json_scan_reset(struct k8s_json_scan *s)
-{
-	memset(s, 0, sizeof(*s));
-}
-
-const char *k8s_json_over_text(enum k8s_json_over o)
-{
-	switch (o) {
-	case K8S_JSON_TOO_BIG:
-		return "larger than " STR(K8S_MAX_OBJECT_MIB) " MiB";
-	case K8S_JSON_TOO_DEEP:
-		return "nested deeper than " STR(K8S_MAX_DEPTH) " levels";
-	case K8S_JSON_TOO_MANY_MAPS:
-		return "more than " STR(K8S_MAX_MAPS) " JSON objects";
-	case K8S_JSON_TOO_MANY_NODES:
-		return "more than " STR(K8S_MAX_NODES) " JSON values";
-	default:
-		return "within bounds";
-	}
-}
-
-static void scan_over(struct k8s_json_scan *s, enum k8s_json_over o)
-{
-	if (s->over == K8S_JSON_OK)
-		s->over = o;
-}
-
-/* A byte outside strings, in a container.  true when the value ended. */
-static bool scan_structure(struct k8s_json_scan *s, char ch)
-{
-	switch (ch) {
-	case '"':
-		s->in_str = true;
-		return false;
-	case '{':
-	case '[':
-		if (ch == '{' && ++s->maps > K8S_MAX_MAPS)
-			scan_over(s, K8S_JSON_TOO_MANY_MAPS);
-		if (++s->depth > K8S_MAX_DEPTH)
-			scan_over(s, K8S_JSON_TOO_DEEP);
-		/* a container is a value too */
-		/* fall through */
-	case ',':
-	case ':':
-		if (++s->nodes > K8S_MAX_NODES)
-			scan_over(s, K8S_JSON_TOO_MANY_NODES);
-		return false;
-	case '}':
-	case ']':
-		return s->depth && --s->depth == 0;
-	default:
-		return false;
-	}
-}
-
-/*
- * The bytes of a string end at an unescaped quote; a container where its
- * depth comes back to 0; any other value (a number, true, null) at the
- * first byte that cannot be in it, which is not its own.
- */
-int k8s_json_scan(struct k8s_json_scan *s, const char *p, size_t len,
-		  size_t *used)
-{
-	bool done = false;
-	size_t i = 0;
-
-	if (!s->started && len) {
-		s->started = true;
-		s->container = *p == '{' || *p == '[';
-		if (!s->container) {
-			s->in_str = *p == '"';
-			s->nodes = 1;
-			i = 1;
-		}
-	}
-	for (; i < len && !done; i++) {
-		char ch = p[i];
-
-		if (s->in_str) {
-			if (s->esc) {
-				s->esc = false;
-			} else if (ch == '\\') {
-				s->esc = true;
-			} else if (ch == '"') {
-				s->in_str = false;
-				done = !s->container;
-			}
-		} else if (!s->container) {
-			if (strchr(",]}: \t\r\n", ch)) {
-				done = true;
-				break; /* that byte is not the value's */
-			}
-		} else {
-			done = scan_structure(s, ch);
-		}
-	}
-	s->bytes += i;
-	if (s->bytes > K8S_MAX_OBJECT)
-		scan_over(s, K8S_JSON_TOO_BIG);
-	*used = i;
-	return done ? 1 : 0;
-}
-
-/* ---- LIST pages -------------------------------------------------------- */
-
-/* A page being read, one value at a time. */
-struct walk {
-	struct k8s_client *c;
-	const char *what; /* "GET /api/v1/services", for messages */
-	const char *b;
-	size_t len, pos;
-};
-
-static bool is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-static void walk_blank(struct walk *w)
-{
-	while (w->pos < w->len && is_blank(w->b[w->pos]))
-		w->pos++;
-}
-
-/* Whether the next byte past blanks is ch; if so it is taken. */
-static bool walk_take(struct walk *w, char ch)
-{
-	walk_blank(w);
-	if (w->pos < w->len && w->b[w->pos] == ch) {
-		w->pos++;
-		return true;
-	}
-	return false;
-}
-
-static int walk_broken(struct walk *w, const char *why)
-{
-	return cerr(w->c, "%s: the answer is not JSON (%s at byte %zu)",
-		    w->what, why, w->pos);
-}
-
-/* Exactly n bytes as one JSON value: 0 with *out (NULL for null), -1
- * with *e, -2 out of memory. */
-static int parse_exact(const char *p, size_t n, json_object **out,
-		       enum json_tokener_error *e)
-{
-	json_tokener *tok = json_tokener_new_ex(K8S_MAX_DEPTH);
-
-	*out = NULL;
-	if (!tok)
-		return -2;
-	*out = json_tokener_parse_ex(tok, p, (int)n);
-	*e = json_tokener_get_error(tok);
-	if (*e == json_tokener_continue) { /* a number: it ends here */
-		*out = json_tokener_parse_ex(tok, "", 1);
-		*e = json_tokener_get_error(tok);
-	} else if (*e == json_tokener_success &&
-		   json_tokener_get_parse_end(tok) != n) {
-		*e = json_tokener_error_parse_unexpected;
-	}
-	json_tokener_free(tok);
-	if (*e == json_tokener_success)
-		return 0;
-	json_object_put(*out);
-	*out = NULL;
-	return -1;
-}
-
-/*
- * The value at the walk's position: its extent scanned first, then, only
- * when it keeps within the bounds, parsed.  1 with *out (NULL for null),
- * 0 when it is past a bound (*over says which; it is stepped over), -1
- * when the page is not JSON (error set).
- */
-static int walk_value(struct walk *w, json_object **out,
-		      enum k8s_json_over *over)
-{
-	struct k8s_json_scan s;
-	enum json_tokener_error e;
-	size_t n;
-	int r;
-
-	*out = NULL;
-	walk_blank(w);
-	k8s_json_scan_reset(&s);
-	if (w->pos >= w->len ||
-	    !k8s_json_scan(&s, w->b + w->pos, w->len - w->pos, &n) || !n)
-		return walk_broken(w, "it ends within a value");
-	*over = s.over;
-	r = s.over == K8S_JSON_OK ? parse_exact(w->b + w->pos, n, out, &e) : 0;
-	if (r == -2)
-		return cerr(w->c, "%s: out of memory", w->what);
-	if (r < 0)
-		return walk_broken(w, json_tokener_error_desc(e));
-	w->pos += n;
-	return s.over == K8S_JSON_OK ? 1 : 0;
-}
-
-/* items: each one parsed, handed to fn and freed before the next. */
-static int walk_items(struct walk *w, k8s_item_fn fn, void *arg)
-{
-	enum k8s_json_over over;
-	json_object *item;
-	size_t i = 0;
-	int r;
-
-	if (!walk_take(w, '[')) {
-		r = walk_value(w, &item, &over);
-		if (r == 1 && !item)
-			return 0; /* null: no items */
-		json_object_put(item);
-		return r < 0 ? -1
-			     : cerr(w->c, "%s: items is not an array", w->what);
-	}
-	if (walk_take(w, ']'))
-		return 0;
-	do {
-		if (i == K8S_PAGE_LIMIT)
-			return cerr(w->c,
-				    "%s: more than %d items in a page (its "
-				    "limit)",
-				    w->what, K8S_PAGE_LIMIT);
-		r = walk_value(w, &item, &over);
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			k8s_warn("%s: items[%zu] was skipped: %s", w->what, i,
-				 k8s_json_over_text(over));
-		} else {
-			r = fn(item, arg);
-			json_object_put(item);
-			if (r == -2)
-				return cerr(w->c,
-					    "%s: more than %d backends "
-					    "(address and port pairs) in one LIST",
-					    w->what, K8S_MAX_LIST_BACKENDS);
-			if (r < 0)
-				return cerr(w->c,
-					    "%s: the items could not be stored",
-					    w->what);
-		}
-		i++;
-	} while (walk_take(w, ','));
-	return walk_take(w, ']') ? 0 : walk_broken(w, "items do not end");
-}
-
-/* A key of the page's object ("items"), up to its colon. */
-static int walk_key(struct walk *w, const char **key, size_t *klen)
-{
-	struct k8s_json_scan s;
-	size_t n;
-
-	if (!walk_take(w, '"'))
-		return walk_broken(w, "no key");
-	w->pos--;
-	k8s_json_scan_reset(&s);
-	if (!k8s_json_scan(&s, w->b + w->pos, w->len - w->pos, &n) ||
-	    s.over != K8S_JSON_OK)
-		return walk_broken(w, "a key does not end");
-	*key = w->b + w->pos + 1;
-	*klen = n - 2;
-	w->pos += n;
-	return walk_take(w, ':') ? 0 : walk_broken(w, "no colon");
-}
-
-static bool key_is(const char *key, size_t klen, const char *want)
-{
-	return klen == strlen(want) && !memcmp(key, want, klen);
-}
-
-/* One member of the page's object: items through fn, metadata kept in
- * *md, anything else (kind, apiVersion) parsed and dropped. */
-static int walk_member(struct walk *w, k8s_item_fn fn, void *arg,
-		       json_object **md, bool *items)
-{
-	enum k8s_json_over over;
-	const char *key = NULL;
-	json_object *v;
-	size_t klen = 0;
-	int r;
-
-	if (walk_key(w, &key, &klen) < 0)
-		return -1;
-	if (key_is(key, klen, "items")) {
-		if (*items)
-			return cerr(w->c, "%s: items twice", w->what);
-		*items = true;
-		return walk_items(w, fn, arg);
-	}
-	r = walk_value(w, &v, &over);
-	if (r < 0)
-		return -1;
-	if (!key_is(key, klen, "metadata")) {
-		json_object_put(v);
-		return 0;
-	}
-	if (r == 0 || *md) {
-		json_object_put(v);
-		return cerr(w->c, "%s: the list's metadata is %s", w->what,
-			    r == 0 ? k8s_json_over_text(over) : "there twice");
-	}
-	*md = v;
-	return 0;
-}
-
-/* The page: {"kind": ..., "metadata": {...}, "items": [...]}. */
-static int walk_page(struct walk *w, k8s_item_fn fn, void *arg,
-		     json_object **md)
-{
-	bool items = false;
-
-	*md = NULL;
-	if (!walk_take(w, '{'))
-		return w->pos < w->len && w->b[w->pos] &&
-			       strchr("[\"-0123456789tfn", w->b[w->pos])
-			   ? cerr(w->c,
-				  "%s: the answer is not a list (a JSON "
-				  "value, not an object)",
-				  w->what)
-			   : walk_broken(w, "no object");
-	if (!walk_take(w, '}')) {
-		do {
-			if (walk_member(w, fn, arg, md, &items) < 0)
-				return -1;
-		} while (walk_take(w, ','));
-		if (!walk_take(w, '}'))
-			return walk_broken(w, "the list does not end");
-	}
-	walk_blank(w);
-	return w->pos == w->len ? 0 : walk_broken(w, "data after the value");
-}
-
-/* The list's metadata: its resourceVersion and the continue token. */
-static int list_meta(struct k8s_client *c, const char *path, json_object *md,
-		     char **list_rv, const char **cont)
-{
-	json_object *v;
-
-	*cont = NULL;
-	if (!json_object_is_type(md, json_type_object))
-		return cerr(c, "GET %s: the answer is not a list (no metadata)",
-			    path);
-	if (json_object_object_get_ex(md, "resourceVersion", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		free(*list_rv);
-		if (!(*list_rv = strdup(json_object_get_string(v))))
-			return cerr(c, "out of memory");
-	}
-	if (json_object_object_get_ex(md, "continue", &v) &&
-	    json_object_is_type(v, json_type_string) &&
-	    json_object_get_string_len(v))
-		*cont = json_object_get_string(v);
-	return 0;
-}
-
-/* The URL of the page after page number `page` (at url), unless the
- * token comes back unchanged or the pages never end. */
-static int next_page(struct k8s_client *c, const char *path, const char *url,
-		     unsigned page, const char *cont, char **next)
-{
-	if (page >= K8S_MAX_LIST_PAGES)
-		return cerr(c,
-			    "GET %s: more than %d pages (%d objects): a "
-			    "continue token that never ends",
-			    path, K8S_MAX_LIST_PAGES, K8S_MAX_LIST_OBJECTS);
-	if (!(*next = k8s_client_list_url(c, path, cont)))
-		return -1;
-	if (url && !strcmp(*next, url)) {
-		free(*next);
-		*next = NULL;
-		return cerr(c,
-			    "GET %s: page %u gave its own continue token "
-			    "again",
-			    path, page);
-	}
-	return 0;
-}
-
-int k8s_client_list_page(struct k8s_client *c, const char *path,
-			 const char *url, unsigned page, const char *body,
-			 size_t len, k8s_item_fn fn, void *arg, char **list_rv,
-			 char **next)
-{
-	char what[512];
-	struct walk w = {c, what, body ? body : "", body ? len : 0, 0};
-	json_object *md = NULL;
-	const char *cont = NULL;
-	int r;
-
-	*next = NULL;
-	snprintf(what, sizeof(what), "GET %s", path);
-	if (len > K8S_MAX_RESPONSE)
-		return cerr(c, "%s: the answer is larger than %u MiB", what,
-			    K8S_MAX_RESPONSE >> 20);
-	r = walk_page(&w, fn, arg, &md);
-	if (r == 0)
-		r = list_meta(c, path, md, list_rv, &cont);
-	if (r == 0 && cont)
-		r = next_page(c, path, url, page, cont, next);
-	json_object_put(md);
-	return r;
-}
-
-/* A large answer's buffer is not kept for the next (small) request. */
-static void resp_shrink(struct k8s_client *c)
-{
-	if (c->resp.cap <= RESP_KEEP)
-		return;
-	free(c->resp.data);
-	memset(&c->resp, 0, sizeof(c->resp));
-}
-
-int k8s_client_list(struct k8s_client *c, const char *path, k8s_item_fn fn,
-		    void *arg, char **list_rv)
-{
-	char *url = NULL, *next = NULL;
-	unsigned page = 0;
-	int r;
-
-	*list_rv = NULL;
-	if (!(url = k8s_client_list_url(c, path, NULL)))
-		return -1;
-	/* a continue token that expires between pages fails the LIST: the
-	 * caller starts again rather than mix two versions of the cluster */
-	do {
-		r = request(c, "GET", url, NULL, NULL);
-		if (r == 0)
-			r = k8s_client_list_page(c, path, url, ++page,
-						 c->resp.data, c->resp.len, fn,
-						 arg, list_rv, &next);
-		free(url);
-		url = next;
-	} while (r == 0 && url);
-	free(url);
-	resp_shrink(c);
-	if (r < 0) {
-		free(*list_rv);
-		*list_rv = NULL;
-	}
-	return r;
 }

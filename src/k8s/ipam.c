@@ -17,6 +17,7 @@
  */
 #include "k8s/ipam.h"
 #include "k8s/policy.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,15 +205,8 @@ static void slot_put(struct ipam *m, size_t idx)
 /* Room for one more claim.  0, or -1 when out of memory. */
 static int claim_room(struct ipam *m)
 {
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 64;
-		struct claim *v = realloc(m->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		m->v = v;
-		m->cap = cap;
-	}
+	if (XL_GROW(m->v, m->cap, m->n + 1, 64) < 0)
+		return -1;
 	if (2 * (m->n + 1) > m->nslots) {
 		size_t n = m->nslots ? 2 * m->nslots : 128;
 		size_t *slot = calloc(n, sizeof(*slot));

@@ -13,6 +13,7 @@
 #include "k8s/policy.h"
 #include "k8s/sync.h"
 #include "k8s/watch.h"
+#include "rules.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -139,8 +140,7 @@ static int add_range(const char *opt, struct k8s_pool *v, size_t *n,
 	char why[256];
 
 	if (*n == MAX_POOLS) {
-		fprintf(stderr, "extlb-k8s: more than %d %s\n", MAX_POOLS,
-			opt);
+		fprintf(stderr, "extlb-k8s: more than %d %s\n", MAX_POOLS, opt);
 		return -1;
 	}
 	if (k8s_pool_parse(arg, &v[*n], why, sizeof(why)) < 0) {
@@ -180,8 +180,7 @@ static int seconds(const char *opt, const char *arg, double min, double max,
 
 	errno = 0;
 	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(v) || v < min ||
-	    v > max) {
+	if (errno || end == arg || *end || !isfinite(v) || v < min || v > max) {
 		fprintf(stderr,
 			"extlb-k8s: %s \"%s\": expected seconds from %g "
 			"to %g\n",
@@ -281,10 +280,8 @@ static int set_option(struct options *o, int opt, const char *arg)
 static int check_options(const struct options *o)
 {
 	const char *base = strrchr(o->watch.sync.output, '/');
-	size_t n;
 
 	base = base ? base + 1 : o->watch.sync.output;
-	n = strlen(base);
 	if (o->watch.sync.ns && !namespace_ok(o->watch.sync.ns)) {
 		fprintf(stderr,
 			"extlb-k8s: --namespace \"%s\" is not a "
@@ -301,7 +298,8 @@ static int check_options(const struct options *o)
 				"--reload-command, not both\n");
 		return -1;
 	}
-	if (!n || base[0] == '.' || n < 6 || strcmp(base + n - 5, ".conf")) {
+	/* extlbd's rule for the names it reads (rules.h) */
+	if (!xl_incfile_wanted(base)) {
 		fprintf(stderr,
 			"extlb-k8s: --output %s: extlbd reads only "
 			"files named *.conf, not starting with a dot\n",

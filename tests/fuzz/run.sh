@@ -22,11 +22,11 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 # what each target links, beside itself
-k8s_srcs="src/curl_ev.c src/util.c"
+k8s_srcs="src/curl_ev.c src/model.c src/rules.c src/util.c"
 for f in "$repo"/src/k8s/*.c; do
     [[ "$f" == */main.c ]] || k8s_srcs+=" src/k8s/${f##*/}"
 done
-config_srcs="src/incfile.c src/model.c src/util.c"
+config_srcs="src/incfile.c src/model.c src/rules.c src/util.c"
 for f in "$repo"/src/config*.c; do config_srcs+=" src/${f##*/}"; done
 declare -A sources=(
     [fuzz_include]="$config_srcs"

@@ -458,7 +458,7 @@ static void test_cache(void **state)
 	assert_null(c.list_rv);
 }
 
-/* WATCH events into the state, as watch.c hands them on. */
+/* WATCH events into the state, as stream.c hands them on. */
 static void test_state_events(void **state)
 {
 	struct k8s_state st;

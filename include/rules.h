@@ -1,0 +1,53 @@
+/*
+ * rules.h - what extlbd takes in a virtual service and in include_dir,
+ * as plain functions of names and numbers.
+ *
+ * extlbd's loader refuses a file that breaks one of these rules, and
+ * extlb-k8s must never write such a file, since one refused entry
+ * freezes every Service of the cluster.  So both call the same functions
+ * rather than each keep its own copy of the rule: a rule changed here is
+ * changed for both.  Nothing here needs libconfig or libnl, so that
+ * extlb-k8s links it without them.  The identity of a virtual service
+ * (what makes two the same) is model.c's xl_service_cmp, which is as
+ * plain and which extlb-k8s links too.
+ */
+#ifndef EXTLB_RULES_H
+#define EXTLB_RULES_H
+
+#include <stdbool.h>
+
+/* A word of the file and the value it stands for; a list of them ends
+ * with a NULL name. */
+struct xl_named {
+	const char *name;
+	int value;
+};
+
+/* The entry of t called name, or NULL. */
+const struct xl_named *xl_named_find(const struct xl_named *t,
+				     const char *name);
+
+/* The forwarding methods ("nat", "dr", "tun") with their IPVS flags,
+ * IP_VS_CONN_F_MASQ, _DROUTE and _TUNNEL. */
+extern const struct xl_named xl_rule_forwards[];
+
+/* Is s a scheduler name: 1 to XL_SCHED_MAX - 1 of a-z, 0-9, _?  Which
+ * schedulers exist is the kernel's to say (a module may add one), so
+ * the name is all that is checked. */
+bool xl_rule_sched_name(const char *s);
+
+/* May a real server of family daf serve a service of family saf with
+ * forwarding fwd (IP_VS_CONN_F_*)?  IPVS mixes families only when the
+ * traffic is tunnelled, and says EINVAL otherwise. */
+bool xl_rule_family_ok(int saf, int daf, int fwd);
+
+/* Must a real server with forwarding fwd listen on the service's port?
+ * dr and tun do not rewrite the destination port: the packet reaches the
+ * real server on the port the client sent it to. */
+bool xl_rule_port_fixed(int fwd);
+
+/* Is name one the loader reads from include_dir: *.conf, and not a
+ * dotfile (a writer's temp file, renamed into place when complete)? */
+bool xl_incfile_wanted(const char *name);
+
+#endif
