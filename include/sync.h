@@ -22,7 +22,7 @@
 struct xl_sync;
 
 struct xl_sync_result {
-	size_t count[XL_OP_DEL_DEST + 1]; /* ops by kind */
+	size_t count[XL_OP_KINDS]; /* ops by kind */
 	size_t nops;
 	long failed;
 	bool dumped;

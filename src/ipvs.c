@@ -670,7 +670,7 @@ struct apply_ctx {
 	uint32_t first_seq;
 	size_t n;
 	long failed;
-	xl_ipvs_err_fn fn;
+	xl_op_err_fn fn;
 	void *arg;
 };
 
@@ -714,7 +714,7 @@ static long apply_batch(struct xl_ipvs *h, struct apply_ctx *a,
 }
 
 long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
-		   xl_ipvs_err_fn fn, void *arg)
+		   xl_op_err_fn fn, void *arg)
 {
 	size_t cap = XL_BATCH * XL_MSG_SIZE;
 	unsigned char *buf = malloc(cap);
