@@ -73,9 +73,9 @@ const struct xl_table *xl_sync_kernel(const struct xl_sync *s);
 const struct xl_table *xl_sync_applied(const struct xl_sync *s);
 /*
  * The services with an op the kernel refused that no run has put right
- * since (identities only, sorted): what a retry hands to
+ * since (keys, sorted, each once): what a retry hands to
  * xl_sync_check_keys().  Valid until the next run.
  */
-const struct xl_table *xl_sync_pending(const struct xl_sync *s);
+const struct xl_keys *xl_sync_pending(const struct xl_sync *s);
 
 #endif

@@ -38,8 +38,7 @@ static int desired_service(const struct xl_config *cfg, size_t v,
 	uint64_t live = 0;
 	bool up;
 
-	*out = vs->svc;
-	out->ndests = 0;
+	*out = xl_service_key(&vs->svc);
 	out->dests = malloc((vs->svc.ndests + 1) * sizeof(*out->dests));
 	if (!out->dests)
 		return -ENOMEM;

@@ -70,34 +70,11 @@ static void heap_steps(bool large)
 	(void)large;
 }
 
-/* Service identities (no destinations): what a run has to look at. */
-struct keys {
-	struct xl_service *v;
-	size_t n, cap;
-};
-
-static int keys_push(struct keys *k, const struct xl_service *s)
-{
-	if (XL_GROW(k->v, k->cap, k->n + 1, 16) < 0)
-		return -ENOMEM;
-	k->v[k->n] = *s;
-	k->v[k->n].dests = NULL;
-	k->v[k->n].ndests = 0;
-	k->n++;
-	return 0;
-}
-
-static void keys_free(struct keys *k)
-{
-	free(k->v);
-	memset(k, 0, sizeof(*k));
-}
-
 /* The services draining servers belong to (repeats do no harm). */
-static int keys_of_drains(struct keys *k, const struct xl_drain *dr)
+static int keys_of_drains(struct xl_keys *k, const struct xl_drain *dr)
 {
 	for (size_t i = 0; i < dr->n; i++)
-		if (keys_push(k, &dr->v[i].svc) < 0)
+		if (xl_keys_push(k, &dr->v[i].svc) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -121,7 +98,7 @@ struct xl_daemon {
 	struct xl_drain drain;
 	struct xl_table want; /* configuration + health + drains, sorted */
 	size_t resync_pos;    /* next service of want a rolling resync reads */
-	struct keys hkeys;    /* services health changed, not yet applied */
+	struct xl_keys hkeys; /* services health changed, not yet applied */
 };
 
 static bool health_up(const void *arg, size_t vs, size_t rs)
@@ -148,7 +125,7 @@ static void log_result(const char *why, const struct xl_sync_result *r)
 static int sync_done(struct xl_daemon *d, const char *why, bool quiet,
 		     int rc, const struct xl_sync_result *r)
 {
-	bool retry = rc < 0 || xl_sync_pending(d->sync)->nsvcs;
+	bool retry = rc < 0 || xl_sync_pending(d->sync)->n;
 
 	if (retry && !ev_is_active(&d->retry)) {
 		ev_timer_set(&d->retry, XL_RETRY_SECS, 0.);
@@ -222,7 +199,7 @@ static int want_refresh(struct xl_daemon *d, const struct xl_service *keys,
  * here falls back to the full run.
  */
 static int sync_keys(struct xl_daemon *d, const char *why, bool quiet,
-		     const struct keys *k, size_t nstale)
+		     const struct xl_keys *k, size_t nstale)
 {
 	struct xl_sync_result r;
 
@@ -330,17 +307,17 @@ static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct xl_daemon *d = container_of(w, struct xl_daemon, retry);
-	const struct xl_table *p = xl_sync_pending(d->sync);
+	const struct xl_keys *p = xl_sync_pending(d->sync);
 	struct xl_sync_result r;
 
 	(void)loop;
 	(void)revents;
-	if (!xl_sync_kernel(d->sync) || !p->nsvcs) {
+	if (!xl_sync_kernel(d->sync) || !p->n) {
 		sync_full(d, "retry", true);
 		return;
 	}
 	sync_done(d, "retry", true,
-		  xl_sync_check_keys(d->sync, &d->want, p->svcs, p->nsvcs,
+		  xl_sync_check_keys(d->sync, &d->want, p->v, p->n,
 				     d->cfg->owns_all, XL_OPS_LOGGED, &r),
 		  &r);
 }
@@ -361,7 +338,7 @@ static void on_health_changed(void *arg, const size_t *vs, size_t n)
 	struct xl_daemon *d = arg;
 
 	for (size_t i = 0; i < n; i++)
-		if (keys_push(&d->hkeys, &d->cfg->vs[vs[i]].svc) < 0) {
+		if (xl_keys_push(&d->hkeys, &d->cfg->vs[vs[i]].svc) < 0) {
 			/* the next resync sees to it */
 			xl_err("health: out of memory");
 			break;
@@ -392,16 +369,16 @@ static void on_drain(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct xl_daemon *d = container_of(w, struct xl_daemon, drain_tw);
 
-	struct keys k = { 0 };
+	struct xl_keys k = { 0 };
 
 	(void)revents;
 	if (keys_of_drains(&k, &d->drain) < 0) {
-		keys_free(&k);
+		xl_keys_free(&k);
 		return; /* the next tick tries again */
 	}
 	if (xl_drain_expire(&d->drain, ev_now(loop), drain_conns, d))
 		sync_keys(d, "drain", false, &k, k.n);
-	keys_free(&k);
+	xl_keys_free(&k);
 	if (!d->drain.n)
 		ev_timer_stop(loop, w);
 }
@@ -442,7 +419,7 @@ static bool empty_file(const char *path)
  * moved, not rebuilt; the others are built and named in k, with the
  * services that went.  One pass over the two sorted lists.
  */
-static int want_reload(struct xl_daemon *d, struct keys *k)
+static int want_reload(struct xl_daemon *d, struct xl_keys *k)
 {
 	const struct xl_config *c = d->cfg;
 	struct xl_table *old = &d->want, nw = { 0 };
@@ -466,7 +443,7 @@ static int want_reload(struct xl_daemon *d, struct keys *k)
 			nw.svcs[x] = old->svcs[j];
 			moved[j++] = true;
 		} else if (want_entry(d, v, &nw.svcs[x]) < 0 ||
-			   keys_push(k, key) < 0) {
+			   xl_keys_push(k, key) < 0) {
 			built[x] = true;
 			goto out;
 		} else {
@@ -475,7 +452,7 @@ static int want_reload(struct xl_daemon *d, struct keys *k)
 		nw.nsvcs++;
 	}
 	for (j = 0; j < old->nsvcs; j++)
-		if (!moved[j] && keys_push(k, &old->svcs[j]) < 0)
+		if (!moved[j] && xl_keys_push(k, &old->svcs[j]) < 0)
 			goto out;
 	/* committed: what was not moved goes */
 	for (j = 0; j < old->nsvcs; j++)
@@ -499,7 +476,7 @@ static void reload_apply(struct xl_daemon *d)
 {
 	struct xl_errors errs = { 0 };
 	struct xl_config *cfg, *old;
-	struct keys k = { 0 };
+	struct xl_keys k = { 0 };
 	size_t ndrain;
 	int rc;
 
@@ -550,7 +527,7 @@ static void reload_apply(struct xl_daemon *d)
 		sync_full(d, "reload", false);
 	else
 		sync_keys(d, "reload", false, &k, ndrain);
-	keys_free(&k);
+	xl_keys_free(&k);
 	/* nothing points into it any more; freed after the kernel has the
 	 * change, which so comes sooner (so is the new files' parse) */
 	xl_config_free(old);
@@ -861,7 +838,7 @@ out:
 	xl_incwatch_stop(d.incwatch);
 	xl_drain_free(&d.drain);
 	xl_table_free(&d.want);
-	keys_free(&d.hkeys);
+	xl_keys_free(&d.hkeys);
 	xl_health_free(d.health);
 	xl_checker_free(d.checker);
 	xl_sync_free(d.sync);

@@ -652,9 +652,7 @@ int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
 {
 	int rc;
 
-	*out = *svc;
-	out->dests = NULL;
-	out->ndests = 0;
+	*out = xl_service_key(svc);
 	rc = dump(h, xl_ipvs_msg_dump_dests(h->family, svc), dest_item, out);
 	if (rc < 0)
 		xl_service_free(out);

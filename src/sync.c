@@ -13,6 +13,7 @@
 #include "sync.h"
 
 #include "log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,11 +26,10 @@ struct xl_sync {
 	bool kernel_valid;
 	struct xl_table applied; /* the last `want`: what we own */
 	/* services with an op the kernel refused that no run has put right
-	 * since (identities, sorted, each once) */
-	struct xl_table pending;
+	 * since (sorted, each once) */
+	struct xl_keys pending;
 	/* the services of the refused ops of the run under way */
-	struct xl_service *refused;
-	size_t nrefused, cap_refused;
+	struct xl_keys refused;
 	bool refused_lost; /* one could not be recorded (out of memory) */
 };
 
@@ -56,8 +56,8 @@ void xl_sync_free(struct xl_sync *s)
 		return;
 	xl_table_free(&s->kernel);
 	xl_table_free(&s->applied);
-	xl_table_free(&s->pending);
-	free(s->refused);
+	xl_keys_free(&s->pending);
+	xl_keys_free(&s->refused);
 	free(s);
 }
 
@@ -76,7 +76,7 @@ const struct xl_table *xl_sync_applied(const struct xl_sync *s)
 	return &s->applied;
 }
 
-const struct xl_table *xl_sync_pending(const struct xl_sync *s)
+const struct xl_keys *xl_sync_pending(const struct xl_sync *s)
 {
 	return &s->pending;
 }
@@ -84,32 +84,18 @@ const struct xl_table *xl_sync_pending(const struct xl_sync *s)
 static void op_failed(const struct xl_op *op, int err, void *arg)
 {
 	struct xl_sync *s = arg;
-	struct xl_service *v;
 	char buf[256];
 
 	xl_err("%s: %s", xl_op_format(op, buf, sizeof(buf)),
 	       xl_ipvs_strerror(op, err));
-	if (s->nrefused == s->cap_refused) {
-		size_t cap = s->cap_refused ? 2 * s->cap_refused : 16;
-
-		v = realloc(s->refused, cap * sizeof(*v));
-		if (!v) {
-			s->refused_lost = true;
-			return;
-		}
-		s->refused = v;
-		s->cap_refused = cap;
-	}
-	v = &s->refused[s->nrefused++];
-	*v = *op->svc;
-	v->dests = NULL;
-	v->ndests = 0;
+	if (xl_keys_push(&s->refused, op->svc) < 0)
+		s->refused_lost = true;
 }
 
 /* xl_ipvs_apply, with the services of refused ops recorded. */
 static long apply(struct xl_sync *s, const struct xl_ops *ops)
 {
-	s->nrefused = 0;
+	s->refused.n = 0;
 	s->refused_lost = false;
 	return xl_ipvs_apply(s->ipvs, ops->v, ops->n, op_failed, s);
 }
@@ -156,28 +142,27 @@ static int settle(struct xl_sync *s, const struct xl_service *keys,
 {
 	const struct xl_table covered = { .svcs = (struct xl_service *)keys,
 					  .nsvcs = nkeys };
-	struct xl_table next = { 0 };
+	struct xl_keys next = { 0 };
 	size_t n;
 
 	if (s->refused_lost)
 		return -ENOMEM;
-	n = xl_keys_unique(s->refused, s->nrefused);
-	s->nrefused = 0;
-	if (!n && (!s->pending.nsvcs || !keys)) {
-		xl_table_free(&s->pending);
+	n = xl_keys_unique(s->refused.v, s->refused.n);
+	s->refused.n = 0;
+	if (!n && (!s->pending.n || !keys)) {
+		s->pending.n = 0;
 		return 0;
 	}
-	next.svcs = malloc((s->pending.nsvcs + n) * sizeof(*next.svcs));
-	if (!next.svcs)
+	if (XL_GROW(next.v, next.cap, s->pending.n + n, 1) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; keys && i < s->pending.nsvcs; i++)
-		if (!xl_table_find(&covered, &s->pending.svcs[i]))
-			next.svcs[next.nsvcs++] = s->pending.svcs[i];
-	memcpy(next.svcs + next.nsvcs, s->refused, n * sizeof(*next.svcs));
-	next.nsvcs = xl_keys_unique(next.svcs, next.nsvcs + n);
-	xl_table_free(&s->pending);
+	for (size_t i = 0; keys && i < s->pending.n; i++)
+		if (!xl_table_find(&covered, &s->pending.v[i]))
+			next.v[next.n++] = s->pending.v[i];
+	memcpy(next.v + next.n, s->refused.v, n * sizeof(*next.v));
+	next.n = xl_keys_unique(next.v, next.n + n);
+	xl_keys_free(&s->pending);
 	s->pending = next;
-	return n ? read_back(s, s->refused, n) : 0;
+	return n ? read_back(s, s->refused.v, n) : 0;
 }
 
 /*
@@ -227,11 +212,8 @@ static int keep_applied(struct xl_sync *s, const struct xl_table *want)
 
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < want->nsvcs; i++) {
-		v[i] = want->svcs[i];
-		v[i].dests = NULL;
-		v[i].ndests = 0;
-	}
+	for (size_t i = 0; i < want->nsvcs; i++)
+		v[i] = xl_service_key(&want->svcs[i]);
 	xl_table_free(&s->applied);
 	s->applied.svcs = v;
 	s->applied.nsvcs = want->nsvcs;
@@ -282,11 +264,8 @@ static struct xl_service *keys_sorted(const struct xl_service *keys,
 
 	if (!k)
 		return NULL;
-	for (size_t i = 0; i < nkeys; i++) {
-		k[i] = keys[i];
-		k[i].dests = NULL;
-		k[i].ndests = 0;
-	}
+	for (size_t i = 0; i < nkeys; i++)
+		k[i] = xl_service_key(&keys[i]);
 	*n = xl_keys_unique(k, nkeys);
 	return k;
 }
