@@ -11,6 +11,7 @@
 #define EXTLB_IPVS_H
 
 #include "model.h"
+#include "kernel.h"
 #include "op.h"
 
 #include <stddef.h>
@@ -47,6 +48,9 @@ long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
 
 /* What an errno means for this op: "unknown scheduler", "no such service" */
 const char *xl_ipvs_strerror(const struct xl_op *op, int err);
+
+/* The calls above as the sync engine takes them (kernel: an xl_ipvs). */
+extern const struct xl_kernel_ops xl_ipvs_kernel_ops;
 
 /* Message encoding and decoding, exposed for the unit tests. */
 /* The requests of ops[0..n) one after another in buf, numbered from seq;

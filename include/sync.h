@@ -12,7 +12,7 @@
 #ifndef EXTLB_SYNC_H
 #define EXTLB_SYNC_H
 
-#include "ipvs.h"
+#include "kernel.h"
 #include "model.h"
 #include "reconcile.h"
 
@@ -29,7 +29,9 @@ struct xl_sync_result {
 	double ms;
 };
 
-struct xl_sync *xl_sync_new(struct xl_ipvs *ipvs);
+/* A sync engine for the kernel that ops reaches through `kernel` (ipvs.h:
+ * xl_ipvs_kernel_ops with an xl_ipvs handle). */
+struct xl_sync *xl_sync_new(const struct xl_kernel_ops *ops, void *kernel);
 void xl_sync_free(struct xl_sync *s);
 
 /*

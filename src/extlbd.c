@@ -628,12 +628,12 @@ static int start(struct xl_daemon *d)
 		xl_err("%s", err);
 		return -1;
 	}
-	if (!(d->sync = xl_sync_new(d->ipvs)) ||
+	if (!(d->sync = xl_sync_new(&xl_ipvs_kernel_ops, d->ipvs)) ||
 	    !(d->incwatch = xl_incwatch_start(d->loop, XL_INCWATCH_SETTLE,
 					      on_include_changed, d)) ||
 	    !(d->checker = xl_checker_new(d->loop)) ||
-	    !(d->health = xl_health_new(d->loop, d->checker,
-					on_health_changed, d))) {
+	    !(d->health =
+		  xl_health_new(d->loop, d->checker, on_health_changed, d))) {
 		xl_err("start-up: out of memory");
 		return -1;
 	}

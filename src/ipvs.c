@@ -760,3 +760,35 @@ const char *xl_ipvs_strerror(const struct xl_op *op, int err)
 		return strerror(err);
 	}
 }
+
+/* ---- the sync engine's view (kernel.h) -------------------------------- */
+
+static int kops_dump(void *h, struct xl_table *out)
+{
+	return xl_ipvs_dump(h, out);
+}
+
+static int kops_get_service(void *h, const struct xl_service *key,
+			    struct xl_service *out)
+{
+	return xl_ipvs_get_service(h, key, out);
+}
+
+static long kops_apply(void *h, const struct xl_op *ops, size_t n,
+		       xl_op_err_fn fn, void *arg)
+{
+	return xl_ipvs_apply(h, ops, n, fn, arg);
+}
+
+static const char *kops_strerror(void *h, const struct xl_op *op, int err)
+{
+	(void)h;
+	return xl_ipvs_strerror(op, err);
+}
+
+const struct xl_kernel_ops xl_ipvs_kernel_ops = {
+    .dump = kops_dump,
+    .get_service = kops_get_service,
+    .apply = kops_apply,
+    .strerror = kops_strerror,
+};

@@ -21,7 +21,8 @@
 #include <time.h>
 
 struct xl_sync {
-	struct xl_ipvs *ipvs;
+	const struct xl_kernel_ops *ops;
+	void *kh; /* the kernel ops reaches */
 	struct xl_table kernel;
 	bool kernel_valid;
 	struct xl_table applied; /* the last `want`: what we own */
@@ -41,12 +42,14 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-struct xl_sync *xl_sync_new(struct xl_ipvs *ipvs)
+struct xl_sync *xl_sync_new(const struct xl_kernel_ops *ops, void *kernel)
 {
 	struct xl_sync *s = calloc(1, sizeof(*s));
 
-	if (s)
-		s->ipvs = ipvs;
+	if (s) {
+		s->ops = ops;
+		s->kh = kernel;
+	}
 	return s;
 }
 
@@ -87,17 +90,17 @@ static void op_failed(const struct xl_op *op, int err, void *arg)
 	char buf[256];
 
 	xl_err("%s: %s", xl_op_format(op, buf, sizeof(buf)),
-	       xl_ipvs_strerror(op, err));
+	       s->ops->strerror(s->kh, op, err));
 	if (xl_keys_push(&s->refused, op->svc) < 0)
 		s->refused_lost = true;
 }
 
-/* xl_ipvs_apply, with the services of refused ops recorded. */
+/* The kernel's apply, with the services of refused ops recorded. */
 static long apply(struct xl_sync *s, const struct xl_ops *ops)
 {
 	s->refused.n = 0;
 	s->refused_lost = false;
-	return xl_ipvs_apply(s->ipvs, ops->v, ops->n, op_failed, s);
+	return s->ops->apply(s->kh, ops->v, ops->n, op_failed, s);
 }
 
 /*
@@ -116,7 +119,7 @@ static int read_back(struct xl_sync *s, const struct xl_service *keys,
 		return -ENOMEM;
 	/* in key order, so sorted */
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = xl_ipvs_get_service(s->ipvs, &keys[i],
+		rc = s->ops->get_service(s->kh, &keys[i],
 					 &seen.svcs[seen.nsvcs]);
 		if (!rc)
 			seen.nsvcs++;
@@ -245,7 +248,7 @@ static int ensure_kernel(struct xl_sync *s, struct xl_sync_result *res)
 	if (s->kernel_valid)
 		return 0;
 	xl_table_free(&s->kernel);
-	if ((rc = xl_ipvs_dump(s->ipvs, &s->kernel)) < 0) {
+	if ((rc = s->ops->dump(s->kh, &s->kernel)) < 0) {
 		xl_err("reading the IPVS table: %s", strerror(-rc));
 		return rc;
 	}
