@@ -67,6 +67,9 @@ int xl_sync_check_keys(struct xl_sync *s, const struct xl_table *want,
 		       bool owns_all, size_t log_ops_max,
 		       struct xl_sync_result *res);
 
+/* One line at info: the ops of a run by kind, failures, time taken. */
+void xl_sync_log_result(const char *why, const struct xl_sync_result *r);
+
 /* Forget what the kernel holds: the next run starts with a dump. */
 void xl_sync_invalidate(struct xl_sync *s);
 /* The kernel as last known (valid after a run); NULL if unknown. */

@@ -392,3 +392,15 @@ out:
 	res->ms = now_ms() - t0;
 	return rc;
 }
+
+void xl_sync_log_result(const char *why, const struct xl_sync_result *r)
+{
+	const size_t *c = r->count;
+
+	xl_info("%s: %zu ops applied in %.0f ms (services +%zu ~%zu -%zu, "
+		"real servers +%zu ~%zu -%zu), %ld failed%s",
+		why, r->nops, r->ms, c[XL_OP_ADD_SVC], c[XL_OP_EDIT_SVC],
+		c[XL_OP_DEL_SVC], c[XL_OP_ADD_DEST], c[XL_OP_EDIT_DEST],
+		c[XL_OP_DEL_DEST], r->failed,
+		r->dumped ? " (the whole table read first)" : "");
+}
