@@ -226,7 +226,7 @@ static int keep_applied(struct xl_sync *s, const struct xl_table *want)
 static void log_ops(const struct xl_ops *ops, size_t log_ops_max,
 		    struct xl_sync_result *res)
 {
-	int prio = ops->n <= log_ops_max ? 6 : 7;
+	int prio = ops->n <= log_ops_max ? XL_LOG_INFO : XL_LOG_DEBUG;
 	char buf[256];
 
 	bool on = xl_log_enabled(prio);
