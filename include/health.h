@@ -62,19 +62,4 @@ struct xl_health_stats {
 };
 void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st);
 
-/*
- * The table the kernel should hold: the configuration with health applied.
- * A server that is down is left out, or kept at weight 0 when its service
- * has inhibit_on_failure.  When the live weight of a service falls below its
- * quorum, its sorry server (if any) is added.  is_up may be NULL (every
- * server up, as before the health engine runs).  Sorted; 0 or -ENOMEM.
- */
-typedef bool (*xl_is_up_fn)(const void *arg, size_t vs, size_t rs);
-int xl_desired_build(const struct xl_config *cfg, xl_is_up_fn is_up,
-		     const void *arg, struct xl_table *out);
-
-/* The entry of cfg->vs[v] alone, as xl_desired_build would make it. */
-int xl_desired_entry(const struct xl_config *cfg, size_t v, xl_is_up_fn is_up,
-		     const void *arg, struct xl_service *out);
-
 #endif

@@ -11,7 +11,8 @@
 #define EXTLB_IPVS_H
 
 #include "model.h"
-#include "reconcile.h"
+#include "kernel.h"
+#include "op.h"
 
 #include <stddef.h>
 
@@ -37,19 +38,19 @@ int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
 int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
 			struct xl_service *out);
 
-/* Called for each op the kernel refused; err is a positive errno. */
-typedef void (*xl_ipvs_err_fn)(const struct xl_op *op, int err, void *arg);
-
 /*
  * Applies ops in order, in batches.  Returns the number of ops that
  * failed (each reported to fn), or -errno when the socket itself failed
  * (then the state of unacknowledged ops is unknown: dump again).
  */
 long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
-		   xl_ipvs_err_fn fn, void *arg);
+		   xl_op_err_fn fn, void *arg);
 
 /* What an errno means for this op: "unknown scheduler", "no such service" */
 const char *xl_ipvs_strerror(const struct xl_op *op, int err);
+
+/* The calls above as the sync engine takes them (kernel: an xl_ipvs). */
+extern const struct xl_kernel_ops xl_ipvs_kernel_ops;
 
 /* Message encoding and decoding, exposed for the unit tests. */
 /* The requests of ops[0..n) one after another in buf, numbered from seq;

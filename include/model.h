@@ -101,6 +101,33 @@ void xl_service_free(struct xl_service *s);
 void xl_table_free(struct xl_table *t);
 size_t xl_table_objects(const struct xl_table *t);
 
+/*
+ * Keys.  A service with no destinations stands for its identity: it
+ * compares, sorts and is found like any entry of a table, so keys need no
+ * type, comparison or search of their own, and its attributes come along
+ * for log lines at no cost.
+ */
+
+/* s as a key: its identity and attributes, without its destinations. */
+static inline struct xl_service xl_service_key(const struct xl_service *s)
+{
+	struct xl_service k = *s;
+
+	k.dests = NULL;
+	k.ndests = 0;
+	return k;
+}
+
+/* Keys collected as they come (any order, repeats allowed). */
+struct xl_keys {
+	struct xl_service *v;
+	size_t n, cap;
+};
+
+/* Appends s's key: 0 or -ENOMEM (k unchanged). */
+int xl_keys_push(struct xl_keys *k, const struct xl_service *s);
+void xl_keys_free(struct xl_keys *k);
+
 /* Sorts keys (identities) and drops repeats; returns how many are left. */
 size_t xl_keys_unique(struct xl_service *keys, size_t n);
 

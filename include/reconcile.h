@@ -8,29 +8,10 @@
 #define EXTLB_RECONCILE_H
 
 #include "model.h"
+#include "op.h"
 
 #include <stdbool.h>
 #include <stddef.h>
-
-enum xl_op_kind {
-	XL_OP_ADD_SVC,
-	XL_OP_EDIT_SVC,
-	XL_OP_DEL_SVC,
-	XL_OP_ADD_DEST,
-	XL_OP_EDIT_DEST,
-	XL_OP_DEL_DEST,
-};
-
-/*
- * svc and dest point into the tables given to xl_reconcile(): the desired
- * table for adds and edits, the actual one for deletes.  They stay valid as
- * long as those tables do.
- */
-struct xl_op {
-	enum xl_op_kind kind;
-	const struct xl_service *svc;
-	const struct xl_dest *dest; /* NULL for service ops */
-};
 
 struct xl_ops {
 	struct xl_op *v;
@@ -54,8 +35,5 @@ int xl_reconcile(const struct xl_table *desired, const struct xl_table *actual,
 		 const struct xl_reconcile_opts *opts, struct xl_ops *ops);
 
 void xl_ops_free(struct xl_ops *ops);
-const char *xl_op_name(enum xl_op_kind k);
-/* "add-server TCP 192.168.10.100:8000 -> 10.20.0.5:80 (nat, weight 1)" */
-const char *xl_op_format(const struct xl_op *op, char *buf, size_t len);
 
 #endif

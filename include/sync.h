@@ -12,7 +12,7 @@
 #ifndef EXTLB_SYNC_H
 #define EXTLB_SYNC_H
 
-#include "ipvs.h"
+#include "kernel.h"
 #include "model.h"
 #include "reconcile.h"
 
@@ -22,14 +22,16 @@
 struct xl_sync;
 
 struct xl_sync_result {
-	size_t count[XL_OP_DEL_DEST + 1]; /* ops by kind */
+	size_t count[XL_OP_KINDS]; /* ops by kind */
 	size_t nops;
 	long failed;
 	bool dumped;
 	double ms;
 };
 
-struct xl_sync *xl_sync_new(struct xl_ipvs *ipvs);
+/* A sync engine for the kernel that ops reaches through `kernel` (ipvs.h:
+ * xl_ipvs_kernel_ops with an xl_ipvs handle). */
+struct xl_sync *xl_sync_new(const struct xl_kernel_ops *ops, void *kernel);
 void xl_sync_free(struct xl_sync *s);
 
 /*
@@ -65,6 +67,9 @@ int xl_sync_check_keys(struct xl_sync *s, const struct xl_table *want,
 		       bool owns_all, size_t log_ops_max,
 		       struct xl_sync_result *res);
 
+/* One line at info: the ops of a run by kind, failures, time taken. */
+void xl_sync_log_result(const char *why, const struct xl_sync_result *r);
+
 /* Forget what the kernel holds: the next run starts with a dump. */
 void xl_sync_invalidate(struct xl_sync *s);
 /* The kernel as last known (valid after a run); NULL if unknown. */
@@ -73,9 +78,9 @@ const struct xl_table *xl_sync_kernel(const struct xl_sync *s);
 const struct xl_table *xl_sync_applied(const struct xl_sync *s);
 /*
  * The services with an op the kernel refused that no run has put right
- * since (identities only, sorted): what a retry hands to
+ * since (keys, sorted, each once): what a retry hands to
  * xl_sync_check_keys().  Valid until the next run.
  */
-const struct xl_table *xl_sync_pending(const struct xl_sync *s);
+const struct xl_keys *xl_sync_pending(const struct xl_sync *s);
 
 #endif

@@ -9,6 +9,7 @@
 #include "drain.h"
 
 #include "log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -28,20 +29,11 @@ static int push(struct xl_drain *dr, const struct xl_vs_config *vs,
 {
 	struct xl_drain_entry *e;
 
-	if (dr->n == dr->cap) {
-		size_t cap = dr->cap ? dr->cap * 2 : 16;
-		void *v = realloc(dr->v, cap * sizeof(*dr->v));
-
-		if (!v)
-			return -ENOMEM;
-		dr->v = v;
-		dr->cap = cap;
-	}
+	if (XL_GROW(dr->v, dr->cap, dr->n + 1, 16) < 0)
+		return -ENOMEM;
 	e = &dr->v[dr->n];
 	memset(e, 0, sizeof(*e));
-	e->svc = vs->svc;
-	e->svc.dests = NULL;
-	e->svc.ndests = 0;
+	e->svc = xl_service_key(&vs->svc);
 	e->dest = *d;
 	e->dest.weight = 0;
 	if (!(e->vs_name = strdup(vs->name)))

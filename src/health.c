@@ -659,9 +659,7 @@ static void srv_init(struct xl_health *h, struct hc_server *s,
 	const struct xl_check_config *c = xl_rs_check(&cfg->vs[g->v], r);
 
 	s->h = h;
-	s->key = *svc;
-	s->key.dests = NULL;
-	s->key.ndests = 0;
+	s->key = xl_service_key(svc);
 	s->id = svc->dests[r];
 	srv_place(s, cfg, g, r);
 	/* "none" is always up; initial_state "up" is trusted until it fails */

@@ -9,6 +9,7 @@
  * raised with SO_RCVBUFFORCE and batches are kept to XL_BATCH.
  */
 #include "ipvs.h"
+#include "util.h"
 
 #include <errno.h>
 #include <linux/ip_vs.h>
@@ -534,40 +535,43 @@ static int dump_rx(struct nlmsghdr *nh, void *arg)
 	return d->item(tb, d->arg) < 0 ? -ENOMEM : 0;
 }
 
+/* What a dump fills, with the room its array has so far. */
+struct svc_sink {
+	struct xl_table *t;
+	size_t cap;
+};
+
+struct dest_sink {
+	struct xl_service *s;
+	size_t cap;
+};
+
 static int svc_item(struct nlattr **tb, void *arg)
 {
-	struct xl_table *t = arg;
+	struct svc_sink *k = arg;
+	struct xl_table *t = k->t;
 	struct xl_service s;
 
 	if (!tb[IPVS_CMD_ATTR_SERVICE] ||
 	    xl_ipvs_parse_service(tb[IPVS_CMD_ATTR_SERVICE], &s) < 0)
 		return 0; /* not ours to judge: skip what we cannot read */
-	if ((t->nsvcs & (t->nsvcs - 1)) == 0) {
-		void *v = realloc(t->svcs, (t->nsvcs ? t->nsvcs * 2 : 1) *
-						   sizeof(*t->svcs));
-		if (!v)
-			return -1;
-		t->svcs = v;
-	}
+	if (XL_GROW(t->svcs, k->cap, t->nsvcs + 1, 1) < 0)
+		return -1;
 	t->svcs[t->nsvcs++] = s;
 	return 0;
 }
 
 static int dest_item(struct nlattr **tb, void *arg)
 {
-	struct xl_service *s = arg;
+	struct dest_sink *k = arg;
+	struct xl_service *s = k->s;
 	struct xl_dest d;
 
 	if (!tb[IPVS_CMD_ATTR_DEST] ||
 	    xl_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST], s->af, &d) < 0)
 		return 0;
-	if ((s->ndests & (s->ndests - 1)) == 0) {
-		void *v = realloc(s->dests, (s->ndests ? s->ndests * 2 : 1) *
-						    sizeof(*s->dests));
-		if (!v)
-			return -1;
-		s->dests = v;
-	}
+	if (XL_GROW(s->dests, k->cap, s->ndests + 1, 1) < 0)
+		return -1;
 	s->dests[s->ndests++] = d;
 	return 0;
 }
@@ -596,13 +600,17 @@ static void qsort_dests(struct xl_service *s)
 
 int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out)
 {
+	struct svc_sink k = { .t = out };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = dump(h, xl_ipvs_msg_dump_services(h->family), svc_item, out);
-	for (size_t i = 0; i < out->nsvcs && !rc; i++)
+	rc = dump(h, xl_ipvs_msg_dump_services(h->family), svc_item, &k);
+	for (size_t i = 0; i < out->nsvcs && !rc; i++) {
+		struct dest_sink dk = { .s = &out->svcs[i] };
+
 		rc = dump(h, xl_ipvs_msg_dump_dests(h->family, &out->svcs[i]),
-			  dest_item, &out->svcs[i]);
+			  dest_item, &dk);
+	}
 	/* a service deleted between the two dumps is simply empty */
 	if (rc == -ESRCH)
 		rc = 0;
@@ -627,7 +635,8 @@ int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
 			struct xl_service *out)
 {
 	struct xl_table t = { 0 };
-	struct dump_ctx d = { .item = svc_item, .arg = &t };
+	struct svc_sink k = { .t = &t };
+	struct dump_ctx d = { .item = svc_item, .arg = &k };
 	struct nl_msg *m = xl_ipvs_msg_get_service(h->family, key);
 	int rc;
 
@@ -650,12 +659,11 @@ int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
 int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
 			 struct xl_service *out)
 {
+	struct dest_sink k = { .s = out };
 	int rc;
 
-	*out = *svc;
-	out->dests = NULL;
-	out->ndests = 0;
-	rc = dump(h, xl_ipvs_msg_dump_dests(h->family, svc), dest_item, out);
+	*out = xl_service_key(svc);
+	rc = dump(h, xl_ipvs_msg_dump_dests(h->family, svc), dest_item, &k);
 	if (rc < 0)
 		xl_service_free(out);
 	else
@@ -670,7 +678,7 @@ struct apply_ctx {
 	uint32_t first_seq;
 	size_t n;
 	long failed;
-	xl_ipvs_err_fn fn;
+	xl_op_err_fn fn;
 	void *arg;
 };
 
@@ -714,7 +722,7 @@ static long apply_batch(struct xl_ipvs *h, struct apply_ctx *a,
 }
 
 long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
-		   xl_ipvs_err_fn fn, void *arg)
+		   xl_op_err_fn fn, void *arg)
 {
 	size_t cap = XL_BATCH * XL_MSG_SIZE;
 	unsigned char *buf = malloc(cap);
@@ -762,3 +770,35 @@ const char *xl_ipvs_strerror(const struct xl_op *op, int err)
 		return strerror(err);
 	}
 }
+
+/* ---- the sync engine's view (kernel.h) -------------------------------- */
+
+static int kops_dump(void *h, struct xl_table *out)
+{
+	return xl_ipvs_dump(h, out);
+}
+
+static int kops_get_service(void *h, const struct xl_service *key,
+			    struct xl_service *out)
+{
+	return xl_ipvs_get_service(h, key, out);
+}
+
+static long kops_apply(void *h, const struct xl_op *ops, size_t n,
+		       xl_op_err_fn fn, void *arg)
+{
+	return xl_ipvs_apply(h, ops, n, fn, arg);
+}
+
+static const char *kops_strerror(void *h, const struct xl_op *op, int err)
+{
+	(void)h;
+	return xl_ipvs_strerror(op, err);
+}
+
+const struct xl_kernel_ops xl_ipvs_kernel_ops = {
+    .dump = kops_dump,
+    .get_service = kops_get_service,
+    .apply = kops_apply,
+    .strerror = kops_strerror,
+};

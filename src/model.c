@@ -7,6 +7,7 @@
  * an O(n log n) sort.
  */
 #include "model.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -197,15 +198,13 @@ const struct xl_service *xl_table_find(const struct xl_table *t,
 
 int xl_service_copy(struct xl_service *dst, const struct xl_service *src)
 {
-	*dst = *src;
-	dst->dests = NULL;
+	*dst = xl_service_key(src);
 	if (!src->ndests)
 		return 0;
 	dst->dests = malloc(src->ndests * sizeof(*dst->dests));
-	if (!dst->dests) {
-		dst->ndests = 0;
+	if (!dst->dests)
 		return -ENOMEM;
-	}
+	dst->ndests = src->ndests;
 	memcpy(dst->dests, src->dests, src->ndests * sizeof(*dst->dests));
 	return 0;
 }
@@ -251,9 +250,19 @@ size_t xl_table_objects(const struct xl_table *t)
 	return n;
 }
 
-static int key_qcmp(const void *a, const void *b)
+int xl_keys_push(struct xl_keys *k, const struct xl_service *s)
 {
-	return xl_service_cmp(a, b);
+	if (XL_GROW(k->v, k->cap, k->n + 1, 16) < 0)
+		return -ENOMEM;
+	k->v[k->n++] = xl_service_key(s);
+	return 0;
+}
+
+void xl_keys_free(struct xl_keys *k)
+{
+	free(k->v);
+	k->v = NULL;
+	k->n = k->cap = 0;
 }
 
 size_t xl_keys_unique(struct xl_service *k, size_t n)
@@ -261,7 +270,7 @@ size_t xl_keys_unique(struct xl_service *k, size_t n)
 	size_t m = 0;
 
 	if (n > 1)
-		qsort(k, n, sizeof(*k), key_qcmp);
+		qsort(k, n, sizeof(*k), svc_qcmp);
 	for (size_t i = 0; i < n; i++)
 		if (!m || xl_service_cmp(&k[m - 1], &k[i]))
 			k[m++] = k[i];
@@ -298,9 +307,7 @@ int xl_table_patch(struct xl_table *t, const struct xl_table *src,
 			if (xl_service_copy(&fresh[k], w) < 0)
 				goto out;
 		} else {
-			fresh[k] = *w;
-			fresh[k].dests = NULL;
-			fresh[k].ndests = 0;
+			fresh[k] = xl_service_key(w);
 		}
 	}
 	for (size_t k = 0; k < n; k++)

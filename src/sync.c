@@ -13,6 +13,7 @@
 #include "sync.h"
 
 #include "log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,16 +21,16 @@
 #include <time.h>
 
 struct xl_sync {
-	struct xl_ipvs *ipvs;
+	const struct xl_kernel_ops *ops;
+	void *kh; /* the kernel ops reaches */
 	struct xl_table kernel;
 	bool kernel_valid;
 	struct xl_table applied; /* the last `want`: what we own */
 	/* services with an op the kernel refused that no run has put right
-	 * since (identities, sorted, each once) */
-	struct xl_table pending;
+	 * since (sorted, each once) */
+	struct xl_keys pending;
 	/* the services of the refused ops of the run under way */
-	struct xl_service *refused;
-	size_t nrefused, cap_refused;
+	struct xl_keys refused;
 	bool refused_lost; /* one could not be recorded (out of memory) */
 };
 
@@ -41,12 +42,14 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-struct xl_sync *xl_sync_new(struct xl_ipvs *ipvs)
+struct xl_sync *xl_sync_new(const struct xl_kernel_ops *ops, void *kernel)
 {
 	struct xl_sync *s = calloc(1, sizeof(*s));
 
-	if (s)
-		s->ipvs = ipvs;
+	if (s) {
+		s->ops = ops;
+		s->kh = kernel;
+	}
 	return s;
 }
 
@@ -56,8 +59,8 @@ void xl_sync_free(struct xl_sync *s)
 		return;
 	xl_table_free(&s->kernel);
 	xl_table_free(&s->applied);
-	xl_table_free(&s->pending);
-	free(s->refused);
+	xl_keys_free(&s->pending);
+	xl_keys_free(&s->refused);
 	free(s);
 }
 
@@ -76,7 +79,7 @@ const struct xl_table *xl_sync_applied(const struct xl_sync *s)
 	return &s->applied;
 }
 
-const struct xl_table *xl_sync_pending(const struct xl_sync *s)
+const struct xl_keys *xl_sync_pending(const struct xl_sync *s)
 {
 	return &s->pending;
 }
@@ -84,34 +87,20 @@ const struct xl_table *xl_sync_pending(const struct xl_sync *s)
 static void op_failed(const struct xl_op *op, int err, void *arg)
 {
 	struct xl_sync *s = arg;
-	struct xl_service *v;
 	char buf[256];
 
 	xl_err("%s: %s", xl_op_format(op, buf, sizeof(buf)),
-	       xl_ipvs_strerror(op, err));
-	if (s->nrefused == s->cap_refused) {
-		size_t cap = s->cap_refused ? 2 * s->cap_refused : 16;
-
-		v = realloc(s->refused, cap * sizeof(*v));
-		if (!v) {
-			s->refused_lost = true;
-			return;
-		}
-		s->refused = v;
-		s->cap_refused = cap;
-	}
-	v = &s->refused[s->nrefused++];
-	*v = *op->svc;
-	v->dests = NULL;
-	v->ndests = 0;
+	       s->ops->strerror(s->kh, op, err));
+	if (xl_keys_push(&s->refused, op->svc) < 0)
+		s->refused_lost = true;
 }
 
-/* xl_ipvs_apply, with the services of refused ops recorded. */
+/* The kernel's apply, with the services of refused ops recorded. */
 static long apply(struct xl_sync *s, const struct xl_ops *ops)
 {
-	s->nrefused = 0;
+	s->refused.n = 0;
 	s->refused_lost = false;
-	return xl_ipvs_apply(s->ipvs, ops->v, ops->n, op_failed, s);
+	return s->ops->apply(s->kh, ops->v, ops->n, op_failed, s);
 }
 
 /*
@@ -130,7 +119,7 @@ static int read_back(struct xl_sync *s, const struct xl_service *keys,
 		return -ENOMEM;
 	/* in key order, so sorted */
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = xl_ipvs_get_service(s->ipvs, &keys[i],
+		rc = s->ops->get_service(s->kh, &keys[i],
 					 &seen.svcs[seen.nsvcs]);
 		if (!rc)
 			seen.nsvcs++;
@@ -156,28 +145,27 @@ static int settle(struct xl_sync *s, const struct xl_service *keys,
 {
 	const struct xl_table covered = { .svcs = (struct xl_service *)keys,
 					  .nsvcs = nkeys };
-	struct xl_table next = { 0 };
+	struct xl_keys next = { 0 };
 	size_t n;
 
 	if (s->refused_lost)
 		return -ENOMEM;
-	n = xl_keys_unique(s->refused, s->nrefused);
-	s->nrefused = 0;
-	if (!n && (!s->pending.nsvcs || !keys)) {
-		xl_table_free(&s->pending);
+	n = xl_keys_unique(s->refused.v, s->refused.n);
+	s->refused.n = 0;
+	if (!n && (!s->pending.n || !keys)) {
+		s->pending.n = 0;
 		return 0;
 	}
-	next.svcs = malloc((s->pending.nsvcs + n) * sizeof(*next.svcs));
-	if (!next.svcs)
+	if (XL_GROW(next.v, next.cap, s->pending.n + n, 1) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; keys && i < s->pending.nsvcs; i++)
-		if (!xl_table_find(&covered, &s->pending.svcs[i]))
-			next.svcs[next.nsvcs++] = s->pending.svcs[i];
-	memcpy(next.svcs + next.nsvcs, s->refused, n * sizeof(*next.svcs));
-	next.nsvcs = xl_keys_unique(next.svcs, next.nsvcs + n);
-	xl_table_free(&s->pending);
+	for (size_t i = 0; keys && i < s->pending.n; i++)
+		if (!xl_table_find(&covered, &s->pending.v[i]))
+			next.v[next.n++] = s->pending.v[i];
+	memcpy(next.v + next.n, s->refused.v, n * sizeof(*next.v));
+	next.n = xl_keys_unique(next.v, next.n + n);
+	xl_keys_free(&s->pending);
 	s->pending = next;
-	return n ? read_back(s, s->refused, n) : 0;
+	return n ? read_back(s, s->refused.v, n) : 0;
 }
 
 /*
@@ -227,11 +215,8 @@ static int keep_applied(struct xl_sync *s, const struct xl_table *want)
 
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < want->nsvcs; i++) {
-		v[i] = want->svcs[i];
-		v[i].dests = NULL;
-		v[i].ndests = 0;
-	}
+	for (size_t i = 0; i < want->nsvcs; i++)
+		v[i] = xl_service_key(&want->svcs[i]);
 	xl_table_free(&s->applied);
 	s->applied.svcs = v;
 	s->applied.nsvcs = want->nsvcs;
@@ -241,7 +226,7 @@ static int keep_applied(struct xl_sync *s, const struct xl_table *want)
 static void log_ops(const struct xl_ops *ops, size_t log_ops_max,
 		    struct xl_sync_result *res)
 {
-	int prio = ops->n <= log_ops_max ? 6 : 7;
+	int prio = ops->n <= log_ops_max ? XL_LOG_INFO : XL_LOG_DEBUG;
 	char buf[256];
 
 	bool on = xl_log_enabled(prio);
@@ -263,7 +248,7 @@ static int ensure_kernel(struct xl_sync *s, struct xl_sync_result *res)
 	if (s->kernel_valid)
 		return 0;
 	xl_table_free(&s->kernel);
-	if ((rc = xl_ipvs_dump(s->ipvs, &s->kernel)) < 0) {
+	if ((rc = s->ops->dump(s->kh, &s->kernel)) < 0) {
 		xl_err("reading the IPVS table: %s", strerror(-rc));
 		return rc;
 	}
@@ -282,11 +267,8 @@ static struct xl_service *keys_sorted(const struct xl_service *keys,
 
 	if (!k)
 		return NULL;
-	for (size_t i = 0; i < nkeys; i++) {
-		k[i] = keys[i];
-		k[i].dests = NULL;
-		k[i].ndests = 0;
-	}
+	for (size_t i = 0; i < nkeys; i++)
+		k[i] = xl_service_key(&keys[i]);
 	*n = xl_keys_unique(k, nkeys);
 	return k;
 }
@@ -409,4 +391,16 @@ out:
 	xl_ops_free(&ops);
 	res->ms = now_ms() - t0;
 	return rc;
+}
+
+void xl_sync_log_result(const char *why, const struct xl_sync_result *r)
+{
+	const size_t *c = r->count;
+
+	xl_info("%s: %zu ops applied in %.0f ms (services +%zu ~%zu -%zu, "
+		"real servers +%zu ~%zu -%zu), %ld failed%s",
+		why, r->nops, r->ms, c[XL_OP_ADD_SVC], c[XL_OP_EDIT_SVC],
+		c[XL_OP_DEL_SVC], c[XL_OP_ADD_DEST], c[XL_OP_EDIT_DEST],
+		c[XL_OP_DEL_DEST], r->failed,
+		r->dumped ? " (the whole table read first)" : "");
 }

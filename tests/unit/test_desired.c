@@ -26,7 +26,7 @@
 
 #include "config.h"
 #include "conftext.h"
-#include "health.h"
+#include "desired.h"
 
 /* ---- building configurations ------------------------------------------ */
 

@@ -5,8 +5,8 @@
  * them; the kernel's connection counts come from a table the test controls.
  */
 #include "config.h"
+#include "desired.h"
 #include "drain.h"
-#include "health.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

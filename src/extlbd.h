@@ -1,0 +1,94 @@
+/*
+ * extlbd.h - the daemon's state, shared by the files of the daemon alone.
+ *
+ * extlbd.c owns the options, the lifecycle, the signals and the timers;
+ * apply.c the runs that bring the kernel to the desired table; reload.c
+ * reads the configuration (at start and at every reload) and puts a new
+ * one in force; handover.c takes over what the kernel holds at start and
+ * leaves it at stop.
+ */
+#ifndef EXTLB_EXTLBD_H
+#define EXTLB_EXTLBD_H
+
+#include "check.h"
+#include "config.h"
+#include "desired.h"
+#include "drain.h"
+#include "health.h"
+#include "incwatch.h"
+#include "ipvs.h"
+#include "sync.h"
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define XL_OPS_LOGGED 200    /* above this many ops, each is logged at debug */
+#define XL_RESYNC_SLICE 1000 /* services read back per resync step, at most */
+
+struct xl_daemon {
+	struct ev_loop *loop;
+	const char *conf_path;
+	const char *pidfile;
+	struct xl_config *cfg;
+	struct xl_ipvs *ipvs;
+	struct xl_sync *sync;
+	struct xl_checker *checker;
+	struct xl_health *health;
+	struct xl_incwatch *incwatch; /* include_dir changes, when asked */
+	double read_at; /* when d->cfg was read (the wall clock's seconds) */
+	ev_signal sighup, sigterm, sigint;
+	ev_timer resync;    /* periodic comparison with a fresh dump */
+	ev_timer health_tw; /* health changes of one iteration, applied once */
+	ev_timer drain_tw;  /* polls the connections of draining servers */
+	ev_timer retry;	    /* refused ops, or a sync that could not run */
+	struct xl_drain drain;
+	struct xl_desired want; /* configuration + health + drains */
+	size_t resync_pos;    /* next service of want a rolling resync reads */
+	struct xl_keys hkeys; /* services health changed, not yet applied */
+};
+
+/* extlbd.c: the retry timer armed, if it is not yet. */
+void xl_daemon_retry_later(struct xl_daemon *d);
+
+/* apply.c: the desired table rebuilt whole and the kernel brought to it
+ * (start-up, resync, and whenever a narrower run cannot be made). */
+int xl_daemon_sync_full(struct xl_daemon *d, const char *why, bool quiet);
+/* apply.c: only the services k names can differ from what the kernel was
+ * last brought to: the entries of the first nstale are rebuilt, then those
+ * services alone reconciled.  Falls back to the full run. */
+int xl_daemon_sync_keys(struct xl_daemon *d, const char *why, bool quiet,
+			const struct xl_keys *k, size_t nstale);
+/* apply.c: how many steps a resync round takes (1: a whole dump). */
+size_t xl_daemon_resync_slices(const struct xl_daemon *d);
+/* apply.c: one resync step; true when it compared the whole table. */
+bool xl_daemon_resync_step(struct xl_daemon *d);
+/* apply.c: the services of refused ops read back and put right. */
+void xl_daemon_retry(struct xl_daemon *d);
+/* apply.c: the services of health changes kept (by key: a reload may come
+ * before they are applied) for the next xl_daemon_sync_keys. */
+void xl_daemon_health_changed(struct xl_daemon *d, const size_t *vs, size_t n);
+/* apply.c: the drains that are over end, and their servers go. */
+void xl_daemon_drain_step(struct xl_daemon *d, double now);
+
+/* reload.c: the heap grows in large steps while a configuration is read
+ * and applied (large), in glibc's own afterwards. */
+void xl_daemon_heap_steps(bool large);
+/* reload.c: the configuration read for start-up, every error printed on
+ * stderr; NULL when it is invalid. */
+struct xl_config *xl_daemon_load(const char *path);
+/* reload.c: -t: what a check of the configuration prints. */
+void xl_daemon_print_check(const char *path, const struct xl_config *c);
+/* reload.c: include_dir files refused, logged as warnings. */
+void xl_daemon_log_refused(const struct xl_config *c);
+/* reload.c: d->conf_path read again and, when valid, put in force. */
+void xl_daemon_reload(struct xl_daemon *d);
+
+/* handover.c: what the kernel holds read first, the configuration's
+ * services adopted from it, then the whole desired table applied.  0 or
+ * -1. */
+int xl_daemon_adopt(struct xl_daemon *d);
+/* handover.c: at stop, what on_stop says is left in the kernel. */
+void xl_daemon_release(struct xl_daemon *d);
+
+#endif
