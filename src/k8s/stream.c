@@ -72,6 +72,7 @@ void watch_stream_release(struct stream *s)
 	free(s->body);
 	s->body = NULL;
 	s->blen = 0;
+	s->bcap = 0;
 	s->too_big = false;
 }
 
@@ -262,21 +263,35 @@ static int feed(struct stream *s, const char *p, size_t len)
 /* Keeps the bytes in s->body, up to s->bmax.  false when they do not fit. */
 static bool keep(struct stream *s, const char *p, size_t len)
 {
-	size_t cap;
+	size_t need, cap;
 	char *b;
 
 	if (len > s->bmax - s->blen) {
 		s->too_big = true;
 		return false;
 	}
-	cap = s->blen + len + 1;
-	b = realloc(s->body, cap < 4096 ? 4096 : cap);
-	if (!b)
-		return false;
-	memcpy(b + s->blen, p, len);
+	/*
+	 * Doubling, not the exact size per chunk: a 32 MiB page comes in
+	 * thousands of chunks, and a realloc that moves (always, under ASan)
+	 * would copy the page again for each.  Never more room than a page
+	 * may take, so the cap on memory stays what bmax says.
+	 */
+	need = s->blen + len + 1;
+	if (need > s->bcap) {
+		cap = s->bcap ? s->bcap : 4096;
+		while (cap < need)
+			cap *= 2;
+		if (cap > s->bmax + 1)
+			cap = need > s->bmax + 1 ? need : s->bmax + 1;
+		b = realloc(s->body, cap);
+		if (!b)
+			return false;
+		s->body = b;
+		s->bcap = cap;
+	}
+	memcpy(s->body + s->blen, p, len);
 	s->blen += len;
-	b[s->blen] = 0;
-	s->body = b;
+	s->body[s->blen] = 0;
 	return true;
 }
 

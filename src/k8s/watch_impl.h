@@ -34,7 +34,7 @@ struct stream {
 	struct k8s_json_scan scan; /* the event being read, and its bounds */
 	/* a LIST page, or a watch's answer when it is not 200 */
 	char *body;
-	size_t blen, bmax;
+	size_t blen, bmax, bcap; /* bcap: what body holds room for */
 	bool too_big;
 	struct k8s_cache fresh; /* the LIST being read */
 	char *list_path;	/* its path, "/api/v1/services" */
