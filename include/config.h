@@ -9,6 +9,7 @@
 #ifndef EXTLB_CONFIG_H
 #define EXTLB_CONFIG_H
 
+#include "check_rules.h"
 #include "model.h"
 #include "util.h"
 
@@ -18,22 +19,11 @@
 
 enum xl_on_stop { XL_ON_STOP_KEEP, XL_ON_STOP_REMOVE };
 
-enum xl_check_type {
-	XL_CHECK_TCP,
-	XL_CHECK_HTTP,
-	XL_CHECK_HTTPS,
-	XL_CHECK_UDP,
-	XL_CHECK_SCRIPT,
-	XL_CHECK_NONE,
-};
-
-struct xl_status_range {
-	uint16_t lo, hi;
-};
-
-#define XL_STATUS_MAX 16
-
-/* One check, after inheritance (global -> service -> real server). */
+/*
+ * One check, after inheritance (global -> service -> real server).  Which
+ * fields a type reads, and how they are set, its descriptor says
+ * (check_types.h).
+ */
 struct xl_check_config {
 	enum xl_check_type type;
 	double interval; /* seconds */
@@ -213,7 +203,5 @@ const struct xl_vs_config *xl_config_find(const struct xl_config *c,
 
 /* The IPVS table the configuration asks for, sorted; 0 or -ENOMEM. */
 int xl_config_table(const struct xl_config *c, struct xl_table *out);
-
-const char *xl_check_type_name(enum xl_check_type t);
 
 #endif

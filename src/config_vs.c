@@ -379,12 +379,18 @@ static void vs_check(struct loader *ld, struct vs_ctx *x)
 	if (x->k.s[VS_CHECK])
 		cfg_check_apply(ld, x->k.s[VS_CHECK], &x->vs->check, &x->org,
 				&x->eff);
-	/* a script check set in the main file's global group runs for the
-	 * addresses this file names: not from a file others can write */
+	/* a check that runs programs (script) set in the main file's global
+	 * group runs for the addresses this file names: not from a file
+	 * others can write */
 	if (!ld->trusted && x->eff == ld->global_eff &&
-	    x->vs->check.type == XL_CHECK_SCRIPT)
-		cfg_untrusted_err(ld, x->grp,
-				  "a script check (inherited from global)");
+	    xl_check_ops(x->vs->check.type)->runs_programs) {
+		char what[64];
+
+		snprintf(what, sizeof(what),
+			 "a %s check (inherited from global)",
+			 xl_check_type_name(x->vs->check.type));
+		cfg_untrusted_err(ld, x->grp, what);
+	}
 }
 
 /* ---- real servers and the sorry server ------------------------------- */
@@ -511,7 +517,7 @@ static void rs_parse(struct loader *ld, struct vs_ctx *x,
 		cfg_check_copy(r->check, &x->vs->check);
 		cfg_check_apply(ld, k.s[RS_CHECK], r->check, &org, &eff);
 	}
-	cfg_check_script(ld, r->check, eff);
+	cfg_check_complete(ld, r->check, eff);
 }
 
 static int dest_ptr_cmp(const void *a, const void *b)
@@ -569,7 +575,7 @@ static void vs_reals(struct loader *ld, struct vs_ctx *x)
 		n = config_setting_length(list);
 	if (n == 0) {
 		/* the check real servers will get when they are added */
-		cfg_check_script(ld, &vs->check, x->eff);
+		cfg_check_complete(ld, &vs->check, x->eff);
 		return;
 	}
 	vs->reals = calloc(1, (size_t)n * sizeof(*vs->reals) +

@@ -23,13 +23,16 @@ fi
 
 # what each target links, beside itself
 k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c src/util.c"
-config_srcs="$(cd "$repo" && ls src/config*.c | tr '\n' ' ') src/incfile.c src/model.c src/util.c"
+# the loader finds check types and their keys in the registry, which
+# brings every check type with it, http's libcurl glue (loaded as extlbd
+# does) included
+config_srcs="$(cd "$repo" && ls src/config*.c src/check*.c | tr '\n' ' ') src/incfile.c src/model.c src/util.c src/curl_ev.c src/curl_dl.c"
 declare -A sources=(
     [fuzz_include]="$config_srcs"
     [fuzz_k8s_list]="$k8s_srcs"
 )
 declare -A libs=(
-    [fuzz_include]="$(pkg-config --cflags --libs libconfig)"
+    [fuzz_include]="-I$out -DXL_CURL_DLOPEN -DCURL_DISABLE_TYPECHECK $(pkg-config --cflags --libs libconfig libcurl) -lev -ldl -lm"
     [fuzz_k8s_list]="$(pkg-config --cflags --libs libcurl json-c yaml-0.1) -lev -lm"
 )
 
@@ -44,6 +47,9 @@ print(json.dumps({"kind": "List", "metadata": {"resourceVersion": "1", "continue
                   "items": [o, o]}))' "$f" >"$1/$(basename "$f")"
     done
 }
+
+# curl_dl.c reads the libcurl to load from configure's header
+printf '#define XL_LIBCURL_SONAME "libcurl.so.4"\n' >"$out/autoconf.h"
 
 passed=0 failed=0
 for t in "${targets[@]}"; do
