@@ -22,7 +22,8 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 # what each target links, beside itself
-k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c src/util.c"
+# checkopts.c validates annotations with extlbd's own rules (check_rules.c)
+k8s_srcs="$(cd "$repo" && ls src/k8s/*.c | grep -v '/main\.c$' | tr '\n' ' ') src/curl_ev.c src/util.c src/check_rules.c"
 # the loader finds check types and their keys in the registry, which
 # brings every check type with it, http's libcurl glue (loaded as extlbd
 # does) included
