@@ -145,8 +145,12 @@ struct xl_config {
 	size_t *by_name; /* ... and by name */
 	size_t nsame;  /* services with vs[i].prev set */
 	/* the configuration vs[i].prev index into: to compare with, never to
-	 * read (it is freed once this one is in force) */
+	 * read.  It cannot dangle: freeing that configuration sets it to
+	 * NULL here (and a new snapshot at the same address is not it) */
 	const struct xl_config *prev;
+	/* config.c's own: the snapshots whose prev this one is, so that
+	 * freeing it can clear theirs, linked through their next_follower */
+	struct xl_config *followers, *next_follower;
 
 	/* every file read, in order: main file first, then include_dir */
 	char **files;
@@ -182,12 +186,20 @@ struct xl_config *xl_config_load(const char *path, struct xl_errors *errs);
  * copied from prev.  The main file is always read.  prev may be NULL.
  * Every service equal in all its settings to one of prev's names it
  * (vs[i].prev), so that what follows a reload can leave it alone; the
- * indexes are only meaningful while prev lives.
+ * indexes are only meaningful while prev lives, which is while the new
+ * snapshot's prev is not NULL.
  */
 struct xl_config *xl_config_reload(const char *path,
 				   const struct xl_config *prev,
 				   struct xl_errors *errs);
 void xl_config_free(struct xl_config *c);
+
+/*
+ * Sets c->prev to prev (NULL: none), so that freeing prev clears it.
+ * xl_config_reload() does it; only a snapshot whose vs[i].prev were set by
+ * hand (tests) needs it.
+ */
+void xl_config_follow(struct xl_config *c, const struct xl_config *prev);
 
 /*
  * Frees what the files parsed to.  Nothing in c points into it: it is only

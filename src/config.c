@@ -225,6 +225,53 @@ const struct xl_vs_config *xl_config_find(const struct xl_config *c,
 	return NULL;
 }
 
+/* c off its prev's list of followers, and its prev cleared. */
+static void unfollow_prev(struct xl_config *c)
+{
+	struct xl_config **pp;
+
+	if (!c->prev)
+		return;
+	pp = &((struct xl_config *)c->prev)->followers;
+	while (*pp != c)
+		pp = &(*pp)->next_follower;
+	*pp = c->next_follower;
+	c->next_follower = NULL;
+	c->prev = NULL;
+}
+
+/*
+ * c->prev = prev, with c put on prev's list of followers so that freeing
+ * prev clears it: a pointer to a freed snapshot is never left to compare
+ * with, and a later snapshot allocated at the same address is never taken
+ * for it.  The list is bookkeeping beside a snapshot's content, which
+ * stays as it was loaded: that is why prev may be written through here.
+ */
+void xl_config_follow(struct xl_config *c, const struct xl_config *prev)
+{
+	struct xl_config *p = (struct xl_config *)prev;
+
+	unfollow_prev(c);
+	if (!p)
+		return;
+	c->prev = prev;
+	c->next_follower = p->followers;
+	p->followers = c;
+}
+
+/* Off its prev's list, and every follower's prev cleared. */
+static void unfollow(struct xl_config *c)
+{
+	unfollow_prev(c);
+	while (c->followers) {
+		struct xl_config *f = c->followers;
+
+		c->followers = f->next_follower;
+		f->prev = NULL;
+		f->next_follower = NULL;
+	}
+}
+
 struct xl_config *xl_config_reload(const char *path,
 				   const struct xl_config *prev,
 				   struct xl_errors *errs)
@@ -263,7 +310,7 @@ struct xl_config *xl_config_reload(const char *path,
 		goto fail;
 	if (prev) {
 		cfg_link_prev(c, prev);
-		c->prev = prev;
+		xl_config_follow(c, prev);
 	}
 	free(ld.main_dir);
 	return c;
@@ -302,6 +349,7 @@ void xl_config_free(struct xl_config *c)
 {
 	if (!c)
 		return;
+	unfollow(c);
 	xl_config_drop_parsed(c);
 	for (size_t i = 0; i < c->nvs; i++)
 		cfg_vs_free(&c->vs[i]);
