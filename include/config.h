@@ -122,7 +122,7 @@ struct xl_file_stamp {
 /* Accumulated "file:line: message" lines. */
 struct xl_errors {
 	char **msgs;
-	size_t n;
+	size_t n, cap;
 };
 
 #define XL_MAX_SERVICES_DEFAULT 65536

@@ -26,7 +26,7 @@ static void errors_vadd(struct xl_errors *e, const char *file, int line,
 			const char *fmt, va_list ap)
 {
 	char msg[1024]; /* a longer message is cut, never lost */
-	char *full = NULL, **msgs;
+	char *full = NULL;
 	int n;
 
 	if (!e)
@@ -40,14 +40,9 @@ static void errors_vadd(struct xl_errors *e, const char *file, int line,
 		n = asprintf(&full, "%s", msg);
 	if (n < 0)
 		return;
-	/* the capacity doubles at each power of two: n adds cost O(n) */
-	if ((e->n & (e->n - 1)) == 0) {
-		msgs = realloc(e->msgs, (e->n ? 2 * e->n : 1) * sizeof(*msgs));
-		if (!msgs) {
-			free(full);
-			return;
-		}
-		e->msgs = msgs;
+	if (XL_GROW(e->msgs, e->cap, e->n + 1, 8) < 0) {
+		free(full);
+		return;
 	}
 	e->msgs[e->n++] = full;
 }
@@ -70,7 +65,7 @@ void xl_errors_free(struct xl_errors *e)
 		free(e->msgs[i]);
 	free(e->msgs);
 	e->msgs = NULL;
-	e->n = 0;
+	e->n = e->cap = 0;
 }
 
 /* ---- loader state and locations -------------------------------------- */

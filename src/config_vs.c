@@ -618,24 +618,16 @@ static void vs_sorry(struct loader *ld, struct vs_ctx *x)
 	x->vs->has_sorry = true;
 }
 
-/* A new zeroed entry at the end of c->vs; NULL (oom noted) on failure. */
-/* A zeroed service at the end; own: with a share of its own (not taken
- * over from prev). */
+/* A zeroed service at the end of c->vs, NULL (oom noted) on failure; own:
+ * with a share of its own (not taken over from prev). */
 struct xl_vs_config *cfg_vs_slot(struct loader *ld, bool own)
 {
 	struct xl_config *c = ld->c;
 	struct xl_vs_config *vs;
-	size_t cap;
 
-	if (c->nvs == ld->cap_vs) {
-		cap = ld->cap_vs ? 2 * ld->cap_vs : 16;
-		vs = realloc(c->vs, cap * sizeof(*vs));
-		if (!vs) {
-			cfg_oom(ld);
-			return NULL;
-		}
-		c->vs = vs;
-		ld->cap_vs = cap;
+	if (XL_GROW(c->vs, ld->cap_vs, c->nvs + 1, 16) < 0) {
+		cfg_oom(ld);
+		return NULL;
 	}
 	vs = &c->vs[c->nvs++];
 	memset(vs, 0, sizeof(*vs));
