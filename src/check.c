@@ -72,12 +72,11 @@ void xl_probe_target(struct xl_probe *p, const struct xl_check_config *cfg,
 static void probe_release(struct xl_probe *p)
 {
 	struct ev_loop *loop = p->ck->loop;
-	const struct xl_check_ops *ops = xl_check_ops(p->cfg->type);
 
 	ev_io_stop(loop, &p->io);
 	ev_timer_stop(loop, &p->timer);
-	if (ops->release)
-		ops->release(p);
+	if (p->ops->release)
+		p->ops->release(p);
 	if (p->fd >= 0) {
 		close(p->fd);
 		p->fd = -1;
@@ -123,6 +122,7 @@ int xl_probe_start(struct xl_checker *ck, struct xl_probe *p)
 
 	/* The engine reuses probes: nothing of a previous run survives. */
 	p->ck = ck;
+	p->ops = ops;
 	p->fd = -1;
 	p->pid = 0;
 	p->priv = NULL;
@@ -156,9 +156,8 @@ static void deferred_reason(const struct xl_probe *p, enum xl_check_status st,
 			    int code, char *buf, size_t len)
 {
 	const char *type = xl_check_type_name(p->cfg->type);
+	const struct xl_check_ops *ops = p->ops;
 	char e[128];
-
-	const struct xl_check_ops *ops = xl_check_ops(p->cfg->type);
 
 	if (code >= XL_E_TYPE && ops->reason) {
 		ops->reason(p, code, buf, len);
