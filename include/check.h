@@ -67,6 +67,8 @@ struct xl_probe {
 
 	/* private */
 	struct xl_checker *ck;
+	/* its type, as it was started: ends it whatever cfg says by then */
+	const struct xl_check_ops *ops;
 	bool running;
 	int fd;
 	pid_t pid;

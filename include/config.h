@@ -9,6 +9,7 @@
 #ifndef EXTLB_CONFIG_H
 #define EXTLB_CONFIG_H
 
+#include "check_rules.h"
 #include "model.h"
 #include "util.h"
 
@@ -18,22 +19,11 @@
 
 enum xl_on_stop { XL_ON_STOP_KEEP, XL_ON_STOP_REMOVE };
 
-enum xl_check_type {
-	XL_CHECK_TCP,
-	XL_CHECK_HTTP,
-	XL_CHECK_HTTPS,
-	XL_CHECK_UDP,
-	XL_CHECK_SCRIPT,
-	XL_CHECK_NONE,
-};
-
-struct xl_status_range {
-	uint16_t lo, hi;
-};
-
-#define XL_STATUS_MAX 16
-
-/* One check, after inheritance (global -> service -> real server). */
+/*
+ * One check, after inheritance (global -> service -> real server).  Which
+ * fields a type reads, and how they are set, its descriptor says
+ * (check_types.h).
+ */
 struct xl_check_config {
 	enum xl_check_type type;
 	double interval; /* seconds */
@@ -132,7 +122,7 @@ struct xl_file_stamp {
 /* Accumulated "file:line: message" lines. */
 struct xl_errors {
 	char **msgs;
-	size_t n;
+	size_t n, cap;
 };
 
 #define XL_MAX_SERVICES_DEFAULT 65536
@@ -155,8 +145,12 @@ struct xl_config {
 	size_t *by_name; /* ... and by name */
 	size_t nsame;  /* services with vs[i].prev set */
 	/* the configuration vs[i].prev index into: to compare with, never to
-	 * read (it is freed once this one is in force) */
+	 * read.  It cannot dangle: freeing that configuration sets it to
+	 * NULL here (and a new snapshot at the same address is not it) */
 	const struct xl_config *prev;
+	/* config.c's own: the snapshots whose prev this one is, so that
+	 * freeing it can clear theirs, linked through their next_follower */
+	struct xl_config *followers, *next_follower;
 
 	/* every file read, in order: main file first, then include_dir */
 	char **files;
@@ -192,12 +186,20 @@ struct xl_config *xl_config_load(const char *path, struct xl_errors *errs);
  * copied from prev.  The main file is always read.  prev may be NULL.
  * Every service equal in all its settings to one of prev's names it
  * (vs[i].prev), so that what follows a reload can leave it alone; the
- * indexes are only meaningful while prev lives.
+ * indexes are only meaningful while prev lives, which is while the new
+ * snapshot's prev is not NULL.
  */
 struct xl_config *xl_config_reload(const char *path,
 				   const struct xl_config *prev,
 				   struct xl_errors *errs);
 void xl_config_free(struct xl_config *c);
+
+/*
+ * Sets c->prev to prev (NULL: none), so that freeing prev clears it.
+ * xl_config_reload() does it; only a snapshot whose vs[i].prev were set by
+ * hand (tests) needs it.
+ */
+void xl_config_follow(struct xl_config *c, const struct xl_config *prev);
 
 /*
  * Frees what the files parsed to.  Nothing in c points into it: it is only
@@ -213,7 +215,5 @@ const struct xl_vs_config *xl_config_find(const struct xl_config *c,
 
 /* The IPVS table the configuration asks for, sorted; 0 or -ENOMEM. */
 int xl_config_table(const struct xl_config *c, struct xl_table *out);
-
-const char *xl_check_type_name(enum xl_check_type t);
 
 #endif

@@ -1,16 +1,16 @@
 /*
  * check.c - the life of a probe, whatever its type.
  *
- * xl_probe_start() resets a probe's private state and hands it to its type
- * (check_tcp.c, check_udp.c, check_script.c, check_http.c); the "none" type
- * lives here.  Every probe ends in xl_probe_finish(), which stops all of its
- * watchers, closes its socket, gives back its curl handle or kills its
- * child, and only then calls done: the owner may restart the probe from
- * done, and a cancelled probe leaves nothing behind.  Results known at once
- * (type none, connect() refused synchronously, no file descriptors) are
- * delivered by a zero timer, so done never runs inside xl_probe_start().
- * The few helpers the types share (reason text, timeouts, addresses) are
- * here too.
+ * xl_probe_start() resets a probe's private state and hands it to its type,
+ * found in the registry (check_types.h).  Every probe ends in
+ * xl_probe_finish(), which stops all of its watchers, closes its socket,
+ * has its type give back the rest (curl handle, child), and only then
+ * calls done: the owner may restart the probe from done, and a cancelled
+ * probe leaves nothing behind.  Results known at once (a type that checks
+ * nothing, connect() refused at once, no file descriptors) are delivered
+ * by a zero timer, so done never runs inside xl_probe_start(), and put in
+ * words by their type.  The few helpers the types share (reason text,
+ * timeouts, addresses) are here too.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -42,7 +42,9 @@ void xl_checker_free(struct xl_checker *ck)
 {
 	if (!ck)
 		return;
-	xl_http_fini(ck);
+	for (size_t t = 0; t < XL_CHECK_NTYPES; t++)
+		if (xl_check_ops(t)->fini)
+			xl_check_ops(t)->fini(ck);
 	free(ck);
 }
 
@@ -73,8 +75,8 @@ static void probe_release(struct xl_probe *p)
 
 	ev_io_stop(loop, &p->io);
 	ev_timer_stop(loop, &p->timer);
-	xl_script_release(p);
-	xl_http_release(p);
+	if (p->ops->release)
+		p->ops->release(p);
 	if (p->fd >= 0) {
 		close(p->fd);
 		p->fd = -1;
@@ -106,33 +108,21 @@ void xl_probe_finish(struct xl_probe *p, enum xl_check_status st,
 	p->done(p, &r);
 }
 
-static void none_start(struct xl_probe *p)
-{
-	xl_probe_defer(p, XL_CHECK_UP, XL_E_NOCHECK);
-}
-
 int xl_probe_start(struct xl_checker *ck, struct xl_probe *p)
 {
-	static void (*const start[])(struct xl_probe *) = {
-	    [XL_CHECK_TCP] = xl_tcp_start,
-	    [XL_CHECK_HTTP] = xl_http_start,
-	    [XL_CHECK_HTTPS] = xl_http_start,
-	    [XL_CHECK_UDP] = xl_udp_start,
-	    [XL_CHECK_SCRIPT] = xl_script_start,
-	    [XL_CHECK_NONE] = none_start,
-	};
-	enum xl_check_type t;
+	const struct xl_check_ops *ops;
 
 	if (!ck || !p || !p->cfg || !p->done)
 		return -EINVAL;
 	if (p->running)
 		return -EBUSY;
-	t = p->cfg->type;
-	if ((unsigned)t >= XL_ARRAY_SIZE(start) || !start[t])
+	ops = xl_check_ops(p->cfg->type);
+	if (!ops)
 		return -EINVAL;
 
 	/* The engine reuses probes: nothing of a previous run survives. */
 	p->ck = ck;
+	p->ops = ops;
 	p->fd = -1;
 	p->pid = 0;
 	p->priv = NULL;
@@ -149,7 +139,7 @@ int xl_probe_start(struct xl_checker *ck, struct xl_probe *p)
 	p->started = ev_now(ck->loop);
 	p->running = true;
 	ck->running++;
-	start[t](p);
+	ops->start(p);
 	return 0;
 }
 
@@ -166,53 +156,22 @@ static void deferred_reason(const struct xl_probe *p, enum xl_check_status st,
 			    int code, char *buf, size_t len)
 {
 	const char *type = xl_check_type_name(p->cfg->type);
+	const struct xl_check_ops *ops = p->ops;
 	char e[128];
 
-	switch (code) {
-	case XL_E_OK:
-		snprintf(buf, len, "connected");
-		break;
-	case XL_E_NOCHECK:
-		snprintf(buf, len, "no check");
-		break;
-	case XL_E_NOUSER:
-		snprintf(buf, len, "unknown user \"%.64s\"",
-			 p->cfg->user ? p->cfg->user : "");
-		break;
-	case XL_E_NOCAPS:
-		snprintf(buf, len,
-			 "extlbd runs as root without %s, needed to run the "
-			 "script as user \"%.64s\"",
-			 xl_script_missing_caps(),
-			 p->cfg->user ? p->cfg->user : "nobody");
-		break;
-	case XL_E_NOLOOP:
-		snprintf(buf, len, "script checks need libev's default loop");
-		break;
-	case XL_E_NOCOMMAND:
-		snprintf(buf, len, "script check without a command");
-		break;
-	case XL_E_URL:
-		snprintf(buf, len, "%s url too long", type);
-		break;
-	case XL_E_CURL:
-		snprintf(buf, len, "%s: libcurl refused the request", type);
-		break;
-	case XL_E_NOCURL:
-		snprintf(buf, len, "%s check could not run: libcurl could not "
-			 "be loaded: %s", type, xl_http_nocurl_why());
-		break;
-	case XL_E_UNREACHABLE:
-		snprintf(buf, len, "udp port unreachable");
-		break;
-	default:
-		xl_errno_text(code, e, sizeof(e));
-		if (st == XL_CHECK_ERROR)
-			snprintf(buf, len, "%s check could not run: %s", type,
-				 e);
-		else
-			snprintf(buf, len, "%s", e);
+	if (code >= XL_E_TYPE && ops->reason) {
+		ops->reason(p, code, buf, len);
+		return;
 	}
+	if (code >= XL_E_TYPE && (size_t)(code - XL_E_TYPE) < ops->ncodes) {
+		snprintf(buf, len, "%s", ops->codes[code - XL_E_TYPE]);
+		return;
+	}
+	xl_errno_text(code, e, sizeof(e));
+	if (st == XL_CHECK_ERROR)
+		snprintf(buf, len, "%s check could not run: %s", type, e);
+	else
+		snprintf(buf, len, "%s", e);
 }
 
 static void deferred_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -12,7 +12,7 @@
  * connection reuse, no session cache): a server that lost its certificate
  * or its listener must fail its next check.  Bodies are read only as far
  * as the verdict needs: not at all without `expect`, and at most
- * XL_HTTP_BODY_MAX bytes with it; the transfer is then cut short, which is
+ * HTTP_BODY_MAX bytes with it; the transfer is then cut short, which is
  * why a write error we asked for counts as success.  Requests, their easy
  * handles and the socket watchers are kept in free lists, so a steady rate
  * of checks does not keep creating and destroying them.
@@ -31,6 +31,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* At most this much of an HTTP body is kept to look for `expect`. */
+#define HTTP_BODY_MAX (64 * 1024)
+
+/* Why a request could not even start. */
+enum {
+	HTTP_E_URL = XL_E_TYPE, /* URL too long */
+	HTTP_E_CURL,		/* libcurl refused the request */
+	HTTP_E_NOCURL,		/* libcurl could not be loaded */
+};
+
 /* Idle requests kept for reuse; more than this are freed. */
 #define HTTP_IDLE_MAX 128
 #define HTTP_URL_MAX 2048
@@ -41,7 +51,7 @@ struct http_req {
 	CURL *easy;
 	struct curl_slist *headers;
 	struct curl_slist *connect_to;
-	char *body; /* XL_HTTP_BODY_MAX bytes, allocated on first need */
+	char *body; /* HTTP_BODY_MAX bytes, allocated on first need */
 	size_t blen;
 	bool stopped;	/* we cut the transfer short: not an error */
 	bool found;	/* `expect` seen in the body */
@@ -53,7 +63,7 @@ struct http_req {
 
 struct xl_http {
 	struct xl_curl_ev m; /* the multi handle on the loop */
-	struct http_req *active; /* for xl_http_fini() only */
+	struct http_req *active; /* for http_fini() only */
 	struct http_req *idle;
 	size_t nidle;
 };
@@ -133,7 +143,7 @@ static void http_body_add(struct http_req *r, const char *data, size_t len,
 {
 	size_t elen = strlen(expect);
 	size_t from = r->blen >= elen ? r->blen - elen + 1 : 0;
-	size_t n = XL_HTTP_BODY_MAX - r->blen;
+	size_t n = HTTP_BODY_MAX - r->blen;
 
 	if (n > len)
 		n = len;
@@ -141,7 +151,7 @@ static void http_body_add(struct http_req *r, const char *data, size_t len,
 	r->blen += n;
 	if (memmem(r->body + from, r->blen - from, expect, elen))
 		r->found = true;
-	else if (r->blen == XL_HTTP_BODY_MAX)
+	else if (r->blen == HTTP_BODY_MAX)
 		r->limit = true;
 }
 
@@ -157,7 +167,7 @@ static size_t http_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	if (!expect || !*expect || !http_status_ok(r->p->cfg, code))
 		goto stop;
 	if (!r->body) {
-		r->body = malloc(XL_HTTP_BODY_MAX);
+		r->body = malloc(HTTP_BODY_MAX);
 		if (!r->body)
 			goto stop;
 	}
@@ -291,9 +301,10 @@ static void http_done(CURL *easy, CURLcode rc, void *arg)
 /* Why libcurl could not be loaded, the last time it was tried. */
 static char nocurl_why[256];
 
-const char *xl_http_nocurl_why(void)
+/* http and https share one multi handle, in http's slot. */
+static struct xl_http **http_of(struct xl_checker *ck)
 {
-	return nocurl_why;
+	return (struct xl_http **)&ck->type_state[XL_CHECK_HTTP];
 }
 
 /*
@@ -305,10 +316,10 @@ static int http_ready(struct xl_checker *ck)
 {
 	struct xl_http *h;
 
-	if (ck->http)
+	if (*http_of(ck))
 		return 0;
 	if (xl_curl_load(nocurl_why, sizeof(nocurl_why)) < 0)
-		return XL_E_NOCURL;
+		return HTTP_E_NOCURL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		return ENOMEM;
 	h = calloc(1, sizeof(*h));
@@ -320,13 +331,13 @@ static int http_ready(struct xl_checker *ck)
 	/* each probe on a connection of its own, never multiplexed */
 	curl_multi_setopt(h->m.multi, CURLMOPT_PIPELINING,
 			  (long)CURLPIPE_NOTHING);
-	ck->http = h;
+	*http_of(ck) = h;
 	return 0;
 }
 
-void xl_http_fini(struct xl_checker *ck)
+static void http_fini(struct xl_checker *ck)
 {
-	struct xl_http *h = ck->http;
+	struct xl_http *h = *http_of(ck);
 
 	if (!h)
 		return;
@@ -344,7 +355,7 @@ void xl_http_fini(struct xl_checker *ck)
 	}
 	xl_curl_ev_fini(&h->m);
 	free(h);
-	ck->http = NULL;
+	*http_of(ck) = NULL;
 	curl_global_cleanup();
 }
 
@@ -368,7 +379,7 @@ static curl_socket_t http_open_socket(void *arg, curlsocktype purpose,
 
 /* ---- requests ---------------------------------------------------------- */
 
-/* URL, and the lists it needs; 0, ENOMEM or XL_E_URL. */
+/* URL, and the lists it needs; 0, ENOMEM or HTTP_E_URL. */
 static int http_setup_url(struct http_req *r, char *url, size_t len)
 {
 	const struct xl_probe *p = r->p;
@@ -386,7 +397,7 @@ static int http_setup_url(struct http_req *r, char *url, size_t len)
 	n = snprintf(url, len, "%s://%s:%u%s%s", tls ? "https" : "http",
 		     name ? name : lit, p->port, *path == '/' ? "" : "/", path);
 	if (n < 0 || (size_t)n >= len)
-		return XL_E_URL;
+		return HTTP_E_URL;
 	if (name) {
 		snprintf(line, sizeof(line), "::%s:%u", lit, p->port);
 		r->connect_to = curl_slist_append(NULL, line);
@@ -396,7 +407,7 @@ static int http_setup_url(struct http_req *r, char *url, size_t len)
 	if (cfg->host) {
 		n = snprintf(line, sizeof(line), "Host: %s", cfg->host);
 		if (n < 0 || (size_t)n >= sizeof(line))
-			return XL_E_URL;
+			return HTTP_E_URL;
 		r->headers = curl_slist_append(NULL, line);
 		if (!r->headers)
 			return ENOMEM;
@@ -432,7 +443,7 @@ static int http_setup(struct http_req *r)
 	if (err)
 		return err;
 	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK)
-		return XL_E_CURL;
+		return HTTP_E_CURL;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
@@ -467,7 +478,7 @@ static int http_setup(struct http_req *r)
 	return 0;
 }
 
-void xl_http_start(struct xl_probe *p)
+static void http_start(struct xl_probe *p)
 {
 	struct xl_http *h;
 	struct http_req *r;
@@ -477,7 +488,7 @@ void xl_http_start(struct xl_probe *p)
 		xl_probe_defer(p, XL_CHECK_ERROR, err);
 		return;
 	}
-	h = p->ck->http;
+	h = *http_of(p->ck);
 	r = http_req_get(h);
 	if (!r) {
 		xl_probe_defer(p, XL_CHECK_ERROR, ENOMEM);
@@ -490,7 +501,7 @@ void xl_http_start(struct xl_probe *p)
 	r->errbuf[0] = '\0';
 	err = http_setup(r);
 	if (!err && curl_multi_add_handle(h->m.multi, r->easy) != CURLM_OK)
-		err = XL_E_CURL;
+		err = HTTP_E_CURL;
 	if (err) {
 		http_req_put(h, r);
 		xl_probe_defer(p, XL_CHECK_ERROR, err);
@@ -499,7 +510,7 @@ void xl_http_start(struct xl_probe *p)
 	p->priv = r;
 }
 
-void xl_http_release(struct xl_probe *p)
+static void http_release(struct xl_probe *p)
 {
 	struct http_req *r = p->priv;
 
@@ -509,3 +520,67 @@ void xl_http_release(struct xl_probe *p)
 	curl_multi_remove_handle(r->h->m.multi, r->easy);
 	http_req_put(r->h, r);
 }
+
+static void http_reason(const struct xl_probe *p, int code, char *buf,
+			size_t len)
+{
+	const char *type = xl_check_type_name(p->cfg->type);
+
+	switch (code) {
+	case HTTP_E_URL:
+		snprintf(buf, len, "%s url too long", type);
+		break;
+	case HTTP_E_CURL:
+		snprintf(buf, len, "%s: libcurl refused the request", type);
+		break;
+	default:
+		snprintf(buf, len,
+			 "%s check could not run: libcurl could not be "
+			 "loaded: %s",
+			 type, nocurl_why);
+	}
+}
+
+/* https reads all of http's keys, and the TLS ones after them. */
+#define HTTP_STR(key, field, check, dflt)                                      \
+	{                                                                      \
+		.name = key, .kind = XL_KEY_STR,                               \
+		.off = offsetof(struct xl_check_config, field), .rule = check, \
+		.def = dflt                                                    \
+	}
+static const struct xl_check_key http_keys[] = {
+    HTTP_STR("method", method, xl_rule_method, "GET"),
+    HTTP_STR("path", path, xl_rule_path, "/"),
+    HTTP_STR("host", host, xl_rule_token, NULL),
+    {.name = "status",
+     .kind = XL_KEY_STATUS,
+     .off = offsetof(struct xl_check_config, status)},
+    HTTP_STR("expect", expect, NULL, NULL),
+    /* https only, from here */
+    {.name = "tls_verify",
+     .kind = XL_KEY_BOOL,
+     .off = offsetof(struct xl_check_config, tls_verify),
+     .def_on = true},
+    HTTP_STR("ca_file", ca_file, xl_rule_nonempty, NULL),
+    HTTP_STR("sni", sni, xl_rule_token, NULL),
+};
+#undef HTTP_STR
+#define HTTP_NKEYS 5
+
+const struct xl_check_ops xl_check_http = {
+    .keys = http_keys,
+    .nkeys = HTTP_NKEYS,
+    .start = http_start,
+    .release = http_release,
+    .fini = http_fini,
+    .reason = http_reason,
+};
+
+const struct xl_check_ops xl_check_https = {
+    .keys = http_keys,
+    .nkeys = XL_ARRAY_SIZE(http_keys),
+    .start = http_start,
+    .release = http_release,
+    .fini = http_fini,
+    .reason = http_reason,
+};

@@ -8,73 +8,44 @@
  * inside done.  A type's start function never fails: a failure that happens
  * before anything is in flight becomes a result delivered on the next loop
  * iteration (xl_probe_defer), since done must never run inside
- * xl_probe_start().
+ * xl_probe_start().  check.c names no type: it reaches each through its
+ * descriptor (check_types.h).
  */
 #ifndef EXTLB_CHECK_IMPL_H
 #define EXTLB_CHECK_IMPL_H
 
 #include "check.h"
+#include "check_types.h"
 #include "util.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
-
-/* At most this much of an HTTP body is kept to look for `expect`. */
-#define XL_HTTP_BODY_MAX (64 * 1024)
-
-struct xl_http;
-
 struct xl_checker {
 	struct ev_loop *loop;
 	size_t running;
 	/* libev delivers child exits only on the default loop */
 	bool default_loop;
-	struct xl_http *http; /* check_http.c: the curl multi handle, or NULL
-			       * before the first http probe */
+	/* what a type keeps per checker (check_http.c: the curl multi
+	 * handle), in its slot, freed by its fini; NULL until first needed */
+	void *type_state[XL_CHECK_NTYPES];
 };
 
 /*
- * Codes a deferred result can carry besides errno values; errno values stay
- * below 4096 on Linux.
+ * A deferred result carries an errno value (below 4096 on Linux) or a code
+ * of the probe's type, from XL_E_TYPE up, which that type's reason() puts
+ * in words.  Types number their codes independently: the probe's type
+ * says whose a code is.
  */
-enum {
-	XL_E_OK = 0,	     /* tcp: connected at once */
-	XL_E_NOCHECK = 4096, /* type none */
-	XL_E_NOUSER,	     /* script: cfg->user unknown */
-	XL_E_NOCAPS,	     /* script: root without the capabilities */
-	XL_E_NOLOOP,	     /* script: not the default loop */
-	XL_E_NOCOMMAND,	     /* script: no command */
-	XL_E_URL,	     /* http: URL too long */
-	XL_E_CURL,	     /* http: libcurl refused the request */
-	XL_E_NOCURL,	     /* http: libcurl could not be loaded */
-	XL_E_UNREACHABLE,    /* udp: ICMP port unreachable */
-};
-
-/* Each type's start: sets up its watchers, or defers a result. */
-void xl_tcp_start(struct xl_probe *p);
-void xl_udp_start(struct xl_probe *p);
-void xl_script_start(struct xl_probe *p);
-void xl_http_start(struct xl_probe *p);
-
-/* Type state that check.c cannot free alone (both idempotent). */
-void xl_script_release(struct xl_probe *p);
-void xl_http_release(struct xl_probe *p);
-
-/* The curl multi handle of a checker, made by its first http probe. */
-void xl_http_fini(struct xl_checker *ck);
-/* The capabilities root lacks to run a script as its user (XL_E_NOCAPS),
- * space-separated; "" if none. */
-const char *xl_script_missing_caps(void);
-/* Why the last attempt to load libcurl failed (XL_E_NOCURL). */
-const char *xl_http_nocurl_why(void);
+#define XL_E_TYPE 4096
 
 /* Ends a running probe: releases it, then calls done with this result. */
 void xl_probe_finish(struct xl_probe *p, enum xl_check_status st,
 		     const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Ends a probe on the next loop iteration; code is an errno or XL_E_*. */
+/* Ends a probe on the next loop iteration; code is an errno or the
+ * type's own, from XL_E_TYPE. */
 void xl_probe_defer(struct xl_probe *p, enum xl_check_status st, int code);
 /* Starts p->timer for cfg->timeout with cb. */
 void xl_probe_arm_timeout(struct xl_probe *p,

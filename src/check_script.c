@@ -38,6 +38,14 @@
 
 #define SCRIPT_GROUPS_MAX 64
 
+/* Why a script could not even start. */
+enum {
+	SCRIPT_E_NOUSER = XL_E_TYPE, /* cfg->user unknown */
+	SCRIPT_E_NOCAPS,	     /* root without the capabilities */
+	SCRIPT_E_NOLOOP,	     /* not the default loop */
+	SCRIPT_E_NOCOMMAND,	     /* no command */
+};
+
 struct script_exec {
 	char *argv[4];
 	char *envp[4];
@@ -57,7 +65,7 @@ struct script_exec {
  * were narrowed (systemd's CapabilityBoundingSet) may lack them: the names
  * of those missing from the effective set, or "" if none is.
  */
-const char *xl_script_missing_caps(void)
+static const char *script_missing_caps(void)
 {
 	static const struct {
 		int cap;
@@ -95,11 +103,11 @@ static int script_user(const struct xl_check_config *cfg, struct script_exec *x)
 	/* only root can switch; anyone else runs scripts as themselves */
 	if (geteuid() != 0)
 		return 0;
-	if (*xl_script_missing_caps())
-		return XL_E_NOCAPS;
+	if (*script_missing_caps())
+		return SCRIPT_E_NOCAPS;
 	pw = getpwnam(name);
 	if (!pw)
-		return XL_E_NOUSER;
+		return SCRIPT_E_NOUSER;
 	x->uid = pw->pw_uid;
 	x->gid = pw->pw_gid;
 	x->ngroups = SCRIPT_GROUPS_MAX;
@@ -189,18 +197,18 @@ static void script_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			xl_timeout_ms(p->cfg));
 }
 
-void xl_script_start(struct xl_probe *p)
+static void script_start(struct xl_probe *p)
 {
 	struct script_exec x;
 	pid_t pid;
 	int rc;
 
 	if (!p->ck->default_loop) {
-		xl_probe_defer(p, XL_CHECK_ERROR, XL_E_NOLOOP);
+		xl_probe_defer(p, XL_CHECK_ERROR, SCRIPT_E_NOLOOP);
 		return;
 	}
 	if (!p->cfg->command || !*p->cfg->command) {
-		xl_probe_defer(p, XL_CHECK_ERROR, XL_E_NOCOMMAND);
+		xl_probe_defer(p, XL_CHECK_ERROR, SCRIPT_E_NOCOMMAND);
 		return;
 	}
 	if ((rc = script_user(p->cfg, &x)) != 0) {
@@ -224,7 +232,7 @@ void xl_script_start(struct xl_probe *p)
 	xl_probe_arm_timeout(p, script_timeout_cb);
 }
 
-void xl_script_release(struct xl_probe *p)
+static void script_release(struct xl_probe *p)
 {
 	if (!ev_is_active(&p->child))
 		return;
@@ -232,3 +240,57 @@ void xl_script_release(struct xl_probe *p)
 	(void)kill(-p->pid, SIGKILL);
 	ev_child_stop(p->ck->loop, &p->child);
 }
+
+static void script_reason(const struct xl_probe *p, int code, char *buf,
+			  size_t len)
+{
+	const char *user = p->cfg->user;
+
+	switch (code) {
+	case SCRIPT_E_NOUSER:
+		snprintf(buf, len, "unknown user \"%.64s\"", user ? user : "");
+		break;
+	case SCRIPT_E_NOCAPS:
+		snprintf(buf, len,
+			 "extlbd runs as root without %s, needed to run the "
+			 "script as user \"%.64s\"",
+			 script_missing_caps(), user ? user : "nobody");
+		break;
+	case SCRIPT_E_NOLOOP:
+		snprintf(buf, len, "script checks need libev's default loop");
+		break;
+	default:
+		snprintf(buf, len, "script check without a command");
+	}
+}
+
+static const char *script_incomplete(const struct xl_check_config *k)
+{
+	return k->command ? NULL
+			  : "needs a command (set command in this check or "
+			    "in one that inherits it)";
+}
+
+static const struct xl_check_key script_keys[] = {
+    {.name = "command",
+     .kind = XL_KEY_STR,
+     .off = offsetof(struct xl_check_config, command),
+     .rule = xl_rule_nonempty,
+     .trusted_only = true},
+    {.name = "user",
+     .kind = XL_KEY_STR,
+     .off = offsetof(struct xl_check_config, user),
+     .rule = xl_rule_nonempty,
+     .def = "nobody",
+     .trusted_only = true},
+};
+
+const struct xl_check_ops xl_check_script = {
+    .keys = script_keys,
+    .nkeys = XL_ARRAY_SIZE(script_keys),
+    .runs_programs = true,
+    .incomplete = script_incomplete,
+    .start = script_start,
+    .release = script_release,
+    .reason = script_reason,
+};

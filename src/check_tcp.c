@@ -14,6 +14,10 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+/* Its deferred result: loopback may accept at once. */
+enum { TCP_E_CONNECTED = XL_E_TYPE };
+static const char *const tcp_codes[] = {"connected"};
+
 static void tcp_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct xl_probe *p = container_of(w, struct xl_probe, timer);
@@ -53,7 +57,7 @@ static void tcp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	tcp_result(p, err);
 }
 
-void xl_tcp_start(struct xl_probe *p)
+static void tcp_start(struct xl_probe *p)
 {
 	static const struct linger rst = {.l_onoff = 1, .l_linger = 0};
 	int err = xl_probe_connect(p, SOCK_STREAM);
@@ -71,10 +75,17 @@ void xl_tcp_start(struct xl_probe *p)
 			st = XL_CHECK_UP;
 		else if (xl_errno_is_local(err))
 			st = XL_CHECK_ERROR;
-		xl_probe_defer(p, st, err ? err : XL_E_OK);
+		xl_probe_defer(p, st, err ? err : TCP_E_CONNECTED);
 		return;
 	}
 	ev_io_init(&p->io, tcp_io_cb, p->fd, EV_WRITE);
 	ev_io_start(p->ck->loop, &p->io);
 	xl_probe_arm_timeout(p, tcp_timeout_cb);
 }
+
+/* Nothing to set but the target and the timing every check has. */
+const struct xl_check_ops xl_check_tcp = {
+    .start = tcp_start,
+    .codes = tcp_codes,
+    .ncodes = XL_ARRAY_SIZE(tcp_codes),
+};

@@ -18,6 +18,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* Its deferred result: the port was closed before anything was sent. */
+enum { UDP_E_UNREACHABLE = XL_E_TYPE };
+static const char *const udp_codes[] = {"udp port unreachable"};
+
 /* Replies are searched for `expect` in their first bytes only. */
 #define UDP_REPLY_MAX 4096
 
@@ -71,7 +75,7 @@ static void udp_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		xl_probe_finish(p, XL_CHECK_UP, "udp reply received");
 }
 
-void xl_udp_start(struct xl_probe *p)
+static void udp_start(struct xl_probe *p)
 {
 	const char *payload = p->cfg->send ? p->cfg->send : "";
 	int err = xl_probe_connect(p, SOCK_DGRAM);
@@ -84,7 +88,7 @@ void xl_udp_start(struct xl_probe *p)
 		err = errno;
 	if (err) {
 		if (err == ECONNREFUSED)
-			xl_probe_defer(p, XL_CHECK_DOWN, XL_E_UNREACHABLE);
+			xl_probe_defer(p, XL_CHECK_DOWN, UDP_E_UNREACHABLE);
 		else
 			xl_probe_defer(p,
 				       xl_errno_is_local(err) ? XL_CHECK_ERROR
@@ -96,3 +100,20 @@ void xl_udp_start(struct xl_probe *p)
 	ev_io_start(p->ck->loop, &p->io);
 	xl_probe_arm_timeout(p, udp_timeout_cb);
 }
+
+static const struct xl_check_key udp_keys[] = {
+    {.name = "send",
+     .kind = XL_KEY_STR,
+     .off = offsetof(struct xl_check_config, send)},
+    {.name = "expect",
+     .kind = XL_KEY_STR,
+     .off = offsetof(struct xl_check_config, expect)},
+};
+
+const struct xl_check_ops xl_check_udp = {
+    .keys = udp_keys,
+    .nkeys = XL_ARRAY_SIZE(udp_keys),
+    .start = udp_start,
+    .codes = udp_codes,
+    .ncodes = XL_ARRAY_SIZE(udp_codes),
+};

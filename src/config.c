@@ -26,7 +26,7 @@ static void errors_vadd(struct xl_errors *e, const char *file, int line,
 			const char *fmt, va_list ap)
 {
 	char msg[1024]; /* a longer message is cut, never lost */
-	char *full = NULL, **msgs;
+	char *full = NULL;
 	int n;
 
 	if (!e)
@@ -40,14 +40,9 @@ static void errors_vadd(struct xl_errors *e, const char *file, int line,
 		n = asprintf(&full, "%s", msg);
 	if (n < 0)
 		return;
-	/* the capacity doubles at each power of two: n adds cost O(n) */
-	if ((e->n & (e->n - 1)) == 0) {
-		msgs = realloc(e->msgs, (e->n ? 2 * e->n : 1) * sizeof(*msgs));
-		if (!msgs) {
-			free(full);
-			return;
-		}
-		e->msgs = msgs;
+	if (XL_GROW(e->msgs, e->cap, e->n + 1, 8) < 0) {
+		free(full);
+		return;
 	}
 	e->msgs[e->n++] = full;
 }
@@ -70,7 +65,7 @@ void xl_errors_free(struct xl_errors *e)
 		free(e->msgs[i]);
 	free(e->msgs);
 	e->msgs = NULL;
-	e->n = 0;
+	e->n = e->cap = 0;
 }
 
 /* ---- loader state and locations -------------------------------------- */
@@ -225,6 +220,53 @@ const struct xl_vs_config *xl_config_find(const struct xl_config *c,
 	return NULL;
 }
 
+/* c off its prev's list of followers, and its prev cleared. */
+static void unfollow_prev(struct xl_config *c)
+{
+	struct xl_config **pp;
+
+	if (!c->prev)
+		return;
+	pp = &((struct xl_config *)c->prev)->followers;
+	while (*pp != c)
+		pp = &(*pp)->next_follower;
+	*pp = c->next_follower;
+	c->next_follower = NULL;
+	c->prev = NULL;
+}
+
+/*
+ * c->prev = prev, with c put on prev's list of followers so that freeing
+ * prev clears it: a pointer to a freed snapshot is never left to compare
+ * with, and a later snapshot allocated at the same address is never taken
+ * for it.  The list is bookkeeping beside a snapshot's content, which
+ * stays as it was loaded: that is why prev may be written through here.
+ */
+void xl_config_follow(struct xl_config *c, const struct xl_config *prev)
+{
+	struct xl_config *p = (struct xl_config *)prev;
+
+	unfollow_prev(c);
+	if (!p)
+		return;
+	c->prev = prev;
+	c->next_follower = p->followers;
+	p->followers = c;
+}
+
+/* Off its prev's list, and every follower's prev cleared. */
+static void unfollow(struct xl_config *c)
+{
+	unfollow_prev(c);
+	while (c->followers) {
+		struct xl_config *f = c->followers;
+
+		c->followers = f->next_follower;
+		f->prev = NULL;
+		f->next_follower = NULL;
+	}
+}
+
 struct xl_config *xl_config_reload(const char *path,
 				   const struct xl_config *prev,
 				   struct xl_errors *errs)
@@ -263,7 +305,7 @@ struct xl_config *xl_config_reload(const char *path,
 		goto fail;
 	if (prev) {
 		cfg_link_prev(c, prev);
-		c->prev = prev;
+		xl_config_follow(c, prev);
 	}
 	free(ld.main_dir);
 	return c;
@@ -302,6 +344,7 @@ void xl_config_free(struct xl_config *c)
 {
 	if (!c)
 		return;
+	unfollow(c);
 	xl_config_drop_parsed(c);
 	for (size_t i = 0; i < c->nvs; i++)
 		cfg_vs_free(&c->vs[i]);

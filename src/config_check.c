@@ -13,7 +13,6 @@
 
 #include "config_impl.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,13 +64,25 @@ void cfg_shared_drop(char *s)
 		free(shared_of(s));
 }
 
+/* A field of k, where a key of a check type keeps its value. */
+static void *key_field(const struct xl_check_config *k,
+		       const struct xl_check_key *key)
+{
+	return (char *)k + key->off;
+}
+
 void cfg_check_free(struct xl_check_config *k)
 {
-	char **strs[] = CHECK_STRS(k);
+	const struct xl_check_key *const *keys;
+	size_t n = xl_check_keys(&keys);
 
-	for (size_t i = 0; i < XL_ARRAY_SIZE(strs); i++) {
-		cfg_shared_drop(*strs[i]);
-		*strs[i] = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char **str = key_field(k, keys[i]);
+
+		if (keys[i]->kind != XL_KEY_STR)
+			continue;
+		cfg_shared_drop(*str);
+		*str = NULL;
 	}
 }
 
@@ -79,15 +90,20 @@ void cfg_check_free(struct xl_check_config *k)
 void cfg_check_copy(struct xl_check_config *dst,
 		    const struct xl_check_config *src)
 {
-	char **strs[] = CHECK_STRS(dst);
+	const struct xl_check_key *const *keys;
+	size_t n = xl_check_keys(&keys);
 
 	*dst = *src;
-	for (size_t i = 0; i < XL_ARRAY_SIZE(strs); i++)
-		cfg_shared_take(*strs[i]);
+	for (size_t i = 0; i < n; i++)
+		if (keys[i]->kind == XL_KEY_STR)
+			cfg_shared_take(*(char **)key_field(dst, keys[i]));
 }
 
 int cfg_check_defaults(struct xl_check_config *k)
 {
+	const struct xl_check_key *const *keys;
+	size_t n = xl_check_keys(&keys);
+
 	memset(k, 0, sizeof(*k));
 	k->type = XL_CHECK_TCP;
 	k->interval = 2.0;
@@ -95,13 +111,18 @@ int cfg_check_defaults(struct xl_check_config *k)
 	k->rise = 2;
 	k->fall = 3;
 	k->connect_port = -1;
-	k->tls_verify = true;
-	k->method = cfg_shared_new("GET");
-	k->path = cfg_shared_new("/");
-	k->user = cfg_shared_new("nobody");
-	if (!k->method || !k->path || !k->user) {
-		cfg_check_free(k);
-		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct xl_check_key *key = keys[i];
+		char **str = key_field(k, key);
+
+		if (key->kind == XL_KEY_BOOL)
+			*(bool *)key_field(k, key) = key->def_on;
+		if (key->kind != XL_KEY_STR || !key->def)
+			continue;
+		if (!(*str = cfg_shared_new(key->def))) {
+			cfg_check_free(k);
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -112,15 +133,15 @@ static void check_timing(struct loader *ld, const struct keys *g,
 	long long v;
 	int up;
 
-	cfg_get_secs(ld, g->s[CK_INTERVAL], true, 0, SECS_MAX, &k->interval);
-	cfg_get_secs(ld, g->s[CK_TIMEOUT], true, 0, SECS_MAX, &k->timeout);
-	cfg_get_secs(ld, g->s[CK_FAST_INTERVAL], true, 0, SECS_MAX,
-		     &k->fast_interval);
-	cfg_get_secs(ld, g->s[CK_DOWN_INTERVAL], true, 0, SECS_MAX,
-		     &k->down_interval);
-	if (cfg_get_int(ld, g->s[CK_RISE], 1, 1000, &v) == 1)
+	cfg_get_secs_by(ld, g->s[CK_INTERVAL], xl_rule_secs, &k->interval);
+	cfg_get_secs_by(ld, g->s[CK_TIMEOUT], xl_rule_secs, &k->timeout);
+	cfg_get_secs_by(ld, g->s[CK_FAST_INTERVAL], xl_rule_secs,
+			&k->fast_interval);
+	cfg_get_secs_by(ld, g->s[CK_DOWN_INTERVAL], xl_rule_secs,
+			&k->down_interval);
+	if (cfg_get_int_by(ld, g->s[CK_RISE], xl_rule_count, &v) == 1)
 		k->rise = (uint32_t)v;
-	if (cfg_get_int(ld, g->s[CK_FALL], 1, 1000, &v) == 1)
+	if (cfg_get_int_by(ld, g->s[CK_FALL], xl_rule_count, &v) == 1)
 		k->fall = (uint32_t)v;
 	if (cfg_get_enum(ld, g->s[CK_INITIAL_STATE], cfg_initial_states, &up) ==
 	    1)
@@ -139,134 +160,55 @@ static void check_target(struct loader *ld, const struct keys *g,
 		k->connect_af = af;
 		k->connect_ip = a;
 	}
-	if (cfg_get_int(ld, g->s[CK_CONNECT_PORT], 1, 65535, &v) == 1)
+	if (cfg_get_int_by(ld, g->s[CK_CONNECT_PORT], xl_rule_port, &v) == 1)
 		k->connect_port = (int32_t)v;
 }
 
-static bool has_space_or_ctl(const char *s)
+static void check_string(struct loader *ld, const config_setting_t *s,
+			 const struct xl_check_key *key,
+			 struct xl_check_config *k)
 {
-	for (; *s; s++)
-		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
-			return true;
-	return false;
-}
+	char **dst = key_field(k, key);
+	const char *v = NULL, *why;
+	char *copy;
 
-enum str_rule { STR_ANY, STR_NONEMPTY, STR_TOKEN, STR_METHOD, STR_PATH };
-
-static const struct check_str {
-	int key;
-	size_t off;
-	enum str_rule rule;
-} check_strs[] = {
-    {CK_METHOD, offsetof(struct xl_check_config, method), STR_METHOD},
-    {CK_PATH, offsetof(struct xl_check_config, path), STR_PATH},
-    {CK_HOST, offsetof(struct xl_check_config, host), STR_TOKEN},
-    {CK_EXPECT, offsetof(struct xl_check_config, expect), STR_ANY},
-    {CK_CA_FILE, offsetof(struct xl_check_config, ca_file), STR_NONEMPTY},
-    {CK_SNI, offsetof(struct xl_check_config, sni), STR_TOKEN},
-    {CK_SEND, offsetof(struct xl_check_config, send), STR_ANY},
-    {CK_COMMAND, offsetof(struct xl_check_config, command), STR_NONEMPTY},
-    {CK_USER, offsetof(struct xl_check_config, user), STR_NONEMPTY},
-};
-
-/* NULL when s is fine for the rule, else why not.  These strings end up in
- * HTTP request lines and headers, where a space or CR/LF would corrupt the
- * request. */
-static const char *str_problem(enum str_rule rule, const char *s)
-{
-	switch (rule) {
-	case STR_ANY:
-		return NULL;
-	case STR_NONEMPTY:
-		return *s ? NULL : "must not be empty";
-	case STR_TOKEN:
-		return *s && !has_space_or_ctl(s)
-			   ? NULL
-			   : "must be non-empty, without spaces or control "
-			     "characters";
-	case STR_METHOD:
-		if (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(s))
-			return "must be an HTTP method in capitals, like GET "
-			       "or HEAD";
-		return NULL;
-	case STR_PATH:
-		return s[0] == '/' && !has_space_or_ctl(s)
-			   ? NULL
-			   : "must start with \"/\" and have no spaces or "
-			     "control characters";
+	if (cfg_get_str(ld, s, &v) != 1)
+		return;
+	if (key->rule && (why = key->rule(v))) {
+		cfg_err(ld, s, "%s: \"%s\" %s", key->name, v, why);
+		return;
 	}
-	return NULL;
-}
-
-static void check_strings(struct loader *ld, const struct keys *g,
-			  struct xl_check_config *k)
-{
-	for (size_t i = 0; i < XL_ARRAY_SIZE(check_strs); i++) {
-		const struct check_str *cs = &check_strs[i];
-		const config_setting_t *s = g->s[cs->key];
-		char **dst = (char **)((char *)k + cs->off);
-		const char *v = NULL, *why;
-		char *copy;
-
-		if (cfg_get_str(ld, s, &v) != 1)
-			continue;
-		why = str_problem(cs->rule, v);
-		if (why) {
-			cfg_err(ld, s, "%s: \"%s\" %s", cfg_check_keys[cs->key],
-				v, why);
-			continue;
-		}
-		copy = cfg_shared_new(v);
-		if (!copy) {
-			cfg_oom(ld);
-			continue;
-		}
-		cfg_shared_drop(*dst);
-		*dst = copy;
+	copy = cfg_shared_new(v);
+	if (!copy) {
+		cfg_oom(ld);
+		return;
 	}
-}
-
-static bool three_digits(const char *s)
-{
-	return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
-	       isdigit((unsigned char)s[2]);
-}
-
-/* "200-299" or "404", exactly; 0 when it is neither. */
-static int status_range(const char *s, struct xl_status_range *r)
-{
-	size_t n = strlen(s);
-
-	if ((n != 3 && (n != 7 || s[3] != '-')) || !three_digits(s) ||
-	    (n == 7 && !three_digits(s + 4)))
-		return 0;
-	r->lo = (uint16_t)atoi(s);
-	r->hi = n == 7 ? (uint16_t)atoi(s + 4) : r->lo;
-	return r->lo >= 100 && r->hi <= 599 && r->lo <= r->hi;
+	cfg_shared_drop(*dst);
+	*dst = copy;
 }
 
 static int status_elem(struct loader *ld, const config_setting_t *e,
 		       struct xl_status_range *r)
 {
+	const char *why;
 	long long v;
 
 	switch (config_setting_type(e)) {
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
 		v = config_setting_get_int64(e);
-		if (v >= 100 && v <= 599) {
+		if (!(why = xl_rule_status_code(v))) {
 			r->lo = r->hi = (uint16_t)v;
 			return 0;
 		}
-		cfg_err(ld, e, "status: %lld is out of range 100-599", v);
+		cfg_err(ld, e, "status: %lld %s", v, why);
 		return -1;
 	case CONFIG_TYPE_STRING:
-		if (status_range(config_setting_get_string(e), r))
+		why = xl_rule_status(config_setting_get_string(e), r);
+		if (!why)
 			return 0;
-		cfg_err(ld, e,
-			"status: \"%s\" is not a status code or a range of "
-			"codes like \"200-299\" (100-599)",
-			config_setting_get_string(e));
+		cfg_err(ld, e, "status: \"%s\" %s",
+			config_setting_get_string(e), why);
 		return -1;
 	default:
 		cfg_err(ld, e,
@@ -300,6 +242,54 @@ static void check_status(struct loader *ld, const config_setting_t *list,
 	k->nstatus = (size_t)n;
 }
 
+/* The keys of the check types, each by its kind. */
+static void check_type_keys(struct loader *ld, const struct keys *g,
+			    struct xl_check_config *k)
+{
+	const struct xl_check_key *const *keys;
+	size_t n = xl_check_keys(&keys);
+	bool b;
+
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *s = g->s[CK_NKEYS + i];
+
+		switch (keys[i]->kind) {
+		case XL_KEY_STR:
+			check_string(ld, s, keys[i], k);
+			break;
+		case XL_KEY_BOOL:
+			if (cfg_get_bool(ld, s, &b) == 1)
+				*(bool *)key_field(k, keys[i]) = b;
+			break;
+		case XL_KEY_STATUS:
+			check_status(ld, s, k);
+			break;
+		}
+	}
+}
+
+/* The names a check group may hold: every check's, then the types'. */
+static const char *const *check_key_names(size_t *n)
+{
+	static const char *names[KEYS_MAX];
+	static size_t nnames;
+	const struct xl_check_key *const *keys;
+	size_t nk;
+
+	if (!nnames) {
+		nk = xl_check_keys(&keys);
+		/* struct keys must have a slot for each: KEYS_MAX is small */
+		if (CK_NKEYS + nk > KEYS_MAX)
+			abort();
+		for (size_t i = 0; i < CK_NKEYS; i++)
+			names[nnames++] = cfg_check_keys[i];
+		for (size_t i = 0; i < nk; i++)
+			names[nnames++] = keys[i]->name;
+	}
+	*n = nnames;
+	return names;
+}
+
 /* What runs a program as a chosen user comes only from files that only
  * root can write: anyone who may write include_dir could run anything as
  * root otherwise. */
@@ -314,61 +304,78 @@ void cfg_untrusted_err(struct loader *ld, const config_setting_t *s,
 
 static void check_untrusted(struct loader *ld, const struct keys *g)
 {
-	const char *type = NULL;
+	const struct xl_check_key *const *keys;
+	size_t n = xl_check_keys(&keys);
+	const char *name = NULL;
+	enum xl_check_type t;
+	char why[160], what[64];
 
 	if (ld->trusted)
 		return;
 	if (g->s[CK_TYPE] &&
-	    (type = config_setting_get_string(g->s[CK_TYPE])) &&
-	    !strcmp(type, "script"))
-		cfg_untrusted_err(ld, g->s[CK_TYPE], "check type \"script\"");
-	if (g->s[CK_COMMAND])
-		cfg_untrusted_err(ld, g->s[CK_COMMAND], "command");
-	if (g->s[CK_USER])
-		cfg_untrusted_err(ld, g->s[CK_USER], "user");
+	    (name = config_setting_get_string(g->s[CK_TYPE])) &&
+	    !xl_rule_check_type(name, &t, why, sizeof(why)) &&
+	    xl_check_ops(t)->runs_programs) {
+		snprintf(what, sizeof(what), "check type \"%s\"", name);
+		cfg_untrusted_err(ld, g->s[CK_TYPE], what);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (keys[i]->trusted_only && g->s[CK_NKEYS + i])
+			cfg_untrusted_err(ld, g->s[CK_NKEYS + i],
+					  keys[i]->name);
 }
 
 /*
  * Lay a check group over k, which holds what the level above decided: a key
  * that is absent keeps the inherited value.  A group that sets type becomes
- * the origin that a missing script command is reported at.
+ * the origin that an incomplete check (a script without a command) is
+ * reported at.
  */
 void cfg_check_apply(struct loader *ld, const config_setting_t *grp,
 		     struct xl_check_config *k, struct origin *org,
 		     struct origin **eff)
 {
 	struct keys g;
-	bool b;
-	int t;
+	const char *const *names;
+	size_t nnames;
+	const char *v = NULL, *why;
+	enum xl_check_type t;
+	char buf[160];
 
 	if (cfg_typed(ld, grp, K_GROUP) != 1)
 		return;
-	cfg_keys_read(ld, grp, "in check", cfg_check_keys, CK_NKEYS, &g);
+	names = check_key_names(&nnames);
+	cfg_keys_read(ld, grp, "in check", names, nnames, &g);
 	check_untrusted(ld, &g);
-	if (cfg_get_enum(ld, g.s[CK_TYPE], cfg_check_types, &t) == 1) {
-		k->type = t;
-		org->file = cfg_setting_file(ld, grp);
-		org->line = cfg_line_of(grp);
-		org->reported = false;
-		*eff = org;
+	if (cfg_get_str(ld, g.s[CK_TYPE], &v) == 1) {
+		why = xl_rule_check_type(v, &t, buf, sizeof(buf));
+		if (why) {
+			cfg_err(ld, g.s[CK_TYPE], "type: \"%s\" %s", v, why);
+		} else {
+			k->type = t;
+			org->file = cfg_setting_file(ld, grp);
+			org->line = cfg_line_of(grp);
+			org->reported = false;
+			*eff = org;
+		}
 	}
 	check_timing(ld, &g, k);
 	check_target(ld, &g, k);
-	check_strings(ld, &g, k);
-	check_status(ld, g.s[CK_STATUS], k);
-	if (cfg_get_bool(ld, g.s[CK_TLS_VERIFY], &b) == 1)
-		k->tls_verify = b;
+	check_type_keys(ld, &g, k);
 }
 
 /* Called on every check that is actually used (a real server's, or the
  * service's when it has none yet). */
-void cfg_check_script(struct loader *ld, const struct xl_check_config *k,
-		      struct origin *eff)
+void cfg_check_complete(struct loader *ld, const struct xl_check_config *k,
+			struct origin *eff)
 {
-	if (k->type != XL_CHECK_SCRIPT || k->command || !eff || eff->reported)
+	const struct xl_check_ops *ops = xl_check_ops(k->type);
+	const char *why;
+
+	if (!ops->incomplete || !eff || eff->reported ||
+	    !(why = ops->incomplete(k)))
 		return;
 	eff->reported = true;
-	cfg_err_at(ld, eff->file, eff->line,
-		   "check type \"script\" needs a command (set command in this "
-		   "check or in one that inherits it)");
+	cfg_err_at(ld, eff->file, eff->line, "check type \"%s\" %s",
+		   xl_check_type_name(k->type), why);
 }

@@ -119,19 +119,14 @@ static void root_parse(struct loader *ld, const config_setting_t *root,
 /* All of f, with a NUL after it; NULL when out of memory. */
 static char *stream_slurp(FILE *f, size_t *len)
 {
-	char *buf = NULL, *p;
+	char *buf = NULL;
 	size_t cap = 0, got;
 
 	*len = 0;
 	do {
-		if (*len == cap) {
-			cap = cap ? 2 * cap : 65536;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				return NULL;
-			}
-			buf = p;
+		if (XL_GROW(buf, cap, *len + 1, 65536) < 0) {
+			free(buf);
+			return NULL;
 		}
 		got = fread(buf + *len, 1, cap - *len, f);
 		*len += got;
@@ -308,7 +303,7 @@ static int str_ptr_cmp(const void *a, const void *b)
 /* The names to read from dir, sorted; NULL with *n 0 when there are none. */
 static char **include_names(struct loader *ld, DIR *d, size_t *n)
 {
-	char **names = NULL, **p;
+	char **names = NULL;
 	struct dirent *de;
 	size_t cap = 0;
 
@@ -316,12 +311,8 @@ static char **include_names(struct loader *ld, DIR *d, size_t *n)
 	while ((errno = 0, de = readdir(d))) {
 		if (!xl_incfile_wanted(de->d_name))
 			continue;
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			if (!(p = realloc(names, cap * sizeof(*p))))
-				goto fail;
-			names = p;
-		}
+		if (XL_GROW(names, cap, *n + 1, 16) < 0)
+			goto fail;
 		if (!(names[*n] = strdup(de->d_name)))
 			goto fail;
 		(*n)++;

@@ -151,6 +151,8 @@ enum {
 
 enum { TUN_TYPE, TUN_PORT, TUN_CHECKSUM, TUN_NKEYS };
 
+/* The keys every check has; a check group's slots after CK_NKEYS hold the
+ * check types' keys, in the order xl_check_keys() gives them. */
 enum {
 	CK_TYPE,
 	CK_INTERVAL,
@@ -162,31 +164,12 @@ enum {
 	CK_INITIAL_STATE,
 	CK_CONNECT_IP,
 	CK_CONNECT_PORT,
-	CK_METHOD,
-	CK_PATH,
-	CK_HOST,
-	CK_STATUS,
-	CK_EXPECT,
-	CK_TLS_VERIFY,
-	CK_CA_FILE,
-	CK_SNI,
-	CK_SEND,
-	CK_COMMAND,
-	CK_USER,
 	CK_NKEYS
 };
 
 _Static_assert(VS_NKEYS <= KEYS_MAX && CK_NKEYS <= KEYS_MAX &&
 		   G_NKEYS <= KEYS_MAX && RS_NKEYS <= KEYS_MAX,
 	       "struct keys is too small");
-
-/* Every string a check owns, so that copy and free cannot miss one. */
-#define CHECK_STRS(k)                                                          \
-	{                                                                      \
-		&(k)->method, &(k)->path, &(k)->host, &(k)->expect,            \
-		    &(k)->ca_file, &(k)->sni, &(k)->send, &(k)->command,       \
-		    &(k)->user                                                 \
-	}
 
 /* config.c: errors, where a setting is, the list of files read */
 const char *cfg_files_append(struct loader *ld, char *name);
@@ -211,6 +194,11 @@ int cfg_get_int(struct loader *ld, const config_setting_t *s, long long lo,
 		long long hi, long long *out);
 int cfg_get_secs(struct loader *ld, const config_setting_t *s, bool lo_open,
 		 double lo, double hi, double *out);
+/* The same, with the range a rule of check_rules.h says */
+int cfg_get_int_by(struct loader *ld, const config_setting_t *s,
+		   const char *(*rule)(long long), long long *out);
+int cfg_get_secs_by(struct loader *ld, const config_setting_t *s,
+		    const char *(*rule)(double), double *out);
 int cfg_get_bool(struct loader *ld, const config_setting_t *s, bool *out);
 int cfg_get_str(struct loader *ld, const config_setting_t *s, const char **out);
 const char *cfg_named_name(const struct xl_named *t, int value);
@@ -232,7 +220,6 @@ extern const struct xl_named cfg_protocols[];
 extern const struct xl_named cfg_families[];
 extern const struct xl_named cfg_tunnel_types[];
 extern const struct xl_named cfg_tunnel_csums[];
-extern const struct xl_named cfg_check_types[];
 extern const struct xl_named cfg_initial_states[];
 
 /* config_check.c: shared strings and check groups */
@@ -248,8 +235,8 @@ void cfg_untrusted_err(struct loader *ld, const config_setting_t *s,
 void cfg_check_apply(struct loader *ld, const config_setting_t *grp,
 		     struct xl_check_config *k, struct origin *org,
 		     struct origin **eff);
-void cfg_check_script(struct loader *ld, const struct xl_check_config *k,
-		      struct origin *eff);
+void cfg_check_complete(struct loader *ld, const struct xl_check_config *k,
+			struct origin *eff);
 
 /* config_vs.c: services, real servers, sorry servers */
 struct xl_vs_config *cfg_vs_slot(struct loader *ld, bool own);

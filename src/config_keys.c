@@ -100,25 +100,68 @@ int cfg_get_int(struct loader *ld, const config_setting_t *s, long long lo,
 	return 1;
 }
 
+/* A number, integer or not: 1, 0 (absent) or -1 (reported). */
+static int get_num(struct loader *ld, const config_setting_t *s, double *v)
+{
+	int r = cfg_typed(ld, s, K_NUM);
+
+	if (r == 1)
+		*v = config_setting_type(s) == CONFIG_TYPE_FLOAT
+			 ? config_setting_get_float(s)
+			 : (double)config_setting_get_int64(s);
+	return r;
+}
+
 /* Seconds, written 2 or 2.5; lo_open means "more than lo". */
 int cfg_get_secs(struct loader *ld, const config_setting_t *s, bool lo_open,
 		 double lo, double hi, double *out)
 {
-	int r = cfg_typed(ld, s, K_NUM);
 	double v;
+	int r = get_num(ld, s, &v);
 
 	if (r <= 0)
 		return r;
-	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
-		v = config_setting_get_float(s);
-	else
-		v = (double)config_setting_get_int64(s);
 	if (!(lo_open ? v > lo : v >= lo) || !(v <= hi)) {
 		cfg_err(ld, s,
 			"%s: %.15g is out of range: must be %s %.15g and at "
 			"most %.15g seconds",
 			config_setting_name(s), v,
 			lo_open ? "more than" : "at least", lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+int cfg_get_int_by(struct loader *ld, const config_setting_t *s,
+		   const char *(*rule)(long long), long long *out)
+{
+	int r = cfg_typed(ld, s, K_INT);
+	long long v;
+	const char *why;
+
+	if (r <= 0)
+		return r;
+	v = config_setting_get_int64(s);
+	if ((why = rule(v))) {
+		cfg_err(ld, s, "%s: %lld %s", config_setting_name(s), v, why);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+int cfg_get_secs_by(struct loader *ld, const config_setting_t *s,
+		    const char *(*rule)(double), double *out)
+{
+	double v;
+	int r = get_num(ld, s, &v);
+	const char *why;
+
+	if (r <= 0)
+		return r;
+	if ((why = rule(v))) {
+		cfg_err(ld, s, "%s: %.15g %s", config_setting_name(s), v, why);
 		return -1;
 	}
 	*out = v;
@@ -259,17 +302,6 @@ const char *const cfg_check_keys[CK_NKEYS] = {
     [CK_INITIAL_STATE] = "initial_state",
     [CK_CONNECT_IP] = "connect_ip",
     [CK_CONNECT_PORT] = "connect_port",
-    [CK_METHOD] = "method",
-    [CK_PATH] = "path",
-    [CK_HOST] = "host",
-    [CK_STATUS] = "status",
-    [CK_EXPECT] = "expect",
-    [CK_TLS_VERIFY] = "tls_verify",
-    [CK_CA_FILE] = "ca_file",
-    [CK_SNI] = "sni",
-    [CK_SEND] = "send",
-    [CK_COMMAND] = "command",
-    [CK_USER] = "user",
 };
 
 static const char *names_join(const char *const *names, size_t n, char *buf,
@@ -351,23 +383,8 @@ const struct xl_named cfg_tunnel_csums[] = {
     {NULL, 0},
 };
 
-const struct xl_named cfg_check_types[] = {
-    {"tcp", XL_CHECK_TCP},
-    {"http", XL_CHECK_HTTP},
-    {"https", XL_CHECK_HTTPS},
-    {"udp", XL_CHECK_UDP},
-    {"script", XL_CHECK_SCRIPT},
-    {"none", XL_CHECK_NONE},
-    {NULL, 0},
-};
-
 const struct xl_named cfg_initial_states[] = {
     {"down", 0},
     {"up", 1},
     {NULL, 0},
 };
-
-const char *xl_check_type_name(enum xl_check_type t)
-{
-	return cfg_named_name(cfg_check_types, (int)t);
-}

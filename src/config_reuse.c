@@ -20,17 +20,53 @@ static bool str_eq(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+static bool status_eq(const struct xl_check_config *a,
+		      const struct xl_check_config *b)
+{
+	if (a->nstatus != b->nstatus)
+		return false;
+	for (size_t i = 0; i < a->nstatus && i < XL_STATUS_MAX; i++)
+		if (a->status[i].lo != b->status[i].lo ||
+		    a->status[i].hi != b->status[i].hi)
+			return false;
+	return true;
+}
+
+/* The value of one key of the check types, in a and in b. */
+static bool key_eq(const struct xl_check_key *key,
+		   const struct xl_check_config *a,
+		   const struct xl_check_config *b)
+{
+	const char *fa = (const char *)a + key->off;
+	const char *fb = (const char *)b + key->off;
+
+	switch (key->kind) {
+	case XL_KEY_STR:
+		return str_eq(*(char *const *)(const void *)fa,
+			      *(char *const *)(const void *)fb);
+	case XL_KEY_BOOL:
+		return *(const bool *)fa == *(const bool *)fb;
+	case XL_KEY_STATUS:
+		return status_eq(a, b);
+	}
+	return false;
+}
+
+/*
+ * Every key of every type is compared, not only those of a's type: a
+ * check's values are also what the levels below inherit, and a service
+ * that turns a tcp check into an http one takes the path set above it.
+ */
 bool xl_check_equal(const struct xl_check_config *a,
 		    const struct xl_check_config *b)
 {
-	char *const *sa[] = CHECK_STRS(a);
-	char *const *sb[] = CHECK_STRS(b);
+	const struct xl_check_key *const *keys;
+	size_t n = xl_check_keys(&keys);
 
 	if (a->type != b->type || a->interval != b->interval ||
 	    a->timeout != b->timeout || a->fast_interval != b->fast_interval ||
 	    a->down_interval != b->down_interval || a->rise != b->rise ||
 	    a->fall != b->fall || a->initial_up != b->initial_up ||
-	    a->tls_verify != b->tls_verify || a->nstatus != b->nstatus ||
 	    a->has_connect_ip != b->has_connect_ip ||
 	    a->connect_port != b->connect_port)
 		return false;
@@ -39,12 +75,8 @@ bool xl_check_equal(const struct xl_check_config *a,
 	    (a->connect_af != b->connect_af ||
 	     memcmp(&a->connect_ip, &b->connect_ip, sizeof(a->connect_ip))))
 		return false;
-	for (size_t i = 0; i < a->nstatus && i < XL_STATUS_MAX; i++)
-		if (a->status[i].lo != b->status[i].lo ||
-		    a->status[i].hi != b->status[i].hi)
-			return false;
-	for (size_t i = 0; i < XL_ARRAY_SIZE(sa); i++)
-		if (!str_eq(*sa[i], *sb[i]))
+	for (size_t i = 0; i < n; i++)
+		if (!key_eq(keys[i], a, b))
 			return false;
 	return true;
 }
@@ -86,18 +118,10 @@ bool cfg_stamp_recent(const struct xl_file_stamp *t)
 void cfg_stamp_add(struct loader *ld, const struct xl_file_stamp *t)
 {
 	struct xl_config *c = ld->c;
-	struct xl_file_stamp *v;
 
-	if (c->nstamps == ld->cap_stamps) {
-		size_t cap = ld->cap_stamps ? 2 * ld->cap_stamps : 16;
-
-		v = realloc(c->stamps, cap * sizeof(*v));
-		if (!v) {
-			cfg_oom(ld);
-			return;
-		}
-		c->stamps = v;
-		ld->cap_stamps = cap;
+	if (XL_GROW(c->stamps, ld->cap_stamps, c->nstamps + 1, 16) < 0) {
+		cfg_oom(ld);
+		return;
 	}
 	c->stamps[c->nstamps++] = *t;
 }

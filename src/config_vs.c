@@ -375,12 +375,18 @@ static void vs_check(struct loader *ld, struct vs_ctx *x)
 	if (x->k.s[VS_CHECK])
 		cfg_check_apply(ld, x->k.s[VS_CHECK], &x->vs->check, &x->org,
 				&x->eff);
-	/* a script check set in the main file's global group runs for the
-	 * addresses this file names: not from a file others can write */
+	/* a check that runs programs (script) set in the main file's global
+	 * group runs for the addresses this file names: not from a file
+	 * others can write */
 	if (!ld->trusted && x->eff == ld->global_eff &&
-	    x->vs->check.type == XL_CHECK_SCRIPT)
-		cfg_untrusted_err(ld, x->grp,
-				  "a script check (inherited from global)");
+	    xl_check_ops(x->vs->check.type)->runs_programs) {
+		char what[64];
+
+		snprintf(what, sizeof(what),
+			 "a %s check (inherited from global)",
+			 xl_check_type_name(x->vs->check.type));
+		cfg_untrusted_err(ld, x->grp, what);
+	}
 }
 
 /* ---- real servers and the sorry server ------------------------------- */
@@ -507,7 +513,7 @@ static void rs_parse(struct loader *ld, struct vs_ctx *x,
 		cfg_check_copy(r->check, &x->vs->check);
 		cfg_check_apply(ld, k.s[RS_CHECK], r->check, &org, &eff);
 	}
-	cfg_check_script(ld, r->check, eff);
+	cfg_check_complete(ld, r->check, eff);
 }
 
 static int dest_ptr_cmp(const void *a, const void *b)
@@ -565,7 +571,7 @@ static void vs_reals(struct loader *ld, struct vs_ctx *x)
 		n = config_setting_length(list);
 	if (n == 0) {
 		/* the check real servers will get when they are added */
-		cfg_check_script(ld, &vs->check, x->eff);
+		cfg_check_complete(ld, &vs->check, x->eff);
 		return;
 	}
 	vs->reals = calloc(1, (size_t)n * sizeof(*vs->reals) +
@@ -608,24 +614,16 @@ static void vs_sorry(struct loader *ld, struct vs_ctx *x)
 	x->vs->has_sorry = true;
 }
 
-/* A new zeroed entry at the end of c->vs; NULL (oom noted) on failure. */
-/* A zeroed service at the end; own: with a share of its own (not taken
- * over from prev). */
+/* A zeroed service at the end of c->vs, NULL (oom noted) on failure; own:
+ * with a share of its own (not taken over from prev). */
 struct xl_vs_config *cfg_vs_slot(struct loader *ld, bool own)
 {
 	struct xl_config *c = ld->c;
 	struct xl_vs_config *vs;
-	size_t cap;
 
-	if (c->nvs == ld->cap_vs) {
-		cap = ld->cap_vs ? 2 * ld->cap_vs : 16;
-		vs = realloc(c->vs, cap * sizeof(*vs));
-		if (!vs) {
-			cfg_oom(ld);
-			return NULL;
-		}
-		c->vs = vs;
-		ld->cap_vs = cap;
+	if (XL_GROW(c->vs, ld->cap_vs, c->nvs + 1, 16) < 0) {
+		cfg_oom(ld);
+		return NULL;
 	}
 	vs = &c->vs[c->nvs++];
 	memset(vs, 0, sizeof(*vs));

@@ -662,8 +662,9 @@ static void srv_init(struct xl_health *h, struct hc_server *s,
 	s->key = xl_service_key(svc);
 	s->id = svc->dests[r];
 	srv_place(s, cfg, g, r);
-	/* "none" is always up; initial_state "up" is trusted until it fails */
-	s->up = c->type == XL_CHECK_NONE || c->initial_up;
+	/* a type never probed ("none") is always up; initial_state "up" is
+	 * trusted until it fails */
+	s->up = xl_check_ops(c->type)->always_up || c->initial_up;
 	s->settled = s->up;
 	s->probe.done = srv_done;
 	s->probe.data = s;
@@ -707,7 +708,8 @@ static size_t count_fresh(const struct xl_config *cfg, const struct plan *pl)
 	for (size_t v = 0; v < cfg->nvs; v++)
 		for (size_t r = 0; group_fresh(pl, v) && r < pl->vss[v]->n; r++)
 			n += !pl->vss[v]->srv[r]->h &&
-			     xl_rs_check(&cfg->vs[v], r)->type != XL_CHECK_NONE;
+			     !xl_check_ops(xl_rs_check(&cfg->vs[v], r)->type)
+				  ->always_up;
 	return n;
 }
 
@@ -774,7 +776,7 @@ static bool commit_servers(struct xl_health *h, const struct xl_config *cfg,
 				srv_init(h, s, cfg, g, r);
 				changed |=
 				    s->has_prev ? s->up != s->prev_up : s->up;
-				if (s->cfg->type != XL_CHECK_NONE)
+				if (!xl_check_ops(s->cfg->type)->always_up)
 					srv_first(h, s, i++, nfresh);
 			}
 			if (s->up && s->id.weight > 0)

@@ -5,8 +5,9 @@
  * The annotations are tenant input that ends up in a root daemon's
  * configuration, and one value extlbd rejects would make it refuse the
  * whole include file, every other Service with it.  So each is checked
- * here by the rules extlbd applies (extlb.conf(5), config.c), and one
- * that fails them is reported and left out: that key keeps its default.
+ * here by the rules extlbd applies, the same functions (check_rules.h),
+ * and one that fails them is reported and left out: that key keeps its
+ * default.
  * A script check is never taken from a Service: it would run commands on
  * the load balancer.
  *
@@ -15,14 +16,15 @@
 #ifndef EXTLB_K8S_CHECKOPTS_H
 #define EXTLB_K8S_CHECKOPTS_H
 
+#include "check_rules.h"
 #include "k8s/objects.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* extlbd's limit on status entries (XL_STATUS_MAX) */
-#define K8S_STATUS_MAX 16
+/* extlbd's limit on status entries */
+#define K8S_STATUS_MAX XL_STATUS_MAX
 
 struct k8s_status_range {
 	uint16_t lo, hi;

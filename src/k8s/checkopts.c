@@ -2,141 +2,128 @@
  * checkopts.c - a Service's extlb.io/check* annotations, validated by
  * extlbd's rules, and the check type each of its ports gets.
  *
- * The rules are those of config.c and extlb.conf(5): intervals and
- * timeouts more than 0 and at most 86400 seconds, rise and fall 1 to
- * 1000, a port 1 to 65535, a path from "/" without blanks or control
- * characters, at most 16 status codes or ranges within 100-599.  Numbers
- * are taken only in plain decimal (no signs, exponents or hex), so that
- * the text copied into the include file is one libconfig reads as the
- * same number.
+ * The rules are extlbd's own (check_rules.h, the functions its loader
+ * calls): a value extlbd would refuse is refused here, with extlbd's
+ * words for why.  What is added here is for the text itself: numbers are
+ * taken only in plain decimal (no signs, exponents or hex), so that the
+ * text copied into the include file is one libconfig reads as the same
+ * number, and text longer than a health check needs is refused.  A
+ * Service may not ask for a check that runs programs.
  */
 #include "k8s/checkopts.h"
 
+#include "check_rules.h"
+
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A path or an expected string longer than this is no health check. */
 #define TEXT_MAX 1024
 
-static bool one_of(const char *s, const char *const *words)
-{
-	for (; *words; words++) {
-		if (!strcmp(s, *words))
-			return true;
-	}
-	return false;
-}
-
-/* 1 to 9 decimal digits within [lo, hi]. */
-static bool uint_ok(const char *s, unsigned long lo, unsigned long hi,
-		    unsigned long *out)
+/* Digits only: the number, or LLONG_MAX for too many to be any range's;
+ * -1 for anything else. */
+static long long plain_whole(const char *s)
 {
 	size_t n = strspn(s, "0123456789");
 
-	if (!n || n > 9 || s[n])
-		return false;
-	*out = strtoul(s, NULL, 10);
-	return *out >= lo && *out <= hi;
+	if (!n || s[n])
+		return -1;
+	if (n > 18)
+		return LLONG_MAX;
+	return strtoll(s, NULL, 10);
 }
 
-/* Seconds as "5" or "0.25": at most 5 digits, 6 decimals; (0, 86400]. */
-static bool secs_ok(const char *s)
+/* Seconds as "5" or "0.25": digits, and at most 6 decimals; -1 else. */
+static double plain_secs(const char *s)
 {
-	size_t n = strspn(s, "0123456789"), f = 0;
+	size_t n = strspn(s, "0123456789"), f;
 
-	if (!n || n > 5)
-		return false;
+	if (!n || n > 15)
+		return -1;
 	if (s[n] == '.') {
 		f = strspn(s + n + 1, "0123456789");
 		if (!f || f > 6)
-			return false;
+			return -1;
 		n += f + 1;
 	}
-	if (s[n])
-		return false;
-	return strtod(s, NULL) > 0 && strtod(s, NULL) <= 86400;
+	return s[n] ? -1 : strtod(s, NULL);
 }
 
-static bool blank_or_ctl(unsigned char c)
+/* The types a Service may ask for: each can only fail a server, never run
+ * anything on the load balancer. */
+static bool type_for_services(enum xl_check_type t)
 {
-	return c <= ' ' || c == 0x7f;
-}
-
-static bool path_ok(const char *s)
-{
-	if (s[0] != '/' || strlen(s) > TEXT_MAX)
+	switch (t) {
+	case XL_CHECK_TCP:
+	case XL_CHECK_HTTP:
+	case XL_CHECK_HTTPS:
+	case XL_CHECK_UDP:
+	case XL_CHECK_NONE:
+		return true;
+	default:
 		return false;
-	for (; *s; s++) {
-		if (blank_or_ctl((unsigned char)*s))
-			return false;
 	}
-	return true;
 }
 
-/* "404" or "200-299", 100-599, low first. */
-static bool range_ok(const char *s, size_t n, struct k8s_status_range *r)
+/* NULL when the type is one a Service may have, else why not (in buf). */
+static const char *type_problem(const char *s, char *buf, size_t len)
 {
-	char buf[8];
-	unsigned long lo, hi;
+	enum xl_check_type t;
+	const char *why = xl_rule_check_type(s, &t, buf, len);
 
-	if (n != 3 && n != 7)
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	if (n == 7 && buf[3] != '-')
-		return false;
-	buf[3] = 0;
-	if (!uint_ok(buf, 100, 599, &lo))
-		return false;
-	hi = lo;
-	if (n == 7 && !uint_ok(buf + 4, 100, 599, &hi))
-		return false;
-	r->lo = (uint16_t)lo;
-	r->hi = (uint16_t)hi;
-	return lo <= hi;
+	if (why)
+		return why;
+	if (t == XL_CHECK_SCRIPT)
+		return "is refused: a Service may not ask for a script check, "
+		       "which runs commands on the load balancer";
+	if (!type_for_services(t))
+		return "is refused: a Service may ask for a tcp, http, https, "
+		       "udp or none check only";
+	return NULL;
 }
 
-/* "200-299, 404": codes and ranges, comma separated, blanks allowed
- * around them.  NULL when fine, else why not. */
-static const char *status_parse(const char *s, struct k8s_checkopts *o)
+/* "200-299, 404": extlbd's entries, comma separated, blanks allowed
+ * around them.  NULL when fine, else why not (perhaps in buf). */
+static const char *status_parse(const char *s, struct k8s_checkopts *o,
+				char *buf, size_t blen)
 {
-	static const char *const bad =
-	    "must be status codes or ranges like 200-299, within 100-599, "
-	    "separated by commas";
 	struct k8s_status_range v[K8S_STATUS_MAX];
 	size_t n = 0;
+	bool list = strchr(s, ',') != NULL;
 
 	for (;;) {
+		struct xl_status_range r = {0};
+		char entry[16];
+		const char *why;
 		size_t len;
 
 		s += strspn(s, " ");
-		len = strcspn(s, ", ");
+		len = strcspn(s, ",");
+		while (len && s[len - 1] == ' ')
+			len--;
 		if (n == K8S_STATUS_MAX)
 			return "has more than 16 entries";
-		if (!range_ok(s, len, &v[n++]))
-			return bad;
-		s += len;
-		s += strspn(s, " ");
-		if (!*s)
+		snprintf(entry, sizeof(entry), "%.*s", (int)len, s);
+		why = len < sizeof(entry) ? xl_rule_status(entry, &r)
+					  : xl_rule_status("", &r);
+		if (why && !list)
+			return why;
+		if (why) {
+			snprintf(buf, blen, "has an entry \"%.*s\" that %s",
+				 (int)(len < 64 ? len : 64), s, why);
+			return buf;
+		}
+		v[n].lo = r.lo;
+		v[n++].hi = r.hi;
+		s += strcspn(s, ",");
+		if (!*s++)
 			break;
-		if (*s++ != ',')
-			return bad;
 	}
 	memcpy(o->status, v, n * sizeof(v[0]));
 	o->nstatus = n;
 	return NULL;
-}
-
-/* The type, which is never script: tenant input must not run commands. */
-static const char *type_problem(const char *s)
-{
-	static const char *const types[] = {"tcp", "http", "https",
-					    "udp", "none", NULL};
-
-	if (!strcmp(s, "script"))
-		return "is refused: a Service may not ask for a script check, "
-		       "which runs commands on the load balancer";
-	return one_of(s, types) ? NULL : "is not tcp, http, https, udp or none";
 }
 
 /* Where annotations go to be told. */
@@ -145,17 +132,20 @@ struct teller {
 	void *arg;
 };
 
-/* A count annotation within [lo, hi]: its value, or 0 (absent, or told). */
-static unsigned long take_count(const struct teller *t, const char *key,
-				const char *val, unsigned long hi,
-				const char *why)
+/* A whole-number annotation extlbd's rule accepts: its value, or 0
+ * (absent, or told). */
+static unsigned long take_whole(const struct teller *t, const char *key,
+				const char *val, const char *(*rule)(long long))
 {
-	unsigned long v;
+	long long v;
+	const char *why;
 
 	if (!val)
 		return 0;
-	if (uint_ok(val, 1, hi, &v))
-		return v;
+	v = plain_whole(val);
+	why = v < 0 ? "is not a whole number in plain decimal" : rule(v);
+	if (!why)
+		return (unsigned long)v;
 	t->bad(t->arg, key, val, why);
 	return 0;
 }
@@ -164,47 +154,60 @@ static unsigned long take_count(const struct teller *t, const char *key,
 static const char *take_secs(const struct teller *t, const char *key,
 			     const char *val)
 {
-	if (!val || secs_ok(val))
+	double v;
+	const char *why;
+
+	if (!val)
+		return NULL;
+	v = plain_secs(val);
+	why = v < 0 ? "is not a number of seconds in plain decimal, like 5 "
+		      "or 0.25"
+		    : xl_rule_secs(v);
+	if (!why)
 		return val;
-	t->bad(t->arg, key, val,
-	       "is not a number of seconds, more than 0 and at most 86400");
+	t->bad(t->arg, key, val, why);
 	return NULL;
 }
 
 static void parse_numbers(const struct k8s_annotations *a,
 			  struct k8s_checkopts *o, const struct teller *t)
 {
-	o->port =
-	    (uint16_t)take_count(t, "extlb.io/check-port", a->check_port, 65535,
-				 "is not a port number, 1 to 65535");
+	o->port = (uint16_t)take_whole(t, "extlb.io/check-port", a->check_port,
+				       xl_rule_port);
 	o->interval =
 	    take_secs(t, "extlb.io/check-interval", a->check_interval);
 	o->timeout = take_secs(t, "extlb.io/check-timeout", a->check_timeout);
-	o->rise = (uint32_t)take_count(t, "extlb.io/check-rise", a->check_rise,
-				       1000, "is not a count, 1 to 1000");
-	o->fall = (uint32_t)take_count(t, "extlb.io/check-fall", a->check_fall,
-				       1000, "is not a count, 1 to 1000");
+	o->rise = (uint32_t)take_whole(t, "extlb.io/check-rise", a->check_rise,
+				       xl_rule_count);
+	o->fall = (uint32_t)take_whole(t, "extlb.io/check-fall", a->check_fall,
+				       xl_rule_count);
 }
 
 void k8s_checkopts_parse(const struct k8s_annotations *a,
 			 struct k8s_checkopts *o, k8s_check_bad_fn bad,
 			 void *arg)
 {
+	char buf[160];
 	const char *why;
 
 	memset(o, 0, sizeof(*o));
-	if (a->check && !(why = type_problem(a->check)))
-		o->type = a->check;
-	else if (a->check)
-		bad(arg, "extlb.io/check", a->check, why);
+	if (a->check) {
+		why = type_problem(a->check, buf, sizeof(buf));
+		if (why)
+			bad(arg, "extlb.io/check", a->check, why);
+		else
+			o->type = a->check;
+	}
 	parse_numbers(a, o, &(struct teller){bad, arg});
-	if (a->check_path && path_ok(a->check_path))
-		o->path = a->check_path;
-	else if (a->check_path)
+	if (a->check_path && strlen(a->check_path) > TEXT_MAX)
 		bad(arg, "extlb.io/check-path", a->check_path,
-		    "must start with / and have no blanks or control "
-		    "characters");
-	if (a->check_status && (why = status_parse(a->check_status, o)))
+		    "is longer than 1024 bytes");
+	else if (a->check_path && (why = xl_rule_path(a->check_path)))
+		bad(arg, "extlb.io/check-path", a->check_path, why);
+	else
+		o->path = a->check_path;
+	if (a->check_status &&
+	    (why = status_parse(a->check_status, o, buf, sizeof(buf))))
 		bad(arg, "extlb.io/check-status", a->check_status, why);
 	if (a->check_expect && strlen(a->check_expect) <= TEXT_MAX)
 		o->expect = a->check_expect;

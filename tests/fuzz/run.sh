@@ -22,18 +22,22 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 # what each target links, beside itself
-k8s_srcs="src/curl_ev.c src/model.c src/rules.c src/util.c"
+# checkopts.c validates annotations with extlbd's own rules (check_rules.c)
+k8s_srcs="src/curl_ev.c src/model.c src/rules.c src/util.c src/check_rules.c"
 for f in "$repo"/src/k8s/*.c; do
     [[ "$f" == */main.c ]] || k8s_srcs+=" src/k8s/${f##*/}"
 done
-config_srcs="src/incfile.c src/model.c src/rules.c src/util.c"
-for f in "$repo"/src/config*.c; do config_srcs+=" src/${f##*/}"; done
+# the loader finds check types and their keys in the registry, which
+# brings every check type with it, http's libcurl glue (loaded as extlbd
+# does) included
+config_srcs="src/incfile.c src/model.c src/rules.c src/util.c src/curl_ev.c src/curl_dl.c"
+for f in "$repo"/src/config*.c "$repo"/src/check*.c; do config_srcs+=" src/${f##*/}"; done
 declare -A sources=(
     [fuzz_include]="$config_srcs"
     [fuzz_k8s_list]="$k8s_srcs"
 )
 declare -A libs=(
-    [fuzz_include]="$(pkg-config --cflags --libs libconfig)"
+    [fuzz_include]="-I$out -DXL_CURL_DLOPEN -DCURL_DISABLE_TYPECHECK $(pkg-config --cflags --libs libconfig libcurl) -lev -ldl -lm"
     [fuzz_k8s_list]="$(pkg-config --cflags --libs libcurl json-c yaml-0.1) -lev -lm"
 )
 
@@ -48,6 +52,9 @@ print(json.dumps({"kind": "List", "metadata": {"resourceVersion": "1", "continue
                   "items": [o, o]}))' "$f" >"$1/$(basename "$f")"
     done
 }
+
+# curl_dl.c reads the libcurl to load from configure's header
+printf '#define XL_LIBCURL_SONAME "libcurl.so.4"\n' >"$out/autoconf.h"
 
 passed=0 failed=0
 for t in "${targets[@]}"; do

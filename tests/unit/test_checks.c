@@ -947,6 +947,53 @@ static void test_none(void **state)
 	assert_result(&t, XL_CHECK_UP, "no check");
 }
 
+/* ---- the registry ------------------------------------------------------ */
+
+/* Each type can run and explain itself, is found by its name, and a key
+ * that two types read is described alike by both. */
+static void test_registry(void **state)
+{
+	const struct xl_check_key *const *all;
+	size_t nall = xl_check_keys(&all);
+	char buf[160];
+
+	(void)state;
+	for (int t = 0; t < XL_CHECK_NTYPES; t++) {
+		const struct xl_check_ops *ops = xl_check_ops(t);
+		enum xl_check_type found;
+
+		assert_non_null(ops);
+		assert_non_null(ops->start);
+		assert_true(ops->reason || ops->ncodes);
+		assert_null(xl_rule_check_type(xl_check_type_name(t), &found,
+					       buf, sizeof(buf)));
+		assert_int_equal(found, t);
+		for (size_t i = 0; i < ops->nkeys; i++) {
+			const struct xl_check_key *k = &ops->keys[i], *a = NULL;
+
+			for (size_t j = 0; j < nall && !a; j++)
+				if (!strcmp(all[j]->name, k->name))
+					a = all[j];
+			assert_non_null(a);
+			assert_int_equal(a->kind, k->kind);
+			assert_int_equal(a->off, k->off);
+			assert_true(a->rule == k->rule);
+			assert_true(a->trusted_only == k->trusted_only);
+		}
+	}
+	assert_null(xl_check_ops(XL_CHECK_NTYPES));
+	assert_string_equal(xl_check_type_name(XL_CHECK_NTYPES), "?");
+	assert_string_equal(
+	    xl_rule_check_type("icmp", &(enum xl_check_type){0}, buf,
+			       sizeof(buf)),
+	    "is not one of \"tcp\", \"http\", \"https\", \"udp\", "
+	    "\"script\", \"none\"");
+	/* each key once, however many types read it */
+	for (size_t i = 0; i < nall; i++)
+		for (size_t j = i + 1; j < nall; j++)
+			assert_string_not_equal(all[i]->name, all[j]->name);
+}
+
 /* ---- http -------------------------------------------------------------- */
 
 static void http_run(struct tprobe *t, const struct xl_check_config *cfg,
@@ -1803,6 +1850,7 @@ int main(void)
 	    cmocka_unit_test(test_http_no_libcurl),
 	    cmocka_unit_test(test_no_fds),
 	    cmocka_unit_test(test_none),
+	    cmocka_unit_test(test_registry),
 	    cmocka_unit_test(test_http_200),
 	    cmocka_unit_test(test_http_v6),
 	    cmocka_unit_test(test_http_503),

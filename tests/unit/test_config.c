@@ -919,6 +919,56 @@ static struct xl_config *fx_reload(void)
 	return c;
 }
 
+/* What extlbd and drain.c do with prev: compare it with the snapshot
+ * they hold.  It reads through prev as well, so that a prev left pointing
+ * at a freed snapshot is a heap-use-after-free under ASan, not a silent
+ * false match. */
+static bool follows(const struct xl_config *c, const struct xl_config *old)
+{
+	return c->prev && c->prev->nvs == old->nvs && c->prev == old;
+}
+
+/* Freeing a snapshot clears prev in every one that follows it, whatever
+ * the order they are freed in, and however many follow it. */
+static void test_prev_cleared_on_free(void **state)
+{
+	const char *text = VS_OPEN VIP VS_CLOSE;
+	struct xl_config *a, *b, *c, *d;
+	struct xl_errors errs = {0};
+
+	(void)state;
+	fx_write("extlb.conf", text);
+	a = xl_config_load(fx_path("extlb.conf"), &errs);
+	assert_non_null(a);
+	b = xl_config_reload(fx_path("extlb.conf"), a, &errs);
+	c = xl_config_reload(fx_path("extlb.conf"), a, &errs);
+	d = xl_config_reload(fx_path("extlb.conf"), b, &errs);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_non_null(d);
+	assert_true(follows(b, a));
+	assert_true(follows(c, a));
+	assert_true(follows(d, b));
+
+	/* a follower freed first leaves its prev's list */
+	xl_config_free(c);
+	/* the snapshot in force freed after a reload, as extlbd does */
+	xl_config_free(a);
+	assert_null(b->prev);
+	assert_false(follows(b, a));
+	/* the next one, allocated perhaps where a was, is not a */
+	a = xl_config_load(fx_path("extlb.conf"), &errs);
+	assert_non_null(a);
+	assert_false(follows(b, a));
+	/* a chain: d follows b, which no longer follows anything */
+	assert_true(follows(d, b));
+	xl_config_free(b);
+	assert_null(d->prev);
+	xl_config_free(d);
+	xl_config_free(a);
+	xl_errors_free(&errs);
+}
+
 /* The file replaced as editors and extlb-k8s do: a new inode. */
 static void fx_replace(const char *name, const char *text)
 {
@@ -2148,6 +2198,7 @@ int main(void)
 	    T(test_include_collisions),
 	    T(test_config_table),
 	    T(test_check_type_name),
+	    T(test_prev_cleared_on_free),
 	    T(test_errors_list),
 	    T(test_all_errors_reported),
 	    T(test_script_reported_once),

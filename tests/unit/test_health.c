@@ -771,7 +771,7 @@ static void test_reload_linked_takes_over_unchanged(void **state)
 		next[v] = xl_health_next_check(fx.h, v, 0);
 
 	b = keep(mk_cfg(3, 1, &ck, rev));
-	b->prev = a;
+	xl_config_follow(b, a);
 	b->nsame = 2;
 	b->vs[0].prev = 2; /* svc2, unchanged */
 	b->vs[1].prev = XL_VS_NONE;
@@ -817,7 +817,7 @@ static void test_reload_linked_carries_pending(void **state)
 	assert_int_equal(fx.changed, 1);
 
 	b = keep(mk_cfg(3, 1, &ck, rev));
-	b->prev = a;
+	xl_config_follow(b, a);
 	b->nsame = 3;
 	for (size_t v = 0; v < 3; v++)
 		b->vs[v].prev = 2 - v;

@@ -894,25 +894,26 @@ static void test_check_annotations_invalid(void **state)
 	assert_string_equal(
 	    notices(&f),
 	    "default/web InvalidAnnotation: extlb.io/check \"HTTP\" is not "
-	    "tcp, http, https, udp or none; using the default\n"
-	    "default/web InvalidAnnotation: extlb.io/check-port \"0\" is not "
-	    "a port number, 1 to 65535; using the default\n"
+	    "one of \"tcp\", \"http\", \"https\", \"udp\", \"script\", "
+	    "\"none\"; using the default\n"
+	    "default/web InvalidAnnotation: extlb.io/check-port \"0\" is out "
+	    "of range 1-65535; using the default\n"
 	    "default/web InvalidAnnotation: extlb.io/check-interval \"1e3\" "
-	    "is not a number of seconds, more than 0 and at most 86400; "
+	    "is not a number of seconds in plain decimal, like 5 or 0.25; "
 	    "using the default\n"
 	    "default/web InvalidAnnotation: extlb.io/check-timeout \"86401\" "
-	    "is not a number of seconds, more than 0 and at most 86400; "
+	    "is out of range: must be more than 0 and at most 86400 seconds; "
 	    "using the default\n"
 	    "default/web InvalidAnnotation: extlb.io/check-rise \"1001\" is "
-	    "not a count, 1 to 1000; using the default\n"
+	    "out of range 1-1000; using the default\n"
 	    "default/web InvalidAnnotation: extlb.io/check-fall \"-1\" is not "
-	    "a count, 1 to 1000; using the default\n"
+	    "a whole number in plain decimal; using the default\n"
 	    "default/web InvalidAnnotation: extlb.io/check-path \"healthz\" "
-	    "must start with / and have no blanks or control characters; "
-	    "using the default\n"
+	    "must start with \"/\" and have no spaces or control "
+	    "characters; using the default\n"
 	    "default/web InvalidAnnotation: extlb.io/check-status "
-	    "\"200-199\" must be status codes or ranges like 200-299, within "
-	    "100-599, separated by commas; using the default\n");
+	    "\"200-199\" is not a status code or a range of codes like "
+	    "\"200-299\" (100-599); using the default\n");
 	fx_free(&f);
 }
 
@@ -955,6 +956,30 @@ static void test_check_status_rules(void **state)
 			fail_msg("status \"%s\": %zu entries, %d refusals",
 				 cases[i].in, o.nstatus, bad);
 	}
+}
+
+static void keep_why(void *arg, const char *key, const char *value,
+		     const char *why)
+{
+	(void)key;
+	(void)value;
+	snprintf(arg, 160, "%s", why);
+}
+
+/* The words are extlbd's own rule's; in a list, the entry is named. */
+static void test_check_status_entry_why(void **state)
+{
+	struct k8s_annotations a = {0};
+	struct k8s_checkopts o;
+	char why[160] = "";
+
+	(void)state;
+	a.check_status = (char *)"200, 99";
+	k8s_checkopts_parse(&a, &o, keep_why, why);
+	assert_string_equal(why, "has an entry \"99\" that is not a status "
+				 "code or a range of codes like \"200-299\" "
+				 "(100-599)");
+	assert_int_equal(o.nstatus, 0);
 }
 
 /* Direct routing cannot change the port: endpoints on another port are
@@ -1816,6 +1841,7 @@ int main(void)
 	    cmocka_unit_test(test_check_annotations_all),
 	    cmocka_unit_test(test_check_annotations_invalid),
 	    cmocka_unit_test(test_check_status_rules),
+	    cmocka_unit_test(test_check_status_entry_why),
 	    cmocka_unit_test(test_dr_needs_same_port),
 	    cmocka_unit_test(test_port_unmatched_and_fqdn),
 	    cmocka_unit_test(test_strings_escaped),
