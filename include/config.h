@@ -45,7 +45,7 @@ struct xl_check_config {
 	char *host;   /* NULL: none */
 	struct xl_status_range status[XL_STATUS_MAX];
 	size_t nstatus; /* 0: 200-299 */
-	char *expect;   /* body substring (http) or reply substring (udp) */
+	char *expect;	/* body substring (http) or reply substring (udp) */
 	bool tls_verify;
 	char *ca_file;
 	char *sni;
@@ -115,7 +115,7 @@ struct xl_file_stamp {
 	const char *file; /* an entry of xl_config.files */
 	uint64_t dev, ino, size;
 	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
-	bool reusable; /* parsed cleanly, on its own (no @include) */
+	bool reusable;	      /* parsed cleanly, on its own (no @include) */
 	size_t vs_first, nvs; /* its services: vs[vs_first ..], contiguous */
 };
 
@@ -143,7 +143,7 @@ struct xl_config {
 	size_t nvs;
 	size_t *by_id;	 /* indexes into vs, sorted by service identity */
 	size_t *by_name; /* ... and by name */
-	size_t nsame;  /* services with vs[i].prev set */
+	size_t nsame;	 /* services with vs[i].prev set */
 	/* the configuration vs[i].prev index into: to compare with, never to
 	 * read.  It cannot dangle: freeing that configuration sets it to
 	 * NULL here (and a new snapshot at the same address is not it) */

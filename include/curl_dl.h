@@ -36,8 +36,7 @@ struct xl_curl_api {
 	CURLcode (*easy_setopt)(CURL *e, CURLoption o, ...);
 	CURLcode (*easy_getinfo)(CURL *e, CURLINFO i, ...);
 	const char *(*easy_strerror)(CURLcode c);
-	struct curl_slist *(*slist_append)(struct curl_slist *l,
-					   const char *s);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
 	void (*slist_free_all)(struct curl_slist *l);
 };
 

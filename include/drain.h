@@ -30,12 +30,12 @@ struct xl_drain {
 };
 
 /*
- * After a reload from `old` to `new` (at time now): servers of old that new
- * lacks, in services new keeps, start draining; draining servers that new
- * lists again, or whose service new lacks, stop.  0 or -ENOMEM.
+ * After a reload from `old` to `cfg` (at time now): servers of old that cfg
+ * lacks, in services cfg keeps, start draining; draining servers that cfg
+ * lists again, or whose service cfg lacks, stop.  0 or -ENOMEM.
  */
 int xl_drain_update(struct xl_drain *dr, const struct xl_config *old,
-		    const struct xl_config *new, double now);
+		    const struct xl_config *cfg, double now);
 
 /* The same for one service of a desired table: 0 or -ENOMEM. */
 int xl_drain_apply_service(const struct xl_drain *dr, struct xl_service *s);

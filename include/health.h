@@ -30,7 +30,7 @@ struct xl_health;
 typedef void (*xl_health_changed_fn)(void *arg, const size_t *vs, size_t n);
 
 struct xl_health *xl_health_new(struct ev_loop *loop, struct xl_checker *ck,
-				 xl_health_changed_fn changed, void *arg);
+				xl_health_changed_fn changed, void *arg);
 void xl_health_free(struct xl_health *h);
 
 /*

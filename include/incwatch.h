@@ -43,8 +43,7 @@ struct xl_incwatch *xl_incwatch_start(struct ev_loop *loop, double settle,
  * one appears).  0 when dir is watched (or NULL), -1 when it cannot be
  * (logged once per cause).
  */
-int xl_incwatch_update(struct xl_incwatch *w, const char *dir,
-		       double read_at);
+int xl_incwatch_update(struct xl_incwatch *w, const char *dir, double read_at);
 
 /* Stops and frees everything; NULL is fine. */
 void xl_incwatch_stop(struct xl_incwatch *w);

@@ -15,7 +15,7 @@ void xl_log_close(void);
 /* Would a message of this priority be written?  (Skip costly formatting.) */
 bool xl_log_enabled(int prio);
 void xl_log(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define xl_err(...) xl_log(XL_LOG_ERROR, __VA_ARGS__)
 #define xl_warn(...) xl_log(XL_LOG_WARNING, __VA_ARGS__)

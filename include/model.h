@@ -56,7 +56,7 @@ struct xl_service {
 	uint32_t fwmark;
 
 	char sched[XL_SCHED_MAX];
-	uint32_t flags;   /* IP_VS_SVC_F_*, without _HASHED */
+	uint32_t flags;	  /* IP_VS_SVC_F_*, without _HASHED */
 	uint32_t timeout; /* persistence, seconds */
 	uint32_t netmask; /* v4: mask in network order; v6: prefix length */
 

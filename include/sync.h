@@ -53,9 +53,8 @@ int xl_sync_run(struct xl_sync *s, const struct xl_table *want, bool owns_all,
  * removed.  Without a valid memory of the kernel it is a full run.
  */
 int xl_sync_run_keys(struct xl_sync *s, const struct xl_table *want,
-		     const struct xl_service *keys, size_t nkeys,
-		     bool owns_all, size_t log_ops_max,
-		     struct xl_sync_result *res);
+		     const struct xl_service *keys, size_t nkeys, bool owns_all,
+		     size_t log_ops_max, struct xl_sync_result *res);
 
 /*
  * The same after reading those services back from the kernel (one request

@@ -62,7 +62,7 @@ struct http_req {
 };
 
 struct xl_http {
-	struct xl_curl_ev m; /* the multi handle on the loop */
+	struct xl_curl_ev m;	 /* the multi handle on the loop */
 	struct http_req *active; /* for http_fini() only */
 	struct http_req *idle;
 	size_t nidle;

@@ -74,8 +74,8 @@ static const char *script_missing_caps(void)
 		    {CAP_SETUID, "CAP_SETUID"},
 		    {CAP_KILL, "CAP_KILL"}};
 	static char missing[48];
-	struct __user_cap_header_struct h = {
-	    .version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_header_struct h = {.version =
+						 _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
 	size_t i;
 
@@ -83,8 +83,7 @@ static const char *script_missing_caps(void)
 	if (syscall(SYS_capget, &h, d) < 0)
 		return missing; /* setuid() and kill() will say */
 	for (i = 0; i < XL_ARRAY_SIZE(need); i++) {
-		if (d[need[i].cap / 32].effective &
-		    (1u << (need[i].cap % 32)))
+		if (d[need[i].cap / 32].effective & (1u << (need[i].cap % 32)))
 			continue;
 		if (missing[0])
 			strcat(missing, " ");

@@ -30,7 +30,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-
 #define SECS_MAX 86400.0       /* intervals and timeouts: a day is plenty */
 #define LONG_SECS_MAX 31536000 /* drains and persistence: up to a year */
 #define THRESH_MAX 2147483647LL

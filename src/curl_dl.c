@@ -17,7 +17,10 @@ static void *curl_lib; /* the handle once every symbol was found */
 
 int xl_curl_load(char *err, size_t len)
 {
-#define SYM(field, name) {name, offsetof(struct xl_curl_api, field)}
+	/* one line, which clang-format would spread over four */
+	/* clang-format off */
+#define SYM(field, sym) {sym, offsetof(struct xl_curl_api, field)}
+	/* clang-format on */
 	static const struct {
 		const char *name;
 		size_t off;

@@ -61,12 +61,13 @@ static void drop(struct xl_drain *dr, size_t i)
 }
 
 /* Drains that the new configuration ends: the server or its service. */
-static void forget_readded(struct xl_drain *dr, const struct xl_config *new)
+static void forget_readded(struct xl_drain *dr, const struct xl_config *cfg)
 {
 	char b[XL_ADDRSTR_MAX + 8];
 
 	for (size_t i = dr->n; i-- > 0;) {
-		const struct xl_vs_config *vs = xl_config_find(new, &dr->v[i].svc);
+		const struct xl_vs_config *vs =
+		    xl_config_find(cfg, &dr->v[i].svc);
 
 		if (vs && !has_dest(&vs->svc, &dr->v[i].dest))
 			continue;
@@ -103,26 +104,26 @@ static int start_drains(struct xl_drain *dr, const struct xl_vs_config *ovs,
 }
 
 int xl_drain_update(struct xl_drain *dr, const struct xl_config *old,
-		    const struct xl_config *new, double now)
+		    const struct xl_config *cfg, double now)
 {
 	bool *kept = NULL;
 	int rc = 0;
 
-	if (old && new->prev == old && new->nsame) {
+	if (old && cfg->prev == old && cfg->nsame) {
 		kept = calloc(old->nvs ? old->nvs : 1, sizeof(*kept));
 		if (!kept)
 			return -ENOMEM;
-		for (size_t v = 0; v < new->nvs; v++)
-			if (new->vs[v].prev != XL_VS_NONE)
-				kept[new->vs[v].prev] = true;
+		for (size_t v = 0; v < cfg->nvs; v++)
+			if (cfg->vs[v].prev != XL_VS_NONE)
+				kept[cfg->vs[v].prev] = true;
 	}
-	forget_readded(dr, new);
+	forget_readded(dr, cfg);
 	for (size_t i = 0; old && i < old->nvs && !rc; i++) {
 		const struct xl_vs_config *nvs;
 
 		if (kept && kept[i])
 			continue;
-		if ((nvs = xl_config_find(new, &old->vs[i].svc)))
+		if ((nvs = xl_config_find(cfg, &old->vs[i].svc)))
 			rc = start_drains(dr, &old->vs[i], nvs, now);
 	}
 	free(kept);
@@ -176,12 +177,15 @@ size_t xl_drain_expire(struct xl_drain *dr, double now, xl_drain_conns_fn conns,
 
 		xl_dest_format(&e->dest, b, sizeof(b));
 		if (n == 0) {
-			xl_info("real server %s of \"%s\" drained after %.0f s: "
-				"deleted", b, e->vs_name, now - e->since);
+			xl_info(
+			    "real server %s of \"%s\" drained after %.0f s: "
+			    "deleted",
+			    b, e->vs_name, now - e->since);
 		} else if (now >= e->deadline) {
-			xl_info("real server %s of \"%s\": drain_timeout passed "
-				"with %ld active connections: deleted",
-				b, e->vs_name, n < 0 ? 0 : n);
+			xl_info(
+			    "real server %s of \"%s\": drain_timeout passed "
+			    "with %ld active connections: deleted",
+			    b, e->vs_name, n < 0 ? 0 : n);
 		} else {
 			continue;
 		}

@@ -247,27 +247,43 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option lo[] = {
-		{ "config-file", required_argument, NULL, 'f' },
-		{ "foreground", no_argument, NULL, 'n' },
-		{ "log-console", no_argument, NULL, 'l' },
-		{ "check-config", no_argument, NULL, 't' },
-		{ "pid-file", required_argument, NULL, 'p' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config-file", required_argument, NULL, 'f'},
+	    {"foreground", no_argument, NULL, 'n'},
+	    {"log-console", no_argument, NULL, 'l'},
+	    {"check-config", no_argument, NULL, 't'},
+	    {"pid-file", required_argument, NULL, 'p'},
+	    {"version", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "f:nltp:vh", lo, NULL)) != -1) {
 		switch (c) {
-		case 'f': o->conf = optarg; break;
-		case 'n': o->foreground = true; break;
-		case 'l': o->console = true; break;
-		case 't': o->check = true; break;
-		case 'p': o->pidfile = optarg; break;
-		case 'v': printf("extlbd %s\n", PACKAGE_VERSION); exit(0);
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'f':
+			o->conf = optarg;
+			break;
+		case 'n':
+			o->foreground = true;
+			break;
+		case 'l':
+			o->console = true;
+			break;
+		case 't':
+			o->check = true;
+			break;
+		case 'p':
+			o->pidfile = optarg;
+			break;
+		case 'v':
+			printf("extlbd %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	if (optind < argc) {
@@ -315,8 +331,8 @@ static int run(struct xl_daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .conf = XL_DEFAULT_CONF };
-	struct xl_daemon d = { 0 };
+	struct options o = {.conf = XL_DEFAULT_CONF};
+	struct xl_daemon d = {0};
 	int rc = 1;
 
 	if (parse_args(argc, argv, &o) < 0)

@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define JITTER 0.05	   /* later checks land within +-5% of their period */
 #define ERROR_LOG_GAP 10.0 /* seconds between warnings of failed machinery */
 
@@ -554,7 +553,8 @@ static int plan_alloc(struct xl_health *h, const struct xl_config *cfg,
 		n = cfg->vs[v].svc.ndests;
 		pl->vss[v]->srv = calloc(n ? n : 1, sizeof(*pl->vss[v]->srv));
 		if (!pl->vss[v]->srv)
-			return -ENOMEM; /* n stays 0: the rollback has no slots */
+			return -ENOMEM; /* n stays 0: the rollback has no slots
+					 */
 		pl->vss[v]->n = n;
 	}
 	return 0;

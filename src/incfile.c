@@ -47,10 +47,11 @@ static int regular_capped(const struct stat *st, size_t cap, char *why,
 		return -1;
 	}
 	if ((unsigned long long)st->st_size > cap) {
-		snprintf(why, len,
-			 "%lld bytes, more than the %zu an include_dir file may "
-			 "hold: not read",
-			 (long long)st->st_size, cap);
+		snprintf(
+		    why, len,
+		    "%lld bytes, more than the %zu an include_dir file may "
+		    "hold: not read",
+		    (long long)st->st_size, cap);
 		return -1;
 	}
 	return 0;
@@ -152,8 +153,8 @@ int xl_incfile_read(const char *path, size_t cap, char **text, size_t *n,
 	int fd, rc, err;
 
 	*text = NULL;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY |
-			    O_CLOEXEC);
+	fd = open(path,
+		  O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(why, whylen, "cannot read: %s", strerror(errno));
 		return -1;

@@ -65,7 +65,6 @@ struct xl_incwatch {
 	double since;
 };
 
-
 /* One more change: the callback runs settle seconds after the last one,
  * or SETTLE_MAX_TIMES settle delays after the first, whichever is first. */
 static void burst_add(struct xl_incwatch *w, const char *what)
@@ -286,8 +285,7 @@ static int dir_set(struct xl_incwatch *w, const char *dir)
 	return 0;
 }
 
-int xl_incwatch_update(struct xl_incwatch *w, const char *dir,
-		       double read_at)
+int xl_incwatch_update(struct xl_incwatch *w, const char *dir, double read_at)
 {
 	if (!dir) {
 		watch_close(w);

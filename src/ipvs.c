@@ -112,8 +112,8 @@ static void enc_nest_end(struct enc *e, size_t off)
 static void enc_service(struct enc *e, const struct xl_service *s, bool full)
 {
 	size_t nest = enc_nest(e, IPVS_CMD_ATTR_SERVICE);
-	struct ip_vs_flags fl = { .flags = s->flags & ~IP_VS_SVC_F_HASHED,
-				  .mask = ~0U };
+	struct ip_vs_flags fl = {.flags = s->flags & ~IP_VS_SVC_F_HASHED,
+				 .mask = ~0U};
 
 	enc_u16(e, IPVS_SVC_ATTR_AF, s->af);
 	if (s->fwmark) {
@@ -184,12 +184,12 @@ static void enc_op(struct enc *e, int family, uint16_t flags,
 		   const struct xl_op *op)
 {
 	static const uint8_t cmds[] = {
-		[XL_OP_ADD_SVC] = IPVS_CMD_NEW_SERVICE,
-		[XL_OP_EDIT_SVC] = IPVS_CMD_SET_SERVICE,
-		[XL_OP_DEL_SVC] = IPVS_CMD_DEL_SERVICE,
-		[XL_OP_ADD_DEST] = IPVS_CMD_NEW_DEST,
-		[XL_OP_EDIT_DEST] = IPVS_CMD_SET_DEST,
-		[XL_OP_DEL_DEST] = IPVS_CMD_DEL_DEST,
+	    [XL_OP_ADD_SVC] = IPVS_CMD_NEW_SERVICE,
+	    [XL_OP_EDIT_SVC] = IPVS_CMD_SET_SERVICE,
+	    [XL_OP_DEL_SVC] = IPVS_CMD_DEL_SERVICE,
+	    [XL_OP_ADD_DEST] = IPVS_CMD_NEW_DEST,
+	    [XL_OP_EDIT_DEST] = IPVS_CMD_SET_DEST,
+	    [XL_OP_DEL_DEST] = IPVS_CMD_DEL_DEST,
 	};
 	bool full = op->kind != XL_OP_DEL_SVC && op->kind != XL_OP_DEL_DEST;
 	bool svc_only = op->kind <= XL_OP_DEL_SVC;
@@ -205,7 +205,7 @@ size_t xl_ipvs_encode_batch(int family, const struct xl_op *ops, size_t n,
 			    uint32_t seq, uint32_t port, unsigned char *buf,
 			    size_t cap)
 {
-	struct enc e = { .p = buf, .cap = cap };
+	struct enc e = {.p = buf, .cap = cap};
 
 	for (size_t i = 0; i < n; i++) {
 		size_t m = e.len;
@@ -231,7 +231,7 @@ static struct nl_msg *to_msg(struct enc *e)
 struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op)
 {
 	unsigned char buf[XL_MSG_SIZE];
-	struct enc e = { .p = buf, .cap = sizeof(buf) };
+	struct enc e = {.p = buf, .cap = sizeof(buf)};
 
 	enc_op(&e, family, NLM_F_ACK, op);
 	return to_msg(&e);
@@ -240,18 +240,18 @@ struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op)
 struct nl_msg *xl_ipvs_msg_dump_services(int family)
 {
 	unsigned char buf[XL_MSG_SIZE];
-	struct enc e = { .p = buf, .cap = sizeof(buf) };
+	struct enc e = {.p = buf, .cap = sizeof(buf)};
 
 	enc_msg_end(&e, enc_msg(&e, family, NLM_F_DUMP, IPVS_CMD_GET_SERVICE));
 	return to_msg(&e);
 }
 
 /* A request naming one service by its identity. */
-static struct nl_msg *msg_service_key(int family, uint16_t flags,
-				      uint8_t cmd, const struct xl_service *s)
+static struct nl_msg *msg_service_key(int family, uint16_t flags, uint8_t cmd,
+				      const struct xl_service *s)
 {
 	unsigned char buf[XL_MSG_SIZE];
-	struct enc e = { .p = buf, .cap = sizeof(buf) };
+	struct enc e = {.p = buf, .cap = sizeof(buf)};
 	size_t m = enc_msg(&e, family, flags, cmd);
 
 	enc_service(&e, s, false);
@@ -272,37 +272,37 @@ struct nl_msg *xl_ipvs_msg_get_service(int family, const struct xl_service *s)
 /* ---- decoding -------------------------------------------------------- */
 
 static struct nla_policy svc_policy[IPVS_SVC_ATTR_MAX + 1] = {
-	[IPVS_SVC_ATTR_AF] = { .type = NLA_U16 },
-	[IPVS_SVC_ATTR_PROTOCOL] = { .type = NLA_U16 },
-	[IPVS_SVC_ATTR_ADDR] = { .type = NLA_UNSPEC, .minlen = 4 },
-	[IPVS_SVC_ATTR_PORT] = { .type = NLA_U16 },
-	[IPVS_SVC_ATTR_FWMARK] = { .type = NLA_U32 },
-	[IPVS_SVC_ATTR_SCHED_NAME] = { .type = NLA_STRING },
-	[IPVS_SVC_ATTR_FLAGS] = { .type = NLA_UNSPEC,
-				  .minlen = sizeof(struct ip_vs_flags) },
-	[IPVS_SVC_ATTR_TIMEOUT] = { .type = NLA_U32 },
-	[IPVS_SVC_ATTR_NETMASK] = { .type = NLA_U32 },
-	[IPVS_SVC_ATTR_STATS] = { .type = NLA_NESTED },
-	[IPVS_SVC_ATTR_PE_NAME] = { .type = NLA_STRING },
-	[IPVS_SVC_ATTR_STATS64] = { .type = NLA_NESTED },
+    [IPVS_SVC_ATTR_AF] = {.type = NLA_U16},
+    [IPVS_SVC_ATTR_PROTOCOL] = {.type = NLA_U16},
+    [IPVS_SVC_ATTR_ADDR] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_SVC_ATTR_PORT] = {.type = NLA_U16},
+    [IPVS_SVC_ATTR_FWMARK] = {.type = NLA_U32},
+    [IPVS_SVC_ATTR_SCHED_NAME] = {.type = NLA_STRING},
+    [IPVS_SVC_ATTR_FLAGS] = {.type = NLA_UNSPEC,
+			     .minlen = sizeof(struct ip_vs_flags)},
+    [IPVS_SVC_ATTR_TIMEOUT] = {.type = NLA_U32},
+    [IPVS_SVC_ATTR_NETMASK] = {.type = NLA_U32},
+    [IPVS_SVC_ATTR_STATS] = {.type = NLA_NESTED},
+    [IPVS_SVC_ATTR_PE_NAME] = {.type = NLA_STRING},
+    [IPVS_SVC_ATTR_STATS64] = {.type = NLA_NESTED},
 };
 
 static struct nla_policy dest_policy[IPVS_DEST_ATTR_MAX + 1] = {
-	[IPVS_DEST_ATTR_ADDR] = { .type = NLA_UNSPEC, .minlen = 4 },
-	[IPVS_DEST_ATTR_PORT] = { .type = NLA_U16 },
-	[IPVS_DEST_ATTR_FWD_METHOD] = { .type = NLA_U32 },
-	[IPVS_DEST_ATTR_WEIGHT] = { .type = NLA_U32 },
-	[IPVS_DEST_ATTR_U_THRESH] = { .type = NLA_U32 },
-	[IPVS_DEST_ATTR_L_THRESH] = { .type = NLA_U32 },
-	[IPVS_DEST_ATTR_ACTIVE_CONNS] = { .type = NLA_U32 },
-	[IPVS_DEST_ATTR_INACT_CONNS] = { .type = NLA_U32 },
-	[IPVS_DEST_ATTR_PERSIST_CONNS] = { .type = NLA_U32 },
-	[IPVS_DEST_ATTR_STATS] = { .type = NLA_NESTED },
-	[IPVS_DEST_ATTR_ADDR_FAMILY] = { .type = NLA_U16 },
-	[IPVS_DEST_ATTR_STATS64] = { .type = NLA_NESTED },
-	[IPVS_DEST_ATTR_TUN_TYPE] = { .type = NLA_U8 },
-	[IPVS_DEST_ATTR_TUN_PORT] = { .type = NLA_U16 },
-	[IPVS_DEST_ATTR_TUN_FLAGS] = { .type = NLA_U16 },
+    [IPVS_DEST_ATTR_ADDR] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_DEST_ATTR_PORT] = {.type = NLA_U16},
+    [IPVS_DEST_ATTR_FWD_METHOD] = {.type = NLA_U32},
+    [IPVS_DEST_ATTR_WEIGHT] = {.type = NLA_U32},
+    [IPVS_DEST_ATTR_U_THRESH] = {.type = NLA_U32},
+    [IPVS_DEST_ATTR_L_THRESH] = {.type = NLA_U32},
+    [IPVS_DEST_ATTR_ACTIVE_CONNS] = {.type = NLA_U32},
+    [IPVS_DEST_ATTR_INACT_CONNS] = {.type = NLA_U32},
+    [IPVS_DEST_ATTR_PERSIST_CONNS] = {.type = NLA_U32},
+    [IPVS_DEST_ATTR_STATS] = {.type = NLA_NESTED},
+    [IPVS_DEST_ATTR_ADDR_FAMILY] = {.type = NLA_U16},
+    [IPVS_DEST_ATTR_STATS64] = {.type = NLA_NESTED},
+    [IPVS_DEST_ATTR_TUN_TYPE] = {.type = NLA_U8},
+    [IPVS_DEST_ATTR_TUN_PORT] = {.type = NLA_U16},
+    [IPVS_DEST_ATTR_TUN_FLAGS] = {.type = NLA_U16},
 };
 
 static void get_addr(struct nlattr *a, union xl_inaddr *out)
@@ -335,7 +335,8 @@ int xl_ipvs_parse_service(struct nlattr *nest, struct xl_service *out)
 		get_addr(tb[IPVS_SVC_ATTR_ADDR], &out->addr);
 		out->port = ntohs(nla_get_u16(tb[IPVS_SVC_ATTR_PORT]));
 	}
-	nla_strlcpy(out->sched, tb[IPVS_SVC_ATTR_SCHED_NAME], sizeof(out->sched));
+	nla_strlcpy(out->sched, tb[IPVS_SVC_ATTR_SCHED_NAME],
+		    sizeof(out->sched));
 	memcpy(&fl, nla_data(tb[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
 	out->flags = fl.flags & ~IP_VS_SVC_F_HASHED;
 	out->timeout = nla_get_u32(tb[IPVS_SVC_ATTR_TIMEOUT]);
@@ -360,12 +361,12 @@ int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,
 		return -EINVAL;
 	/* kernels before mixed-family pools do not say: the service's */
 	out->af = tb[IPVS_DEST_ATTR_ADDR_FAMILY]
-			  ? nla_get_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY])
-			  : svc_af;
+		      ? nla_get_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY])
+		      : svc_af;
 	get_addr(tb[IPVS_DEST_ATTR_ADDR], &out->addr);
 	out->port = ntohs(nla_get_u16(tb[IPVS_DEST_ATTR_PORT]));
-	out->fwd = nla_get_u32(tb[IPVS_DEST_ATTR_FWD_METHOD]) &
-		   IP_VS_CONN_F_FWD_MASK;
+	out->fwd =
+	    nla_get_u32(tb[IPVS_DEST_ATTR_FWD_METHOD]) & IP_VS_CONN_F_FWD_MASK;
 	out->weight = (int32_t)nla_get_u32(tb[IPVS_DEST_ATTR_WEIGHT]);
 	out->u_thresh = get_u32_or(tb[IPVS_DEST_ATTR_U_THRESH], 0);
 	out->l_thresh = get_u32_or(tb[IPVS_DEST_ATTR_L_THRESH], 0);
@@ -579,7 +580,7 @@ static int dest_item(struct nlattr **tb, void *arg)
 static int dump(struct xl_ipvs *h, struct nl_msg *m,
 		int (*item)(struct nlattr **, void *), void *arg)
 {
-	struct dump_ctx d = { .item = item, .arg = arg };
+	struct dump_ctx d = {.item = item, .arg = arg};
 	int rc;
 
 	if (!m)
@@ -593,20 +594,20 @@ static int dump(struct xl_ipvs *h, struct nl_msg *m,
 
 static void qsort_dests(struct xl_service *s)
 {
-	struct xl_table one = { .svcs = s, .nsvcs = 1 };
+	struct xl_table one = {.svcs = s, .nsvcs = 1};
 
 	xl_table_sort(&one);
 }
 
 int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out)
 {
-	struct svc_sink k = { .t = out };
+	struct svc_sink k = {.t = out};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = dump(h, xl_ipvs_msg_dump_services(h->family), svc_item, &k);
 	for (size_t i = 0; i < out->nsvcs && !rc; i++) {
-		struct dest_sink dk = { .s = &out->svcs[i] };
+		struct dest_sink dk = {.s = &out->svcs[i]};
 
 		rc = dump(h, xl_ipvs_msg_dump_dests(h->family, &out->svcs[i]),
 			  dest_item, &dk);
@@ -634,9 +635,9 @@ static int one_rx(struct nlmsghdr *nh, void *arg)
 int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
 			struct xl_service *out)
 {
-	struct xl_table t = { 0 };
-	struct svc_sink k = { .t = &t };
-	struct dump_ctx d = { .item = svc_item, .arg = &k };
+	struct xl_table t = {0};
+	struct svc_sink k = {.t = &t};
+	struct dump_ctx d = {.item = svc_item, .arg = &k};
 	struct nl_msg *m = xl_ipvs_msg_get_service(h->family, key);
 	int rc;
 
@@ -659,7 +660,7 @@ int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
 int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
 			 struct xl_service *out)
 {
-	struct dest_sink k = { .s = out };
+	struct dest_sink k = {.s = out};
 	int rc;
 
 	*out = xl_service_key(svc);
@@ -731,7 +732,7 @@ long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
 	if (!buf)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !rc; i += XL_BATCH) {
-		struct apply_ctx a = { .ops = ops + i, .fn = fn, .arg = arg };
+		struct apply_ctx a = {.ops = ops + i, .fn = fn, .arg = arg};
 
 		a.n = n - i < XL_BATCH ? n - i : XL_BATCH;
 		rc = apply_batch(h, &a, buf, cap);
@@ -749,9 +750,10 @@ const char *xl_ipvs_strerror(const struct xl_op *op, int err)
 	switch (err) {
 	case ENOENT:
 		if (svc_op) {
-			snprintf(buf, sizeof(buf),
-				 "unknown scheduler \"%s\" (no ip_vs_%s module?)",
-				 op->svc->sched, op->svc->sched);
+			snprintf(
+			    buf, sizeof(buf),
+			    "unknown scheduler \"%s\" (no ip_vs_%s module?)",
+			    op->svc->sched, op->svc->sched);
 			return buf;
 		}
 		return "no such real server in the service";

@@ -84,7 +84,7 @@ bool xl_service_attrs_equal(const struct xl_service *a,
 {
 	return strncmp(a->sched, b->sched, XL_SCHED_MAX) == 0 &&
 	       (a->flags & ~IP_VS_SVC_F_HASHED) ==
-		       (b->flags & ~IP_VS_SVC_F_HASHED) &&
+		   (b->flags & ~IP_VS_SVC_F_HASHED) &&
 	       a->timeout == b->timeout && a->netmask == b->netmask;
 }
 
@@ -128,8 +128,7 @@ static const char *hostport(uint16_t af, const union xl_inaddr *a,
 	return buf;
 }
 
-const char *xl_service_format(const struct xl_service *s, char *buf,
-			      size_t len)
+const char *xl_service_format(const struct xl_service *s, char *buf, size_t len)
 {
 	char hp[XL_ADDRSTR_MAX + 8];
 
@@ -285,7 +284,7 @@ size_t xl_keys_unique(struct xl_service *k, size_t n)
  * array, moving the untouched entries.  On -ENOMEM t is unchanged.
  */
 int xl_table_patch(struct xl_table *t, const struct xl_table *src,
-		 const struct xl_service *keys, size_t n, bool deep)
+		   const struct xl_service *keys, size_t n, bool deep)
 {
 	struct xl_service *fresh = calloc(n ? n : 1, sizeof(*fresh));
 	const struct xl_service **in_t = calloc(n ? n : 1, sizeof(*in_t));
@@ -355,4 +354,3 @@ out:
 	free(has);
 	return rc;
 }
-

@@ -20,7 +20,7 @@ static int push(struct xl_ops *ops, enum xl_op_kind k,
 {
 	if (XL_GROW(ops->v, ops->cap, ops->n + 1, 64) < 0)
 		return -ENOMEM;
-	ops->v[ops->n++] = (struct xl_op){ .kind = k, .svc = s, .dest = d };
+	ops->v[ops->n++] = (struct xl_op){.kind = k, .svc = s, .dest = d};
 	return 0;
 }
 

@@ -108,10 +108,9 @@ static long apply(struct xl_sync *s, const struct xl_ops *ops)
  * one request each, made the memory of them.  0, or -errno (the memory is
  * then as it was).
  */
-static int read_back(struct xl_sync *s, const struct xl_service *keys,
-		     size_t n)
+static int read_back(struct xl_sync *s, const struct xl_service *keys, size_t n)
 {
-	struct xl_table seen = { 0 };
+	struct xl_table seen = {0};
 	int rc = 0;
 
 	seen.svcs = calloc(n ? n : 1, sizeof(*seen.svcs));
@@ -143,9 +142,9 @@ static int read_back(struct xl_sync *s, const struct xl_service *keys,
 static int settle(struct xl_sync *s, const struct xl_service *keys,
 		  size_t nkeys)
 {
-	const struct xl_table covered = { .svcs = (struct xl_service *)keys,
-					  .nsvcs = nkeys };
-	struct xl_keys next = { 0 };
+	const struct xl_table covered = {.svcs = (struct xl_service *)keys,
+					 .nsvcs = nkeys};
+	struct xl_keys next = {0};
 	size_t n;
 
 	if (s->refused_lost)
@@ -175,7 +174,7 @@ static int settle(struct xl_sync *s, const struct xl_service *keys,
 static int remember(struct xl_sync *s, const struct xl_table *want,
 		    bool owns_all)
 {
-	struct xl_table next = { 0 };
+	struct xl_table next = {0};
 	size_t i = 0, j = 0, n = want->nsvcs + s->kernel.nsvcs;
 	const struct xl_table *k = &s->kernel;
 
@@ -185,9 +184,9 @@ static int remember(struct xl_sync *s, const struct xl_table *want,
 	while (i < want->nsvcs || j < k->nsvcs) {
 		const struct xl_service *src;
 		int c = i == want->nsvcs ? 1
-			: j == k->nsvcs	 ? -1
-					 : xl_service_cmp(&want->svcs[i],
-							  &k->svcs[j]);
+			: j == k->nsvcs
+			    ? -1
+			    : xl_service_cmp(&want->svcs[i], &k->svcs[j]);
 
 		if (c <= 0) {
 			src = &want->svcs[i++];
@@ -211,7 +210,8 @@ static int remember(struct xl_sync *s, const struct xl_table *want,
 /* Only the identities are needed to know what we own. */
 static int keep_applied(struct xl_sync *s, const struct xl_table *want)
 {
-	struct xl_service *v = calloc(want->nsvcs ? want->nsvcs : 1, sizeof(*v));
+	struct xl_service *v =
+	    calloc(want->nsvcs ? want->nsvcs : 1, sizeof(*v));
 
 	if (!v)
 		return -ENOMEM;
@@ -291,15 +291,14 @@ static int pick(const struct xl_table *t, const struct xl_service *keys,
 }
 
 int xl_sync_run_keys(struct xl_sync *s, const struct xl_table *want,
-		     const struct xl_service *keys, size_t nkeys,
-		     bool owns_all, size_t log_ops_max,
-		     struct xl_sync_result *res)
+		     const struct xl_service *keys, size_t nkeys, bool owns_all,
+		     size_t log_ops_max, struct xl_sync_result *res)
 {
-	struct xl_reconcile_opts opts = { .owns_all = owns_all,
-					  .previous = &s->applied };
-	struct xl_table sub_want = { 0 }, sub_kernel = { 0 };
+	struct xl_reconcile_opts opts = {.owns_all = owns_all,
+					 .previous = &s->applied};
+	struct xl_table sub_want = {0}, sub_kernel = {0};
 	struct xl_service *k = NULL;
-	struct xl_ops ops = { 0 };
+	struct xl_ops ops = {0};
 	double t0 = now_ms();
 	size_t n;
 	int rc = -ENOMEM;
@@ -355,8 +354,8 @@ int xl_sync_check_keys(struct xl_sync *s, const struct xl_table *want,
 	if (rc < 0)
 		s->kernel_valid = false; /* the run below dumps everything */
 	if (rc == -ENOMEM || rc >= 0)
-		rc = xl_sync_run_keys(s, want, k, n, owns_all, log_ops_max,
-				      res);
+		rc =
+		    xl_sync_run_keys(s, want, k, n, owns_all, log_ops_max, res);
 	free(k);
 	return rc;
 }
@@ -364,9 +363,9 @@ int xl_sync_check_keys(struct xl_sync *s, const struct xl_table *want,
 int xl_sync_run(struct xl_sync *s, const struct xl_table *want, bool owns_all,
 		size_t log_ops_max, struct xl_sync_result *res)
 {
-	struct xl_reconcile_opts opts = { .owns_all = owns_all,
-					  .previous = &s->applied };
-	struct xl_ops ops = { 0 };
+	struct xl_reconcile_opts opts = {.owns_all = owns_all,
+					 .previous = &s->applied};
+	struct xl_ops ops = {0};
 	double t0 = now_ms();
 	int rc;
 

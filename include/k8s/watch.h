@@ -17,9 +17,9 @@
 
 struct k8s_watch_opts {
 	struct k8s_sync_opts sync;
-	double debounce;      /* seconds from a change to the file written */
-	long watch_timeout;   /* timeoutSeconds asked of the server */
-	double backoff_max;   /* seconds, the cap of the retry delay */
+	double debounce;    /* seconds from a change to the file written */
+	long watch_timeout; /* timeoutSeconds asked of the server */
+	double backoff_max; /* seconds, the cap of the retry delay */
 };
 
 /* Runs until SIGTERM or SIGINT.  The exit status: 0. */

@@ -276,8 +276,7 @@ static const struct {
     {"extlb.io/check-port", offsetof(struct k8s_annotations, check_port)},
     {"extlb.io/check-interval",
      offsetof(struct k8s_annotations, check_interval)},
-    {"extlb.io/check-timeout",
-     offsetof(struct k8s_annotations, check_timeout)},
+    {"extlb.io/check-timeout", offsetof(struct k8s_annotations, check_timeout)},
     {"extlb.io/check-rise", offsetof(struct k8s_annotations, check_rise)},
     {"extlb.io/check-fall", offsetof(struct k8s_annotations, check_fall)},
     {"extlb.io/check-status", offsetof(struct k8s_annotations, check_status)},
@@ -294,8 +293,7 @@ static int parse_annotations(struct pctx *p, json_object *md,
 
 	if (r <= 0)
 		return r;
-	for (size_t i = 0;
-	     i < XL_ARRAY_SIZE(annotation_keys); i++) {
+	for (size_t i = 0; i < XL_ARRAY_SIZE(annotation_keys); i++) {
 		char **dst = (char **)((char *)ann + annotation_keys[i].off);
 		json_object *v;
 
@@ -495,8 +493,8 @@ static int parse_lb_spec(struct pctx *p, json_object *spec,
 		free(s->lb_ip);
 		s->lb_ip = NULL;
 	}
-	if (member(p, spec, "spec", "loadBalancerSourceRanges",
-		   json_type_array, &ranges) < 0)
+	if (member(p, spec, "spec", "loadBalancerSourceRanges", json_type_array,
+		   &ranges) < 0)
 		return -1;
 	s->nsource_ranges = ranges ? json_object_array_length(ranges) : 0;
 	if (parse_family(p, spec, s) < 0 || parse_affinity(p, spec, s) < 0 ||
@@ -615,8 +613,7 @@ static int parse_ep_ports(struct pctx *p, json_object *o, const char *where,
 /* Adds addr with each port to e. */
 static int add_backends(struct pctx *p, struct k8s_epset *e,
 			const struct k8s_addr *addr,
-			const struct ep_port *ports, size_t nports,
-			bool ready)
+			const struct ep_port *ports, size_t nports, bool ready)
 {
 	struct k8s_backend *v;
 
