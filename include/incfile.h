@@ -46,6 +46,15 @@ int xl_incfile_read(const char *path, size_t cap, char **text, size_t *n,
 		    struct stat *st, char *why, size_t whylen);
 
 /*
+ * All of fd, up to cap bytes (cap < SIZE_MAX / 2), with a NUL after it: 0
+ * with *text (malloc'd) and *n, where *n > cap says there was more; -1
+ * with errno when a read failed; -2 when out of memory.  The one reader of
+ * configuration files, the main file's (which only root writes, read
+ * without a cap) and include_dir's (xl_incfile_read).
+ */
+int xl_fd_slurp(int fd, size_t cap, char **text, size_t *n);
+
+/*
  * Only root (or the user extlbd runs as) can change a file with this
  * status: its owner is one of them and neither its group nor others may
  * write it.  When not, why says what stands in the way.

@@ -16,11 +16,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- files ----------------------------------------------------------- */
 
@@ -116,25 +119,6 @@ static void root_parse(struct loader *ld, const config_setting_t *root,
 		cfg_vs_list(ld, list);
 }
 
-/* All of f, with a NUL after it; NULL when out of memory. */
-static char *stream_slurp(FILE *f, size_t *len)
-{
-	char *buf = NULL;
-	size_t cap = 0, got;
-
-	*len = 0;
-	do {
-		if (XL_GROW(buf, cap, *len + 1, 65536) < 0) {
-			free(buf);
-			return NULL;
-		}
-		got = fread(buf + *len, 1, cap - *len, f);
-		*len += got;
-	} while (got);
-	buf[*len] = '\0'; /* a short read always leaves room */
-	return buf;
-}
-
 /* raw (len bytes, taken) as libconfig may read it; NULL when out of
  * memory. */
 static char *text_of(struct loader *ld, char *raw, size_t len)
@@ -150,27 +134,26 @@ static char *text_of(struct loader *ld, char *raw, size_t len)
 	return text;
 }
 
+/* The main file: root's, so read as it is, symlink or not, of any size. */
 static char *file_read(struct loader *ld, const char *path)
 {
-	FILE *f = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC), rc, err;
 	char *raw;
 	size_t len;
-	int err;
 
-	if (!f) {
+	if (fd < 0) {
 		cfg_err_at(ld, path, 0, "cannot read: %s", strerror(errno));
 		return NULL;
 	}
-	raw = stream_slurp(f, &len);
-	err = ferror(f) ? errno : 0;
-	fclose(f);
-	if (!raw || err) {
-		if (raw)
-			cfg_err_at(ld, path, 0, "cannot read: %s",
-				   strerror(err));
-		else
-			cfg_oom(ld);
-		free(raw);
+	rc = xl_fd_slurp(fd, SIZE_MAX / 4, &raw, &len);
+	err = errno;
+	close(fd);
+	if (rc == -2) {
+		cfg_oom(ld);
+		return NULL;
+	}
+	if (rc < 0) {
+		cfg_err_at(ld, path, 0, "cannot read: %s", strerror(err));
 		return NULL;
 	}
 	return text_of(ld, raw, len);

@@ -111,7 +111,7 @@ int xl_incfile_stat(const char *dir, const char *name, struct stat *st,
 }
 
 /* Up to cap + 1 bytes of fd: one more than allowed tells it grew. */
-static int fd_slurp(int fd, size_t cap, char **text, size_t *n)
+int xl_fd_slurp(int fd, size_t cap, char **text, size_t *n)
 {
 	size_t have = 0, room = cap < 65536 ? cap + 1 : 65536;
 	char *buf = malloc(room + 1), *p;
@@ -168,7 +168,7 @@ int xl_incfile_read(const char *path, size_t cap, char **text, size_t *n,
 		close(fd);
 		return -1;
 	}
-	rc = fd_slurp(fd, cap, text, n);
+	rc = xl_fd_slurp(fd, cap, text, n);
 	err = errno;
 	close(fd);
 	if (rc == -1)

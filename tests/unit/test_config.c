@@ -1434,6 +1434,35 @@ static void test_missing_file(void **state)
 	fx_expect("nope.conf", 0, "cannot read: No such file or directory");
 }
 
+/*
+ * The main file is root's: read through a symlink (configuration managers
+ * link it into place) and whatever its size, unlike an include_dir file;
+ * a directory in its place is an error at that path.
+ */
+static void test_main_file_read(void **state)
+{
+	const char *real = fx_write("real.conf",
+				    "virtual_services = (\n"
+				    "  { name = \"a\"; vip = \"10.0.0.1\"; "
+				    "port = 80; }\n"
+				    ");\n");
+	const char *link = fx_path("extlb.conf");
+	struct xl_config *c;
+
+	(void)state;
+	assert_int_equal(symlink(real, link), 0);
+	c = fx_load_path(link);
+	if (!c)
+		fx_print_errors();
+	assert_non_null(c);
+	assert_int_equal(c->nvs, 1);
+	assert_string_equal(c->vs[0].name, "a");
+
+	fx_mkdir("dir.conf");
+	assert_null(fx_load_path(fx_path("dir.conf")));
+	fx_expect("dir.conf", 0, "cannot read: Is a directory");
+}
+
 /* ---- every validation error, with its exact message ------------------- */
 
 struct err_case {
@@ -2203,6 +2232,7 @@ int main(void)
 	    T(test_all_errors_reported),
 	    T(test_script_reported_once),
 	    T(test_missing_file),
+	    T(test_main_file_read),
 	    T(test_duplicate_names_both_places),
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(fixed) + ARRAY_SIZE(err_cases)];
