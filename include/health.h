@@ -6,8 +6,9 @@
  * applies rise/fall hysteresis to their results.  When any server changes
  * state it calls the owner's `changed` callback once per loop iteration
  * (changes that arrive together are reported together), naming the services
- * concerned; the owner then rebuilds their desired entries and reconciles
- * them with the kernel, the same path configuration changes take.
+ * concerned; the owner then rebuilds their desired entries
+ * (xl_desired_refresh) and reconciles them with the kernel
+ * (xl_sync_run_keys), the same path configuration changes take.
  */
 #ifndef EXTLB_HEALTH_H
 #define EXTLB_HEALTH_H
