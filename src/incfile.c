@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +115,20 @@ int xl_incfile_stat(const char *dir, const char *name, struct stat *st,
 int xl_fd_slurp(int fd, size_t cap, char **text, size_t *n)
 {
 	size_t have = 0, room = cap < 65536 ? cap + 1 : 65536;
-	char *buf = malloc(room + 1), *p;
+	struct stat st;
+	char *buf, *p;
 	ssize_t got;
 
+	/*
+	 * A regular file says how large it is: room for all of it (and one
+	 * byte more, to see it grow) at once, rather than a buffer doubled
+	 * and moved a dozen times for a large table.
+	 */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size >= room)
+		room = (uint64_t)st.st_size < cap ? (size_t)st.st_size + 1
+						  : cap + 1;
+	buf = malloc(room + 1);
 	if (!buf)
 		return -2;
 	for (;;) {
