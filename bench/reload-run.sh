@@ -136,6 +136,9 @@ for spec in "$@"; do
     esac
     busy_note=""
     wait_quiet
+    # a VM that fails before writing its log must not be read as the last
+    # run's result: that log is from an earlier run
+    rm -f "$log"
     load_before="$(cut -d' ' -f1 /proc/loadavg)"
     rc=0
     XL_VM_QUIET=1 "$repo/scripts/vm-run" "${args[@]}" \

@@ -220,6 +220,9 @@ for n in "$@"; do
                 extlbd) args+=(--bin "$build/extlbd" --add "$data/extlb-$n.conf") ;;
                 keepalived) args+=(--add "$data/keepalived-$n.conf") ;;
             esac
+            # a VM that fails before writing its log must not be read as the last
+            # run's result: that log is from an earlier run
+            rm -f "$log"
             rc=0
             load_before="$(cut -d' ' -f1 /proc/loadavg)"
             XL_VM_QUIET=1 "$repo/scripts/vm-run" "${args[@]}" \
