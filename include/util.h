@@ -32,8 +32,18 @@ enum xl_log_level {
  */
 int xl_grow(void *vp, size_t *cap, size_t need, size_t size, size_t first);
 
+/*
+ * The same, never growing past max elements (a buffer with a limit on what
+ * it may hold): the doubled capacity is cut down to max; -ENOMEM when need
+ * is more than max.
+ */
+int xl_grow_max(void *vp, size_t *cap, size_t need, size_t size, size_t first,
+		size_t max);
+
 /* xl_grow for an array v with capacity cap: XL_GROW(a->v, a->cap, n + 1, 16) */
 #define XL_GROW(v, cap, need, first)                                           \
 	xl_grow(&(v), &(cap), (need), sizeof(*(v)), (first))
+#define XL_GROW_MAX(v, cap, need, first, max)                                  \
+	xl_grow_max(&(v), &(cap), (need), sizeof(*(v)), (first), (max))
 
 #endif

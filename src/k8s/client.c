@@ -87,20 +87,10 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
 		b->too_big = true;
 		return 0; /* libcurl ends the transfer with a write error */
 	}
-	if (b->len + add + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64 * 1024;
-		char *d;
-
-		while (cap < b->len + add + 1)
-			cap *= 2;
-		if (cap > K8S_MAX_RESPONSE + 1) /* no more than can be kept */
-			cap = K8S_MAX_RESPONSE + 1;
-		d = realloc(b->data, cap);
-		if (!d)
-			return 0;
-		b->data = d;
-		b->cap = cap;
-	}
+	/* no more room than can be kept */
+	if (XL_GROW_MAX(b->data, b->cap, b->len + add + 1, 64 * 1024,
+			K8S_MAX_RESPONSE + 1) < 0)
+		return 0;
 	memcpy(b->data + b->len, ptr, add);
 	b->len += add;
 	b->data[b->len] = 0;

@@ -263,9 +263,6 @@ static int feed(struct stream *s, const char *p, size_t len)
 /* Keeps the bytes in s->body, up to s->bmax.  false when they do not fit. */
 static bool keep(struct stream *s, const char *p, size_t len)
 {
-	size_t need, cap;
-	char *b;
-
 	if (len > s->bmax - s->blen) {
 		s->too_big = true;
 		return false;
@@ -276,19 +273,9 @@ static bool keep(struct stream *s, const char *p, size_t len)
 	 * would copy the page again for each.  Never more room than a page
 	 * may take, so the cap on memory stays what bmax says.
 	 */
-	need = s->blen + len + 1;
-	if (need > s->bcap) {
-		cap = s->bcap ? s->bcap : 4096;
-		while (cap < need)
-			cap *= 2;
-		if (cap > s->bmax + 1)
-			cap = need > s->bmax + 1 ? need : s->bmax + 1;
-		b = realloc(s->body, cap);
-		if (!b)
-			return false;
-		s->body = b;
-		s->bcap = cap;
-	}
+	if (XL_GROW_MAX(s->body, s->bcap, s->blen + len + 1, 4096,
+			s->bmax + 1) < 0)
+		return false;
 	memcpy(s->body + s->blen, p, len);
 	s->blen += len;
 	s->body[s->blen] = 0;

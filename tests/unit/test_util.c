@@ -1,5 +1,5 @@
 /*
- * test_util.c - the growable array of util.h.
+ * test_util.c - the growable arrays of util.h.
  */
 #include "util.h"
 
@@ -50,11 +50,30 @@ static void test_grow_overflow_refused(void **state)
 	free(v);
 }
 
+/* A buffer with a limit: doubling stops at the limit, and a need past it
+ * is refused with the buffer as it was. */
+static void test_grow_max(void **state)
+{
+	char *v = NULL;
+	size_t cap = 0;
+
+	(void)state;
+	assert_int_equal(XL_GROW_MAX(v, cap, 10, 4096, 100000), 0);
+	assert_int_equal(cap, 4096);
+	assert_int_equal(XL_GROW_MAX(v, cap, 70000, 4096, 100000), 0);
+	assert_int_equal(cap, 100000); /* 131072 cut down to the limit */
+	v[99999] = 1;		       /* every byte up to it is there (ASan) */
+	assert_int_equal(XL_GROW_MAX(v, cap, 100001, 4096, 100000), -ENOMEM);
+	assert_int_equal(cap, 100000);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grow_from_empty),
 	    cmocka_unit_test(test_grow_overflow_refused),
+	    cmocka_unit_test(test_grow_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
