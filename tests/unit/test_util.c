@@ -1,6 +1,8 @@
 /*
- * test_util.c - the growable arrays of util.h.
+ * test_util.c - the growable arrays of util.h, and sysctl.h's reads and
+ * writes (against a directory standing in for /proc/sys).
  */
+#include "sysctl.h"
 #include "util.h"
 
 #include <errno.h>
@@ -8,7 +10,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -68,12 +74,56 @@ static void test_grow_max(void **state)
 	free(v);
 }
 
+static void test_sysctl_read_write(void **state)
+{
+	char root[] = "/tmp/xl-sysctl-XXXXXX";
+	char path[128], buf[16];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/net", root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/net/conntrack", root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0\n", f);
+	fclose(f);
+	xl_sysctl_set_root(root);
+
+	assert_int_equal(xl_sysctl_read("net/conntrack", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "0");
+	assert_int_equal(xl_sysctl_write("net/conntrack", "1"), 0);
+	assert_int_equal(xl_sysctl_read("net/conntrack", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "1");
+	/* a setting whose module is not loaded, and names that leave the root
+	 */
+	assert_int_equal(xl_sysctl_read("net/absent", buf, sizeof(buf)),
+			 -ENOENT);
+	assert_int_equal(xl_sysctl_write("net/absent", "1"), -ENOENT);
+	assert_int_equal(xl_sysctl_write("../etc/passwd", "1"), -EINVAL);
+	assert_int_equal(xl_sysctl_read("/etc/passwd", buf, sizeof(buf)),
+			 -EINVAL);
+	/* a value longer than the buffer is refused, not cut */
+	assert_int_equal(xl_sysctl_write("net/conntrack", "123456789012345678"),
+			 0);
+	assert_int_equal(xl_sysctl_read("net/conntrack", buf, sizeof(buf)),
+			 -ENAMETOOLONG);
+
+	xl_sysctl_set_root(NULL);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/net", root);
+	rmdir(path);
+	rmdir(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grow_from_empty),
 	    cmocka_unit_test(test_grow_overflow_refused),
 	    cmocka_unit_test(test_grow_max),
+	    cmocka_unit_test(test_sysctl_read_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
