@@ -15,6 +15,7 @@
 #define EXTLB_RULES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* A word of the file and the value it stands for; a list of them ends
  * with a NULL name. */
@@ -49,5 +50,30 @@ bool xl_rule_port_fixed(int fwd);
 /* Is name one the loader reads from include_dir: *.conf, and not a
  * dotfile (a writer's temp file, renamed into place when complete)? */
 bool xl_incfile_wanted(const char *name);
+
+/* An address range: af (AF_INET, AF_INET6), the network address with
+ * its host bits cleared, and the prefix length. */
+struct xl_cidr {
+	int af;
+	unsigned char addr[16];
+	unsigned int prefix;
+};
+
+/*
+ * Parses "ADDRESS/PREFIX" or a bare address (a /32 or /128), as
+ * allowed_sources and Kubernetes' loadBalancerSourceRanges write them.
+ * Host bits set under the prefix ("10.1.2.3/8") are cleared, as the
+ * Kubernetes API server's own parser does; *host_bits says they were
+ * there.  Nothing but the address, one '/' and decimal digits is taken
+ * (no spaces, no leading zeros, no IPv4 zone or mask form).  true, or
+ * false with the reason in why.
+ */
+bool xl_rule_cidr(const char *s, struct xl_cidr *out, bool *host_bits,
+		  char *why, size_t len);
+
+/* The CIDR as text ("203.0.113.0/24", "2001:db8::/32") into buf (at least
+ * XL_CIDR_STRLEN bytes). */
+#define XL_CIDR_STRLEN 50
+void xl_cidr_format(const struct xl_cidr *c, char *buf, size_t len);
 
 #endif

@@ -4,8 +4,11 @@
 #include "rules.h"
 #include "model.h"
 
+#include <arpa/inet.h>
 #include <linux/ip_vs.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 const struct xl_named xl_rule_forwards[] = {
     {"nat", IP_VS_CONN_F_MASQ},
@@ -46,4 +49,82 @@ bool xl_incfile_wanted(const char *name)
 	size_t n = strlen(name);
 
 	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".conf");
+}
+
+static bool parse_prefix(const char *p, unsigned int max, unsigned int *out)
+{
+	unsigned int v = 0;
+	size_t n = strspn(p, "0123456789");
+
+	if (n == 0 || n > 3 || p[n] || (n > 1 && p[0] == '0'))
+		return false;
+	for (; *p; p++)
+		v = v * 10 + (unsigned int)(*p - '0');
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool xl_rule_cidr(const char *s, struct xl_cidr *out, bool *host_bits,
+		  char *why, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned int bytes, i;
+
+	memset(out, 0, sizeof(*out));
+	*host_bits = false;
+	if (n == 0 || n >= sizeof(addr)) {
+		snprintf(why, len, "\"%s\" is not an address range", s);
+		return false;
+	}
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, out->addr) == 1)
+		out->af = AF_INET;
+	else if (inet_pton(AF_INET6, addr, out->addr) == 1)
+		out->af = AF_INET6;
+	else {
+		snprintf(why, len,
+			 "\"%s\" is not an address range: \"%s\" is not an "
+			 "IPv4 or IPv6 address",
+			 s, addr);
+		return false;
+	}
+	bytes = out->af == AF_INET ? 4 : 16;
+	out->prefix = bytes * 8;
+	if (slash && !parse_prefix(slash + 1, bytes * 8, &out->prefix)) {
+		snprintf(why, len,
+			 "\"%s\" is not an address range: the prefix length "
+			 "must be 0-%u",
+			 s, bytes * 8);
+		return false;
+	}
+	for (i = 0; i < bytes; i++) {
+		unsigned int first = i * 8;
+		unsigned char keep;
+
+		if (first >= out->prefix)
+			keep = 0;
+		else if (out->prefix - first >= 8)
+			keep = 0xff;
+		else
+			keep = (unsigned char)(0xff
+					       << (8 - (out->prefix - first)));
+		if (out->addr[i] & (unsigned char)~keep)
+			*host_bits = true;
+		out->addr[i] &= keep;
+	}
+	return true;
+}
+
+void xl_cidr_format(const struct xl_cidr *c, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(c->af, c->addr, a, sizeof(a)))
+		a[0] = '\0';
+	snprintf(buf, len, "%s/%u", a, c->prefix);
 }

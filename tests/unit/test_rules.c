@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -68,6 +70,65 @@ static void test_incfile_wanted(void **state)
 	assert_false(xl_incfile_wanted(""));
 }
 
+/* The CIDR back as text after parsing, or "refused: " and the reason. */
+static const char *cidr(const char *s, bool *host_bits)
+{
+	static char out[200];
+	struct xl_cidr c;
+	char why[160];
+
+	if (!xl_rule_cidr(s, &c, host_bits, why, sizeof(why))) {
+		snprintf(out, sizeof(out), "refused: %s", why);
+		return out;
+	}
+	xl_cidr_format(&c, out, sizeof(out));
+	return out;
+}
+
+static void test_cidr(void **state)
+{
+	bool hb;
+
+	(void)state;
+	assert_string_equal(cidr("203.0.113.0/24", &hb), "203.0.113.0/24");
+	assert_false(hb);
+	assert_string_equal(cidr("10.1.2.3/8", &hb), "10.0.0.0/8");
+	assert_true(hb);
+	assert_string_equal(cidr("10.1.2.3", &hb), "10.1.2.3/32");
+	assert_false(hb);
+	assert_string_equal(cidr("0.0.0.0/0", &hb), "0.0.0.0/0");
+	assert_string_equal(cidr("2001:db8::/32", &hb), "2001:db8::/32");
+	assert_false(hb);
+	assert_string_equal(cidr("2001:db8:1:2::7/126", &hb),
+			    "2001:db8:1:2::4/126");
+	assert_true(hb);
+	assert_string_equal(cidr("10.0.0.1/31", &hb), "10.0.0.0/31");
+	assert_string_equal(cidr("::/0", &hb), "::/0");
+	assert_string_equal(cidr("2001:db8::1", &hb), "2001:db8::1/128");
+
+	assert_string_equal(cidr("10.0.0.0/33", &hb),
+			    "refused: \"10.0.0.0/33\" is not an address range: "
+			    "the prefix length must be 0-32");
+	assert_string_equal(cidr("2001:db8::/129", &hb),
+			    "refused: \"2001:db8::/129\" is not an address "
+			    "range: the prefix length must be 0-128");
+	assert_string_equal(
+	    cidr("10.0.0.300/24", &hb),
+	    "refused: \"10.0.0.300/24\" is not an address range: "
+	    "\"10.0.0.300\" is not an IPv4 or IPv6 address");
+	assert_string_equal(cidr("", &hb),
+			    "refused: \"\" is not an address range");
+	assert_true(!strncmp(cidr("10.0.0.0/", &hb), "refused", 7));
+	assert_true(!strncmp(cidr("10.0.0.0/08", &hb), "refused", 7));
+	assert_true(!strncmp(cidr("10.0.0.0/8 ", &hb), "refused", 7));
+	assert_true(!strncmp(cidr(" 10.0.0.0/8", &hb), "refused", 7));
+	assert_true(!strncmp(cidr("10.0.0.0/-1", &hb), "refused", 7));
+	assert_true(!strncmp(cidr("10.0.0.0/8/8", &hb), "refused", 7));
+	assert_true(!strncmp(cidr("/8", &hb), "refused", 7));
+	assert_true(!strncmp(cidr("fe80::1%eth0/64", &hb), "refused", 7));
+	assert_true(!strncmp(cidr("10.0.0.0/255.0.0.0", &hb), "refused", 7));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -75,6 +136,7 @@ int main(void)
 	    cmocka_unit_test(test_forwards),
 	    cmocka_unit_test(test_family_and_port),
 	    cmocka_unit_test(test_incfile_wanted),
+	    cmocka_unit_test(test_cidr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
