@@ -2,6 +2,8 @@
 # Writes the same IPVS table, N TCP services x R NAT real servers, in three forms for the
 # load benchmark (bench/run.sh):
 #   OUTDIR/extlb-N.conf        extlbd configuration (health checks off: type "none")
+#   OUTDIR/extlb-N-host.conf   the same with vip_interface, snat and allowed_sources on every
+#                              service (issue 15's VIP host; bench/run.sh tool extlbd-host)
 #   OUTDIR/ipvsadm-N.rules     input for `ipvsadm -R`
 #   OUTDIR/keepalived-N.conf   keepalived configuration (no checkers, so every real server
 #                              is added at start-up and stays)
@@ -81,7 +83,19 @@ BEGIN {
     }
     print ");" > xl
 }'
-echo "gen-configs: $n x $reals in $out: extlb-$n.conf ipvsadm-$n.rules keepalived-$n.conf"
+# the same table on a VIP host (issue 15): the VIPs on a dummy interface, every service's
+# traffic source-NATed and limited to two source ranges of its own (a /24 they share and a
+# /32 each), so the nftables sets are as many as the services
+awk '
+/^  check = / { print; print "  vip_interface = \"extlb0\";"; print "  snat = true;"; next }
+/name = "s[0-9]+"/ {
+    i = $0; sub(/.*name = "s/, "", i); sub(/".*/, "", i); i = i - 1
+    sub(/forward = "nat";/, sprintf("forward = \"nat\"; allowed_sources = [ \"203.0.113.0/24\", " \
+        "\"172.16.%d.%d/32\" ];", int(i / 250), i % 250 + 1))
+}
+{ print }' "$out/extlb-$n.conf" >"$out/extlb-$n-host.conf"
+echo "gen-configs: $n x $reals in $out: extlb-$n.conf extlb-$n-host.conf ipvsadm-$n.rules" \
+    "keepalived-$n.conf"
 
 [[ "$per" -gt 0 ]] || exit 0
 

@@ -7,6 +7,9 @@
 #         floor-e          the same with -e: only the last request of a batch asks for an
 #                          ack (errors are answered anyway), as extlbd does
 #         extlbd           extlbd -n -l -f /test/extlb-N.conf, then a restart on the full table
+#         extlbd-host      the same with /test/extlb-N-host.conf: vip_interface, snat and
+#                          allowed_sources on every service (issue 15); checks that the
+#                          interface holds the N VIPs and nftables the N sets
 #         ipvsadm-restore  ipvsadm -R </test/ipvsadm-N.rules
 #         keepalived       keepalived -n -l -D -G -f /test/keepalived-N.conf
 #   R     real servers per service (default 10)
@@ -253,8 +256,9 @@ keepalived)
     echo "#   ..."
     tail -n 5 /tmp/keepalived.log | sed 's/^/#   /'
     ;;
-extlbd)
+extlbd | extlbd-host)
     conf="/test/extlb-$n.conf"
+    [ "$tool" = extlbd-host ] && conf="/test/extlb-$n-host.conf"
     start_waiter
     t0=$(now)
     extlbd -n -l -f "$conf" -p /run/extlbd.pid 2>/tmp/extlbd.log &
@@ -262,7 +266,8 @@ extlbd)
     wait_full "$pid" || result=fail
     if wait_log /tmp/extlbd.log 'running:' "$pid"; then
         t_run=$(now)
-        echo "# extlbd logged \"running:\" $(secs "$t0" "$t_run")s after its start"
+        run_s=$(secs "$t0" "$t_run")
+        echo "# extlbd logged \"running:\" ${run_s}s after its start"
     else
         result=fail
     fi
@@ -277,6 +282,13 @@ extlbd)
     extlbd_phases /tmp/extlbd.log "$t0"
     internal_ms=$(ms_of /tmp/extlbd.log)
     [ "$(ops_of /tmp/extlbd.log)" = "$objects" ] || { echo "# expected $objects ops at start-up"; result=fail; }
+    if [ "$tool" = extlbd-host ]; then
+        vips=$(/sbin/ip -o addr show dev extlb0 | grep -c ' inet ')
+        sets=$(nft list sets 2>/dev/null | grep -c '^[[:space:]]*set ')
+        echo "# VIP host: $vips addresses on extlb0, $sets nftables sets"
+        [ "$vips" = "$n" ] || { echo "# expected $n addresses on extlb0"; result=fail; }
+        [ "$sets" -ge "$n" ] || { echo "# expected at least $n nftables sets"; result=fail; }
+    fi
 
     # Restart on the full table: SIGTERM (on_stop = keep leaves the table), start again.
     kill -TERM "$pid"
@@ -311,7 +323,7 @@ esac
 [ -n "${t1:-}" ] && load_s=$(secs "$t0" "$t1")
 check_table
 [ "$table_ok" = yes ] || result=fail
-echo "BENCH tool=$tool n=$n reals=$reals objects=$objects load_s=$load_s" \
+echo "BENCH tool=$tool n=$n reals=$reals objects=$objects load_s=$load_s run_s=${run_s:--}" \
     "internal_ms=$internal_ms rss_kb=$rss_kb rss_detail=$rss_detail restart_s=$restart_s" \
     "restart_ops=$restart_ops restart_ms=$restart_ms restart_rss_kb=$restart_rss_kb" \
     "user_s=$user_s sys_s=$sys_s count_s=$count_s table_ok=$table_ok result=$result kernel=$(uname -r)"

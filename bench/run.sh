@@ -14,6 +14,9 @@
 # Usage: bench/run.sh [N...]            (default: 1000 10000)
 #        bench/run.sh --report [RAWFILE]   print the report of earlier runs again
 #                                          (default build-bench/bench/results.raw)
+# BENCH_TOOLS may add extlbd-host: extlbd on the same table with vip_interface, snat and
+# allowed_sources on every service (issue 15), compared with extlbd by the time each takes
+# to log "running:" (target: at most 1.3 times).
 # Environment: BENCH_TOOLS (default "floor floor-e extlbd ipvsadm-restore keepalived"),
 #   BENCH_REPEAT (runs of each (tool, N), default 1), BENCH_MEM (VM megabytes, default 2048),
 #   BENCH_TIMEOUT (seconds per VM, default 3600), BENCH_BUILD=0 (use build-bench/extlbd as
@@ -100,6 +103,8 @@ print_report() {
                 send[key] = send[key] " " kv($0, "internal_ms") / 1000
                 sendrun[key, r] = kv($0, "internal_ms") / 1000
             }
+            if (kv($0, "run_s") != "-" && kv($0, "run_s") != "")
+                running[key] = running[key] " " kv($0, "run_s")
             if (kv($0, "restart_s") != "-") {
                 rst[key] = rst[key] " " kv($0, "restart_s")
                 rops[key] = rops[key] " " kv($0, "restart_ops")
@@ -139,6 +144,11 @@ print_report() {
             }
             printf "  extlbd load / floor load %s, keepalived / extlbd %s, ipvsadm -R / extlbd %s\n",
                 rat(x, f, load, load), rat(ka, x, load, load), rat(ipv, x, load, load)
+            xh = n SUBSEP "extlbd-host"
+            if (xh in running)
+                printf "  until \"running:\": extlbd %s, extlbd-host %s; extlbd-host / extlbd:" \
+                    " %s (target: at most 1.3)\n", stat(x, running), stat(xh, running),
+                    rat(xh, x, running, running)
             if (x in rst)
                 printf "  extlbd restart on the full table: %s s, write ops %s\n", stat(x, rst),
                     median(rops[x])
@@ -170,7 +180,7 @@ for n in "$@"; do
 done
 for t in $tools; do
     case "$t" in
-        floor | floor-e | extlbd | ipvsadm-restore | keepalived) ;;
+        floor | floor-e | extlbd | extlbd-host | ipvsadm-restore | keepalived) ;;
         *) echo "run.sh: unknown tool '$t' in BENCH_TOOLS" >&2; exit 2 ;;
     esac
 done
@@ -178,7 +188,7 @@ done
 
 # ---- build and generate -------------------------------------------------------------------
 with_extlbd=0
-[[ " $tools " == *" extlbd "* ]] && with_extlbd=1
+[[ " $tools " == *" extlbd "* || " $tools " == *" extlbd-host "* ]] && with_extlbd=1
 if [[ $with_extlbd -eq 1 && "${BENCH_BUILD:-1}" != 0 ]]; then
     "$repo/scripts/build.sh" "$build"
 fi
@@ -192,6 +202,7 @@ for n in "$@"; do
     "$repo/bench/gen-configs.sh" "$n" "$data" "$reals"
     if [[ $with_extlbd -eq 1 ]]; then
         "$build/extlbd" -t -f "$data/extlb-$n.conf"
+        [[ " $tools " != *" extlbd-host "* ]] || "$build/extlbd" -t -f "$data/extlb-$n-host.conf"
     fi
 done
 
@@ -218,6 +229,7 @@ for n in "$@"; do
             case "$t" in
                 floor | floor-e) args+=(--bin "$out/floor-loader") ;;
                 extlbd) args+=(--bin "$build/extlbd" --add "$data/extlb-$n.conf") ;;
+                extlbd-host) args+=(--bin "$build/extlbd" --add "$data/extlb-$n-host.conf") ;;
                 keepalived) args+=(--add "$data/keepalived-$n.conf") ;;
             esac
             # a VM that fails before writing its log must not be read as the last
