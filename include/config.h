@@ -10,6 +10,7 @@
 #define EXTLB_CONFIG_H
 
 #include "check_rules.h"
+#include "kset.h"
 #include "model.h"
 #include "util.h"
 
@@ -138,6 +139,7 @@ struct xl_config {
 	double drain_timeout;
 	size_t max_services; /* more is an error (a runaway generator) */
 	struct xl_check_config check; /* global default */
+	struct xl_kset_config kset;   /* ipvs_timeouts, ipvs_sysctls */
 
 	struct xl_vs_config *vs;
 	size_t nvs;

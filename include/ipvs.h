@@ -19,6 +19,7 @@
 struct nl_msg;
 struct nlattr;
 struct xl_ipvs;
+struct xl_kset_timeout_ops;
 
 /* NULL on failure, with a sentence in err. */
 struct xl_ipvs *xl_ipvs_open(char *err, size_t errlen);
@@ -49,6 +50,14 @@ long xl_ipvs_apply(struct xl_ipvs *h, const struct xl_op *ops, size_t n,
 /* What an errno means for this op: "unknown scheduler", "no such service" */
 const char *xl_ipvs_strerror(const struct xl_op *op, int err);
 
+/* The IPVS timeouts (IPVS_CMD_GET_CONFIG / IPVS_CMD_SET_CONFIG), seconds
+ * in the order of kset.h's enum xl_kset_timeout (tcp, tcp_fin, udp); set
+ * leaves a timeout of 0 as it is.  0 or -errno. */
+int xl_ipvs_get_timeouts(struct xl_ipvs *h, uint32_t v[3]);
+int xl_ipvs_set_timeouts(struct xl_ipvs *h, const uint32_t v[3]);
+/* ... as kset.c takes them (arg: an xl_ipvs) */
+extern const struct xl_kset_timeout_ops xl_ipvs_timeout_ops;
+
 /* The calls above as the sync engine takes them (kernel: an xl_ipvs). */
 extern const struct xl_kernel_ops xl_ipvs_kernel_ops;
 
@@ -63,6 +72,8 @@ struct nl_msg *xl_ipvs_msg_op(int family, const struct xl_op *op);
 struct nl_msg *xl_ipvs_msg_dump_services(int family);
 struct nl_msg *xl_ipvs_msg_dump_dests(int family, const struct xl_service *s);
 struct nl_msg *xl_ipvs_msg_get_service(int family, const struct xl_service *s);
+struct nl_msg *xl_ipvs_msg_get_config(int family);
+struct nl_msg *xl_ipvs_msg_set_config(int family, const uint32_t v[3]);
 /* nested IPVS_CMD_ATTR_SERVICE / IPVS_CMD_ATTR_DEST; 0 or -EINVAL */
 int xl_ipvs_parse_service(struct nlattr *nest, struct xl_service *out);
 int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,

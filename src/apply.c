@@ -68,6 +68,13 @@ static void check_keys(struct xl_daemon *d, const char *why,
 		  &r);
 }
 
+void xl_daemon_kset_apply(struct xl_daemon *d, const char *why)
+{
+	if (!d->kset.ops)
+		xl_kset_init(&d->kset, &xl_ipvs_timeout_ops, d->ipvs);
+	xl_kset_apply(&d->kset, &d->cfg->kset, why);
+}
+
 /*
  * Small tables are compared with a whole dump every resync_interval.  A
  * large one is read back in slices of at most XL_RESYNC_SLICE services,
@@ -89,6 +96,8 @@ bool xl_daemon_resync_step(struct xl_daemon *d)
 	const struct xl_table *t = &d->want.table;
 	size_t slices = xl_daemon_resync_slices(d), n, pos = d->resync_pos;
 
+	if (slices <= 1 || pos == 0 || pos >= t->nsvcs)
+		xl_daemon_kset_apply(d, "resync"); /* once a round */
 	if (slices <= 1) {
 		/* compare with what the kernel really holds, not what we
 		 * remember */

@@ -80,6 +80,7 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 		cfg_err(ld, g.s[G_WATCH_INCLUDE_DIR],
 			"watch_include_dir = true needs include_dir (the "
 			"directory to watch)");
+	cfg_kset_parse(ld, g.s[G_IPVS_TIMEOUTS], g.s[G_IPVS_SYSCTLS]);
 	if (g.s[G_CHECK])
 		cfg_check_apply(ld, g.s[G_CHECK], &c->check, &ld->global_org,
 				&ld->global_eff);

@@ -110,6 +110,8 @@ enum {
 	G_CHECK,
 	G_MAX_SERVICES,
 	G_WATCH_INCLUDE_DIR,
+	G_IPVS_TIMEOUTS,
+	G_IPVS_SYSCTLS,
 	G_NKEYS
 };
 
@@ -247,6 +249,10 @@ void cfg_vs_dupes(struct loader *ld);
 /* config_files.c: a file read and parsed; include_dir */
 int cfg_file_load(struct loader *ld, const char *path, char *text, bool *alone);
 void cfg_include_dir_load(struct loader *ld);
+
+/* config_kset.c: the groups ipvs_timeouts and ipvs_sysctls (either NULL) */
+void cfg_kset_parse(struct loader *ld, const config_setting_t *timeouts,
+		    const config_setting_t *sysctls);
 
 /* config_reuse.c: stamps, and services taken over from prev */
 void cfg_stamp_of(const struct stat *st, struct xl_file_stamp *t);

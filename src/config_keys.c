@@ -252,6 +252,8 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_CHECK] = "check",
     [G_MAX_SERVICES] = "max_services",
     [G_WATCH_INCLUDE_DIR] = "watch_include_dir",
+    [G_IPVS_TIMEOUTS] = "ipvs_timeouts",
+    [G_IPVS_SYSCTLS] = "ipvs_sysctls",
 };
 
 const char *const cfg_vs_keys[VS_NKEYS] = {

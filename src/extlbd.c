@@ -202,6 +202,7 @@ static int start(struct xl_daemon *d)
 				      .is_up = health_up,
 				      .up_arg = d->health,
 				      .drain = &d->drain};
+	xl_daemon_kset_apply(d, "start-up"); /* before the first packet */
 	return xl_daemon_adopt(d);
 }
 

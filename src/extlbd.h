@@ -17,6 +17,7 @@
 #include "health.h"
 #include "incwatch.h"
 #include "ipvs.h"
+#include "kset.h"
 #include "sync.h"
 
 #include <ev.h>
@@ -46,6 +47,7 @@ struct xl_daemon {
 	struct xl_desired want; /* configuration + health + drains */
 	size_t resync_pos;    /* next service of want a rolling resync reads */
 	struct xl_keys hkeys; /* services health changed, not yet applied */
+	struct xl_kset kset;  /* ipvs_timeouts, ipvs_sysctls in the kernel */
 };
 
 /* extlbd.c: the retry timer armed, if it is not yet. */
@@ -63,6 +65,9 @@ int xl_daemon_sync_keys(struct xl_daemon *d, const char *why, bool quiet,
 size_t xl_daemon_resync_slices(const struct xl_daemon *d);
 /* apply.c: one resync step; true when it compared the whole table. */
 bool xl_daemon_resync_step(struct xl_daemon *d);
+/* apply.c: ipvs_timeouts and ipvs_sysctls read back and put right (after
+ * d->ipvs is open: the settings exist once ip_vs is loaded). */
+void xl_daemon_kset_apply(struct xl_daemon *d, const char *why);
 /* apply.c: the services of refused ops read back and put right. */
 void xl_daemon_retry(struct xl_daemon *d);
 /* apply.c: the services of health changes kept (by key: a reload may come

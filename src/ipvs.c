@@ -9,6 +9,7 @@
  * raised with SO_RCVBUFFORCE and batches are kept to XL_BATCH.
  */
 #include "ipvs.h"
+#include "kset.h"
 #include "util.h"
 
 #include <errno.h>
@@ -267,6 +268,36 @@ struct nl_msg *xl_ipvs_msg_dump_dests(int family, const struct xl_service *s)
 struct nl_msg *xl_ipvs_msg_get_service(int family, const struct xl_service *s)
 {
 	return msg_service_key(family, 0, IPVS_CMD_GET_SERVICE, s);
+}
+
+/* IPVS_CMD_ATTR_TIMEOUT_* in the order of enum xl_kset_timeout */
+static const uint16_t timeout_attrs[XL_KT_N] = {
+    [XL_KT_TCP] = IPVS_CMD_ATTR_TIMEOUT_TCP,
+    [XL_KT_TCP_FIN] = IPVS_CMD_ATTR_TIMEOUT_TCP_FIN,
+    [XL_KT_UDP] = IPVS_CMD_ATTR_TIMEOUT_UDP,
+};
+
+struct nl_msg *xl_ipvs_msg_get_config(int family)
+{
+	unsigned char buf[XL_MSG_SIZE];
+	struct enc e = {.p = buf, .cap = sizeof(buf)};
+
+	enc_msg_end(&e, enc_msg(&e, family, 0, IPVS_CMD_GET_CONFIG));
+	return to_msg(&e);
+}
+
+struct nl_msg *xl_ipvs_msg_set_config(int family, const uint32_t v[XL_KT_N])
+{
+	unsigned char buf[XL_MSG_SIZE];
+	struct enc e = {.p = buf, .cap = sizeof(buf)};
+	size_t m = enc_msg(&e, family, NLM_F_ACK, IPVS_CMD_SET_CONFIG);
+
+	/* an attribute left out is a timeout the kernel keeps */
+	for (int t = 0; t < XL_KT_N; t++)
+		if (v[t])
+			enc_u32(&e, timeout_attrs[t], v[t]);
+	enc_msg_end(&e, m);
+	return to_msg(&e);
 }
 
 /* ---- decoding -------------------------------------------------------- */
@@ -577,8 +608,9 @@ static int dest_item(struct nlattr **tb, void *arg)
 	return 0;
 }
 
-static int dump(struct xl_ipvs *h, struct nl_msg *m,
-		int (*item)(struct nlattr **, void *), void *arg)
+/* m sent, its replies handed to item through rx (a dump's, or one's). */
+static int exchange(struct xl_ipvs *h, struct nl_msg *m, rx_fn rx,
+		    int (*item)(struct nlattr **, void *), void *arg)
 {
 	struct dump_ctx d = {.item = item, .arg = arg};
 	int rc;
@@ -587,9 +619,15 @@ static int dump(struct xl_ipvs *h, struct nl_msg *m,
 		return -ENOMEM;
 	if ((rc = send_one(h, m, &d.seq)) < 0)
 		return rc;
-	if ((rc = rx_until(h, dump_rx, &d)) < 0)
+	if ((rc = rx_until(h, rx, &d)) < 0)
 		return rc;
 	return d.err;
+}
+
+static int dump(struct xl_ipvs *h, struct nl_msg *m,
+		int (*item)(struct nlattr **, void *), void *arg)
+{
+	return exchange(h, m, dump_rx, item, arg);
 }
 
 static void qsort_dests(struct xl_service *s)
@@ -772,6 +810,52 @@ const char *xl_ipvs_strerror(const struct xl_op *op, int err)
 		return strerror(err);
 	}
 }
+
+/* ---- timeouts (IPVS_CMD_GET_CONFIG, IPVS_CMD_SET_CONFIG) --------------- */
+
+static int timeouts_item(struct nlattr **tb, void *arg)
+{
+	uint32_t *v = arg;
+
+	for (int t = 0; t < XL_KT_N; t++)
+		if (tb[timeout_attrs[t]])
+			v[t] = nla_get_u32(tb[timeout_attrs[t]]);
+	return 0;
+}
+
+/* A request that is not a dump, its one reply handed to item. */
+static int request(struct xl_ipvs *h, struct nl_msg *m,
+		   int (*item)(struct nlattr **, void *), void *arg)
+{
+	return exchange(h, m, one_rx, item, arg);
+}
+
+int xl_ipvs_get_timeouts(struct xl_ipvs *h, uint32_t v[XL_KT_N])
+{
+	memset(v, 0, sizeof(uint32_t) * XL_KT_N);
+	return request(h, xl_ipvs_msg_get_config(h->family), timeouts_item, v);
+}
+
+int xl_ipvs_set_timeouts(struct xl_ipvs *h, const uint32_t v[XL_KT_N])
+{
+	return request(h, xl_ipvs_msg_set_config(h->family, v), timeouts_item,
+		       (uint32_t[XL_KT_N]){0});
+}
+
+static int tops_get(void *h, uint32_t v[XL_KT_N])
+{
+	return xl_ipvs_get_timeouts(h, v);
+}
+
+static int tops_set(void *h, const uint32_t v[XL_KT_N])
+{
+	return xl_ipvs_set_timeouts(h, v);
+}
+
+const struct xl_kset_timeout_ops xl_ipvs_timeout_ops = {
+    .get = tops_get,
+    .set = tops_set,
+};
 
 /* ---- the sync engine's view (kernel.h) -------------------------------- */
 

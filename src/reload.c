@@ -80,6 +80,7 @@ void xl_daemon_print_check(const char *path, const struct xl_config *c)
 		       path, c->nrefused_files,
 		       c->nrefused_files == 1 ? "" : "s", c->nrefused_vs,
 		       c->nrefused_vs == 1 ? "" : "s");
+	xl_kset_print(stdout, &c->kset);
 }
 
 static void log_errors(const struct xl_errors *e)
@@ -169,6 +170,7 @@ void xl_daemon_reload(struct xl_daemon *d)
 	xl_log_set_level(cfg->log_level);
 	old = d->cfg;
 	d->cfg = cfg;
+	xl_daemon_kset_apply(d, "reload");
 	if (xl_desired_reload(&d->want, cfg, &k) < 0)
 		xl_daemon_sync_full(d, "reload", false);
 	else

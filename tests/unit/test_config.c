@@ -345,6 +345,54 @@ static void test_global_values(void **state)
 	assert_int_equal(vs_named(c, "a")->quorum, 1);
 }
 
+/* ipvs_timeouts and ipvs_sysctls: what is set, and only that. */
+static void test_kernel_settings(void **state)
+{
+	const struct xl_kset_config *k;
+
+	(void)state;
+	k = &fx_ok("global = {\n"
+		   "  ipvs_timeouts = { tcp = 900; udp = 2147483; };\n"
+		   "  ipvs_sysctls = {\n"
+		   "    conntrack = true; expire_nodest_conn = 1;\n"
+		   "    expire_quiescent_template = false; pmtu_disc = 0;\n"
+		   "    conn_reuse_mode = 3; secure_tcp = 0;\n"
+		   "    amemthresh = 4096;\n"
+		   "  };\n"
+		   "};\n")
+		->kset;
+	assert_int_equal(k->timeout[XL_KT_TCP], 900);
+	assert_int_equal(k->timeout[XL_KT_TCP_FIN], 0); /* the kernel's */
+	assert_int_equal(k->timeout[XL_KT_UDP], 2147483);
+	for (int i = 0; i < XL_KS_N; i++) {
+		static const int set[XL_KS_N] = {
+		    [XL_KS_CONNTRACK] = 1,
+		    [XL_KS_EXPIRE_NODEST_CONN] = 1,
+		    [XL_KS_EXPIRE_QUIESCENT_TEMPLATE] = 1,
+		    [XL_KS_PMTU_DISC] = 1,
+		    [XL_KS_CONN_REUSE_MODE] = 1,
+		    [XL_KS_SECURE_TCP] = 1,
+		    [XL_KS_AMEMTHRESH] = 1,
+		};
+
+		assert_int_equal(k->has_sysctl[i], set[i]);
+	}
+	assert_int_equal(k->sysctl[XL_KS_CONNTRACK], 1);
+	assert_int_equal(k->sysctl[XL_KS_EXPIRE_NODEST_CONN], 1);
+	assert_int_equal(k->sysctl[XL_KS_EXPIRE_QUIESCENT_TEMPLATE], 0);
+	assert_int_equal(k->sysctl[XL_KS_PMTU_DISC], 0);
+	assert_int_equal(k->sysctl[XL_KS_CONN_REUSE_MODE], 3);
+	assert_int_equal(k->sysctl[XL_KS_SECURE_TCP], 0);
+	assert_int_equal(k->sysctl[XL_KS_AMEMTHRESH], 4096);
+
+	/* none: nothing of the kernel's is touched */
+	k = &fx_ok("global = { ipvs_timeouts = { }; };\n")->kset;
+	for (int t = 0; t < XL_KT_N; t++)
+		assert_int_equal(k->timeout[t], 0);
+	for (int i = 0; i < XL_KS_N; i++)
+		assert_false(k->has_sysctl[i]);
+}
+
 static void assert_global_http(const struct xl_check_config *k)
 {
 	assert_int_equal(k->type, XL_CHECK_HTTP);
@@ -1512,7 +1560,7 @@ static const struct err_case err_cases[] = {
 	/* global */
 	{ "unknown key in global", "global = {\n  loglevel = \"info\";\n};\n",
 	  NULL, NULL, 2,
-	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir)" },
+	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls)" },
 	{ "bad log_level", "global = { log_level = \"verbose\"; };\n", NULL,
 	  NULL, 1,
 	  "log_level: \"verbose\" is not one of \"error\", \"warning\", \"info\", \"debug\"" },
@@ -1526,6 +1574,39 @@ static const struct err_case err_cases[] = {
 	{ "drain_timeout negative", "global = { drain_timeout = -1; };\n",
 	  NULL, NULL, 1,
 	  "drain_timeout: -1 is out of range: must be at least 0 and at most 31536000 seconds" },
+	{ "ipvs_timeouts not a group", "global = {\n  ipvs_timeouts = 900; };\n",
+	  NULL, NULL, 2,
+	  "wrong type for ipvs_timeouts: expected a group, got an integer" },
+	{ "unknown key in ipvs_timeouts", "global = { ipvs_timeouts = {\n  tcp = 900;\n  tcpfin = 30; }; };\n",
+	  NULL, NULL, 3,
+	  "unknown key \"tcpfin\" in ipvs_timeouts (known: tcp, tcp_fin, udp)" },
+	{ "ipvs_timeouts tcp 0", "global = { ipvs_timeouts = {\n  tcp = 0; }; };\n",
+	  NULL, NULL, 2, "tcp: 0 is out of range 1-2147483" },
+	{ "ipvs_timeouts udp too large", "global = { ipvs_timeouts = {\n\n  udp = 2147484; }; };\n",
+	  NULL, NULL, 3, "udp: 2147484 is out of range 1-2147483" },
+	{ "ipvs_timeouts not whole seconds", "global = { ipvs_timeouts = {\n  tcp_fin = 1.5; }; };\n",
+	  NULL, NULL, 2,
+	  "wrong type for tcp_fin: expected an integer, got a floating-point number" },
+	{ "ipvs_sysctls not a group", "global = { ipvs_sysctls = ( 1 ); };\n",
+	  NULL, NULL, 1,
+	  "wrong type for ipvs_sysctls: expected a group, got a list" },
+	{ "unknown key in ipvs_sysctls", "global = { ipvs_sysctls = {\n  conntrack = true;\n  nodest_conn = 1; }; };\n",
+	  NULL, NULL, 3,
+	  "unknown key \"nodest_conn\" in ipvs_sysctls (known: am_droprate, amemthresh, backup_only, cache_bypass, conn_reuse_mode, conntrack, drop_entry, drop_packet, expire_nodest_conn, expire_quiescent_template, ignore_tunneled, nat_icmp_send, pmtu_disc, run_estimation, schedule_icmp, secure_tcp, sloppy_sctp, sloppy_tcp, snat_reroute)" },
+	{ "ipvs_sysctls bool out of range", "global = { ipvs_sysctls = {\n  conntrack = 2; }; };\n",
+	  NULL, NULL, 2, "conntrack: 2 is out of range 0-1" },
+	{ "ipvs_sysctls bool a string", "global = { ipvs_sysctls = {\n  expire_nodest_conn = \"yes\"; }; };\n",
+	  NULL, NULL, 2,
+	  "wrong type for expire_nodest_conn: expected a boolean (or 0 or 1), got a string" },
+	{ "ipvs_sysctls conn_reuse_mode 4", "global = { ipvs_sysctls = {\n  conn_reuse_mode = 4; }; };\n",
+	  NULL, NULL, 2, "conn_reuse_mode: 4 is out of range 0-3" },
+	{ "ipvs_sysctls secure_tcp negative", "global = { ipvs_sysctls = {\n  secure_tcp = -1; }; };\n",
+	  NULL, NULL, 2, "secure_tcp: -1 is out of range 0-3" },
+	{ "ipvs_sysctls amemthresh a bool", "global = { ipvs_sysctls = {\n  amemthresh = true; }; };\n",
+	  NULL, NULL, 2,
+	  "wrong type for amemthresh: expected an integer, got a boolean" },
+	{ "ipvs_sysctls amemthresh too large", "global = { ipvs_sysctls = {\n  amemthresh = 2147483648; }; };\n",
+	  NULL, NULL, 2, "amemthresh: 2147483648 is out of range 0-2147483647" },
 	{ "include_dir not a string", "global = { include_dir = 5; };\n", NULL,
 	  NULL, 1, "wrong type for include_dir: expected a string, got an integer" },
 	{ "include_dir empty", "global = { include_dir = \"\"; };\n", NULL,
@@ -2191,6 +2272,7 @@ int main(void)
 	    T(test_example_loads),
 	    T(test_defaults),
 	    T(test_global_values),
+	    T(test_kernel_settings),
 	    T(test_check_inheritance),
 	    T(test_check_equal),
 	    T(test_check_keys),

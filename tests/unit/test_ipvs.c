@@ -507,6 +507,54 @@ static void test_msg_get_service(void **state)
 	req_done(&r);
 }
 
+/* ---- timeouts (IPVS_CMD_GET_CONFIG / IPVS_CMD_SET_CONFIG) ------------- */
+
+/* The attributes of a config request, after its headers are checked. */
+static struct nlattr **config_attrs(struct nl_msg *m, int flags, uint8_t cmd,
+				    struct nlattr **tb)
+{
+	struct nlmsghdr *nh;
+	struct genlmsghdr *g;
+
+	assert_non_null(m);
+	nh = nlmsg_hdr(m);
+	assert_int_equal(nh->nlmsg_type, FAMILY);
+	assert_int_equal(nh->nlmsg_flags, flags);
+	g = nlmsg_data(nh);
+	assert_int_equal(g->cmd, cmd);
+	assert_int_equal(g->version, IPVS_GENL_VERSION);
+	assert_int_equal(genlmsg_parse(nh, 0, tb, IPVS_CMD_ATTR_MAX, NULL), 0);
+	return tb;
+}
+
+/* A timeout left at 0 is not sent: the kernel keeps its own. */
+static void test_msg_config(void **state)
+{
+	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
+	struct nl_msg *m;
+
+	(void)state;
+	m = xl_ipvs_msg_set_config(FAMILY, (uint32_t[]){900, 0, 300});
+	config_attrs(m, NLM_F_REQUEST | NLM_F_ACK, IPVS_CMD_SET_CONFIG, tb);
+	expect_u32(tb[IPVS_CMD_ATTR_TIMEOUT_TCP], 900);
+	assert_null(tb[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN]);
+	expect_u32(tb[IPVS_CMD_ATTR_TIMEOUT_UDP], 300);
+	assert_null(tb[IPVS_CMD_ATTR_SERVICE]);
+	nlmsg_free(m);
+
+	m = xl_ipvs_msg_set_config(FAMILY, (uint32_t[]){0, 7, 0});
+	config_attrs(m, NLM_F_REQUEST | NLM_F_ACK, IPVS_CMD_SET_CONFIG, tb);
+	assert_null(tb[IPVS_CMD_ATTR_TIMEOUT_TCP]);
+	expect_u32(tb[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN], 7);
+	assert_null(tb[IPVS_CMD_ATTR_TIMEOUT_UDP]);
+	nlmsg_free(m);
+
+	m = xl_ipvs_msg_get_config(FAMILY);
+	config_attrs(m, NLM_F_REQUEST, IPVS_CMD_GET_CONFIG, tb);
+	assert_int_equal(genlmsg_attrlen(nlmsg_data(nlmsg_hdr(m)), 0), 0);
+	nlmsg_free(m);
+}
+
 /* ---- kernel-shaped replies ------------------------------------------- */
 
 static void put_stats(struct nl_msg *m, int type, bool wide)
@@ -1098,6 +1146,7 @@ int main(void)
 	    cmocka_unit_test(test_dump_services_request),
 	    cmocka_unit_test(test_dump_dests_request),
 	    cmocka_unit_test(test_msg_get_service),
+	    cmocka_unit_test(test_msg_config),
 	    cmocka_unit_test(test_parse_service_v4),
 	    cmocka_unit_test(test_parse_service_v6_with_pe),
 	    cmocka_unit_test(test_parse_service_fwmark),
