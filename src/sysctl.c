@@ -65,7 +65,7 @@ int xl_sysctl_write(const char *name, const char *value)
 	rc = path_of(name, path, sizeof(path));
 	if (rc < 0)
 		return rc;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, value, len);

@@ -109,6 +109,10 @@ static void test_sysctl_read_write(void **state)
 			 0);
 	assert_int_equal(xl_sysctl_read("net/conntrack", buf, sizeof(buf)),
 			 -ENAMETOOLONG);
+	/* a shorter value replaces a longer one whole, as /proc does */
+	assert_int_equal(xl_sysctl_write("net/conntrack", "2"), 0);
+	assert_int_equal(xl_sysctl_read("net/conntrack", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2");
 
 	xl_sysctl_set_root(NULL);
 	unlink(path);
