@@ -49,7 +49,7 @@ xl_assert_eq "IPVS: VIP:8000 -> two real servers" "TCP 192.168.10.100:8000 wlc
   -> 192.0.2.10:80 Masq 1
   -> 192.0.2.11:80 Masq 1" "$(xl_ipvs_table)"
 # wlc: 192.0.2.10 still holds the 3 connections of step 1 (InActConn), so the
-# first 3 go to 192.0.2.11, then they alternate
+# first ones go to 192.0.2.11, then they alternate
 answers="$(xl_requests 8 client "$VIP" 8000)"
 xl_log "the client's 8 requests to $VIP:8000 answered by: $(echo "$answers" | tr '\n' ' ')"
 xl_assert_eq "8 requests through VIP:8000 reach both endpoints" "endpoint1

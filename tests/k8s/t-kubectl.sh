@@ -136,12 +136,14 @@ rv_before="$(ctl state | python3 -c 'import json, sys; print(json.load(sys.stdin
 sed 's/name: ext-tcp-lb/name: bad-type/; s/type: LoadBalancer/type: LoadBalancr/' \
     "$tmp/service.yml" >"$tmp/bad-type.yml"
 msg="$(kc apply --validate=false -f "$tmp/bad-type.yml" 2>&1)"; rc=$?
+prefixed '# ' "\$ kubectl apply -f bad-type.yml"$'\n'"$msg"
 expect "kubectl apply of a Service of type LoadBalancr: refused, the field named" \
     '1 The Service "bad-type" is invalid: spec.type: Unsupported value: "LoadBalancr": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"' \
     "$rc $msg"
 sed 's/name: ext-tcp-lb/name: bad-ip/; s/192\.0\.2\.11/192.0.2.311/' "$tmp/endpoint.yml" >"$tmp/bad-ip.yml"
 msg="$(kc apply --validate=false -f "$tmp/bad-ip.yml" 2>&1 | grep -v '^Warning: ')"
 rc=${PIPESTATUS[0]}
+prefixed '# ' "\$ kubectl apply -f bad-ip.yml"$'\n'"$msg"
 expect "kubectl apply of an Endpoints with IP 192.0.2.311: refused, the field named" \
     '1 The Endpoints "bad-ip" is invalid: subsets[0].addresses[1].ip: Invalid value: "192.0.2.311": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)' \
     "$rc $msg"
