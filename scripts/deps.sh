@@ -66,3 +66,32 @@ xl_apt_install() {
             apt-get -qq -y -o Dpkg::Use-Pty=0 --no-install-recommends install "${missing[@]}" >&2
     fi
 }
+
+# xl_kubectl: prints the path of Debian's kubectl (package kubernetes-client, 1.20 in
+# bookworm), installing it when missing.  Where another package already owns
+# /usr/bin/kubectl (the Google Cloud SDK's "kubectl" package, a different client), dpkg
+# refuses to install kubernetes-client over it: the package is then fetched with apt-get
+# download and unpacked under ${XL_CACHE_DIR:-$HOME/.cache/extlb}, not installed.
+xl_kubectl() {
+    local cache="${XL_CACHE_DIR:-$HOME/.cache/extlb}/kubernetes-client" deb
+    if xl_pkg_installed kubernetes-client; then
+        echo /usr/bin/kubectl
+        return 0
+    fi
+    if ! dpkg-query -S /usr/bin/kubectl >/dev/null 2>&1 && xl_apt_install kubernetes-client; then
+        echo /usr/bin/kubectl
+        return 0
+    fi
+    if [[ ! -x "$cache/usr/bin/kubectl" ]]; then
+        mkdir -p "$cache" || return 1
+        if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
+            xl_apt_update
+        fi
+        (cd "$cache" && rm -f kubernetes-client_*.deb &&
+            { apt-get -qq download kubernetes-client >&2 ||
+              { xl_apt_update && apt-get -qq download kubernetes-client >&2; }; }) || return 1
+        deb="$(compgen -G "$cache/kubernetes-client_*.deb" | head -n 1)"
+        dpkg-deb -x "$deb" "$cache" && rm -f "$deb" || return 1
+    fi
+    echo "$cache/usr/bin/kubectl"
+}

@@ -44,7 +44,12 @@ import time
 import urllib.parse
 import uuid
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
+import kubectl_api  # noqa: E402 (after the line above)
+
 LOOPBACK = "127.0.0.1"
+# kube-apiserver's default --service-node-port-range
+NODE_PORT_MIN, NODE_PORT_MAX = 30000, 32767
 DEFAULT_TOKEN = "extlb-test-token"
 CONTROL_TIMEOUT = 60
 FAULT_HUGE_MB = 80  # fail-watch mode=huge: more than a client's 64 MiB cap
@@ -390,17 +395,30 @@ def merge_patch(target, patch):
     return result
 
 
-# Lists merged by key under a strategic merge patch (the ones these types have).
-_SMP_MERGE_KEYS = {"conditions": "type"}
+# Lists merged by key under a strategic merge patch (the ones these types have),
+# by their path from the object: status conditions by type, and a Service's
+# spec.ports by port (patchStrategy "merge", patchMergeKey "port" in
+# k8s.io/api/core/v1).  Endpoints' subsets have no patch strategy: replaced.
+_SMP_MERGE_KEYS = {"status.conditions": "type", "spec.ports": "port"}
+
+
+def _smp_key(field):
+    if field is None:
+        return None
+    if field in _SMP_MERGE_KEYS:
+        return _SMP_MERGE_KEYS[field]
+    return "type" if field == "conditions" or field.endswith(".conditions") else None
 
 
 def strategic_merge_patch(target, patch, field=None):
     """A small strategic merge patch: a merge patch, except that the lists
-    which Kubernetes merges by key (conditions, by type) are merged element by
-    element, "$patch": "delete"/"replace" are honoured and other "$" directives
-    are ignored.  Every other list is replaced, as for atomic lists."""
-    if isinstance(patch, list) and field in _SMP_MERGE_KEYS and isinstance(target, list):
-        key = _SMP_MERGE_KEYS[field]
+    which Kubernetes merges by key (conditions by type, Service ports by port)
+    are merged element by element, "$patch": "delete"/"replace" are honoured,
+    "$setElementOrder/LIST" orders a merged list and other "$" directives are
+    ignored.  Every other list is replaced, as for atomic lists.  field is the
+    dotted path of patch from the object ("spec.ports")."""
+    key = _smp_key(field)
+    if isinstance(patch, list) and key is not None and isinstance(target, list):
         out = [copy.deepcopy(e) for e in target]
         for elem in patch:
             if not isinstance(elem, dict) or key not in elem:
@@ -412,9 +430,9 @@ def strategic_merge_patch(target, patch, field=None):
                     out.pop(idx)
                 continue
             if idx is None:
-                out.append(strategic_merge_patch({}, elem))
+                out.append(strategic_merge_patch({}, elem, field + "[]"))
             else:
-                out[idx] = strategic_merge_patch(out[idx], elem)
+                out[idx] = strategic_merge_patch(out[idx], elem, field + "[]")
         return out
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
@@ -429,11 +447,21 @@ def strategic_merge_patch(target, patch, field=None):
         if v is None:
             result.pop(k, None)
         else:
-            merged = strategic_merge_patch(result.get(k), v, k)
+            merged = strategic_merge_patch(result.get(k), v, f"{field}.{k}" if field else k)
             if merged is None:
                 result.pop(k, None)
             else:
                 result[k] = merged
+    for k, order in patch.items():
+        # the order the client's list has: the elements it names first, in its order
+        name = k[len("$setElementOrder/"):]
+        mkey = _smp_key(f"{field}.{name}" if field else name)
+        if (k.startswith("$setElementOrder/") and mkey and isinstance(order, list)
+                and isinstance(result.get(name), list)):
+            want = [e.get(mkey) for e in order if isinstance(e, dict)]
+            rank = {v: i for i, v in enumerate(want)}
+            result[name] = sorted(result[name], key=lambda e: rank.get(
+                e.get(mkey) if isinstance(e, dict) else None, len(want)))
     return result
 
 
@@ -531,6 +559,13 @@ def typed(res, obj):
     out = {"kind": res.kind, "apiVersion": res.api_version}
     out.update((k, v) for k, v in obj.items() if k not in ("kind", "apiVersion"))
     return out
+
+
+def _check_object(res, name, obj):
+    """Refuses (422 Invalid) an object kube-apiserver's validation refuses."""
+    causes = kubectl_api.validate(res.plural, obj)
+    if causes:
+        raise ApiError(status_invalid(res, name, causes))
 
 
 def _valid_ip(s):
@@ -663,6 +698,21 @@ class State:
         self.next_ip += 1
         return f"10.43.{(n // 254) % 256}.{n % 254 + 1}"
 
+    def _allocate_node_port(self):
+        """The next nodePort no Service uses, in kube-apiserver's default
+        --service-node-port-range 30000-32767 (it picks at random; here in
+        order, wrapping around, so that tests can predict it)."""
+        used = {p.get("nodePort") for o in self.objects["services"].values()
+                for p in (o.get("spec") or {}).get("ports") or [] if isinstance(p, dict)}
+        span = NODE_PORT_MAX - NODE_PORT_MIN + 1
+        for i in range(span):
+            port = NODE_PORT_MIN + (self.next_node_port - NODE_PORT_MIN + i) % span
+            if port not in used:
+                self.next_node_port = port + 1
+                return port
+        raise ApiError(status_obj(500, "Internal error occurred: failed to allocate a "
+                                       "nodePort: range is full", "InternalError"))
+
     def _default(self, res, obj, old):
         """Server-side defaulting for what a client sees."""
         if res.plural == "services":
@@ -673,14 +723,13 @@ class State:
                 p.setdefault("protocol", "TCP")
                 if "targetPort" not in p and "port" in p:
                     p["targetPort"] = p["port"]
-                if stype in ("NodePort", "LoadBalancer") and "nodePort" not in p:
+                if stype in ("NodePort", "LoadBalancer") and not p.get("nodePort"):
                     old_np = next((q.get("nodePort") for q in ospec.get("ports") or []
                                    if q.get("port") == p.get("port")
                                    and q.get("protocol", "TCP") == p["protocol"]
                                    and q.get("nodePort")), None)
                     if old_np is None:
-                        old_np = self.next_node_port
-                        self.next_node_port += 1
+                        old_np = self._allocate_node_port()
                     p["nodePort"] = old_np
             if stype != "ExternalName":
                 if "clusterIP" not in spec:
@@ -783,9 +832,11 @@ class State:
 
     # ---- mutations -------------------------------------------------------------
 
-    def put_object(self, obj, mode="apply", res=None):
+    def put_object(self, obj, mode="apply", res=None, check=False):
         """Create or replace an object. mode: create (fail if present), replace
-        (fail if absent), apply (either). Returns (stored, created)."""
+        (fail if absent), apply (either). check: validate the object as
+        kube-apiserver does what clients write (ctl leaves it unchecked, so that
+        tests can load what no server would store). Returns (stored, created)."""
         if not isinstance(obj, dict):
             raise ApiError(status_obj(400, "object must be a JSON object"))
         res = res or resource_by_name(obj.get("kind"))
@@ -824,6 +875,8 @@ class State:
                 raise ApiError(status_not_found(res, name))
             self._default(res, obj, old)
             self._validate(res, name, obj)
+            if check:
+                _check_object(res, name, obj)
             if old is None:
                 meta["uid"] = str(uuid.uuid4())
                 meta["creationTimestamp"] = _now()
@@ -850,7 +903,7 @@ class State:
             self._record(res, "DELETED", gone, old)
             return gone
 
-    def update_object(self, res, ns, name, fn, subresource):
+    def update_object(self, res, ns, name, fn, subresource, check=False):
         """Apply fn(old) -> new under the lock, keeping spec or status according to
         the subresource as the real strategies do. A no-op update does not bump
         the resourceVersion nor emit an event."""
@@ -888,6 +941,8 @@ class State:
                 self._default_lb_status(new["status"])
             else:
                 self._default(res, new, old)
+                if check:
+                    _check_object(res, name, new)
             self._validate(res, name, new)
             if new == old:
                 return old
@@ -1527,6 +1582,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         else:
             raise ApiError(status_obj(404, "the server could not find the requested resource",
                                       "NotFound", {}))
+        if not rest:
+            # the group-version's resources, as kubectl discovers them
+            self.send_json(200, kubectl_api.resource_list(
+                f"{group}/v1" if group else "v1"))
+            return
         legacy_watch = False
         if rest and rest[0] == "watch":
             legacy_watch, rest = True, rest[1:]
@@ -1563,6 +1623,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             if m in ("GET", "HEAD"):
                 if watch:
                     self.do_watch(res, ns, name)
+                elif self.as_table(res):
+                    obj = self.server.state.get(res, ns, name)
+                    self.send_json(200, kubectl_api.table(
+                        res.plural, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                        self.q.get("includeObject") or "PartialObjectMetadata"))
                 else:
                     self.send_json(200, self.server.state.get(res, ns, name))
             elif m == "PATCH":
@@ -1580,6 +1645,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                                      "status": "Success", "details": details})
             else:
                 self.method_not_allowed()
+
+    def as_table(self, res):
+        """kubectl get asks for a Table (Accept: application/json;as=Table;
+        v=v1;g=meta.k8s.io, ...): the server's columns for the type."""
+        return kubectl_api.wants_table(self.headers.get("Accept")) and res.plural in kubectl_api.CELLS
 
     def method_not_allowed(self):
         self.send_status(status_obj(405, "the server does not allow this method on the "
@@ -1610,6 +1680,10 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             return
         meta, items = self.server.state.list(res, ns, lsel, fsel, max(0, limit),
                                              self.q.get("continue") or None)
+        if self.as_table(res):
+            self.send_json(200, kubectl_api.table(
+                res.plural, items, meta, self.q.get("includeObject") or "PartialObjectMetadata"))
+            return
         self.send_json(200, {"kind": res.list_kind, "apiVersion": res.api_version,
                              "metadata": meta, "items": [strip_type(o) for o in items]})
 
@@ -1625,7 +1699,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                                            "the namespace sent on the request"))
         meta["namespace"] = ns
         self._entry["body"] = obj
-        stored, _ = self.server.state.put_object(obj, "create", res)
+        stored, _ = self.server.state.put_object(obj, "create", res, check=True)
         self.send_json(201, stored)
 
     def do_put(self, res, ns, name, sub):
@@ -1640,7 +1714,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             raise ApiError(status_obj(400, "the namespace of the provided object does not match "
                                            "the namespace sent on the request"))
         self._entry["body"] = body
-        stored = self.server.state.update_object(res, ns, name, lambda old: body, sub)
+        stored = self.server.state.update_object(res, ns, name, lambda old: body, sub,
+                                                 check=True)
         self.send_json(200, stored)
 
     def do_patch(self, res, ns, name, sub):
@@ -1665,7 +1740,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                      "application/apply-patch+yaml", "UnsupportedMediaType"))
         if ctype != "application/json-patch+json" and not isinstance(body, dict):
             raise ApiError(status_obj(400, "the patch must be a JSON object"))
-        stored = self.server.state.update_object(res, ns, name, fn, sub)
+        stored = self.server.state.update_object(res, ns, name, fn, sub, check=True)
         self.send_json(200, stored)
 
     # ---- watch -------------------------------------------------------------------

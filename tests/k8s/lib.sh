@@ -127,3 +127,72 @@ print(json.dumps({"kind": "Service", "apiVersion": "v1",
                   "metadata": {"name": name, "namespace": "default", "annotations": ann},
                   "spec": spec}))' "$1" "$2" "${3:-{\}}" "${4:-{\}}"
 }
+
+# kubectl_setup: Debian's kubectl (scripts/deps.sh's xl_kubectl) in $kubectl,
+# or the test is skipped (exit 0) when it cannot be had.  kc then runs it
+# against the double only: its kubeconfig (server https://127.0.0.1:PORT),
+# its caches under $tmp.  --validate=false on apply: kubectl validates
+# against the server's OpenAPI document, which the double does not serve
+# (GET /openapi/v2 is 404; kubectl 1.20 asks for it in protobuf); the
+# double validates what is written instead, as kube-apiserver also does,
+# and refuses an invalid object with 422.
+kubectl_setup() {
+    # shellcheck source=scripts/deps.sh
+    . "$repo/scripts/deps.sh"
+    if ! kubectl="$(xl_kubectl)" || [[ ! -x "$kubectl" ]]; then
+        skip "all: no kubectl (Debian's kubernetes-client)"
+        summary
+        exit 0
+    fi
+    "$kubectl" version --client --short 2>/dev/null | sed 's/^/# kubectl: /'
+}
+kc() { HOME="$tmp" "$kubectl" --kubeconfig "$api/kubeconfig" --cache-dir "$tmp/kube-cache" "$@"; }
+# the seed example's two files, as a user writes them, into DIR: endpoint.yml
+# (Endpoints ext-tcp-lb, the external IPs given, port 80) and service.yml
+# (Service ext-tcp-lb, LoadBalancer, port 8000 -> 80, no selector)
+seed_yaml() { # DIR IP...
+    local dir="$1" ip
+    shift
+    {
+        printf 'apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: ext-tcp-lb\nsubsets:\n  - addresses:\n'
+        for ip in "$@"; do printf '      - ip: %s\n' "$ip"; done
+        printf '    ports:\n      - port: 80\n'
+    } >"$dir/endpoint.yml"
+    printf '%s\n' 'apiVersion: v1' 'kind: Service' 'metadata:' '  name: ext-tcp-lb' 'spec:' \
+        '  type: LoadBalancer' '  ports:' '    - port: 8000' '      targetPort: 80' \
+        >"$dir/service.yml"
+}
+# the row of NAME in kubectl's table output, its columns one space apart
+kc_row() { # NAME kubectl-get-ARGS...
+    local name="$1"
+    shift
+    kc get "$@" 2>/dev/null | awk -v n="$name" '$1 == n { $1 = $1; print }'
+}
+# each line of TEXT after PREFIX
+prefixed() { # PREFIX TEXT
+    local l
+    while IFS= read -r l; do printf '%s%s\n' "$1" "$l"; done <<<"$2"
+}
+# expect NAME WANT GOT: GOT equals WANT
+expect() {
+    if [[ "$3" == "$2" ]]; then ok "$1"; else bad "$1"; printf 'want: %s\ngot:  %s\n' "$2" "$3"; fi
+}
+# expect_match NAME REGEX GOT: GOT matches REGEX
+expect_match() {
+    if [[ "$3" =~ $2 ]]; then ok "$1"; else bad "$1"; printf 'want /%s/\ngot:  %s\n' "$2" "$3"; fi
+}
+# wait_conf [!] REGEX: waits (up to 10 s) for $conf to match REGEX (or, with
+# !, to exist and not match it)
+wait_conf() {
+    local neg=0
+    [[ "$1" == "!" ]] && { neg=1; shift; }
+    for _ in $(seq 50); do
+        if grep -Eq "$1" "$conf" 2>/dev/null; then
+            [[ $neg -eq 0 ]] && return 0
+        elif [[ $neg -eq 1 && -f "$conf" ]]; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}

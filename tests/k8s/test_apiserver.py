@@ -7,6 +7,7 @@ Run:  python3 tests/k8s/test_apiserver.py
 
 import base64
 import http.client
+import importlib
 import json
 import os
 import shutil
@@ -39,6 +40,18 @@ def event_body(**meta):
             "type": "Warning", "source": {"component": "extlb-k8s"},
             "firstTimestamp": "2025-01-01T00:00:00Z", "lastTimestamp": "2025-01-01T00:00:00Z",
             "count": 1, "reportingComponent": "extlb-k8s"}
+
+
+def import_here(name):
+    """The module NAME of this directory, imported in process."""
+    sys.path.insert(0, HERE)
+    dont_write = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(HERE)
+        sys.dont_write_bytecode = dont_write
 
 
 def read(path, mode="r"):
@@ -1019,6 +1032,152 @@ class ApiServerTest(unittest.TestCase):
         self.assertIn("resourceVersion", json.loads(r.stdout))
 
 
+    # ---- what kubectl needs (kubectl_api.py) -----------------------------------------
+
+    def test_discovery(self):
+        resp, body = self.api("GET", "/api/v1")
+        self.assertEqual(resp.status, 200)
+        self.assertEqual((body["kind"], body["groupVersion"]), ("APIResourceList", "v1"))
+        by_name = {r["name"]: r for r in body["resources"]}
+        self.assertEqual(by_name["services"]["shortNames"], ["svc"])
+        self.assertEqual(by_name["endpoints"]["shortNames"], ["ep"])
+        self.assertEqual(by_name["events"]["shortNames"], ["ev"])
+        self.assertEqual(by_name["services"]["kind"], "Service")
+        self.assertTrue(by_name["services"]["namespaced"])
+        self.assertIn("patch", by_name["services"]["verbs"])
+        self.assertEqual(by_name["services/status"]["verbs"], ["get", "patch", "update"])
+        resp, body = self.api("GET", "/apis/discovery.k8s.io/v1")
+        self.assertEqual([r["kind"] for r in body["resources"]], ["EndpointSlice"])
+        resp, body = self.api("GET", "/apis/apps/v1")
+        self.assertStatus(body, 404, "NotFound")
+
+    def table(self, path, accept="application/json;as=Table;v=v1;g=meta.k8s.io,"
+                                 "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"):
+        conn = self.https()
+        conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}", "Accept": accept})
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        conn.close()
+        self.assertEqual(resp.status, 200)
+        return body
+
+    def test_table_output(self):
+        self.api("PATCH", "/api/v1/namespaces/default/services/ext-tcp-lb/status",
+                 {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.100"}]}}},
+                 "application/merge-patch+json")
+        t = self.table("/api/v1/namespaces/default/services")
+        self.assertEqual(t["kind"], "Table")
+        self.assertEqual([c["name"] for c in t["columnDefinitions"]],
+                         ["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector"])
+        rows = {r["cells"][0]: r for r in t["rows"]}
+        cells = rows["ext-tcp-lb"]["cells"]
+        svc = self.api("GET", "/api/v1/namespaces/default/services/ext-tcp-lb")[1]
+        np = svc["spec"]["ports"][0]["nodePort"]
+        self.assertEqual(cells[1:5], ["LoadBalancer", svc["spec"]["clusterIP"], "192.0.2.100",
+                                      f"8000:{np}/TCP"])
+        self.assertEqual(rows["ext-tcp-lb"]["object"]["kind"], "PartialObjectMetadata")
+        self.assertEqual(rows["ext-tcp-lb"]["object"]["metadata"]["uid"], svc["metadata"]["uid"])
+        # one object by name; and a plain JSON Accept still gets the object
+        t = self.table("/api/v1/namespaces/default/endpoints/ext-tcp-lb")
+        self.assertEqual([c["name"] for c in t["columnDefinitions"]], ["Name", "Endpoints", "Age"])
+        self.assertEqual(t["rows"][0]["cells"][:2], ["ext-tcp-lb", "192.0.2.10:80"])
+        self.assertEqual(self.table("/api/v1/namespaces/default/endpoints/ext-tcp-lb",
+                                    "application/json")["kind"], "Endpoints")
+        self.api("POST", "/api/v1/namespaces/default/events", event_body())
+        t = self.table("/api/v1/namespaces/default/events")
+        self.assertEqual([c["name"] for c in t["columnDefinitions"] if c["priority"] == 0],
+                         ["Last Seen", "Type", "Reason", "Object", "Message"])
+        self.assertEqual(t["rows"][0]["cells"][1:4], ["Warning", "AllocationFailed",
+                                                      "service/ext-tcp-lb"])
+
+    def test_table_cells(self):
+        kubectl_api = import_here("kubectl_api")
+        self.assertEqual([kubectl_api.human_duration(s) for s in (-5, 0, 119, 150, 600, 7200,
+                                                                   3 * 86400 + 3600)],
+                         ["<invalid>", "0s", "119s", "2m30s", "10m", "120m", "3d1h"])
+        ep = {"metadata": {"name": "e"}, "subsets": [
+            {"addresses": [{"ip": f"192.0.2.{i}"} for i in (1, 2)],
+             "ports": [{"port": 80}, {"port": 443}]}]}
+        self.assertEqual(kubectl_api.table("endpoints", [ep], {})["rows"][0]["cells"][1],
+                         "192.0.2.1:80,192.0.2.2:80,192.0.2.1:443 + 1 more...")
+        ep["subsets"] = []
+        self.assertEqual(kubectl_api.table("endpoints", [ep], {})["rows"][0]["cells"][1], "<none>")
+        svc = {"metadata": {"name": "s"}, "spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1",
+                                                   "ports": [{"port": 53, "protocol": "UDP",
+                                                              "nodePort": 30053}]}}
+        self.assertEqual(kubectl_api.table("services", [svc], {})["rows"][0]["cells"][3:5],
+                         ["<pending>", "53:30053/UDP"])
+
+    def test_apply_patch_service_ports(self):
+        """kubectl apply's strategic merge PATCH of a Service: ports merge by
+        port, "$patch": "delete" removes one, $setElementOrder orders them, the
+        nodePort of a kept port stays."""
+        path = "/api/v1/namespaces/default/services/ext-tcp-lb"
+        svc = self.api("GET", path)[1]
+        np = svc["spec"]["ports"][0]["nodePort"]
+        resp, body = self.api("PATCH", path, {"spec": {
+            "$setElementOrder/ports": [{"port": 9000}, {"port": 8000}],
+            "ports": [{"port": 9000, "targetPort": 90}]}},
+            "application/strategic-merge-patch+json")
+        self.assertEqual(resp.status, 200)
+        self.assertEqual([p["port"] for p in body["spec"]["ports"]], [9000, 8000])
+        self.assertEqual(body["spec"]["ports"][1]["nodePort"], np)
+        self.assertTrue(30000 <= body["spec"]["ports"][0]["nodePort"] <= 32767)
+        self.assertNotEqual(body["spec"]["ports"][0]["nodePort"], np)
+        resp, body = self.api("PATCH", path, {"spec": {"ports": [{"$patch": "delete", "port": 8000}]}},
+                              "application/strategic-merge-patch+json")
+        self.assertEqual([p["port"] for p in body["spec"]["ports"]], [9000])
+        # Endpoints' subsets have no merge key: replaced whole
+        resp, body = self.api("PATCH", "/api/v1/namespaces/default/endpoints/ext-tcp-lb",
+                              {"subsets": [{"addresses": [{"ip": "192.0.2.11"}],
+                                            "ports": [{"port": 80}]}]},
+                              "application/strategic-merge-patch+json")
+        self.assertEqual(body["subsets"], [{"addresses": [{"ip": "192.0.2.11"}],
+                                            "ports": [{"port": 80, "protocol": "TCP"}]}])
+
+    def test_invalid_objects_refused(self):
+        rv = self.list_rv()
+        w = Watch(self, f"/api/v1/services?watch=1&resourceVersion={rv}")
+        try:
+            resp, body = self.api("POST", "/api/v1/namespaces/default/services", {
+                "apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
+                "spec": {"type": "LoadBalancr", "ports": [{"port": 0}]}})
+            self.assertEqual(resp.status, 422)
+            self.assertStatus(body, 422, "Invalid")
+            self.assertEqual(body["details"]["kind"], "Service")
+            self.assertEqual([(c["field"], c["reason"]) for c in body["details"]["causes"]],
+                             [("spec.type", "FieldValueNotSupported"),
+                              ("spec.ports[0].port", "FieldValueInvalid"),
+                              # defaulted to the port, as kube-apiserver does first
+                              ("spec.ports[0].targetPort", "FieldValueInvalid")])
+            self.assertTrue(body["message"].startswith('Service "bad" is invalid: [spec.type: '
+                                                       'Unsupported value: "LoadBalancr"'))
+            resp, body = self.api("POST", "/api/v1/namespaces/default/services", {
+                "metadata": {"name": "bad"},
+                "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 80}]}})
+            self.assertEqual(body["details"]["causes"][0]["field"], "spec.ports[0].nodePort")
+            resp, body = self.api("PATCH", "/api/v1/namespaces/default/services/ext-tcp-lb",
+                                  {"spec": {"type": "Bogus"}}, "application/merge-patch+json")
+            self.assertStatus(body, 422, "Invalid")
+            resp, body = self.api("POST", "/api/v1/namespaces/default/endpoints", {
+                "metadata": {"name": "bad"},
+                "subsets": [{"addresses": [{"ip": "192.0.2.300"}], "ports": [{"port": 80}]}]})
+            self.assertStatus(body, 422, "Invalid")
+            self.assertEqual(body["details"]["causes"], [{
+                "reason": "FieldValueInvalid", "field": "subsets[0].addresses[0].ip",
+                "message": 'Invalid value: "192.0.2.300": must be a valid IP address, '
+                           '(e.g. 10.9.8.7 or 2001:db8::ffff)'}])
+            # nothing stored, no resourceVersion spent, nothing watched
+            self.assertEqual(self.list_rv(), rv)
+            self.assertEqual(self.api("GET", "/api/v1/namespaces/default/services/bad")[0].status, 404)
+            self.assertEqual(self.api("GET", "/api/v1/namespaces/default/endpoints/bad")[0].status, 404)
+            self.api("PATCH", "/api/v1/namespaces/default/services/ext-tcp-lb",
+                     {"metadata": {"labels": {"a": "b"}}}, "application/merge-patch+json")
+            self.assertEqual(w.next()["object"]["metadata"]["labels"], {"a": "b"})
+        finally:
+            w.close()
+
+
 class RestartTest(unittest.TestCase):
     """A server restarted on the same DIR and port keeps its certificates."""
 
@@ -1226,14 +1385,7 @@ class StateFileTest(unittest.TestCase):
 
     def test_writes_refused_after_final_save(self):
         # In process: after the save on shutdown, writes get 429 (none is lost).
-        sys.path.insert(0, HERE)
-        dont_write = sys.dont_write_bytecode
-        sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
-        try:
-            import apiserver
-        finally:
-            sys.path.remove(HERE)
-            sys.dont_write_bytecode = dont_write
+        apiserver = import_here("apiserver")
         args = apiserver.argparse.Namespace(
             rv_start=1000, token=TOKEN, watch_timeout=30, watch_timeout_max=0,
             bookmark_interval=0, history=1000, gone_mode="stream", no_ipmode_default=False,
