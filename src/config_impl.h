@@ -110,6 +110,8 @@ enum {
 	G_CHECK,
 	G_MAX_SERVICES,
 	G_WATCH_INCLUDE_DIR,
+	G_VIP_INTERFACE,
+	G_ANNOUNCE,
 	G_NKEYS
 };
 
@@ -133,6 +135,7 @@ enum {
 	VS_SORRY_SERVER,
 	VS_QUORUM,
 	VS_CHECK,
+	VS_ANNOUNCE,
 	VS_NKEYS
 };
 
@@ -215,6 +218,7 @@ void cfg_keys_read(struct loader *ld, const config_setting_t *grp,
 		   struct keys *k);
 extern const struct xl_named cfg_log_levels[];
 extern const struct xl_named cfg_on_stops[];
+extern const struct xl_named cfg_announces[];
 extern const struct xl_named cfg_protocols[];
 extern const struct xl_named cfg_families[];
 extern const struct xl_named cfg_tunnel_types[];
