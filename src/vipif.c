@@ -246,6 +246,8 @@ static void op_refused(const struct xl_vip_op *op, int err, void *arg)
 	char a[XL_ADDRSTR_MAX + 8];
 
 	r->refused[op - r->ops] = true;
+	if (err == ENODEV) /* the interface went: the next run makes it */
+		r->v->known = false;
 	xl_vip_format(&op->vip, a, sizeof(a));
 	if (op->kind == XL_VIP_ADD && err == EEXIST)
 		xl_info("vip_interface %s: %s is there already, not added by "
