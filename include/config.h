@@ -19,6 +19,9 @@
 #include <stdint.h>
 
 enum xl_on_stop { XL_ON_STOP_KEEP, XL_ON_STOP_REMOVE };
+/* When a service's VIP is on vip_interface: always, or while it has
+ * quorum (live weight >= quorum). */
+enum xl_announce { XL_ANNOUNCE_ALWAYS, XL_ANNOUNCE_QUORUM };
 
 /*
  * One check, after inheritance (global -> service -> real server).  Which
@@ -88,6 +91,7 @@ struct xl_vs_config {
 	bool has_sorry;
 	struct xl_dest sorry; /* same forwarding as the service's reals */
 	uint32_t quorum;
+	enum xl_announce announce;
 
 	/* xl_config_reload: the index in prev of a service equal to this one
 	 * in every setting, or XL_VS_NONE (new, or changed) */
@@ -140,6 +144,8 @@ struct xl_config {
 	size_t max_services; /* more is an error (a runaway generator) */
 	struct xl_check_config check; /* global default */
 	struct xl_kset_config kset;   /* ipvs_timeouts, ipvs_sysctls */
+	char *vip_interface;	      /* NULL: VIPs are not put anywhere */
+	enum xl_announce announce;    /* global default */
 
 	struct xl_vs_config *vs;
 	size_t nvs;

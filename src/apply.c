@@ -32,28 +32,30 @@ static int sync_done(struct xl_daemon *d, const char *why, bool quiet, int rc,
 int xl_daemon_sync_full(struct xl_daemon *d, const char *why, bool quiet)
 {
 	struct xl_sync_result r;
+	int rc;
 
 	if (xl_desired_rebuild(&d->want) < 0) {
 		xl_err("%s: out of memory", why);
 		return sync_done(d, why, quiet, -ENOMEM, NULL);
 	}
-	return sync_done(d, why, quiet,
-			 xl_sync_run(d->sync, &d->want.table, d->cfg->owns_all,
-				     XL_OPS_LOGGED, &r),
-			 &r);
+	rc = xl_sync_run(d->sync, &d->want.table, d->cfg->owns_all,
+			 XL_OPS_LOGGED, &r);
+	xl_vipif_sync(d->vipif, &d->want); /* after IPVS, whatever it did */
+	return sync_done(d, why, quiet, rc, &r);
 }
 
 int xl_daemon_sync_keys(struct xl_daemon *d, const char *why, bool quiet,
 			const struct xl_keys *k, size_t nstale)
 {
 	struct xl_sync_result r;
+	int rc;
 
 	if (xl_desired_refresh(&d->want, k->v, nstale) < 0)
 		return xl_daemon_sync_full(d, why, quiet);
-	return sync_done(d, why, quiet,
-			 xl_sync_run_keys(d->sync, &d->want.table, k->v, k->n,
-					  d->cfg->owns_all, XL_OPS_LOGGED, &r),
-			 &r);
+	rc = xl_sync_run_keys(d->sync, &d->want.table, k->v, k->n,
+			      d->cfg->owns_all, XL_OPS_LOGGED, &r);
+	xl_vipif_sync_keys(d->vipif, &d->want, k->v, k->n);
+	return sync_done(d, why, quiet, rc, &r);
 }
 
 /* keys[0..n) read back from the kernel, then reconciled alone. */
@@ -109,6 +111,8 @@ bool xl_daemon_resync_step(struct xl_daemon *d)
 	n = (t->nsvcs + slices - 1) / slices;
 	if (pos >= t->nsvcs)
 		pos = 0;
+	if (!pos) /* once a round: the interface's addresses, one dump */
+		xl_vipif_sync(d->vipif, &d->want);
 	if (n > t->nsvcs - pos)
 		n = t->nsvcs - pos;
 	d->resync_pos = pos + n;

@@ -292,11 +292,13 @@ struct xl_config *xl_config_reload(const char *path,
 			   c->max_services + 1, c->max_services, c->nvs);
 	ld.main_nvs = c->nvs;
 	if (!ld.nerr) {
-		/* what included services inherit: the global check and
-		 * drain_timeout (its type's origin only names lines) */
+		/* what included services inherit: the global check,
+		 * drain_timeout and announce (its type's origin only names
+		 * lines) */
 		ld.prev_inherit_same =
 		    prev && xl_check_equal(&prev->check, &c->check) &&
-		    prev->drain_timeout == c->drain_timeout;
+		    prev->drain_timeout == c->drain_timeout &&
+		    prev->announce == c->announce;
 		cfg_include_dir_load(&ld);
 	}
 	cfg_vs_dupes(&ld);
@@ -353,6 +355,7 @@ void xl_config_free(struct xl_config *c)
 	free(c->by_name);
 	cfg_check_free(&c->check);
 	free(c->include_dir);
+	free(c->vip_interface);
 	for (size_t i = 0; i < c->nfiles; i++)
 		cfg_shared_drop(c->files[i]);
 	free(c->files);

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,32 @@ static void global_include_dir(struct loader *ld, const config_setting_t *s)
 	}
 }
 
+/*
+ * The name as the kernel takes it (dev_valid_name): 1 to IFNAMSIZ - 1
+ * bytes, no '/', ':' or white space, not "." or "..".  Refused here, the
+ * mistake is named at its line instead of at the first rtnetlink request.
+ */
+static void global_vip_interface(struct loader *ld, const config_setting_t *s)
+{
+	const char *v = NULL;
+	size_t n;
+
+	if (cfg_get_str(ld, s, &v) != 1)
+		return;
+	n = strlen(v);
+	if (!n || n >= IFNAMSIZ || !strcmp(v, ".") || !strcmp(v, "..") ||
+	    strpbrk(v, "/: \t\n\v\f\r")) {
+		cfg_err(ld, s,
+			"vip_interface: \"%s\" is not an interface name (1-%d "
+			"bytes, no '/', ':' or white space, not \".\" or "
+			"\"..\")",
+			v, IFNAMSIZ - 1);
+		return;
+	}
+	if (!(ld->c->vip_interface = strdup(v)))
+		cfg_oom(ld);
+}
+
 static void global_parse(struct loader *ld, const config_setting_t *grp)
 {
 	struct xl_config *c = ld->c;
@@ -75,6 +102,9 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 		c->max_services = (size_t)n;
 	global_include_dir(ld, g.s[G_INCLUDE_DIR]);
 	cfg_get_bool(ld, g.s[G_WATCH_INCLUDE_DIR], &c->watch_include_dir);
+	global_vip_interface(ld, g.s[G_VIP_INTERFACE]);
+	if (cfg_get_enum(ld, g.s[G_ANNOUNCE], cfg_announces, &v) == 1)
+		c->announce = v;
 	/* a watch with nothing to watch is a mistake worth naming */
 	if (c->watch_include_dir && !g.s[G_INCLUDE_DIR])
 		cfg_err(ld, g.s[G_WATCH_INCLUDE_DIR],

@@ -112,6 +112,8 @@ enum {
 	G_WATCH_INCLUDE_DIR,
 	G_IPVS_TIMEOUTS,
 	G_IPVS_SYSCTLS,
+	G_VIP_INTERFACE,
+	G_ANNOUNCE,
 	G_NKEYS
 };
 
@@ -135,6 +137,7 @@ enum {
 	VS_SORRY_SERVER,
 	VS_QUORUM,
 	VS_CHECK,
+	VS_ANNOUNCE,
 	VS_NKEYS
 };
 
@@ -217,6 +220,7 @@ void cfg_keys_read(struct loader *ld, const config_setting_t *grp,
 		   struct keys *k);
 extern const struct xl_named cfg_log_levels[];
 extern const struct xl_named cfg_on_stops[];
+extern const struct xl_named cfg_announces[];
 extern const struct xl_named cfg_protocols[];
 extern const struct xl_named cfg_families[];
 extern const struct xl_named cfg_tunnel_types[];

@@ -254,6 +254,8 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_WATCH_INCLUDE_DIR] = "watch_include_dir",
     [G_IPVS_TIMEOUTS] = "ipvs_timeouts",
     [G_IPVS_SYSCTLS] = "ipvs_sysctls",
+    [G_VIP_INTERFACE] = "vip_interface",
+    [G_ANNOUNCE] = "announce",
 };
 
 const char *const cfg_vs_keys[VS_NKEYS] = {
@@ -276,6 +278,7 @@ const char *const cfg_vs_keys[VS_NKEYS] = {
     [VS_SORRY_SERVER] = "sorry_server",
     [VS_QUORUM] = "quorum",
     [VS_CHECK] = "check",
+    [VS_ANNOUNCE] = "announce",
 };
 
 const char *const cfg_rs_keys[RS_NKEYS] = {
@@ -355,6 +358,12 @@ const struct xl_named cfg_log_levels[] = {
 const struct xl_named cfg_on_stops[] = {
     {"keep", XL_ON_STOP_KEEP},
     {"remove", XL_ON_STOP_REMOVE},
+    {NULL, 0},
+};
+
+const struct xl_named cfg_announces[] = {
+    {"always", XL_ANNOUNCE_ALWAYS},
+    {"quorum", XL_ANNOUNCE_QUORUM},
     {NULL, 0},
 };
 

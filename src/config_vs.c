@@ -348,6 +348,7 @@ static void vs_options(struct loader *ld, struct vs_ctx *x)
 	struct xl_service *svc = &vs->svc;
 	bool one = false;
 	long long q;
+	int a;
 
 	if (cfg_get_bool(ld, x->k.s[VS_ONE_PACKET], &one) == 1 && one) {
 		if (svc->fwmark || svc->protocol == IPPROTO_UDP)
@@ -366,6 +367,9 @@ static void vs_options(struct loader *ld, struct vs_ctx *x)
 	vs->quorum = 1;
 	if (cfg_get_int(ld, x->k.s[VS_QUORUM], 0, 4294967295LL, &q) == 1)
 		vs->quorum = (uint32_t)q;
+	vs->announce = ld->c->announce;
+	if (cfg_get_enum(ld, x->k.s[VS_ANNOUNCE], cfg_announces, &a) == 1)
+		vs->announce = a;
 }
 
 static void vs_check(struct loader *ld, struct vs_ctx *x)

@@ -370,6 +370,8 @@ out:
 	xl_checker_free(d.checker);
 	xl_sync_free(d.sync);
 	xl_ipvs_close(d.ipvs);
+	xl_vipif_free(d.vipif);
+	xl_rtnl_free(d.rtnl);
 	if (d.loop)
 		ev_loop_destroy(d.loop);
 	xl_config_free(d.cfg);

@@ -19,6 +19,7 @@
 #include "ipvs.h"
 #include "kset.h"
 #include "sync.h"
+#include "vipif.h"
 
 #include <ev.h>
 #include <stdbool.h>
@@ -37,6 +38,8 @@ struct xl_daemon {
 	struct xl_checker *checker;
 	struct xl_health *health;
 	struct xl_incwatch *incwatch; /* include_dir changes, when asked */
+	struct xl_rtnl *rtnl;	      /* rtnetlink, opened on first use */
+	struct xl_vipif *vipif;	      /* the VIPs on vip_interface */
 	double read_at; /* when d->cfg was read (the wall clock's seconds) */
 	ev_signal sighup, sigterm, sigint;
 	ev_timer resync;    /* periodic comparison with a fresh dump */

@@ -8,7 +8,7 @@
  * its checks say otherwise, whatever its initial_state says for a fresh
  * start.  Services the configuration does not name are someone else's
  * unless owns_all.  At stop IPVS keeps balancing, unless on_stop says to
- * remove what extlbd applied.
+ * remove what extlbd applied; so do the VIPs on vip_interface (vipif.h).
  */
 #include "extlbd.h"
 #include "log.h"
@@ -56,6 +56,11 @@ int xl_daemon_adopt(struct xl_daemon *d)
 	const struct xl_table *k;
 	struct xl_sync_result r;
 
+	if (!(d->rtnl = xl_rtnl_new()) ||
+	    !(d->vipif = xl_vipif_new(&xl_rtnl_vipif_ops, d->rtnl))) {
+		xl_err("start-up: out of memory");
+		return -1;
+	}
 	/* read the kernel first: an empty desired table and owns_all off
 	 * make this run a pure dump */
 	if (xl_sync_run(d->sync, &(struct xl_table){0}, false, 0, &r) < 0)
@@ -74,6 +79,7 @@ void xl_daemon_release(struct xl_daemon *d)
 
 	if (!d->sync)
 		return;
+	xl_vipif_release(d->vipif, d->cfg->on_stop == XL_ON_STOP_REMOVE);
 	if (d->cfg->on_stop == XL_ON_STOP_REMOVE) {
 		/* an empty table with owns_all off deletes what we applied,
 		 * and nothing of anyone else's */

@@ -284,6 +284,8 @@ static void test_defaults(void **state)
 	assert_false(c->owns_all);
 	assert_false(c->watch_include_dir);
 	assert_int_equal(c->on_stop, XL_ON_STOP_KEEP);
+	assert_null(c->vip_interface);
+	assert_int_equal(c->announce, XL_ANNOUNCE_ALWAYS);
 	assert_true(c->resync_interval == 30);
 	assert_true(c->drain_timeout == 60);
 	assert_default_check(&c->check);
@@ -391,6 +393,47 @@ static void test_kernel_settings(void **state)
 		assert_int_equal(k->timeout[t], 0);
 	for (int i = 0; i < XL_KS_N; i++)
 		assert_false(k->has_sysctl[i]);
+}
+
+/* vip_interface names the interface as given; announce is inherited by
+ * the services that do not set it, and a change of it is a change of the
+ * service at reload. */
+static void test_vip_interface_announce(void **state)
+{
+	const char *text =
+	    "global = { vip_interface = \"extlb-0.v_1\"; announce = "
+	    "\"quorum\"; };\n"
+	    "virtual_services = (\n"
+	    "  { name = \"a\"; vip = \"10.0.0.1\"; port = 80; },\n"
+	    "  { name = \"b\"; vip = \"10.0.0.2\"; port = 80;\n"
+	    "    announce = \"always\"; }\n"
+	    ");\n";
+	struct xl_config *c, *d, *e;
+
+	(void)state;
+	c = ct_load(text);
+	assert_string_equal(c->vip_interface, "extlb-0.v_1");
+	assert_int_equal(c->announce, XL_ANNOUNCE_QUORUM);
+	assert_int_equal(vs_named(c, "a")->announce, XL_ANNOUNCE_QUORUM);
+	assert_int_equal(vs_named(c, "b")->announce, XL_ANNOUNCE_ALWAYS);
+	/* the same text again: both unchanged */
+	d = ct_reload(text, c);
+	assert_int_equal(d->nsame, 2);
+	/* the global default gone: a inherits "always" now, so it changed */
+	e = ct_reload("virtual_services = (\n"
+		      "  { name = \"a\"; vip = \"10.0.0.1\"; port = 80; },\n"
+		      "  { name = \"b\"; vip = \"10.0.0.2\"; port = 80;\n"
+		      "    announce = \"always\"; }\n"
+		      ");\n",
+		      d);
+	assert_null(e->vip_interface);
+	assert_int_equal(e->announce, XL_ANNOUNCE_ALWAYS);
+	assert_int_equal(vs_named(e, "a")->announce, XL_ANNOUNCE_ALWAYS);
+	assert_int_equal(vs_named(e, "a")->prev, XL_VS_NONE);
+	assert_int_not_equal(vs_named(e, "b")->prev, XL_VS_NONE);
+	xl_config_free(e);
+	xl_config_free(d);
+	xl_config_free(c);
 }
 
 static void assert_global_http(const struct xl_check_config *k)
@@ -1560,12 +1603,34 @@ static const struct err_case err_cases[] = {
 	/* global */
 	{ "unknown key in global", "global = {\n  loglevel = \"info\";\n};\n",
 	  NULL, NULL, 2,
-	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls)" },
+	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls, vip_interface, announce)" },
 	{ "bad log_level", "global = { log_level = \"verbose\"; };\n", NULL,
 	  NULL, 1,
 	  "log_level: \"verbose\" is not one of \"error\", \"warning\", \"info\", \"debug\"" },
 	{ "bad on_stop", "global = {\n on_stop = \"flush\"; };\n", NULL, NULL,
 	  2, "on_stop: \"flush\" is not one of \"keep\", \"remove\"" },
+	{ "vip_interface too long", "global = {\n vip_interface = \"extlb0123456789x\"; };\n",
+	  NULL, NULL, 2,
+	  "vip_interface: \"extlb0123456789x\" is not an interface name (1-15 bytes, no '/', ':' or white space, not \".\" or \"..\")" },
+	{ "vip_interface empty", "global = { vip_interface = \"\"; };\n", NULL,
+	  NULL, 1, "vip_interface: \"\" is not an interface name" },
+	{ "vip_interface with a slash", "global = { vip_interface = \"a/b\"; };\n",
+	  NULL, NULL, 1, "vip_interface: \"a/b\" is not an interface name" },
+	{ "vip_interface with a colon", "global = { vip_interface = \"eth0:1\"; };\n",
+	  NULL, NULL, 1, "vip_interface: \"eth0:1\" is not an interface name" },
+	{ "vip_interface with a space", "global = { vip_interface = \"ext lb\"; };\n",
+	  NULL, NULL, 1, "vip_interface: \"ext lb\" is not an interface name" },
+	{ "vip_interface dot", "global = { vip_interface = \".\"; };\n", NULL,
+	  NULL, 1, "vip_interface: \".\" is not an interface name" },
+	{ "vip_interface dot dot", "global = { vip_interface = \"..\"; };\n",
+	  NULL, NULL, 1, "vip_interface: \"..\" is not an interface name" },
+	{ "vip_interface not a string", "global = { vip_interface = 0; };\n",
+	  NULL, NULL, 1,
+	  "wrong type for vip_interface: expected a string, got an integer" },
+	{ "bad global announce", "global = {\n\n announce = \"bgp\"; };\n", NULL,
+	  NULL, 3, "announce: \"bgp\" is not one of \"always\", \"quorum\"" },
+	{ "bad service announce", "virtual_services = (\n  { name = \"a\"; fwmark = 1;\n    announce = \"never\"; }\n);\n",
+	  NULL, NULL, 3, "announce: \"never\" is not one of \"always\", \"quorum\"" },
 	{ "owns_all not a bool", "global = { owns_all = \"yes\"; };\n", NULL,
 	  NULL, 1, "wrong type for owns_all: expected a boolean, got a string" },
 	{ "resync_interval 0", "global = { resync_interval = 0; };\n", NULL,
@@ -1624,7 +1689,7 @@ static const struct err_case err_cases[] = {
 	/* virtual service */
 	{ "unknown key in service", VS_OPEN VIP "  schedular = \"rr\";\n" VS_CLOSE,
 	  NULL, NULL, 5,
-	  "unknown key \"schedular\" in virtual service (known: name, vip, port, protocol, fwmark, family, scheduler, scheduler_flags, forward, tunnel, persistence_timeout, persistence_netmask, one_packet, real_servers, drain_timeout, inhibit_on_failure, sorry_server, quorum, check)" },
+	  "unknown key \"schedular\" in virtual service (known: name, vip, port, protocol, fwmark, family, scheduler, scheduler_flags, forward, tunnel, persistence_timeout, persistence_netmask, one_packet, real_servers, drain_timeout, inhibit_on_failure, sorry_server, quorum, check, announce)" },
 	{ "no name", "virtual_services = (\n{\n" VIP "}\n);\n", NULL, NULL, 2,
 	  "virtual service has no name (required)" },
 	{ "empty name", "virtual_services = (\n{ name = \"\";\n" VIP "}\n);\n",
@@ -2273,6 +2338,7 @@ int main(void)
 	    T(test_defaults),
 	    T(test_global_values),
 	    T(test_kernel_settings),
+	    T(test_vip_interface_announce),
 	    T(test_check_inheritance),
 	    T(test_check_equal),
 	    T(test_check_keys),
