@@ -60,6 +60,25 @@ struct xl_check_config {
 
 struct xl_vs_share;
 
+/* An entry of allowed_sources: addr/plen, with no host bits set. */
+struct xl_cidr {
+	uint16_t af;
+	uint8_t plen;
+	union xl_inaddr addr;
+};
+
+/* Order by family, address, then the wider first; 0 when equal. */
+int xl_cidr_cmp(const struct xl_cidr *a, const struct xl_cidr *b);
+
+/* What a service asks of nftables (nft.h); set by config_nft.c. */
+struct xl_vs_nft {
+	bool snat;	  /* masquerade (or snat_addr) what IPVS forwards */
+	uint16_t snat_af; /* 0: the host's address, chosen by masquerade */
+	union xl_inaddr snat_addr;
+	struct xl_cidr *sources; /* allowed_sources, sorted; NULL: all */
+	size_t nsources;
+};
+
 struct xl_rs_config {
 	const char *file; /* one of xl_config.files */
 	int line;
@@ -87,6 +106,7 @@ struct xl_vs_config {
 	bool has_sorry;
 	struct xl_dest sorry; /* same forwarding as the service's reals */
 	uint32_t quorum;
+	struct xl_vs_nft nft;
 
 	/* xl_config_reload: the index in prev of a service equal to this one
 	 * in every setting, or XL_VS_NONE (new, or changed) */
@@ -138,6 +158,10 @@ struct xl_config {
 	double drain_timeout;
 	size_t max_services; /* more is an error (a runaway generator) */
 	struct xl_check_config check; /* global default */
+	/* global snat and snat_address: the services' defaults */
+	bool snat;
+	uint16_t snat_af;
+	union xl_inaddr snat_addr;
 
 	struct xl_vs_config *vs;
 	size_t nvs;

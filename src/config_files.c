@@ -75,6 +75,7 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 		c->max_services = (size_t)n;
 	global_include_dir(ld, g.s[G_INCLUDE_DIR]);
 	cfg_get_bool(ld, g.s[G_WATCH_INCLUDE_DIR], &c->watch_include_dir);
+	cfg_global_nft(ld, &g);
 	/* a watch with nothing to watch is a mistake worth naming */
 	if (c->watch_include_dir && !g.s[G_INCLUDE_DIR])
 		cfg_err(ld, g.s[G_WATCH_INCLUDE_DIR],

@@ -252,6 +252,8 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_CHECK] = "check",
     [G_MAX_SERVICES] = "max_services",
     [G_WATCH_INCLUDE_DIR] = "watch_include_dir",
+    [G_SNAT] = "snat",
+    [G_SNAT_ADDRESS] = "snat_address",
 };
 
 const char *const cfg_vs_keys[VS_NKEYS] = {
@@ -274,6 +276,9 @@ const char *const cfg_vs_keys[VS_NKEYS] = {
     [VS_SORRY_SERVER] = "sorry_server",
     [VS_QUORUM] = "quorum",
     [VS_CHECK] = "check",
+    [VS_SNAT] = "snat",
+    [VS_SNAT_ADDRESS] = "snat_address",
+    [VS_ALLOWED_SOURCES] = "allowed_sources",
 };
 
 const char *const cfg_rs_keys[RS_NKEYS] = {
