@@ -12,7 +12,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 xl_build_deps() {
     xl_apt_install build-essential autoconf automake pkg-config \
         libnl-3-dev libnl-genl-3-dev libconfig-dev libev-dev libcmocka-dev \
-        libcurl4-openssl-dev libssl-dev openssl libjson-c-dev libyaml-dev python3
+        libcurl4-openssl-dev libssl-dev openssl libjson-c-dev libyaml-dev python3 \
+        libnftables-dev
 }
 
 xl_build() {
