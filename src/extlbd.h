@@ -17,6 +17,7 @@
 #include "health.h"
 #include "incwatch.h"
 #include "ipvs.h"
+#include "nft.h"
 #include "sync.h"
 
 #include <ev.h>
@@ -33,6 +34,7 @@ struct xl_daemon {
 	struct xl_config *cfg;
 	struct xl_ipvs *ipvs;
 	struct xl_sync *sync;
+	struct xl_nft *nft; /* snat and allowed_sources (nftables) */
 	struct xl_checker *checker;
 	struct xl_health *health;
 	struct xl_incwatch *incwatch; /* include_dir changes, when asked */

@@ -169,6 +169,7 @@ void xl_daemon_reload(struct xl_daemon *d)
 	xl_log_set_level(cfg->log_level);
 	old = d->cfg;
 	d->cfg = cfg;
+	xl_nft_reload(d->nft, cfg); /* only its difference, one transaction */
 	if (xl_desired_reload(&d->want, cfg, &k) < 0)
 		xl_daemon_sync_full(d, "reload", false);
 	else
