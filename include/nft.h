@@ -24,6 +24,9 @@
 #include <stddef.h>
 
 #define XL_NFT_TABLE "extlb" /* of family inet */
+/* An empty set the table is created with: the resync lists it (a cost
+ * independent of the table's size) to see whether the table is there. */
+#define XL_NFT_MARKER "owner"
 
 /* What one service asks of the table (identity only in id). */
 struct xl_nft_svc {
@@ -82,9 +85,6 @@ int xl_nft_plan_full(const struct xl_nft_state *want, struct xl_nft_plan *p);
 int xl_nft_plan_diff(const struct xl_nft_state *have,
 		     const struct xl_nft_state *want, struct xl_nft_plan *p);
 void xl_nft_plan_free(struct xl_nft_plan *p);
-
-/* The name of the set (and chain) holding the allowed_sources of s. */
-const char *xl_nft_src_name(const struct xl_service *s, char *buf, size_t len);
 
 /* ---- apply (nft.c) ---------------------------------------------------- */
 

@@ -10,9 +10,9 @@
  * the kernel lacks, in a scratch table of its own, and build the table
  * without the part that needs it: the error names the feature and the
  * services that go without, the others keep what they have, and IPVS
- * serves them all regardless.  The resync looks for the table with
- * "list tables", which costs the same at any size, and rebuilds it when it
- * is gone (nft flush ruleset, nft delete table).
+ * serves them all regardless.  The resync looks for the table by listing
+ * an empty set it holds, which costs the same at any size, and rebuilds
+ * it when it is gone (nft flush ruleset, nft delete table).
  */
 #include "nft.h"
 #include "log.h"
@@ -76,20 +76,6 @@ static int run(struct xl_nft *n, const char *text, const char **out)
 	if (rc && e)
 		snprintf(n->err, sizeof(n->err), "%.*s", (int)len, e);
 	return rc ? -1 : 0;
-}
-
-/* Does "list tables" output hold our table?  A line compare, nothing
- * more is read from it. */
-static bool tables_hold(const char *out)
-{
-	static const char line[] = "table " T;
-	size_t len = sizeof(line) - 1;
-
-	for (const char *p = out; p && *p;
-	     p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (!strncmp(p, line, len) && (p[len] == '\n' || !p[len]))
-			return true;
-	return false;
 }
 
 /* ---- kernel features ---------------------------------------------------- */
@@ -308,8 +294,6 @@ static bool config_needs(const struct xl_config *c)
 
 void xl_nft_start(struct xl_nft *n, const struct xl_config *c)
 {
-	const char *out;
-
 	if (!n)
 		return;
 	if (config_needs(c)) {
@@ -320,7 +304,7 @@ void xl_nft_start(struct xl_nft *n, const struct xl_config *c)
 	 * table, and a host that never uses nftables is left so */
 	if (access("/sys/module/nf_tables", F_OK))
 		return;
-	if (run(n, "list tables\n", &out) == 0 && tables_hold(out) &&
+	if (run(n, "list set " T " " XL_NFT_MARKER "\n", NULL) == 0 &&
 	    run(n, "delete table " T "\n", NULL) == 0)
 		xl_info("nftables: table %s removed: no service asks for snat "
 			"or allowed_sources",
@@ -361,7 +345,6 @@ void xl_nft_reload(struct xl_nft *n, const struct xl_config *c)
 
 void xl_nft_resync(struct xl_nft *n, const struct xl_config *c)
 {
-	const char *out;
 	bool had_caps;
 
 	if (!n)
@@ -384,7 +367,9 @@ void xl_nft_resync(struct xl_nft *n, const struct xl_config *c)
 	}
 	if (state_empty(&n->have))
 		return;
-	if (run(n, "list tables\n", &out) == 0 && tables_hold(out))
+	/* only that set is fetched: listing the table, or even its list of
+	 * tables, makes libnftables fetch every set's elements */
+	if (run(n, "list set " T " " XL_NFT_MARKER "\n", NULL) == 0)
 		return;
 	xl_warn("nftables: table %s is gone (nft flush ruleset, or deleted "
 		"by hand): rebuilt",

@@ -121,23 +121,24 @@ static void test_full_plan(void **st)
 	/* the old table replaced in the same transaction */
 	assert_non_null(strstr(p.text, "add table inet extlb\ndelete table "
 				       "inet extlb\nadd table inet extlb\n"));
+	assert_non_null(
+	    strstr(p.text, "add set inet extlb owner { type mark; }\n"));
 	assert_non_null(strstr(
-	    p.text, "add set inet extlb s4_192.0.2.2_tcp_8000 { type "
-		    "ipv4_addr; flags interval; }\n"
-		    "add element inet extlb s4_192.0.2.2_tcp_8000 { "
-		    "10.10.0.0/24, 198.51.100.7/32 }\n"
-		    "add chain inet extlb s4_192.0.2.2_tcp_8000\n"
-		    "add rule inet extlb s4_192.0.2.2_tcp_8000 ip saddr != "
-		    "@s4_192.0.2.2_tcp_8000 drop\n"
-		    "add element inet extlb svc4 { 192.0.2.2 . tcp . 8000 : "
-		    "jump s4_192.0.2.2_tcp_8000 }\n"));
+	    p.text, "add rule inet extlb sources ip daddr . meta l4proto . th "
+		    "dport @guard4 ip daddr . meta l4proto . th dport . ip "
+		    "saddr != @src4 drop\n"));
+	assert_non_null(strstr(
+	    p.text, "add element inet extlb guard4 { 192.0.2.2 . tcp . 8000 }\n"
+		    "add element inet extlb src4 { 192.0.2.2 . tcp . 8000 . "
+		    "10.10.0.0/24, 192.0.2.2 . tcp . 8000 . 198.51.100.7/32 "
+		    "}\n"));
 	assert_non_null(strstr(
 	    p.text, "add element inet extlb masq4 { 192.0.2.2 . tcp . 8000 "
 		    "}\n"));
 	assert_non_null(strstr(p.text, "type nat hook postrouting"));
 	assert_int_equal(p.nsvcs, 1);
 	assert_string_equal(p.named[0], "web");
-	/* two sources, the verdict map's element, the masq element */
+	/* two ranges, the guard element, the masq element */
 	assert_int_equal(p.elem_adds, 4);
 	xl_nft_plan_free(&p);
 	xl_nft_state_free(&s);
@@ -146,22 +147,22 @@ static void test_full_plan(void **st)
 /* A reload that widens one service's range touches its set alone. */
 static void test_diff_one_set(void **st)
 {
-	const char *a =
-	    "virtual_services = ( " SVC("one", "192.0.2.1", 80,
-					"allowed_sources = [ \"10.10.0.0/24\", "
-					"\"10.30.0.0/16\" ];") ", " SVC("two",
-									"192.0."
-									"2.2",
-									80,
-									"allowe"
-									"d_"
-									"source"
-									"s = [ "
-									"\"10."
-									"10.0."
-									"0/"
-									"24\" "
-									"];") " );";
+	const char *a = "virtual_services = ( " SVC(
+	    "one", "192.0.2.1", 80,
+	    "allowed_sources = [ \"10.10.0.0/24\", "
+	    "\"10.30.0.0/16\" ];") ", " SVC("two",
+					    "192.0."
+					    "2.2",
+					    80,
+					    "allowe"
+					    "d_"
+					    "source"
+					    "s = [ "
+					    "\"10."
+					    "10.0."
+					    "0/"
+					    "24\" "
+					    "];") " );";
 	const char *b = "virtual_services = ( " SVC(
 	    "one", "192.0.2.1", 80,
 	    "allowed_sources = [ \"10.0.0.0/8\" ];") ", " SVC("two",
@@ -175,10 +176,10 @@ static void test_diff_one_set(void **st)
 	(void)st;
 	diff_of(a, b, &p);
 	assert_string_equal(
-	    p.text, "delete element inet extlb s4_192.0.2.1_tcp_80 { "
-		    "10.10.0.0/24, 10.30.0.0/16 }\n"
-		    "add element inet extlb s4_192.0.2.1_tcp_80 { 10.0.0.0/8 "
-		    "}\n");
+	    p.text, "delete element inet extlb src4 { 192.0.2.1 . tcp . 80 . "
+		    "10.10.0.0/24, 192.0.2.1 . tcp . 80 . 10.30.0.0/16 }\n"
+		    "add element inet extlb src4 { 192.0.2.1 . tcp . 80 . "
+		    "10.0.0.0/8 }\n");
 	assert_int_equal(p.ncmds, 2);
 	assert_int_equal(p.nsvcs, 1);
 	assert_string_equal(p.named[0], "one");
@@ -215,19 +216,18 @@ static void test_diff_add_remove(void **st)
 	/* deletions first; the nat part's base comes with its first user */
 	assert_non_null(strstr(p.text, "add chain inet extlb postrouting"));
 	assert_non_null(strstr(
-	    p.text, "delete element inet extlb svc4 { 192.0.2.1 . tcp . 80 "
-		    ": jump s4_192.0.2.1_tcp_80 }\n"
-		    "flush chain inet extlb s4_192.0.2.1_tcp_80\n"
-		    "delete chain inet extlb s4_192.0.2.1_tcp_80\n"
-		    "delete set inet extlb s4_192.0.2.1_tcp_80\n"
+	    p.text, "delete element inet extlb src4 { 192.0.2.1 . tcp . 80 . "
+		    "10.10.0.0/24 }\n"
+		    "delete element inet extlb guard4 { 192.0.2.1 . tcp . 80 "
+		    "}\n"
 		    "add element inet extlb masq6 { 2001:db8::1 . tcp . 443 "
 		    "}\n"
-		    "add set inet extlb "
-		    "s6_20010db8000000000000000000000001_tcp_443 { type "
-		    "ipv6_addr; flags interval; }\n"));
-	assert_non_null(strstr(p.text, "ip6 saddr != "
-				       "@s6_20010db8000000000000000000000001_"
-				       "tcp_443 drop\n"));
+		    "add element inet extlb guard6 { 2001:db8::1 . tcp . 443 "
+		    "}\n"
+		    "add element inet extlb src6 { 2001:db8::1 . tcp . 443 . "
+		    "2001:db8:1::/48 }\n"));
+	/* the sources part's base was there already */
+	assert_null(strstr(p.text, "add chain inet extlb sources"));
 	assert_int_equal(p.nsvcs, 2);
 	xl_nft_plan_free(&p);
 }

@@ -1,7 +1,7 @@
 # shellcheck shell=dash
 # allowed_sources: a client inside a service's ranges gets answers, one outside none; a
 # reload that widens the range lets it in with one nftables transaction that touches that
-# service's set alone; `nft flush ruleset` is put right within resync_interval; and on a
+# service's elements alone; `nft flush ruleset` is put right within resync_interval; and on a
 # kernel without nftables extlbd names the missing feature while IPVS keeps serving.
 # shellcheck source=tests/vm/guest-lib.sh
 . /test/guest-lib.sh
@@ -40,28 +40,32 @@ xl_assert_eq "inside the range: answered" backend1 "$(get client 8000)"
 xl_assert_eq "outside the range: dropped" FAIL "$(get client2 8000)"
 xl_assert_eq "a service without ranges answers everyone" backend1 "$(get client2 8002)"
 
-SET_WEB=s4_${VIP}_tcp_8000
-SET_OTHER=s4_${VIP}_tcp_8001
-other_before=$(nft list set inet extlb "$SET_OTHER")
+# the ranges of one service, as nft lists them
+ranges() {
+    nft list set inet extlb src4 | grep -o "$VIP . tcp . $1 . [0-9./]*" | sort
+}
+
+other_before=$(ranges 8001)
+xl_assert_eq "other's range in the set" "$VIP . tcp . 8001 . $IN" "$other_before"
 conf "\"10.10.0.0/24\""
 mark=$(xl_log_lines)
 xl_extlbd_reload
-xl_wait_for -t 30 sh -c "nft list set inet extlb $SET_WEB | grep -q 10.10.0.0/24"
+xl_wait_for -t 30 sh -c "nft list set inet extlb src4 | grep -q '8000 . 10.10.0.0/24'"
 xl_assert_eq "widened: the outside client gets in" backend1 "$(get client2 8000)"
 xl_assert_eq "the reload: one transaction, one service" 1 \
     "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, 2 commands, 1 service (1 elements added, 1 deleted): web')"
-xl_assert_eq "its commands name web's set" 2 \
-    "$(xl_log_since "$mark" | grep 'nftables: reload: | ' | grep -c "element inet extlb $SET_WEB ")"
+xl_assert_eq "its commands are web's elements" 2 \
+    "$(xl_log_since "$mark" | grep 'nftables: reload: | ' | grep -c "element inet extlb src4 { $VIP . tcp . 8000 . ")"
 xl_assert_eq "and nothing else" 0 \
-    "$(xl_log_since "$mark" | grep 'nftables: reload: | ' | grep -vc "$SET_WEB")"
-xl_assert_eq "other's set unchanged" "$other_before" "$(nft list set inet extlb "$SET_OTHER")"
+    "$(xl_log_since "$mark" | grep 'nftables: reload: | ' | grep -vc "$VIP . tcp . 8000 . ")"
+xl_assert_eq "other's ranges unchanged" "$other_before" "$(ranges 8001)"
 xl_assert_eq "other still refuses the outside client" FAIL "$(get client2 8001)"
 
 mark=$(xl_log_lines)
 nft flush ruleset
 xl_assert_eq "flushed: the outside client reaches other" backend1 "$(get client2 8001)"
-xl_wait_for -t 30 sh -c "nft list set inet extlb $SET_OTHER >/dev/null 2>&1"
-xl_check "resync rebuilt the table" sh -c "nft list set inet extlb $SET_OTHER | grep -q '$IN'"
+xl_wait_for -t 30 sh -c "nft list set inet extlb src4 >/dev/null 2>&1"
+xl_assert_eq "resync rebuilt the table" "$other_before" "$(ranges 8001)"
 xl_assert_eq "and logged it" 1 "$(xl_log_since "$mark" | grep -c 'table inet extlb is gone')"
 xl_assert_eq "restored: other refuses the outside client again" FAIL "$(get client2 8001)"
 xl_assert_eq "restored: web lets it in" backend1 "$(get client2 8000)"
