@@ -75,6 +75,34 @@ xl_assert_eq "snat_address: the backend sees that address" "$OTHER" \
 xl_extlbd_stop TERM
 xl_assert_eq "extlbd stops cleanly" 0 "$XL_EXTLBD_STATUS"
 xl_check "on_stop = keep: the table stays" nft list table inet extlb
+
+# A kernel without masquerade: snat goes without it (and says so), allowed_sources stays;
+# once the module is loaded, the resync builds the whole table.
+nft flush ruleset
+rmmod nft_masq 2>/dev/null
+if [ -d /sys/module/nft_masq ]; then
+    xl_skip "a kernel without masquerade" "nft_masq could not be unloaded"
+else
+    modprobe_was=$(cat /proc/sys/kernel/modprobe)
+    echo /bin/false >/proc/sys/kernel/modprobe
+    conf "snat = true; allowed_sources = [ \"10.10.0.0/24\" ];"
+    mark=$(xl_log_lines)
+    xl_check "extlbd starts without masquerade" xl_extlbd_start /tmp/t.conf
+    xl_assert_eq "the error names the feature and the service" 1 \
+        "$(xl_log_since "$mark" | grep -c 'nftables: the kernel lacks masquerade (nft_masq): snat of service far is not in force')"
+    xl_check "allowed_sources is in force all the same" \
+        sh -c "nft list set inet extlb guard4 | grep -q '$VIP . tcp . 8000'"
+    xl_assert_eq "no snat part in the table" 1 \
+        "$(nft list set inet extlb masq4 >/dev/null 2>&1 && echo 0 || echo 1)"
+    echo "$modprobe_was" >/proc/sys/kernel/modprobe
+    modprobe nft_masq
+    xl_wait_for -t 30 sh -c "nft list set inet extlb masq4 2>/dev/null | grep -q '$VIP . tcp . 8000'"
+    xl_assert_eq "module loaded: the resync adds snat" 1 \
+        "$(xl_log_since "$mark" | grep -c 'nftables: the kernel now has what was missing')"
+    xl_assert_eq "and the backend is answered again" "$HOST" \
+        "$(xl_http_get client "$VIP" 8000 /cgi-bin/addr)"
+    xl_extlbd_stop TERM
+fi
 # what extlbd said of nftables, for whoever reads this log
 grep -e 'nftables' -e 'sysctl' "$XL_EXTLBD_LOG" | grep -v ': | ' | sed 's/^/# /'
 xl_summary

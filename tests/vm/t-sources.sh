@@ -79,6 +79,7 @@ for m in nft_masq nft_chain_nat nft_nat nft_ct nf_tables; do rmmod "$m" 2>/dev/n
 if [ -d /sys/module/nf_tables ]; then
     xl_skip "a kernel without nftables" "nf_tables could not be unloaded"
 else
+    modprobe_was=$(cat /proc/sys/kernel/modprobe)
     echo /bin/false >/proc/sys/kernel/modprobe
     mark=$(xl_log_lines)
     xl_check "extlbd starts without nftables" xl_extlbd_start /tmp/t.conf
@@ -89,7 +90,7 @@ else
     xl_assert_eq "and the others, unfiltered" backend1 "$(get client2 8001)"
     xl_extlbd_stop TERM
     xl_assert_eq "extlbd stops cleanly" 0 "$XL_EXTLBD_STATUS"
-    echo /sbin/modprobe >/proc/sys/kernel/modprobe
+    echo "$modprobe_was" >/proc/sys/kernel/modprobe
 fi
 # what extlbd said of nftables, for whoever reads this log
 grep -e 'nftables' -e 'sysctl' "$XL_EXTLBD_LOG" | grep -v ': | ' | sed 's/^/# /'
