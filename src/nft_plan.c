@@ -139,11 +139,6 @@ static const char *proto_name(uint16_t p)
 	return "0";
 }
 
-static char fam(uint16_t af)
-{
-	return af == AF_INET6 ? '6' : '4';
-}
-
 /* "VIP . proto . port" */
 static const char *key_text(const struct xl_service *s, char *buf, size_t len)
 {
@@ -157,21 +152,23 @@ static const char *key_text(const struct xl_service *s, char *buf, size_t len)
 
 /* ---- the text of a plan ----------------------------------------------- */
 
+static void vput(struct xl_nft_plan *p, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void put(struct xl_nft_plan *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void put(struct xl_nft_plan *p, const char *fmt, ...)
+static void vput(struct xl_nft_plan *p, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list aq;
 	int n;
 
 	if (p->oom)
 		return;
 	for (;;) {
-		va_start(ap, fmt);
+		va_copy(aq, ap);
 		n = vsnprintf(p->text ? p->text + p->len : NULL,
-			      p->text ? p->cap - p->len : 0, fmt, ap);
-		va_end(ap);
+			      p->text ? p->cap - p->len : 0, fmt, aq);
+		va_end(aq);
 		if (n < 0) {
 			p->oom = true;
 			return;
@@ -187,6 +184,72 @@ static void put(struct xl_nft_plan *p, const char *fmt, ...)
 	p->len += (size_t)n;
 	for (const char *c = p->text + p->len - n; *c; c++)
 		p->ncmds += *c == '\n';
+}
+
+static void put(struct xl_nft_plan *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vput(p, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Elements are gathered by set and sent as one command per set and verb:
+ * libnftables evaluates a command at a time, and 10,000 services' elements
+ * in one command each took 0.55 s against 0.32 s gathered (host, 6.18).
+ */
+enum { E_SRC, E_GUARD, E_MASQ, E_SNAT, E_N };
+static const char *const elem_sets[E_N] = {"src", "guard", "masq", "snat"};
+
+struct builder {
+	struct xl_nft_plan *p;
+	struct xl_nft_plan e[2][E_N][2]; /* [add][set][IPv6] */
+};
+
+static void elem(struct builder *b, bool add, int set, uint16_t af,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void elem(struct builder *b, bool add, int set, uint16_t af,
+		 const char *fmt, ...)
+{
+	struct xl_nft_plan *g = &b->e[add][set][af == AF_INET6];
+	va_list ap;
+
+	if (g->len)
+		put(g, ", ");
+	va_start(ap, fmt);
+	vput(g, fmt, ap);
+	va_end(ap);
+	if (add)
+		b->p->elem_adds++;
+	else
+		b->p->elem_dels++;
+}
+
+/* The gathered elements into the plan: deletions first (ranges before
+ * their guard), then additions (the guard first); the builder freed. */
+static void builder_end(struct builder *b)
+{
+	static const int del_order[] = {E_SRC, E_GUARD, E_MASQ, E_SNAT};
+	static const int add_order[] = {E_GUARD, E_SRC, E_MASQ, E_SNAT};
+
+	for (int add = 0; add < 2; add++)
+		for (int i = 0; i < E_N; i++)
+			for (int v6 = 0; v6 < 2; v6++) {
+				int set = add ? add_order[i] : del_order[i];
+				struct xl_nft_plan *g = &b->e[add][set][v6];
+
+				b->p->oom |= g->oom;
+				if (g->len)
+					put(b->p,
+					    "%s element " T " %s%c { %s }\n",
+					    add ? "add" : "delete",
+					    elem_sets[set], v6 ? '6' : '4',
+					    g->text);
+				free(g->text);
+			}
 }
 
 static void put_src_base(struct xl_nft_plan *p)
@@ -246,94 +309,48 @@ static void put_snat_base(struct xl_nft_plan *p)
 	}
 }
 
-/* "key . range" for each range of v[0..n) in a's set, after its verb. */
-static void put_ranges(struct xl_nft_plan *p, const char *verb,
-		       const struct xl_nft_svc *a,
-		       const struct xl_cidr *const *v, size_t n)
-{
-	char k[XL_ADDRSTR_MAX + 32], r[XL_ADDRSTR_MAX];
-
-	key_text(&a->id, k, sizeof(k));
-	put(p, "%s element " T " src%c { ", verb, fam(a->id.af));
-	for (size_t i = 0; i < n; i++)
-		put(p, "%s%s . %s/%u", i ? ", " : "", k,
-		    xl_addr_format(v[i]->af, &v[i]->addr, r, sizeof(r)),
-		    v[i]->plen);
-	put(p, " }\n");
-}
-
-/* The snat element of s: "add"/"delete" in masq or snat. */
-static void put_snat(struct xl_nft_plan *p, const char *verb,
-		     const struct xl_nft_svc *s)
+/* The snat element of s, in masq or snat. */
+static void put_snat(struct builder *b, bool add, const struct xl_nft_svc *s)
 {
 	char k[XL_ADDRSTR_MAX + 32], a[XL_ADDRSTR_MAX];
 
 	key_text(&s->id, k, sizeof(k));
 	if (s->snat_af)
-		put(p, "%s element " T " snat%c { %s : %s }\n", verb,
-		    fam(s->id.af), k,
-		    xl_addr_format(s->snat_af, &s->snat_addr, a, sizeof(a)));
+		elem(b, add, E_SNAT, s->id.af, "%s : %s", k,
+		     xl_addr_format(s->snat_af, &s->snat_addr, a, sizeof(a)));
 	else
-		put(p, "%s element " T " masq%c { %s }\n", verb, fam(s->id.af),
-		    k);
-	if (verb[0] == 'a')
-		p->elem_adds++;
-	else
-		p->elem_dels++;
+		elem(b, add, E_MASQ, s->id.af, "%s", k);
 }
 
-/*
- * The ranges of a that b does not hold (b may be NULL: all of them), as
- * one command with verb "add" or "delete"; how many.  Both lists are
- * sorted.
- */
-static size_t put_src_only(struct xl_nft_plan *p, const char *verb,
-			   const struct xl_nft_svc *a,
-			   const struct xl_nft_svc *b)
+/* The ranges of a that b does not hold (b may be NULL: all of them), as
+ * "key . range" elements of src4 or src6.  Both lists are sorted. */
+static void put_src_only(struct builder *b, bool add,
+			 const struct xl_nft_svc *a, const struct xl_nft_svc *o)
 {
-	const struct xl_cidr *small[16], **v = small;
-	size_t j = 0, k = 0;
+	char k[XL_ADDRSTR_MAX + 32], r[XL_ADDRSTR_MAX];
+	size_t j = 0;
 
-	if (a->nsrc > XL_ARRAY_SIZE(small) &&
-	    !(v = malloc(a->nsrc * sizeof(*v)))) {
-		p->oom = true;
-		return 0;
-	}
+	key_text(&a->id, k, sizeof(k));
 	for (size_t i = 0; i < a->nsrc; i++) {
-		int c = -1;
+		const struct xl_cidr *c = &a->src[i];
+		int d = -1;
 
-		while (b && j < b->nsrc &&
-		       (c = xl_cidr_cmp(&a->src[i], &b->src[j])) > 0)
+		while (o && j < o->nsrc && (d = xl_cidr_cmp(c, &o->src[j])) > 0)
 			j++;
-		if (!b || j == b->nsrc || c != 0)
-			v[k++] = &a->src[i];
+		if (o && j < o->nsrc && d == 0)
+			continue;
+		elem(b, add, E_SRC, a->id.af, "%s . %s/%u", k,
+		     xl_addr_format(c->af, &c->addr, r, sizeof(r)), c->plen);
 	}
-	if (k)
-		put_ranges(p, verb, a, v, k);
-	if (v != small)
-		free(v);
-	return k;
 }
 
-/* The guard element of s and its ranges (verb "add" or "delete"). */
-static void put_src_all(struct xl_nft_plan *p, const char *verb,
-			const struct xl_nft_svc *s)
+/* The guard element of s and all its ranges. */
+static void put_src_all(struct builder *b, bool add, const struct xl_nft_svc *s)
 {
 	char k[XL_ADDRSTR_MAX + 32];
-	bool add = verb[0] == 'a';
 
-	key_text(&s->id, k, sizeof(k));
-	/* the ranges before the guard goes, after it comes: atomic anyway,
-	 * but each command then stands on its own */
-	if (!add)
-		put_src_only(p, verb, s, NULL);
-	put(p, "%s element " T " guard%c { %s }\n", verb, fam(s->id.af), k);
-	if (add)
-		put_src_only(p, verb, s, NULL);
-	if (add)
-		p->elem_adds += s->nsrc + 1;
-	else
-		p->elem_dels += s->nsrc + 1;
+	elem(b, add, E_GUARD, s->id.af, "%s", key_text(&s->id, k, sizeof(k)));
+	put_src_only(b, add, s, NULL);
 }
 
 static bool src_same(const struct xl_nft_svc *a, const struct xl_nft_svc *b)
@@ -360,25 +377,22 @@ static void note(struct xl_nft_plan *p, const struct xl_nft_svc *s)
 	p->nsvcs++;
 }
 
-/* Deletions (first pass) or additions of one service present in a (old)
- * and b (new), either of which may be NULL. */
-static void put_svc(struct xl_nft_plan *p, const struct xl_nft_svc *a,
-		    const struct xl_nft_svc *b, bool adds)
+/* The changes of one service present in a (old) and b (new), either of
+ * which may be NULL. */
+static void put_svc(struct builder *bl, const struct xl_nft_svc *a,
+		    const struct xl_nft_svc *b)
 {
-	if (!adds) {
-		if (a && a->snat && (!b || !snat_same(a, b)))
-			put_snat(p, "delete", a);
-		if (a && a->nsrc && (!b || !b->nsrc))
-			put_src_all(p, "delete", a);
-		else if (a && a->nsrc)
-			p->elem_dels += put_src_only(p, "delete", a, b);
-	} else {
-		if (b && b->snat && (!a || !snat_same(a, b)))
-			put_snat(p, "add", b);
-		if (b && b->nsrc && (!a || !a->nsrc))
-			put_src_all(p, "add", b);
-		else if (b && b->nsrc)
-			p->elem_adds += put_src_only(p, "add", b, a);
+	if (a && a->snat && (!b || !snat_same(a, b)))
+		put_snat(bl, false, a);
+	if (b && b->snat && (!a || !snat_same(a, b)))
+		put_snat(bl, true, b);
+	if (a && a->nsrc && (!b || !b->nsrc))
+		put_src_all(bl, false, a);
+	else if (b && b->nsrc && (!a || !a->nsrc))
+		put_src_all(bl, true, b);
+	else if (a && b && a->nsrc) {
+		put_src_only(bl, false, a, b);
+		put_src_only(bl, true, b, a);
 	}
 }
 
@@ -391,6 +405,8 @@ static int plan_end(struct xl_nft_plan *p)
 
 int xl_nft_plan_full(const struct xl_nft_state *want, struct xl_nft_plan *p)
 {
+	struct builder b = {.p = p};
+
 	*p = (struct xl_nft_plan){0};
 	/* "add" first so that "delete" finds a table, whatever was there */
 	put(p, "add table " T "\ndelete table " T "\nadd table " T "\n"
@@ -400,9 +416,10 @@ int xl_nft_plan_full(const struct xl_nft_state *want, struct xl_nft_plan *p)
 	if (want->has_snat_base)
 		put_snat_base(p);
 	for (size_t i = 0; i < want->n; i++) {
-		put_svc(p, NULL, &want->v[i], true);
+		put_svc(&b, NULL, &want->v[i]);
 		note(p, &want->v[i]);
 	}
+	builder_end(&b);
 	return plan_end(p);
 }
 
@@ -411,44 +428,36 @@ static int svc_cmp(const struct xl_nft_svc *a, const struct xl_nft_svc *b)
 	return xl_service_cmp(&a->id, &b->id);
 }
 
-/* One pass of the merge of have and want: deletions or additions. */
-static void diff_pass(const struct xl_nft_state *have,
-		      const struct xl_nft_state *want, struct xl_nft_plan *p,
-		      bool adds)
-{
-	size_t i = 0, j = 0;
-
-	while (i < have->n || j < want->n) {
-		int c = i == have->n   ? 1
-			: j == want->n ? -1
-				       : svc_cmp(&have->v[i], &want->v[j]);
-
-		const struct xl_nft_svc *a = c <= 0 ? &have->v[i++] : NULL;
-		const struct xl_nft_svc *b = c >= 0 ? &want->v[j++] : NULL;
-
-		if (a && b && snat_same(a, b) && src_same(a, b))
-			continue;
-		put_svc(p, a, b, adds);
-		if (!adds)
-			note(p, b ? b : a);
-	}
-}
-
 /*
- * Deletions go first: an interval set refuses a range that overlaps one it
- * holds, so a range replaced by a wider one must be gone before the wider
- * one comes.  One transaction either way: nothing is seen half done.
+ * The merge of have and want.  Deletions are sent first (builder_end): an
+ * interval set refuses a range that overlaps one it holds, so a range
+ * replaced by a wider one must be gone before the wider one comes.  One
+ * transaction either way: nothing is seen half done.
  */
 int xl_nft_plan_diff(const struct xl_nft_state *have,
 		     const struct xl_nft_state *want, struct xl_nft_plan *p)
 {
+	struct builder bl = {.p = p};
+	size_t i = 0, j = 0;
+
 	*p = (struct xl_nft_plan){0};
 	if (want->has_src_base && !have->has_src_base)
 		put_src_base(p);
 	if (want->has_snat_base && !have->has_snat_base)
 		put_snat_base(p);
-	diff_pass(have, want, p, false);
-	diff_pass(have, want, p, true);
+	while (i < have->n || j < want->n) {
+		int c = i == have->n   ? 1
+			: j == want->n ? -1
+				       : svc_cmp(&have->v[i], &want->v[j]);
+		const struct xl_nft_svc *a = c <= 0 ? &have->v[i++] : NULL;
+		const struct xl_nft_svc *b = c >= 0 ? &want->v[j++] : NULL;
+
+		if (a && b && snat_same(a, b) && src_same(a, b))
+			continue;
+		put_svc(&bl, a, b);
+		note(p, b ? b : a);
+	}
+	builder_end(&bl);
 	return plan_end(p);
 }
 

@@ -220,16 +220,57 @@ static void test_diff_add_remove(void **st)
 		    "10.10.0.0/24 }\n"
 		    "delete element inet extlb guard4 { 192.0.2.1 . tcp . 80 "
 		    "}\n"
-		    "add element inet extlb masq6 { 2001:db8::1 . tcp . 443 "
-		    "}\n"
 		    "add element inet extlb guard6 { 2001:db8::1 . tcp . 443 "
 		    "}\n"
 		    "add element inet extlb src6 { 2001:db8::1 . tcp . 443 . "
-		    "2001:db8:1::/48 }\n"));
+		    "2001:db8:1::/48 }\n"
+		    "add element inet extlb masq6 { 2001:db8::1 . tcp . 443 "
+		    "}\n"));
 	/* the sources part's base was there already */
 	assert_null(strstr(p.text, "add chain inet extlb sources"));
 	assert_int_equal(p.nsvcs, 2);
 	xl_nft_plan_free(&p);
+}
+
+/* The elements of many services go in one command per set. */
+static void test_full_plan_gathers(void **st)
+{
+	struct xl_nft_state s;
+	struct xl_nft_plan p;
+
+	(void)st;
+	state_of(
+	    "virtual_services = ( " SVC("a", "192.0.2.1", 80,
+					"snat = true; allowed_sources = [ "
+					"\"10.1.0.0/16\" ];") ", " SVC("b",
+								       "192.0."
+								       "2.2",
+								       80,
+								       "snat = "
+								       "true; "
+								       "allowed"
+								       "_source"
+								       "s = [ "
+								       "\"10.2."
+								       "0.0/"
+								       "16\" "
+								       "];") " "
+									     ")"
+									     ";",
+	    &all, NULL, &s);
+	assert_int_equal(xl_nft_plan_full(&s, &p), 0);
+	assert_non_null(strstr(
+	    p.text,
+	    "add element inet extlb guard4 { 192.0.2.1 . tcp . 80, 192.0.2.2 "
+	    ". tcp . 80 }\n"
+	    "add element inet extlb src4 { 192.0.2.1 . tcp . 80 . "
+	    "10.1.0.0/16, 192.0.2.2 . tcp . 80 . 10.2.0.0/16 }\n"
+	    "add element inet extlb masq4 { 192.0.2.1 . tcp . 80, 192.0.2.2 . "
+	    "tcp . 80 }\n"));
+	assert_int_equal(p.elem_adds, 6);
+	assert_int_equal(p.nsvcs, 2);
+	xl_nft_plan_free(&p);
+	xl_nft_state_free(&s);
 }
 
 static void test_diff_snat_address(void **st)
@@ -262,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_state_only_services_that_ask),
 	    cmocka_unit_test(test_full_plan),
+	    cmocka_unit_test(test_full_plan_gathers),
 	    cmocka_unit_test(test_diff_one_set),
 	    cmocka_unit_test(test_diff_add_remove),
 	    cmocka_unit_test(test_diff_snat_address),
