@@ -34,12 +34,12 @@ chmod 755 "$www/cgi-bin/addr"
 xl_in far httpd -p 80 -h "$www" || xl_die "httpd in far failed"
 xl_wait_for xl_listening far tcp 80 || xl_die "httpd in far not listening"
 
-conf() { # conf SNAT-KEYS
+conf() { # conf SNAT-KEYS [MORE-SERVICES]
     cat >/tmp/t.conf <<CONF
 global: { resync_interval = 2; check = { type = "tcp"; interval = 1; }; };
 virtual_services = (
   { name = "far"; vip = "$VIP"; port = 8000; scheduler = "rr"; $1
-    real_servers = ( { address = "$BACK"; port = 80; } ); }
+    real_servers = ( { address = "$BACK"; port = 80; } ); } ${2:-}
 );
 CONF
 }
@@ -71,6 +71,21 @@ xl_extlbd_reload
 xl_wait_for -t 30 sh -c "nft list map inet extlb snat4 | grep -q '$OTHER'"
 xl_assert_eq "snat_address: the backend sees that address" "$OTHER" \
     "$(xl_http_get client "$VIP" 8000 /cgi-bin/addr)"
+
+# IPv6: the same backend, on its IPv6 address, behind an IPv6 VIP
+VIP6=fd00:99::100
+xl_vip "$VIP6"
+xl_ns_addr client "$XL_CLIENT_ADDR6"
+ip -6 addr add fd00:30::1/64 dev "$XL_SEG_BACKEND" nodad
+ip -n far -6 addr add fd00:30::5/64 dev eth0 nodad
+ip -n far -6 route add default via fd00:30::fe dev eth0
+conf "snat = true; snat_address = \"$OTHER\";" ", { name = \"far6\"; vip = \"$VIP6\"; port = 8000;
+    snat = true; real_servers = ( { address = \"fd00:30::5\"; port = 80; } ); }"
+xl_extlbd_reload
+xl_wait_for -t 30 sh -c "nft list set inet extlb masq6 | grep -q '$VIP6 . tcp . 8000'"
+xl_wait_for -t 30 sh -c "ipvsadm -Ln | grep -q 'fd00:30::5'"
+xl_assert_eq "IPv6: the backend sees the host's address" fd00:30::1 \
+    "$(xl_http_get client "$VIP6" 8000 /cgi-bin/addr)"
 
 xl_extlbd_stop TERM
 xl_assert_eq "extlbd stops cleanly" 0 "$XL_EXTLBD_STATUS"
