@@ -62,16 +62,14 @@ void xl_nft_free(struct xl_nft *n)
 }
 
 /* One transaction; 0 or -1 with the first line of nft's error in n->err.
- * The output, if any, is left in *out (valid until the next run). */
-static int run(struct xl_nft *n, const char *text, const char **out)
+ * Output (a listing) is read to empty libnftables' buffer, and dropped. */
+static int run(struct xl_nft *n, const char *text)
 {
 	int rc = nft_run_cmd_from_buffer(n->ctx, text);
-	const char *o = nft_ctx_get_output_buffer(n->ctx);
 	const char *e = nft_ctx_get_error_buffer(n->ctx);
 	size_t len = e ? strcspn(e, "\n") : 0;
 
-	if (out)
-		*out = o ? o : "";
+	nft_ctx_get_output_buffer(n->ctx);
 	n->err[0] = '\0';
 	if (rc && e)
 		snprintf(n->err, sizeof(n->err), "%.*s", (int)len, e);
@@ -88,7 +86,7 @@ static bool probe(struct xl_nft *n, const char *objs)
 
 	snprintf(text, sizeof(text),
 		 "add table " PROBE "\n%sdelete table " PROBE "\n", objs);
-	return run(n, text, NULL) == 0;
+	return run(n, text) == 0;
 }
 
 static void probe_features(struct xl_nft *n)
@@ -230,7 +228,7 @@ static int send_plan(struct xl_nft *n, const char *why, struct xl_nft_plan *p,
 
 	if (p->ncmds == 0)
 		return 0;
-	rc = run(n, p->text, NULL);
+	rc = run(n, p->text);
 	if (rc == 0) {
 		log_plan(why, p);
 		xl_nft_state_move(&n->have, want);
@@ -304,8 +302,8 @@ void xl_nft_start(struct xl_nft *n, const struct xl_config *c)
 	 * table, and a host that never uses nftables is left so */
 	if (access("/sys/module/nf_tables", F_OK))
 		return;
-	if (run(n, "list set " T " " XL_NFT_MARKER "\n", NULL) == 0 &&
-	    run(n, "delete table " T "\n", NULL) == 0)
+	if (run(n, "list set " T " " XL_NFT_MARKER "\n") == 0 &&
+	    run(n, "delete table " T "\n") == 0)
 		xl_info("nftables: table %s removed: no service asks for snat "
 			"or allowed_sources",
 			T);
@@ -369,7 +367,7 @@ void xl_nft_resync(struct xl_nft *n, const struct xl_config *c)
 		return;
 	/* only that set is fetched: listing the table, or even its list of
 	 * tables, makes libnftables fetch every set's elements */
-	if (run(n, "list set " T " " XL_NFT_MARKER "\n", NULL) == 0)
+	if (run(n, "list set " T " " XL_NFT_MARKER "\n") == 0)
 		return;
 	xl_warn("nftables: table %s is gone (nft flush ruleset, or deleted "
 		"by hand): rebuilt",
@@ -386,7 +384,7 @@ void xl_nft_stop(struct xl_nft *n, bool remove)
 		xl_info("stop: nftables table %s kept (on_stop = keep)", T);
 		return;
 	}
-	if (run(n, "delete table " T "\n", NULL) == 0)
+	if (run(n, "delete table " T "\n") == 0)
 		xl_info("stop: nftables table %s removed (on_stop = remove)",
 			T);
 	else
