@@ -12,6 +12,7 @@
 #include "check_rules.h"
 #include "kset.h"
 #include "model.h"
+#include "rules.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -64,6 +65,19 @@ struct xl_check_config {
 
 struct xl_vs_share;
 
+/* allowed_sources' entries are struct xl_cidr (rules.h).  Order by family,
+ * address, then the wider first; 0 when equal. */
+int xl_cidr_cmp(const struct xl_cidr *a, const struct xl_cidr *b);
+
+/* What a service asks of nftables (nft.h); set by config_nft.c. */
+struct xl_vs_nft {
+	bool snat;	  /* masquerade (or snat_addr) what IPVS forwards */
+	uint16_t snat_af; /* 0: the host's address, chosen by masquerade */
+	union xl_inaddr snat_addr;
+	struct xl_cidr *sources; /* allowed_sources, sorted; NULL: all */
+	size_t nsources;
+};
+
 struct xl_rs_config {
 	const char *file; /* one of xl_config.files */
 	int line;
@@ -92,6 +106,7 @@ struct xl_vs_config {
 	struct xl_dest sorry; /* same forwarding as the service's reals */
 	uint32_t quorum;
 	enum xl_announce announce;
+	struct xl_vs_nft nft;
 
 	/* xl_config_reload: the index in prev of a service equal to this one
 	 * in every setting, or XL_VS_NONE (new, or changed) */
@@ -146,6 +161,10 @@ struct xl_config {
 	struct xl_kset_config kset;   /* ipvs_timeouts, ipvs_sysctls */
 	char *vip_interface;	      /* NULL: VIPs are not put anywhere */
 	enum xl_announce announce;    /* global default */
+	/* global snat and snat_address: the services' defaults */
+	bool snat;
+	uint16_t snat_af;
+	union xl_inaddr snat_addr;
 
 	struct xl_vs_config *vs;
 	size_t nvs;

@@ -14,8 +14,11 @@
 #ifndef EXTLB_RULES_H
 #define EXTLB_RULES_H
 
+#include "model.h"
+
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A word of the file and the value it stands for; a list of them ends
  * with a NULL name. */
@@ -54,9 +57,9 @@ bool xl_incfile_wanted(const char *name);
 /* An address range: af (AF_INET, AF_INET6), the network address with
  * its host bits cleared, and the prefix length. */
 struct xl_cidr {
-	int af;
-	unsigned char addr[16];
-	unsigned int prefix;
+	uint16_t af;
+	uint8_t plen;
+	union xl_inaddr addr;
 };
 
 /*

@@ -98,8 +98,10 @@ bool xl_daemon_resync_step(struct xl_daemon *d)
 	const struct xl_table *t = &d->want.table;
 	size_t slices = xl_daemon_resync_slices(d), n, pos = d->resync_pos;
 
-	if (slices <= 1 || pos == 0 || pos >= t->nsvcs)
-		xl_daemon_kset_apply(d, "resync"); /* once a round */
+	if (slices <= 1 || pos == 0 || pos >= t->nsvcs) { /* once a round */
+		xl_daemon_kset_apply(d, "resync");
+		xl_nft_resync(d->nft, d->cfg);
+	}
 	if (slices <= 1) {
 		/* compare with what the kernel really holds, not what we
 		 * remember */

@@ -298,7 +298,10 @@ struct xl_config *xl_config_reload(const char *path,
 		ld.prev_inherit_same =
 		    prev && xl_check_equal(&prev->check, &c->check) &&
 		    prev->drain_timeout == c->drain_timeout &&
-		    prev->announce == c->announce;
+		    prev->announce == c->announce &&
+		    prev->snat == c->snat && prev->snat_af == c->snat_af &&
+		    !memcmp(&prev->snat_addr, &c->snat_addr,
+			    sizeof(c->snat_addr));
 		cfg_include_dir_load(&ld);
 	}
 	cfg_vs_dupes(&ld);
@@ -338,6 +341,7 @@ void cfg_vs_free(struct xl_vs_config *vs)
 		cfg_check_free(vs->reals_check);
 	free(vs->reals);
 	free(vs->name);
+	free(vs->nft.sources);
 	cfg_check_free(&vs->check);
 	xl_service_free(&vs->svc);
 }

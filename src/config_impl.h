@@ -94,7 +94,7 @@ enum kind { K_INT, K_NUM, K_BOOL, K_STR, K_GROUP, K_LIST };
  * become a default.  One walk instead of one search per key is what keeps
  * half a million real servers quick.
  */
-#define KEYS_MAX 24
+#define KEYS_MAX 32
 
 struct keys {
 	config_setting_t *s[KEYS_MAX];
@@ -114,6 +114,8 @@ enum {
 	G_IPVS_SYSCTLS,
 	G_VIP_INTERFACE,
 	G_ANNOUNCE,
+	G_SNAT,
+	G_SNAT_ADDRESS,
 	G_NKEYS
 };
 
@@ -138,6 +140,9 @@ enum {
 	VS_QUORUM,
 	VS_CHECK,
 	VS_ANNOUNCE,
+	VS_SNAT,
+	VS_SNAT_ADDRESS,
+	VS_ALLOWED_SOURCES,
 	VS_NKEYS
 };
 
@@ -246,6 +251,12 @@ void cfg_check_complete(struct loader *ld, const struct xl_check_config *k,
 /* config_vs.c: services, real servers, sorry servers */
 struct xl_vs_config *cfg_vs_slot(struct loader *ld, bool own);
 void cfg_vs_list(struct loader *ld, const config_setting_t *list);
+
+/* config_nft.c: snat, snat_address, allowed_sources */
+void cfg_global_nft(struct loader *ld, const struct keys *g);
+void cfg_vs_nft(struct loader *ld, const struct keys *k,
+		struct xl_vs_config *vs, bool id_ok, int fwd);
+bool cfg_vs_nft_equal(const struct xl_vs_nft *a, const struct xl_vs_nft *b);
 
 /* config_dupes.c */
 void cfg_vs_dupes(struct loader *ld);

@@ -256,6 +256,8 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_IPVS_SYSCTLS] = "ipvs_sysctls",
     [G_VIP_INTERFACE] = "vip_interface",
     [G_ANNOUNCE] = "announce",
+    [G_SNAT] = "snat",
+    [G_SNAT_ADDRESS] = "snat_address",
 };
 
 const char *const cfg_vs_keys[VS_NKEYS] = {
@@ -279,6 +281,9 @@ const char *const cfg_vs_keys[VS_NKEYS] = {
     [VS_QUORUM] = "quorum",
     [VS_CHECK] = "check",
     [VS_ANNOUNCE] = "announce",
+    [VS_SNAT] = "snat",
+    [VS_SNAT_ADDRESS] = "snat_address",
+    [VS_ALLOWED_SOURCES] = "allowed_sources",
 };
 
 const char *const cfg_rs_keys[RS_NKEYS] = {

@@ -673,6 +673,7 @@ static void vs_parse(struct loader *ld, const config_setting_t *grp)
 	vs_check(ld, &x);
 	vs_reals(ld, &x);
 	vs_sorry(ld, &x);
+	cfg_vs_nft(ld, &x.k, x.vs, x.id_ok, x.fwd_ok ? (int)x.tmpl.fwd : -1);
 	if (!x.id_ok)
 		x.vs->svc.af = 0; /* keep it out of the duplicate search */
 }

@@ -18,6 +18,7 @@
 #include "incwatch.h"
 #include "ipvs.h"
 #include "kset.h"
+#include "nft.h"
 #include "sync.h"
 #include "vipif.h"
 
@@ -35,6 +36,7 @@ struct xl_daemon {
 	struct xl_config *cfg;
 	struct xl_ipvs *ipvs;
 	struct xl_sync *sync;
+	struct xl_nft *nft; /* snat and allowed_sources (nftables) */
 	struct xl_checker *checker;
 	struct xl_health *health;
 	struct xl_incwatch *incwatch; /* include_dir changes, when asked */

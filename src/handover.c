@@ -70,6 +70,10 @@ int xl_daemon_adopt(struct xl_daemon *d)
 	if (xl_health_configure(d->health, d->cfg) < 0)
 		return -1;
 	trust_adopted(d, k);
+	/* before IPVS: a service is never served to sources it refuses */
+	if (!(d->nft = xl_nft_new()))
+		return -1;
+	xl_nft_start(d->nft, d->cfg);
 	return xl_daemon_sync_full(d, "start-up", false) < 0 ? -1 : 0;
 }
 
@@ -80,6 +84,9 @@ void xl_daemon_release(struct xl_daemon *d)
 	if (!d->sync)
 		return;
 	xl_vipif_release(d->vipif, d->cfg->on_stop == XL_ON_STOP_REMOVE);
+	xl_nft_stop(d->nft, d->cfg->on_stop == XL_ON_STOP_REMOVE);
+	xl_nft_free(d->nft);
+	d->nft = NULL;
 	if (d->cfg->on_stop == XL_ON_STOP_REMOVE) {
 		/* an empty table with owns_all off deletes what we applied,
 		 * and nothing of anyone else's */

@@ -171,6 +171,7 @@ void xl_daemon_reload(struct xl_daemon *d)
 	old = d->cfg;
 	d->cfg = cfg;
 	xl_daemon_kset_apply(d, "reload");
+	xl_nft_reload(d->nft, cfg); /* only its difference, one transaction */
 	if (xl_desired_reload(&d->want, cfg, &k) < 0)
 		xl_daemon_sync_full(d, "reload", false);
 	else

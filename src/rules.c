@@ -72,7 +72,7 @@ bool xl_rule_cidr(const char *s, struct xl_cidr *out, bool *host_bits,
 	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned int bytes, i;
+	unsigned int bytes, i, prefix;
 
 	memset(out, 0, sizeof(*out));
 	*host_bits = false;
@@ -82,9 +82,9 @@ bool xl_rule_cidr(const char *s, struct xl_cidr *out, bool *host_bits,
 	}
 	memcpy(addr, s, n);
 	addr[n] = '\0';
-	if (inet_pton(AF_INET, addr, out->addr) == 1)
+	if (inet_pton(AF_INET, addr, out->addr.b) == 1)
 		out->af = AF_INET;
-	else if (inet_pton(AF_INET6, addr, out->addr) == 1)
+	else if (inet_pton(AF_INET6, addr, out->addr.b) == 1)
 		out->af = AF_INET6;
 	else {
 		snprintf(why, len,
@@ -94,28 +94,28 @@ bool xl_rule_cidr(const char *s, struct xl_cidr *out, bool *host_bits,
 		return false;
 	}
 	bytes = out->af == AF_INET ? 4 : 16;
-	out->prefix = bytes * 8;
-	if (slash && !parse_prefix(slash + 1, bytes * 8, &out->prefix)) {
+	prefix = bytes * 8;
+	if (slash && !parse_prefix(slash + 1, bytes * 8, &prefix)) {
 		snprintf(why, len,
 			 "\"%s\" is not an address range: the prefix length "
 			 "must be 0-%u",
 			 s, bytes * 8);
 		return false;
 	}
+	out->plen = (uint8_t)prefix;
 	for (i = 0; i < bytes; i++) {
 		unsigned int first = i * 8;
 		unsigned char keep;
 
-		if (first >= out->prefix)
+		if (first >= prefix)
 			keep = 0;
-		else if (out->prefix - first >= 8)
+		else if (prefix - first >= 8)
 			keep = 0xff;
 		else
-			keep = (unsigned char)(0xff
-					       << (8 - (out->prefix - first)));
-		if (out->addr[i] & (unsigned char)~keep)
+			keep = (unsigned char)(0xff << (8 - (prefix - first)));
+		if (out->addr.b[i] & (unsigned char)~keep)
 			*host_bits = true;
-		out->addr[i] &= keep;
+		out->addr.b[i] &= keep;
 	}
 	return true;
 }
@@ -124,7 +124,7 @@ void xl_cidr_format(const struct xl_cidr *c, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	if (!inet_ntop(c->af, c->addr, a, sizeof(a)))
+	if (!inet_ntop(c->af, c->addr.b, a, sizeof(a)))
 		a[0] = '\0';
-	snprintf(buf, len, "%s/%u", a, c->prefix);
+	snprintf(buf, len, "%s/%u", a, c->plen);
 }

@@ -681,6 +681,80 @@ static void test_udp_one_packet(void **state)
 	assert_int_equal(c->vs[0].svc.flags, 0);
 }
 
+static void test_snat_and_sources(void **state)
+{
+	const struct xl_vs_config *vs;
+	char buf[XL_ADDRSTR_MAX];
+
+	(void)state;
+	fx_ok("global = { snat = true; snat_address = \"10.9.0.1\"; };\n"
+	      "virtual_services = (\n"
+	      "  { name = \"nat\"; vip = \"10.0.0.1\"; port = 80;\n"
+	      "    allowed_sources = [ \"203.0.113.0/24\", \"10.1.0.0/16\",\n"
+	      "                        \"198.51.100.7\" ]; },\n"
+	      "  { name = \"dr\"; vip = \"10.0.0.2\"; port = 80; forward = \"dr\"; },\n"
+	      "  { name = \"six\"; vip = \"2001:db8::1\"; port = 80;\n"
+	      "    allowed_sources = [ \"2001:db8:1::/48\", \"2001:db8::5\" ]; },\n"
+	      "  { name = \"off\"; vip = \"10.0.0.3\"; port = 80; snat = false; },\n"
+	      "  { name = \"own\"; vip = \"10.0.0.4\"; port = 80;\n"
+	      "    snat_address = \"10.9.0.2\"; },\n"
+	      "  { name = \"mark\"; fwmark = 3; }\n"
+	      ");\n");
+	/* the global default, and its address for services of its family */
+	vs = vs_named(fx.c, "nat");
+	assert_true(vs->nft.snat);
+	assert_int_equal(vs->nft.snat_af, AF_INET);
+	assert_string_equal(xl_addr_format(AF_INET, &vs->nft.snat_addr, buf,
+					   sizeof(buf)),
+			    "10.9.0.1");
+	/* sorted, a bare address one host wide */
+	assert_int_equal(vs->nft.nsources, 3);
+	assert_string_equal(xl_addr_format(AF_INET, &vs->nft.sources[0].addr,
+					   buf, sizeof(buf)),
+			    "10.1.0.0");
+	assert_int_equal(vs->nft.sources[0].plen, 16);
+	assert_int_equal(vs->nft.sources[1].plen, 32);
+	assert_int_equal(vs->nft.sources[2].plen, 24);
+	/* inherited only where it can work */
+	assert_false(vs_named(fx.c, "dr")->nft.snat);
+	assert_false(vs_named(fx.c, "mark")->nft.snat);
+	assert_false(vs_named(fx.c, "off")->nft.snat);
+	/* IPv6: masquerade (the global address is IPv4), /128 for one host */
+	vs = vs_named(fx.c, "six");
+	assert_true(vs->nft.snat);
+	assert_int_equal(vs->nft.snat_af, 0);
+	assert_int_equal(vs->nft.sources[0].plen, 128);
+	assert_int_equal(vs->nft.sources[1].plen, 48);
+	vs = vs_named(fx.c, "own");
+	assert_string_equal(xl_addr_format(AF_INET, &vs->nft.snat_addr, buf,
+					   sizeof(buf)),
+			    "10.9.0.2");
+	/* none of it by default */
+	fx_ok(VS_OPEN VIP RS1 VS_CLOSE);
+	assert_false(fx.c->vs[0].nft.snat);
+	assert_int_equal(fx.c->vs[0].nft.nsources, 0);
+}
+
+/* A reload that changes a service's ranges or snat changes the service. */
+static void test_snat_sources_reload(void **state)
+{
+	struct xl_config *a, *b;
+
+	(void)state;
+	a = ct_load(VS_OPEN VIP "  allowed_sources = [ \"10.0.0.0/8\" ];\n" VS_CLOSE);
+	b = ct_reload(VS_OPEN VIP "  allowed_sources = [ \"10.0.0.0/8\" ];\n" VS_CLOSE, a);
+	assert_int_equal(b->vs[0].prev, 0);
+	xl_config_free(b);
+	b = ct_reload(VS_OPEN VIP "  allowed_sources = [ \"10.0.0.0/9\" ];\n" VS_CLOSE, a);
+	assert_int_equal(b->vs[0].prev, XL_VS_NONE);
+	xl_config_free(b);
+	b = ct_reload(VS_OPEN VIP "  allowed_sources = [ \"10.0.0.0/8\" ];\n"
+			  "  snat = true;\n" VS_CLOSE, a);
+	assert_int_equal(b->vs[0].prev, XL_VS_NONE);
+	xl_config_free(b);
+	xl_config_free(a);
+}
+
 static void test_sctp(void **state)
 {
 	const struct xl_config *c;
@@ -1603,7 +1677,7 @@ static const struct err_case err_cases[] = {
 	/* global */
 	{ "unknown key in global", "global = {\n  loglevel = \"info\";\n};\n",
 	  NULL, NULL, 2,
-	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls, vip_interface, announce)" },
+	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls, vip_interface, announce, snat, snat_address)" },
 	{ "bad log_level", "global = { log_level = \"verbose\"; };\n", NULL,
 	  NULL, 1,
 	  "log_level: \"verbose\" is not one of \"error\", \"warning\", \"info\", \"debug\"" },
@@ -1689,7 +1763,7 @@ static const struct err_case err_cases[] = {
 	/* virtual service */
 	{ "unknown key in service", VS_OPEN VIP "  schedular = \"rr\";\n" VS_CLOSE,
 	  NULL, NULL, 5,
-	  "unknown key \"schedular\" in virtual service (known: name, vip, port, protocol, fwmark, family, scheduler, scheduler_flags, forward, tunnel, persistence_timeout, persistence_netmask, one_packet, real_servers, drain_timeout, inhibit_on_failure, sorry_server, quorum, check, announce)" },
+	  "unknown key \"schedular\" in virtual service (known: name, vip, port, protocol, fwmark, family, scheduler, scheduler_flags, forward, tunnel, persistence_timeout, persistence_netmask, one_packet, real_servers, drain_timeout, inhibit_on_failure, sorry_server, quorum, check, announce, snat, snat_address, allowed_sources)" },
 	{ "no name", "virtual_services = (\n{\n" VIP "}\n);\n", NULL, NULL, 2,
 	  "virtual service has no name (required)" },
 	{ "empty name", "virtual_services = (\n{ name = \"\";\n" VIP "}\n);\n",
@@ -1886,6 +1960,52 @@ static const struct err_case err_cases[] = {
 	{ "dr fwmark port", VS_OPEN "  fwmark = 5; forward = \"dr\";\n  real_servers = (\n    { address = \"10.1.0.1\"; port = 80; }\n  );\n" VS_CLOSE,
 	  NULL, NULL, 6,
 	  "port 80: with forward \"dr\" IPVS forwards traffic to the port the client used" },
+
+	/* snat, snat_address, allowed_sources */
+	{ "snat on dr", VS_OPEN VIP "  forward = \"dr\";\n  snat = true;\n" VS_CLOSE,
+	  NULL, NULL, 6,
+	  "snat needs forward = \"nat\" (forward is \"dr\")" },
+	{ "snat on fwmark", VS_OPEN "  fwmark = 5;\n  snat = true;\n" VS_CLOSE,
+	  NULL, NULL, 5, "snat is only for vip services" },
+	{ "snat not a bool", VS_OPEN VIP "  snat = 1;\n" VS_CLOSE,
+	  NULL, NULL, 5, "wrong type for snat: expected a boolean, got an integer" },
+	{ "snat_address without snat", VS_OPEN VIP "  snat_address = \"10.9.0.1\";\n" VS_CLOSE,
+	  NULL, NULL, 5, "snat_address is used only with snat = true" },
+	{ "snat_address of the wrong family", VS_OPEN VIP "  snat = true;\n  snat_address = \"2001:db8::9\";\n" VS_CLOSE,
+	  NULL, NULL, 6,
+	  "snat_address 2001:db8::9 is IPv6 but the service is IPv4" },
+	{ "snat_address not an address", VS_OPEN VIP "  snat = true; snat_address = \"host\";\n" VS_CLOSE,
+	  NULL, NULL, 5, "snat_address: \"host\" is not an IPv4 or IPv6 address" },
+	{ "global snat_address not an address", "global = {\n  snat_address = \"10.0.0\"; };\n",
+	  NULL, NULL, 2, "snat_address: \"10.0.0\" is not an IPv4 or IPv6 address" },
+	{ "allowed_sources malformed", VS_OPEN VIP "  allowed_sources = [ \"10.0.0.0/8\",\n    \"10.0.0/8\" ];\n" VS_CLOSE,
+	  NULL, NULL, 6,
+	  "allowed_sources: \"10.0.0/8\" is not an address range: \"10.0.0\" is not an IPv4 or IPv6 address" },
+	{ "allowed_sources prefix too long", VS_OPEN VIP "  allowed_sources = [ \"10.0.0.0/33\" ];\n" VS_CLOSE,
+	  NULL, NULL, 5, "allowed_sources: \"10.0.0.0/33\" is not an address range: the prefix length must be 0-32" },
+	{ "allowed_sources no prefix", VS_OPEN VIP "  allowed_sources = [ \"10.0.0.0/\" ];\n" VS_CLOSE,
+	  NULL, NULL, 5, "allowed_sources: \"10.0.0.0/\" is not an address range: the prefix length must be 0-32" },
+	{ "allowed_sources host bits", VS_OPEN VIP "  allowed_sources = [ \"10.1.2.3/8\" ];\n" VS_CLOSE,
+	  NULL, NULL, 5,
+	  "allowed_sources: \"10.1.2.3/8\" has host bits set after the prefix: write the network \"10.0.0.0/8\", or the one address without a prefix" },
+	{ "allowed_sources v6 host bits", "virtual_services = (\n{ name = \"six\"; vip = \"2001:db8::1\"; port = 80;\n  allowed_sources = [ \"2001:db8::1/32\" ]; }\n);\n",
+	  NULL, NULL, 3,
+	  "allowed_sources: \"2001:db8::1/32\" has host bits set after the prefix: write the network \"2001:db8::/32\"" },
+	{ "allowed_sources other family", VS_OPEN VIP "  allowed_sources = [ \"2001:db8::/32\" ];\n" VS_CLOSE,
+	  NULL, NULL, 5,
+	  "allowed_sources: \"2001:db8::/32\" is IPv6 but the vip is IPv4: a range of the other family can never match" },
+	{ "allowed_sources overlap", VS_OPEN VIP "  allowed_sources = [ \"10.0.0.0/8\", \"10.2.0.0/16\" ];\n" VS_CLOSE,
+	  NULL, NULL, 5,
+	  "allowed_sources: 10.2.0.0/16 lies within 10.0.0.0/8: list each range once" },
+	{ "allowed_sources twice", VS_OPEN VIP "  allowed_sources = [ \"10.0.0.1\", \"10.0.0.1/32\" ];\n" VS_CLOSE,
+	  NULL, NULL, 5, "allowed_sources: 10.0.0.1/32 lies within 10.0.0.1/32" },
+	{ "allowed_sources empty", VS_OPEN VIP "  allowed_sources = [ ];\n" VS_CLOSE,
+	  NULL, NULL, 5, "allowed_sources is empty, which would drop every client" },
+	{ "allowed_sources not strings", VS_OPEN VIP "  allowed_sources = ( 5 );\n" VS_CLOSE,
+	  NULL, NULL, 5,
+	  "wrong type for allowed_sources entry: expected a string like \"203.0.113.0/24\", got an integer" },
+	{ "allowed_sources on fwmark", VS_OPEN "  fwmark = 5;\n  allowed_sources = [ \"10.0.0.0/8\" ];\n" VS_CLOSE,
+	  NULL, NULL, 5, "allowed_sources is only for vip services" },
 
 	/* sorry server */
 	{ "unknown key in sorry_server", VS_OPEN VIP "  sorry_server = {\n    address = \"10.1.0.99\"; weight = 1; };\n" VS_CLOSE,
@@ -2202,6 +2322,38 @@ static void test_include_script_trust(void **state)
 	assert_string_equal(fx.c->vs[0].name, "good");
 }
 
+/* snat_address chooses the source of forwarded traffic: only from files
+ * that only root can write; snat and allowed_sources from any. */
+static void test_include_snat_trust(void **state)
+{
+	const struct xl_vs_config *vs;
+
+	(void)state;
+	fx_mkdir("extlb.d");
+	fx_write("extlb.d/good.conf", INC_GOOD);
+	fx_write("extlb.d/n.conf",
+		 "virtual_services = (\n"
+		 "  { name = \"n\"; vip = \"10.0.0.7\"; port = 80; snat = true;\n"
+		 "    snat_address = \"10.9.0.1\"; } );\n");
+	assert_int_equal(chmod(fx_path("extlb.d/n.conf"), 0664), 0);
+	fx_ok_refused(INC_MAIN);
+	assert_main_and_good();
+	fx_expect_refused("extlb.d/n.conf", 3,
+			  "snat_address: accepted only from files that only "
+			  "root can write, and this file is writable by its "
+			  "group (mode 0664)");
+	fx_write("extlb.d/n.conf",
+		 "virtual_services = (\n"
+		 "  { name = \"n\"; vip = \"10.0.0.7\"; port = 80; snat = true;\n"
+		 "    allowed_sources = [ \"10.8.0.0/16\" ]; } );\n");
+	assert_int_equal(chmod(fx_path("extlb.d/n.conf"), 0664), 0);
+	fx_ok(INC_MAIN);
+	vs = vs_named(fx.c, "n");
+	assert_true(vs->nft.snat);
+	assert_int_equal(vs->nft.snat_af, 0);
+	assert_int_equal(vs->nft.nsources, 1);
+}
+
 /* @include reads any path (a FIFO, a device): only in trusted files. */
 static void test_include_directive_trust(void **state)
 {
@@ -2345,6 +2497,8 @@ int main(void)
 	    T(test_check_script_inherited),
 	    T(test_ipv6_service),
 	    T(test_udp_one_packet),
+	    T(test_snat_and_sources),
+	    T(test_snat_sources_reload),
 	    T(test_sctp),
 	    T(test_fwmark),
 	    T(test_forward_dr),
@@ -2366,6 +2520,7 @@ int main(void)
 	    T(test_include_dir_not_a_dir),
 	    T(test_string_max),
 	    T(test_include_refused_keeps),
+	    T(test_include_snat_trust),
 	    T(test_include_not_regular),
 	    T(test_include_symlink_inside),
 	    T(test_include_size_cap),
