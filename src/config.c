@@ -298,8 +298,8 @@ struct xl_config *xl_config_reload(const char *path,
 		ld.prev_inherit_same =
 		    prev && xl_check_equal(&prev->check, &c->check) &&
 		    prev->drain_timeout == c->drain_timeout &&
-		    prev->announce == c->announce &&
-		    prev->snat == c->snat && prev->snat_af == c->snat_af &&
+		    prev->announce == c->announce && prev->snat == c->snat &&
+		    prev->snat_af == c->snat_af &&
 		    !memcmp(&prev->snat_addr, &c->snat_addr,
 			    sizeof(c->snat_addr));
 		cfg_include_dir_load(&ld);

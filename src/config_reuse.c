@@ -237,8 +237,7 @@ static bool vs_equal(const struct xl_vs_config *a, const struct xl_vs_config *b)
 	    a->drain_timeout != b->drain_timeout ||
 	    a->inhibit_on_failure != b->inhibit_on_failure ||
 	    a->has_sorry != b->has_sorry || a->quorum != b->quorum ||
-	    a->announce != b->announce ||
-	    !cfg_vs_nft_equal(&a->nft, &b->nft) ||
+	    a->announce != b->announce || !cfg_vs_nft_equal(&a->nft, &b->nft) ||
 	    (a->has_sorry && !dest_same(&a->sorry, &b->sorry)))
 		return false;
 	for (size_t i = 0; i < a->svc.ndests; i++)
