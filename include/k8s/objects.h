@@ -64,7 +64,8 @@ struct k8s_service {
 	int family;	    /* spec.ipFamilies[0]; AF_UNSPEC when unset */
 	int family2;	    /* spec.ipFamilies[1]; AF_UNSPEC when unset */
 	enum k8s_family_policy family_policy;
-	/* spec.loadBalancerSourceRanges: how many */
+	/* spec.loadBalancerSourceRanges, as written (judged by render) */
+	char **source_ranges;
 	size_t nsource_ranges;
 	/* spec.sessionAffinity ClientIP: its timeout; 0 without affinity */
 	uint32_t affinity_timeout;
@@ -97,6 +98,8 @@ struct k8s_backend {
  * EndpointSlice API's maxima, 1000 endpoints of 100 ports.  An object
  * of more is skipped. */
 #define K8S_MAX_OBJECT_BACKENDS 100000
+/* spec.loadBalancerSourceRanges: a longer list makes the Service invalid */
+#define K8S_MAX_SOURCE_RANGES 1000
 
 /* An EndpointSlice or a v1 Endpoints object, reduced to its backends. */
 struct k8s_epset {

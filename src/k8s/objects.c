@@ -249,6 +249,9 @@ void k8s_service_free(void *obj)
 	free(s->ann.check_status);
 	free(s->ann.check_expect);
 	free(s->ann.source_ranges);
+	for (size_t i = 0; i < s->nsource_ranges; i++)
+		free(s->source_ranges[i]);
+	free(s->source_ranges);
 	for (size_t i = 0; i < s->nports; i++) {
 		free(s->ports[i].name);
 		free(s->ports[i].app_protocol);
@@ -478,12 +481,49 @@ static int parse_ingress(struct pctx *p, json_object *j, struct k8s_service *s)
 	return 0;
 }
 
+/* spec.loadBalancerSourceRanges: strings, kept as written; render judges
+ * them (a bad one keeps the Service out, with an Event that names it). */
+static int parse_source_ranges(struct pctx *p, json_object *spec,
+			       struct k8s_service *s)
+{
+	json_object *ranges;
+	size_t n;
+	int r = member(p, spec, "spec", "loadBalancerSourceRanges",
+		       json_type_array, &ranges);
+
+	if (r <= 0)
+		return r;
+	n = json_object_array_length(ranges);
+	if (n > K8S_MAX_SOURCE_RANGES)
+		return fail(p,
+			    "spec.loadBalancerSourceRanges: %zu entries, more "
+			    "than %d",
+			    n, K8S_MAX_SOURCE_RANGES);
+	if (n == 0)
+		return 0;
+	s->source_ranges = calloc(n, sizeof(*s->source_ranges));
+	if (!s->source_ranges)
+		return fail(p, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(ranges, i);
+
+		if (!json_object_is_type(e, json_type_string))
+			return fail(p,
+				    "spec.loadBalancerSourceRanges[%zu]: "
+				    "expected string",
+				    i);
+		s->source_ranges[i] = strdup(json_object_get_string(e));
+		if (!s->source_ranges[i])
+			return fail(p, "out of memory");
+		s->nsource_ranges = i + 1;
+	}
+	return 0;
+}
+
 /* The spec fields that only matter for a LoadBalancer Service. */
 static int parse_lb_spec(struct pctx *p, json_object *spec,
 			 struct k8s_service *s)
 {
-	json_object *ranges;
-
 	if (opt_strdup(p, spec, "spec", "loadBalancerClass", &s->lb_class) <
 		0 ||
 	    opt_strdup(p, spec, "spec", "loadBalancerIP", &s->lb_ip) < 0)
@@ -493,11 +533,8 @@ static int parse_lb_spec(struct pctx *p, json_object *spec,
 		free(s->lb_ip);
 		s->lb_ip = NULL;
 	}
-	if (member(p, spec, "spec", "loadBalancerSourceRanges", json_type_array,
-		   &ranges) < 0)
-		return -1;
-	s->nsource_ranges = ranges ? json_object_array_length(ranges) : 0;
-	if (parse_family(p, spec, s) < 0 || parse_affinity(p, spec, s) < 0 ||
+	if (parse_source_ranges(p, spec, s) < 0 ||
+	    parse_family(p, spec, s) < 0 || parse_affinity(p, spec, s) < 0 ||
 	    parse_svc_ports(p, spec, s) < 0)
 		return -1;
 	return 0;

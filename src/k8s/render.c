@@ -136,6 +136,22 @@ static void bad_annotation(void *arg, const char *key, const char *value,
 		      "%s \"%s\" %s; using the default", key, value, why);
 }
 
+/* Appends one source range (refused_alone judged them all). */
+static int range_keep(void *arg, const char *range)
+{
+	struct render *r = arg;
+	struct xl_cidr c;
+	bool host_bits;
+	char why[160];
+
+	if (!xl_rule_cidr(range, &c, &host_bits, why, sizeof(why)))
+		return 0;
+	if (XL_GROW(r->ranges, r->capranges, r->nranges + 1, 16) < 0)
+		return -1;
+	r->ranges[r->nranges++] = c;
+	return 0;
+}
+
 static void resolve_opts(struct render *r, const struct k8s_service *s,
 			 struct vs_opts *v)
 {
@@ -156,6 +172,11 @@ static void resolve_opts(struct render *r, const struct k8s_service *s,
 		bad_annotation(&b, "extlb.io/forward", a->forward,
 			       "is not nat, dr or tun");
 	k8s_checkopts_parse(a, &v->check, bad_annotation, &b);
+	v->first_range = r->nranges;
+	if (render_source_ranges(s, range_keep, r) < 0)
+		r->nomem = true;
+	v->nranges = r->nranges - v->first_range;
+	v->restricted = v->nranges > 0;
 }
 
 /* ---- the plan ---------------------------------------------------------- */
@@ -182,6 +203,7 @@ static void render_free(struct render *r)
 	}
 	free(r->vs);
 	free(r->refused);
+	free(r->ranges);
 }
 
 /* The virtual services of each of the Service's VIPs, on sets. */

@@ -14,6 +14,7 @@
 #include "k8s/dualstack.h"
 #include "k8s/ipam.h"
 #include "k8s/render.h"
+#include "rules.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -37,6 +38,10 @@ struct vs_opts {
 	const char *forward;   /* NULL: "nat" */
 	struct k8s_checkopts check;
 	uint32_t persistence; /* seconds, 0 off */
+	/* the Service's source ranges: render.ranges[first_range ..
+	 * + nranges), both families; restricted: it asked for some */
+	size_t first_range, nranges;
+	bool restricted;
 };
 
 struct vs {
@@ -65,6 +70,9 @@ struct render {
 	/* the endpoints of the Service at hand that the policy refused */
 	struct k8s_addr *refused;
 	size_t nrefused, caprefused;
+	/* the source ranges of every Service served, by vs_opts */
+	struct xl_cidr *ranges;
+	size_t nranges, capranges;
 	size_t capnotices; /* of plan->notices */
 	bool nomem;
 };
@@ -115,6 +123,14 @@ render_notify(struct render *r, const struct k8s_service *s, const char *reason,
 void __attribute__((format(printf, 4, 5)))
 render_pend(struct render *r, const struct k8s_service *s, const char *reason,
 	    const char *fmt, ...);
+/* Calls fn on each of the Service's source ranges as written: those of
+ * spec.loadBalancerSourceRanges, or when it is empty those of the
+ * service.beta.kubernetes.io/load-balancer-source-ranges annotation
+ * (comma-separated, spaces around entries ignored), as Kubernetes reads
+ * them.  Stops at fn's first non-zero result and returns it; 0. */
+int render_source_ranges(const struct k8s_service *s,
+			 int (*fn)(void *arg, const char *range), void *arg);
+
 /* Status shows exactly the n VIPs v, in order, with ipMode mode? */
 bool render_status_shows(const struct k8s_service *s, const struct k8s_addr *v,
 			 size_t n, const char *mode);

@@ -327,11 +327,36 @@ void render_check_unused(struct render *r, const struct k8s_service *s,
 		    "http, https or udp check");
 }
 
+/* Does the Service let some source of family af in? */
+static bool family_allowed(const struct render *r, const struct vs_opts *opts,
+			   int af)
+{
+	if (!opts->restricted)
+		return true;
+	for (size_t i = 0; i < opts->nranges; i++) {
+		if (r->ranges[opts->first_range + i].af == af)
+			return true;
+	}
+	return false;
+}
+
 /* One virtual service per Service port. */
 int render_service_vs(struct render *r, const struct k8s_service *s,
 		      const struct vs_opts *opts, const struct vs_vip *vip,
 		      const struct epref *sets, size_t nsets)
 {
+	char buf[K8S_ADDRSTR_MAX];
+
+	if (!family_allowed(r, opts, vip->addr.af)) {
+		/* a filter that names no source of this family lets none
+		 * in: not served, rather than served to every address */
+		render_notify(r, s, "SourceRangesFamily",
+			      "no source range is %s: the ports of VIP %s are "
+			      "not served",
+			      vip->addr.af == AF_INET6 ? "IPv6" : "IPv4",
+			      k8s_addr_str(&vip->addr, buf));
+		return 0;
+	}
 	for (size_t i = 0; i < s->nports; i++) {
 		const struct k8s_svc_port *p = &s->ports[i];
 		struct vs *v;

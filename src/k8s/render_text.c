@@ -158,7 +158,33 @@ static void emit_check(struct text *t, const struct vs *v)
 	puts_(t, "};\n");
 }
 
-static void emit_vs(struct text *t, const struct vs *v)
+/* The ranges of the VIP's family: a range of the other family is for
+ * the Service's other VIP, and extlbd refuses it on this one. */
+static void emit_ranges(struct text *t, const struct vs *v,
+			const struct xl_cidr *all)
+{
+	const struct xl_cidr *c;
+	char buf[XL_CIDR_STRLEN];
+	bool first = true;
+
+	if (!v->opts.restricted)
+		return;
+	c = all + v->opts.first_range;
+	puts_(t, "    allowed_sources = [ ");
+	for (size_t i = 0; i < v->opts.nranges; i++) {
+		if (c[i].af != v->vip.af)
+			continue;
+		xl_cidr_format(&c[i], buf, sizeof(buf));
+		if (!first)
+			puts_(t, ", ");
+		put_str(t, buf);
+		first = false;
+	}
+	puts_(t, " ];\n");
+}
+
+static void emit_vs(struct text *t, const struct vs *v,
+		    const struct xl_cidr *ranges)
 {
 	char buf[K8S_ADDRSTR_MAX];
 
@@ -178,6 +204,7 @@ static void emit_vs(struct text *t, const struct vs *v)
 		put_uint(t, v->opts.persistence);
 		puts_(t, ";\n");
 	}
+	emit_ranges(t, v, ranges);
 	emit_check(t, v);
 	puts_(t, "    real_servers = (");
 	for (size_t i = 0; i < v->nreals; i++) {
@@ -206,7 +233,7 @@ int render_emit(struct render *r)
 		if (r->vs[i].dropped)
 			continue;
 		puts_(&t, n++ ? ",\n" : "\n");
-		emit_vs(&t, &r->vs[i]);
+		emit_vs(&t, &r->vs[i], r->ranges);
 	}
 	puts_(&t, n ? "\n);\n" : " );\n");
 	r->plan->nvs = n;

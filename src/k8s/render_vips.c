@@ -57,27 +57,74 @@ static int wanted_vip(struct render *r, const struct k8s_service *s,
 	return 1;
 }
 
+int render_source_ranges(const struct k8s_service *s,
+			 int (*fn)(void *arg, const char *range), void *arg)
+{
+	const char *a = s->ann.source_ranges;
+	int ret;
+
+	if (s->nsource_ranges) {
+		for (size_t i = 0; i < s->nsource_ranges; i++) {
+			ret = fn(arg, s->source_ranges[i]);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
+	while (a && *a) {
+		char tok[XL_CIDR_STRLEN];
+		size_t n;
+
+		a += strspn(a, " \t,");
+		n = strcspn(a, ",");
+		while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+			n--;
+		if (n) {
+			if (n >= sizeof(tok)) /* no range is that long */
+				snprintf(tok, sizeof(tok), "%.20s...", a);
+			else
+				snprintf(tok, sizeof(tok), "%.*s", (int)n, a);
+			ret = fn(arg, tok);
+			if (ret)
+				return ret;
+		}
+		a += strcspn(a, ",");
+	}
+	return 0;
+}
+
+/* The first source range that is not one, with the reason in why. */
+struct bad_range {
+	char why[160];
+};
+
+static int range_check(void *arg, const char *range)
+{
+	struct bad_range *b = arg;
+	struct xl_cidr c;
+	bool host_bits;
+
+	return !xl_rule_cidr(range, &c, &host_bits, b->why, sizeof(b->why));
+}
+
 /*
  * What a Service asks for that extlbd cannot give it safely, whatever
- * the others do.  Source ranges first: extlbd does not filter sources
- * yet, and a Service that asked for a filter must not be exposed to
- * every address instead.  true when the Service was left out.
+ * the others do.  A source range that is not one keeps the Service out:
+ * exposing it to every address instead would open what its owner meant
+ * to close.  true when the Service was left out.
  */
 static bool refused_alone(struct render *r, const struct k8s_service *s)
 {
 	size_t max = r->o->policy.max_ports;
+	struct bad_range b;
 
-	if (s->nsource_ranges ||
-	    (s->ann.source_ranges &&
-	     s->ann.source_ranges[strspn(s->ann.source_ranges, " \t,")])) {
-		render_pend(
-		    r, s, "SourceRangesUnsupported",
-		    "%s is set, but extlbd cannot restrict sources yet: the "
-		    "Service is not exposed rather than exposed to every "
-		    "address",
-		    s->nsource_ranges ? "spec.loadBalancerSourceRanges"
-				      : "annotation service.beta.kubernetes.io"
-					"/load-balancer-source-ranges");
+	if (render_source_ranges(s, range_check, &b)) {
+		render_pend(r, s, "InvalidSourceRange", "%s: %s",
+			    s->nsource_ranges
+				? "spec.loadBalancerSourceRanges"
+				: "annotation service.beta.kubernetes.io"
+				  "/load-balancer-source-ranges",
+			    b.why);
 		return true;
 	}
 	if (max && s->nports > max) {

@@ -1,7 +1,9 @@
 /*
  * fuzz_k8s_list.c - libFuzzer target for what extlb-k8s reads from the API
  * server: the bytes as one LIST page (k8s_client_list_page), each item
- * through the three object parsers into caches, and the same bytes as a
+ * through the three object parsers into caches, what is cached through the
+ * renderer (annotations, source ranges, endpoints into the include file's
+ * text), and the same bytes as a
  * watch stream cut in two at a point the input chooses (k8s_json_scan).
  *
  * What it checks: no crash, no leak, no read out of bounds (AddressSanitizer
@@ -11,6 +13,7 @@
 #include "k8s/cache.h"
 #include "k8s/client.h"
 #include "k8s/log.h"
+#include "k8s/render.h"
 #include "k8s/sync.h"
 
 #include <stdint.h>
@@ -42,6 +45,45 @@ static int load(json_object *item, void *arg)
 	return 0;
 }
 
+/* The caches' objects through the renderer, as a pass of extlb-k8s. */
+static void render(const struct k8s_cache *caches)
+{
+	static struct k8s_pool pools[2];
+	static size_t npools;
+	struct k8s_render_opts o = {.default_class = true};
+	void **v[K8S_NKINDS];
+	struct k8s_plan plan;
+	char why[128];
+
+	if (!npools &&
+	    (k8s_pool_parse("192.0.2.0/24", &pools[0], why, sizeof(why)) < 0 ||
+	     k8s_pool_parse("2001:db8::/120", &pools[1], why, sizeof(why)) < 0))
+		abort();
+	npools = 2;
+	o.pools = pools;
+	o.npools = npools;
+	for (int k = 0; k < K8S_NKINDS; k++) {
+		v[k] = calloc(caches[k].n + 1, sizeof(*v[k]));
+		for (size_t i = 0; v[k] && i < caches[k].n; i++)
+			v[k][i] = caches[k].items[i].obj;
+	}
+	if (v[K8S_SERVICES] && v[K8S_SLICES] && v[K8S_ENDPOINTS]) {
+		struct k8s_world w = {
+		    (struct k8s_service *const *)v[K8S_SERVICES],
+		    caches[K8S_SERVICES].n,
+		    (struct k8s_epset *const *)v[K8S_SLICES],
+		    caches[K8S_SLICES].n,
+		    (struct k8s_epset *const *)v[K8S_ENDPOINTS],
+		    caches[K8S_ENDPOINTS].n,
+		};
+
+		if (k8s_render(&w, &o, &plan) == 0)
+			k8s_plan_free(&plan);
+	}
+	for (int k = 0; k < K8S_NKINDS; k++)
+		free(v[k]);
+}
+
 static void fuzz_page(const char *p, size_t n)
 {
 	struct k8s_cache caches[K8S_NKINDS];
@@ -52,6 +94,7 @@ static void fuzz_page(const char *p, size_t n)
 	k8s_client_list_page(client(), "/api/v1/services",
 			     "/api/v1/services?limit=500&continue=x", 2, p, n,
 			     load, caches, &rv, &next);
+	render(caches);
 	for (int k = 0; k < K8S_NKINDS; k++)
 		k8s_cache_clear(&caches[k]);
 	free(rv);

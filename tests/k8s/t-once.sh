@@ -338,8 +338,11 @@ ctl apply - >/dev/null <<'EOT'
  "subsets": [{"addresses": [{"ip": "192.0.2.10"}, {"ip": "169.254.169.254"}],
               "ports": [{"port": 80, "protocol": "TCP"}]}]}
 EOT
-# source ranges extlbd cannot enforce yet
-lb_service ranged '[{"port": 443}]' '{}' '{"loadBalancerSourceRanges": ["10.0.0.0/8"]}' |
+# source ranges: enforced by extlbd (allowed_sources); one that is not a range
+lb_service ranged '[{"port": 443}]' '{}' '{"loadBalancerSourceRanges": ["10.1.0.0/8", "198.51.100.7"]}' |
+    ctl apply - >/dev/null
+lb_service badrange '[{"port": 444}]' \
+    '{"service.beta.kubernetes.io/load-balancer-source-ranges": "10.0.0.0/8, 10.0.0.0/33"}' |
     ctl apply - >/dev/null
 # more ports than --max-ports-per-service 2
 lb_service wide '[{"name": "a", "port": 1}, {"name": "b", "port": 2}, {"name": "c", "port": 3}]' |
@@ -364,9 +367,18 @@ event_says "endpoint 169.254.169.254: a BackendRefused Event names it" default e
     BackendRefused '169.254.169.254 is a link-local address'
 if grep -q 'ext-tcp-lb (BackendRefused): 1 endpoint(s) left out: 169.254.169.254' "$tmp/k8s.log"
 then ok "endpoint 169.254.169.254: logged"; else bad "endpoint 169.254.169.254: logged"; fi
-no_ingress "source ranges: the Service stays pending" default ranged
-event_says "source ranges: a SourceRangesUnsupported Event" default ranged \
-    SourceRangesUnsupported 'extlbd cannot restrict sources yet'
+if [[ -n "$(status_ips default ranged)" ]] &&
+        grep -A4 'default/ranged:443' "$conf" |
+        grep -q 'allowed_sources = \[ "10.0.0.0/8", "198.51.100.7/32" \];'; then
+    ok "source ranges: served, with allowed_sources"
+else
+    bad "source ranges: served, with allowed_sources"
+fi
+no_ingress "source ranges: one that is not a range keeps the Service pending" default badrange
+event_says "source ranges: an InvalidSourceRange Event names it" default badrange \
+    InvalidSourceRange '"10.0.0.0/33" is not an address range'
+if ! in_file default/badrange; then ok "source ranges: the refused Service is not in the file"
+else bad "source ranges: the refused Service is not in the file"; fi
 no_ingress "--max-ports-per-service 2: a 3-port Service stays pending" default wide
 event_says "--max-ports-per-service 2: a TooManyPorts Event" default wide TooManyPorts \
     '3 ports, more than --max-ports-per-service 2'
@@ -381,7 +393,7 @@ fi
 no_ingress "port clash: the newcomer stays pending" default a-dns
 event_says "port clash: a PortConflict Event names the holder" default a-dns PortConflict \
     "$z_vip port 53/udp is served by default/z-dns already"
-extlbd_accepts "trust boundary: extlbd -t accepts the file" 4
+extlbd_accepts "trust boundary: extlbd -t accepts the file" 5
 # A served Service whose VIP becomes refused: its status is cleared.
 edit_ann() { # NAME VIP
     ctl get services default "$1" | python3 -c 'import json, sys
@@ -435,7 +447,7 @@ else
     fi
     ctl delete services default mine >/dev/null
 fi
-for s in ssh-steal ranged wide z-dns a-dns; do ctl delete services default "$s" >/dev/null; done
+for s in ssh-steal ranged badrange wide z-dns a-dns; do ctl delete services default "$s" >/dev/null; done
 ctl apply "$fixtures/endpoints-ext-tcp-lb.json" >/dev/null
 # The caps: a newcomer cannot push out a Service that is served.
 lb_service newer '[{"port": 9000}]' | ctl apply - >/dev/null

@@ -139,7 +139,7 @@ static void render(struct fx *f)
 	struct k8s_world w = {f->svcs,	  f->nsvcs, f->slices,
 			      f->nslices, f->eps,   f->neps};
 	struct k8s_render_opts o = {"extlb.io/lb", f->default_class, f->pools,
-				    f->npools, f->policy, NULL};
+				    f->npools,	   f->policy,	     NULL};
 
 	assert_int_equal(k8s_render(&w, &o, &f->plan), 0);
 	assert_non_null(f->plan.text);
@@ -166,6 +166,16 @@ static void count_bad(void *arg, const char *key, const char *value,
 	(*(int *)arg)++;
 }
 
+/* How many times needle is in hay. */
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
 /* The notices, "Reason: message" one a line, for comparing in full. */
 static char *notices(const struct fx *f)
 {
@@ -174,11 +184,10 @@ static char *notices(const struct fx *f)
 
 	buf[0] = 0;
 	for (size_t i = 0; i < f->plan.nnotices; i++)
-		off += snprintf(buf + off, sizeof(buf) - off, "%s/%s %s: %s\n",
-				f->plan.notices[i].svc->ns,
-				f->plan.notices[i].svc->name,
-				f->plan.notices[i].reason,
-				f->plan.notices[i].msg);
+		off += snprintf(
+		    buf + off, sizeof(buf) - off, "%s/%s %s: %s\n",
+		    f->plan.notices[i].svc->ns, f->plan.notices[i].svc->name,
+		    f->plan.notices[i].reason, f->plan.notices[i].msg);
 	return buf;
 }
 
@@ -308,8 +317,8 @@ static void test_ip_mode(void **state)
 	k8s_plan_free(&f.plan);
 
 	w = (struct k8s_world){f.svcs, f.nsvcs, NULL, 0, NULL, 0};
-	o = (struct k8s_render_opts){"extlb.io/lb", false, f.pools, f.npools,
-				     f.policy, "VIP"};
+	o = (struct k8s_render_opts){"extlb.io/lb", false,    f.pools,
+				     f.npools,	    f.policy, "VIP"};
 	assert_int_equal(k8s_render(&w, &o, &f.plan), 0);
 	assert_string_equal(f.plan.publish[0].ip_mode, "VIP");
 	assert_false(f.plan.publish[0].changed);
@@ -831,8 +840,7 @@ static void test_check_per_port(void **state)
 	CHECK_OF("a:h2", "protocol = \"tcp\";\n");
 	CHECK_OF("a:dns", "check = { type = \"none\"; };\n");
 	CHECK_OF("a:sig", "check = { type = \"none\"; };\n");
-	CHECK_OF("b:dns",
-		 "check = { type = \"udp\"; expect = \"pong\"; };\n");
+	CHECK_OF("b:dns", "check = { type = \"udp\"; expect = \"pong\"; };\n");
 	CHECK_OF("b:dnstcp",
 		 "check = { type = \"http\"; expect = \"pong\"; };\n");
 	CHECK_OF("c:dns", "check = { type = \"none\"; };\n");
@@ -878,19 +886,21 @@ static void test_check_annotations_invalid(void **state)
 	struct fx f = {0};
 
 	(void)state;
-	add_svc(&f, SVC("web",
-			",'annotations':{'extlb.io/check':'HTTP',"
-			"'extlb.io/check-port':'0',"
-			"'extlb.io/check-interval':'1e3',"
-			"'extlb.io/check-timeout':'86401',"
-			"'extlb.io/check-rise':'1001','extlb.io/check-fall':'-1',"
-			"'extlb.io/check-path':'healthz',"
-			"'extlb.io/check-status':'200-199'}",
-			",'ports':[{'port':80,'appProtocol':'http'}]", ""));
+	add_svc(&f,
+		SVC("web",
+		    ",'annotations':{'extlb.io/check':'HTTP',"
+		    "'extlb.io/check-port':'0',"
+		    "'extlb.io/check-interval':'1e3',"
+		    "'extlb.io/check-timeout':'86401',"
+		    "'extlb.io/check-rise':'1001','extlb.io/check-fall':'-1',"
+		    "'extlb.io/check-path':'healthz',"
+		    "'extlb.io/check-status':'200-199'}",
+		    ",'ports':[{'port':80,'appProtocol':'http'}]", ""));
 	add_pool(&f, "192.0.2.1");
 	render(&f);
-	assert_non_null(strstr(f.plan.text, "    check = { type = \"http\"; };\n"
-					    "    real_servers"));
+	assert_non_null(strstr(f.plan.text,
+			       "    check = { type = \"http\"; };\n"
+			       "    real_servers"));
 	assert_string_equal(
 	    notices(&f),
 	    "default/web InvalidAnnotation: extlb.io/check \"HTTP\" is not "
@@ -1413,17 +1423,21 @@ static void test_port_clash_keeps_holder(void **state)
 	struct fx f = {0};
 
 	(void)state;
-	add_svc(&f, SHARED("a-new", ",'creationTimestamp':"
-				    "'2020-01-01T00:00:00Z'",
+	add_svc(&f, SHARED("a-new",
+			   ",'creationTimestamp':"
+			   "'2020-01-01T00:00:00Z'",
 			   "80},{'name':'x','port':81", ""));
-	add_svc(&f, SHARED("z-holder", ",'creationTimestamp':"
-				       "'2026-01-01T00:00:00Z'",
+	add_svc(&f, SHARED("z-holder",
+			   ",'creationTimestamp':"
+			   "'2026-01-01T00:00:00Z'",
 			   "80", SHOWS("192.0.2.1")));
-	add_svc(&f, SHARED("b-young", ",'creationTimestamp':"
-				      "'2026-06-01T00:00:00Z'",
+	add_svc(&f, SHARED("b-young",
+			   ",'creationTimestamp':"
+			   "'2026-06-01T00:00:00Z'",
 			   "443", ""));
-	add_svc(&f, SHARED("c-old", ",'creationTimestamp':"
-				    "'2025-06-01T00:00:00Z'",
+	add_svc(&f, SHARED("c-old",
+			   ",'creationTimestamp':"
+			   "'2025-06-01T00:00:00Z'",
 			   "443", ""));
 	add_pool(&f, "192.0.2.1-192.0.2.9");
 	render(&f);
@@ -1542,36 +1556,61 @@ static void test_refusal_text_one_line(void **state)
 	fx_free(&f);
 }
 
-/* Source ranges cannot be enforced yet: the Service is not exposed. */
-static void test_source_ranges_refused(void **state)
+/* Source ranges become allowed_sources, normalised as extlbd reads them;
+ * the annotation counts only where the spec's list is empty, as in
+ * Kubernetes; a range that is not one keeps the Service out rather than
+ * exposed to every address. */
+static void test_source_ranges(void **state)
 {
 	struct fx f = {0};
 
 	(void)state;
-	add_svc(&f, SVC("spec", "",
-			",'loadBalancerSourceRanges':['10.0.0.0/8'],"
-			"'ports':[{'port':1}]",
+	add_svc(&f, SVC("a-spec", "",
+			",'loadBalancerSourceRanges':['10.1.0.0/8',"
+			"'192.168.7.0/24'],'ports':[{'port':1}]",
 			""));
-	add_svc(&f, SVC("ann",
+	add_svc(&f, SVC("b-ann",
 			",'annotations':{'service.beta.kubernetes.io/"
-			"load-balancer-source-ranges':'10.0.0.0/8'}",
-			",'ports':[{'port':1}]", ""));
-	add_svc(&f, SVC("empty", "",
-			",'loadBalancerSourceRanges':[],'ports':[{'port':1}]",
+			"load-balancer-source-ranges':' 172.16.0.0/12 ,,"
+			"203.0.113.9'}",
+			",'ports':[{'port':2}]", ""));
+	add_svc(&f,
+		SVC("c-empty", "",
+		    ",'loadBalancerSourceRanges':[],'ports':[{'port':3}]", ""));
+	add_svc(&f, SVC("d-bad", "",
+			",'loadBalancerSourceRanges':['10.0.0.0/8',"
+			"'10.0.0.0/33'],'ports':[{'port':4}]",
 			""));
+	add_svc(&f, SVC("e-badann",
+			",'annotations':{'service.beta.kubernetes.io/"
+			"load-balancer-source-ranges':'10.0.0.0/8,nowhere'}",
+			",'ports':[{'port':5}]", ""));
 	add_pool(&f, "192.0.2.1-192.0.2.9");
 	render(&f);
-	assert_int_equal(f.plan.npublish, 1);
-	assert_string_equal(f.plan.publish[0].svc->name, "empty");
-	assert_pending(&f, "spec", "SourceRangesUnsupported",
-		       "spec.loadBalancerSourceRanges is set, but extlbd "
-		       "cannot restrict sources yet: the Service is not "
-		       "exposed rather than exposed to every address");
-	assert_pending(&f, "ann", "SourceRangesUnsupported",
+	assert_int_equal(f.plan.npublish, 3);
+	assert_non_null(strstr(f.plan.text,
+			       "    name = \"default/a-spec:1\";\n"
+			       "    vip = \"192.0.2.1\";\n"
+			       "    port = 1;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    allowed_sources = [ \"10.0.0.0/8\", "
+			       "\"192.168.7.0/24\" ];\n"));
+	assert_non_null(strstr(f.plan.text,
+			       "    protocol = \"tcp\";\n"
+			       "    allowed_sources = [ \"172.16.0.0/12\", "
+			       "\"203.0.113.9/32\" ];\n"));
+	assert_non_null(strstr(f.plan.text, "default/c-empty:3"));
+	assert_int_equal(count(f.plan.text, "allowed_sources"), 2);
+	assert_pending(&f, "d-bad", "InvalidSourceRange",
+		       "spec.loadBalancerSourceRanges: \"10.0.0.0/33\" is not "
+		       "an address range: the prefix length must be 0-32");
+	assert_pending(&f, "e-badann", "InvalidSourceRange",
 		       "annotation service.beta.kubernetes.io/"
-		       "load-balancer-source-ranges is set, but extlbd cannot "
-		       "restrict sources yet: the Service is not exposed "
-		       "rather than exposed to every address");
+		       "load-balancer-source-ranges: \"nowhere\" is not an "
+		       "address range: \"nowhere\" is not an IPv4 or IPv6 "
+		       "address");
+	assert_null(strstr(f.plan.text, "d-bad"));
+	assert_null(strstr(f.plan.text, "e-badann"));
 	fx_free(&f);
 }
 
@@ -1642,6 +1681,53 @@ static void test_dual_prefer_both(void **state)
 	assert_int_equal(f.plan.npending, 0);
 	assert_string_equal(notices(&f), "");
 	fx_free(&f);
+}
+
+/* Each VIP of a dual-stack Service gets the ranges of its family; a
+ * family the ranges do not name lets no source in, so its VIP's ports are
+ * not served (and the owner is told), rather than served to everyone. */
+static void test_dual_source_ranges(void **state)
+{
+	struct fx f = {0}, g = {0};
+
+	(void)state;
+	add_svc(&f, SVC("web", "",
+			",'ipFamilyPolicy':'PreferDualStack','ipFamilies':"
+			"['IPv6','IPv4'],'loadBalancerSourceRanges':"
+			"['2001:db8:7::/48','10.0.0.0/8'],"
+			"'ports':[{'name':'http','port':80}]",
+			""));
+	dual_world(&f);
+	render(&f);
+	assert_non_null(strstr(
+	    f.plan.text, "    vip = \"2001:db8::\";\n"
+			 "    port = 80;\n"
+			 "    protocol = \"tcp\";\n"
+			 "    allowed_sources = [ \"2001:db8:7::/48\" ];\n"));
+	assert_non_null(strstr(f.plan.text,
+			       "    vip = \"192.0.2.0\";\n"
+			       "    port = 80;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    allowed_sources = [ \"10.0.0.0/8\" ];\n"));
+	fx_free(&f);
+
+	add_svc(&g, SVC("web", "",
+			",'ipFamilyPolicy':'PreferDualStack','ipFamilies':"
+			"['IPv6','IPv4'],'loadBalancerSourceRanges':"
+			"['10.0.0.0/8'],'ports':[{'name':'http','port':80}]",
+			""));
+	dual_world(&g);
+	render(&g);
+	assert_null(strstr(g.plan.text, "2001:db8::"));
+	assert_non_null(strstr(g.plan.text,
+			       "    vip = \"192.0.2.0\";\n"
+			       "    port = 80;\n"
+			       "    protocol = \"tcp\";\n"
+			       "    allowed_sources = [ \"10.0.0.0/8\" ];\n"));
+	assert_string_equal(
+	    notices(&g), "default/web SourceRangesFamily: no source range is "
+			 "IPv6: the ports of VIP 2001:db8:: are not served\n");
+	fx_free(&g);
 }
 
 /* A restart: both VIPs the status shows are kept, in its order, and need
@@ -1724,8 +1810,8 @@ static void test_dual_require_pending(void **state)
 	fx_free(&f);
 
 	memset(&f, 0, sizeof(f));
-	add_svc(&f, SVC("a-full", "", ",'ipFamilies':['IPv6'],'ports':[{'port':1}]",
-			""));
+	add_svc(&f, SVC("a-full", "",
+			",'ipFamilies':['IPv6'],'ports':[{'port':1}]", ""));
 	add_svc(&f, DUAL_SVC("PreferDualStack", "'IPv4','IPv6'", ""));
 	add_pool(&f, "192.0.2.0/30");
 	add_pool(&f, "2001:db8::1");
@@ -1803,15 +1889,15 @@ static void test_dual_endpoints_split(void **state)
 			       "      { address = \"10.0.0.1\"; port = 80; "
 			       "weight = 1; }\n"
 			       "    );\n"));
-	assert_non_null(strstr(f.plan.text,
-			       "    vip = \"2001:db8::\";\n"
-			       "    port = 80;\n"
-			       "    protocol = \"tcp\";\n"
-			       "    forward = \"tun\";\n"
-			       "    real_servers = (\n"
-			       "      { address = \"2001:db8:1::5\"; port = 80; "
-			       "weight = 1; }\n"
-			       "    );\n"));
+	assert_non_null(strstr(
+	    f.plan.text, "    vip = \"2001:db8::\";\n"
+			 "    port = 80;\n"
+			 "    protocol = \"tcp\";\n"
+			 "    forward = \"tun\";\n"
+			 "    real_servers = (\n"
+			 "      { address = \"2001:db8:1::5\"; port = 80; "
+			 "weight = 1; }\n"
+			 "    );\n"));
 	assert_string_equal(notices(&f), "");
 	fx_free(&f);
 }
@@ -1858,9 +1944,10 @@ int main(void)
 	    cmocka_unit_test(test_cap_ports),
 	    cmocka_unit_test(test_cap_namespace),
 	    cmocka_unit_test(test_cap_total),
-	    cmocka_unit_test(test_source_ranges_refused),
+	    cmocka_unit_test(test_source_ranges),
 	    cmocka_unit_test(test_refusal_text_one_line),
 	    cmocka_unit_test(test_dual_prefer_both),
+	    cmocka_unit_test(test_dual_source_ranges),
 	    cmocka_unit_test(test_dual_recovered),
 	    cmocka_unit_test(test_dual_prefer_one_pool),
 	    cmocka_unit_test(test_dual_require_pending),
