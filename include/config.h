@@ -65,16 +65,13 @@ struct xl_check_config {
 
 struct xl_vs_share;
 
-/* allowed_sources' entries are struct xl_cidr (rules.h).  Order by family,
- * address, then the wider first; 0 when equal. */
-int xl_cidr_cmp(const struct xl_cidr *a, const struct xl_cidr *b);
-
 /* What a service asks of nftables (nft.h); set by config_nft.c. */
 struct xl_vs_nft {
 	bool snat;	  /* masquerade (or snat_addr) what IPVS forwards */
 	uint16_t snat_af; /* 0: the host's address, chosen by masquerade */
 	union xl_inaddr snat_addr;
-	struct xl_cidr *sources; /* allowed_sources, sorted; NULL: all */
+	struct xl_cidr *sources; /* allowed_sources (rules.h), sorted by
+				  * xl_cidr_cmp; NULL: all */
 	size_t nsources;
 };
 

@@ -74,6 +74,12 @@ struct xl_cidr {
 bool xl_rule_cidr(const char *s, struct xl_cidr *out, bool *host_bits,
 		  char *why, size_t len);
 
+/* Order by family, address, then the wider first; 0 when equal. */
+int xl_cidr_cmp(const struct xl_cidr *a, const struct xl_cidr *b);
+
+/* b lies inside a (both of one family; a range holds itself). */
+bool xl_cidr_contains(const struct xl_cidr *a, const struct xl_cidr *b);
+
 /* The CIDR as text ("203.0.113.0/24", "2001:db8::/32") into buf (at least
  * XL_CIDR_STRLEN bytes). */
 #define XL_CIDR_STRLEN 50

@@ -37,41 +37,9 @@ void cfg_global_nft(struct loader *ld, const struct keys *g)
 		c->snat_af = 0;
 }
 
-/* Byte i of the netmask of a prefix of plen bits. */
-static uint8_t mask_byte(unsigned plen, size_t i)
-{
-	if (plen >= (i + 1) * 8)
-		return 0xff;
-	if (plen <= i * 8)
-		return 0;
-	return (uint8_t)(0xff << (8 - (plen - i * 8)));
-}
-
-int xl_cidr_cmp(const struct xl_cidr *a, const struct xl_cidr *b)
-{
-	int c = memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
-
-	if (a->af != b->af)
-		return a->af < b->af ? -1 : 1;
-	if (c)
-		return c;
-	return a->plen < b->plen ? -1 : a->plen > b->plen;
-}
-
 static int cidr_qcmp(const void *a, const void *b)
 {
 	return xl_cidr_cmp(a, b);
-}
-
-/* b lies inside a (same family). */
-static bool cidr_contains(const struct xl_cidr *a, const struct xl_cidr *b)
-{
-	if (b->plen < a->plen)
-		return false;
-	for (size_t i = 0; i < sizeof(a->addr.b); i++)
-		if ((b->addr.b[i] & mask_byte(a->plen, i)) != a->addr.b[i])
-			return false;
-	return true;
 }
 
 /* One entry of allowed_sources; true when it is valid. */
@@ -127,7 +95,7 @@ static void sources_sort(struct loader *ld, const config_setting_t *list,
 		const struct xl_cidr *p = &n->sources[i - 1],
 				     *q = &n->sources[i];
 
-		if (!cidr_contains(p, q))
+		if (!xl_cidr_contains(p, q))
 			continue;
 		cfg_err(ld, list,
 			"allowed_sources: %s/%u lies within %s/%u: list each "

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <linux/ip_vs.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -49,6 +50,16 @@ bool xl_incfile_wanted(const char *name)
 	size_t n = strlen(name);
 
 	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".conf");
+}
+
+/* Byte i of the netmask of a prefix of plen bits. */
+static uint8_t mask_byte(unsigned int plen, size_t i)
+{
+	if (plen >= (i + 1) * 8)
+		return 0xff;
+	if (plen <= i * 8)
+		return 0;
+	return (uint8_t)(0xff << (8 - (plen - i * 8)));
 }
 
 static bool parse_prefix(const char *p, unsigned int max, unsigned int *out)
@@ -104,19 +115,33 @@ bool xl_rule_cidr(const char *s, struct xl_cidr *out, bool *host_bits,
 	}
 	out->plen = (uint8_t)prefix;
 	for (i = 0; i < bytes; i++) {
-		unsigned int first = i * 8;
-		unsigned char keep;
+		uint8_t keep = mask_byte(prefix, i);
 
-		if (first >= prefix)
-			keep = 0;
-		else if (prefix - first >= 8)
-			keep = 0xff;
-		else
-			keep = (unsigned char)(0xff << (8 - (prefix - first)));
-		if (out->addr.b[i] & (unsigned char)~keep)
+		if (out->addr.b[i] & (uint8_t)~keep)
 			*host_bits = true;
 		out->addr.b[i] &= keep;
 	}
+	return true;
+}
+
+int xl_cidr_cmp(const struct xl_cidr *a, const struct xl_cidr *b)
+{
+	int c = memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
+
+	if (a->af != b->af)
+		return a->af < b->af ? -1 : 1;
+	if (c)
+		return c;
+	return a->plen < b->plen ? -1 : a->plen > b->plen;
+}
+
+bool xl_cidr_contains(const struct xl_cidr *a, const struct xl_cidr *b)
+{
+	if (a->af != b->af || b->plen < a->plen)
+		return false;
+	for (size_t i = 0; i < sizeof(a->addr.b); i++)
+		if ((b->addr.b[i] & mask_byte(a->plen, i)) != a->addr.b[i])
+			return false;
 	return true;
 }
 

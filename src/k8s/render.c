@@ -144,8 +144,21 @@ static int range_keep(void *arg, const char *range)
 	bool host_bits;
 	char why[160];
 
+	size_t k = r->range_first;
+
 	if (!xl_rule_cidr(range, &c, &host_bits, why, sizeof(why)))
 		return 0;
+	/* extlbd refuses a range listed twice or inside another (nftables
+	 * intervals may not overlap); the wider one says it all */
+	for (size_t i = r->range_first; i < r->nranges; i++) {
+		if (xl_cidr_contains(&r->ranges[i], &c))
+			return 0;
+	}
+	for (size_t i = r->range_first; i < r->nranges; i++) {
+		if (!xl_cidr_contains(&c, &r->ranges[i]))
+			r->ranges[k++] = r->ranges[i];
+	}
+	r->nranges = k;
 	if (XL_GROW(r->ranges, r->capranges, r->nranges + 1, 16) < 0)
 		return -1;
 	r->ranges[r->nranges++] = c;
@@ -172,7 +185,7 @@ static void resolve_opts(struct render *r, const struct k8s_service *s,
 		bad_annotation(&b, "extlb.io/forward", a->forward,
 			       "is not nat, dr or tun");
 	k8s_checkopts_parse(a, &v->check, bad_annotation, &b);
-	v->first_range = r->nranges;
+	v->first_range = r->range_first = r->nranges;
 	if (render_source_ranges(s, range_keep, r) < 0)
 		r->nomem = true;
 	v->nranges = r->nranges - v->first_range;

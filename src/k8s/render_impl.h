@@ -73,7 +73,8 @@ struct render {
 	/* the source ranges of every Service served, by vs_opts */
 	struct xl_cidr *ranges;
 	size_t nranges, capranges;
-	size_t capnotices; /* of plan->notices */
+	size_t range_first; /* of the Service at hand */
+	size_t capnotices;  /* of plan->notices */
 	bool nomem;
 };
 

@@ -1556,7 +1556,8 @@ static void test_refusal_text_one_line(void **state)
 	fx_free(&f);
 }
 
-/* Source ranges become allowed_sources, normalised as extlbd reads them;
+/* Source ranges become allowed_sources, normalised as extlbd reads them
+ * (a range inside another, or twice, is written once: the wider);
  * the annotation counts only where the spec's list is empty, as in
  * Kubernetes; a range that is not one keeps the Service out rather than
  * exposed to every address. */
@@ -1566,7 +1567,8 @@ static void test_source_ranges(void **state)
 
 	(void)state;
 	add_svc(&f, SVC("a-spec", "",
-			",'loadBalancerSourceRanges':['10.1.0.0/8',"
+			",'loadBalancerSourceRanges':['10.1.0.0/16',"
+			"'192.168.7.0/24','10.1.0.0/8','10.2.3.4',"
 			"'192.168.7.0/24'],'ports':[{'port':1}]",
 			""));
 	add_svc(&f, SVC("b-ann",
@@ -1593,8 +1595,8 @@ static void test_source_ranges(void **state)
 			       "    vip = \"192.0.2.1\";\n"
 			       "    port = 1;\n"
 			       "    protocol = \"tcp\";\n"
-			       "    allowed_sources = [ \"10.0.0.0/8\", "
-			       "\"192.168.7.0/24\" ];\n"));
+			       "    allowed_sources = [ \"192.168.7.0/24\", "
+			       "\"10.0.0.0/8\" ];\n"));
 	assert_non_null(strstr(f.plan.text,
 			       "    protocol = \"tcp\";\n"
 			       "    allowed_sources = [ \"172.16.0.0/12\", "

@@ -129,6 +129,37 @@ static void test_cidr(void **state)
 	assert_true(!strncmp(cidr("10.0.0.0/255.0.0.0", &hb), "refused", 7));
 }
 
+static struct xl_cidr net(const char *s)
+{
+	struct xl_cidr c;
+	char why[160];
+	bool hb;
+
+	assert_true(xl_rule_cidr(s, &c, &hb, why, sizeof(why)));
+	return c;
+}
+
+static void test_cidr_contains_and_order(void **state)
+{
+	struct xl_cidr a = net("10.0.0.0/8"), b = net("10.1.0.0/16"),
+		       c = net("11.0.0.0/8"), h = net("10.200.1.1"),
+		       v6 = net("::/0"), all4 = net("0.0.0.0/0");
+
+	(void)state;
+	assert_true(xl_cidr_contains(&a, &b));
+	assert_true(xl_cidr_contains(&a, &h));
+	assert_true(xl_cidr_contains(&a, &a));
+	assert_false(xl_cidr_contains(&b, &a));
+	assert_false(xl_cidr_contains(&a, &c));
+	assert_false(xl_cidr_contains(&b, &h));
+	assert_true(xl_cidr_contains(&all4, &c));
+	assert_false(xl_cidr_contains(&v6, &a)); /* families never mix */
+	assert_true(xl_cidr_cmp(&a, &b) < 0);
+	assert_true(xl_cidr_cmp(&b, &c) < 0);
+	assert_int_equal(xl_cidr_cmp(&a, &a), 0);
+	assert_true(xl_cidr_cmp(&all4, &a) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +168,7 @@ int main(void)
 	    cmocka_unit_test(test_family_and_port),
 	    cmocka_unit_test(test_incfile_wanted),
 	    cmocka_unit_test(test_cidr),
+	    cmocka_unit_test(test_cidr_contains_and_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
