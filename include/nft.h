@@ -105,6 +105,10 @@ void xl_nft_reload(struct xl_nft *n, const struct xl_config *c);
 /* Resync: the table read back cheaply; rebuilt if it went missing, and
  * features the kernel lacked probed again. */
 void xl_nft_resync(struct xl_nft *n, const struct xl_config *c);
+/* Does a service of c use snat?  Then the daemon asks kset for
+ * net/ipv4/vs/conntrack = 1 (xl_kset_require). */
+bool xl_nft_snat_used(const struct xl_config *c);
+
 /* At stop: remove the table (on_stop = "remove") or leave it. */
 void xl_nft_stop(struct xl_nft *n, bool remove);
 

@@ -74,6 +74,9 @@ void xl_daemon_kset_apply(struct xl_daemon *d, const char *why)
 {
 	if (!d->kset.ops)
 		xl_kset_init(&d->kset, &xl_ipvs_timeout_ops, d->ipvs);
+	/* snat's masquerade needs IPVS's conntrack entries */
+	xl_kset_require(&d->kset, XL_KS_CONNTRACK,
+			xl_nft_snat_used(d->cfg) ? 1 : -1, "snat");
 	xl_kset_apply(&d->kset, &d->cfg->kset, why);
 }
 

@@ -171,11 +171,12 @@ static void sysctl_on(const char *name, const char *why)
 }
 
 /*
- * IPVS keeps a conntrack entry for what it forwards only with
- * vs/conntrack = 1, and nat needs that entry; replies to the host's address
- * are de-masqueraded and then routed on to the client, through IPVS's
- * forward hook, which needs forwarding on.  Set before the table, so that
- * the first connection is tracked.
+ * Replies to the host's address are de-masqueraded and then routed on to
+ * the client, through IPVS's forward hook, which needs forwarding on.
+ * vs/conntrack = 1, which nat needs too (IPVS keeps a conntrack entry for
+ * what it forwards only then), is kset's: the daemon asks it for that
+ * value while a service uses snat (xl_nft_snat_used), so that one module
+ * decides the net/ipv4/vs settings and restores them.
  */
 static void snat_sysctls(const struct xl_nft_state *s)
 {
@@ -185,9 +186,6 @@ static void snat_sysctls(const struct xl_nft_state *s)
 		v4 |= s->v[i].snat && s->v[i].id.af == AF_INET;
 		v6 |= s->v[i].snat && s->v[i].id.af == AF_INET6;
 	}
-	if (!v4 && !v6)
-		return;
-	sysctl_on("net/ipv4/vs/conntrack", "snat needs IPVS's conntrack");
 	if (v4)
 		sysctl_on("net/ipv4/ip_forward",
 			  "snat's replies are forwarded to the client");
@@ -279,6 +277,14 @@ static int rebuild(struct xl_nft *n, const char *why, const struct xl_config *c)
 static bool state_empty(const struct xl_nft_state *s)
 {
 	return !s->n && !s->has_src_base && !s->has_snat_base;
+}
+
+bool xl_nft_snat_used(const struct xl_config *c)
+{
+	for (size_t i = 0; i < c->nvs; i++)
+		if (c->vs[i].nft.snat)
+			return true;
+	return false;
 }
 
 /* Does anything of c ask for nftables? */
