@@ -64,7 +64,8 @@ while [ "$r" -le "$reloads" ]; do
     sets >/tmp/after
     has=no
     grep -q "198\.51\.100\.$r" /tmp/after && has=yes
-    other=$(diff /tmp/before /tmp/after | grep -c '^[<>]' || true)
+    # busybox diff: unified; the lines taken out and put in
+    other=$(diff -U0 /tmp/before /tmp/after | grep -c '^[-+][^-+]' || true)
     cp /tmp/after /tmp/before
     echo "RANGES reload=$r transactions=$tx commands=$cmds services=$svcs added=$added" \
         "deleted=$deleted named=$named ipvs_ops=$ops signal_to_line_s=$line_s in_table=$has" \
