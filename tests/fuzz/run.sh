@@ -31,6 +31,8 @@ done
 # brings every check type with it, http's libcurl glue (loaded as extlbd
 # does) included
 config_srcs="src/incfile.c src/model.c src/rules.c src/util.c src/curl_ev.c src/curl_dl.c"
+# the loader judges ipvs_sysctls and ipvs_timeouts by kset.c's tables
+config_srcs+=" src/kset.c src/sysctl.c src/log.c"
 for f in "$repo"/src/config*.c "$repo"/src/check*.c; do config_srcs+=" src/${f##*/}"; done
 declare -A sources=(
     [fuzz_include]="$config_srcs"
