@@ -32,6 +32,21 @@
 
 enum quorum_state { Q_UNKNOWN, Q_OK, Q_LOST };
 
+const double xl_health_buckets[XL_HEALTH_NBUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
+
+/* The record of a server's results, for status and metrics: the reason of
+ * the last failure only while it is the last result (NULL otherwise), so
+ * that the up servers, most of them, cost no string. */
+struct hc_record {
+	char *reason;
+	double at, elapsed, sum;
+	uint64_t results[3];
+	uint64_t buckets[XL_HEALTH_NBUCKETS];
+	enum xl_check_status status;
+	bool checked;
+};
+
 struct hc_vs;
 
 struct hc_server {
@@ -45,6 +60,7 @@ struct hc_server {
 	struct xl_dest id;		   /* identity and weight */
 	ev_tstamp started;		   /* of the last probe */
 	uint32_t ok, fail;		   /* consecutive results */
+	struct hc_record rec;
 	bool up;
 	bool failed;  /* has been down because of failures: needs rise */
 	bool settled; /* state known: trusted, or checked at least once */
@@ -352,8 +368,32 @@ static void srv_error(struct hc_server *s, const struct xl_check_result *r)
 	h->err_quiet = 0;
 }
 
+static void srv_record(struct hc_server *s, const struct xl_check_result *r)
+{
+	struct hc_record *c = &s->rec;
+	size_t b = 0;
+
+	c->checked = true;
+	c->status = r->status;
+	c->at = ev_time();
+	c->elapsed = r->elapsed > 0 ? r->elapsed : 0;
+	c->sum += c->elapsed;
+	if ((unsigned)r->status < XL_ARRAY_SIZE(c->results))
+		c->results[r->status]++;
+	while (b < XL_HEALTH_NBUCKETS && c->elapsed > xl_health_buckets[b])
+		b++;
+	if (b < XL_HEALTH_NBUCKETS)
+		c->buckets[b]++;
+	free(c->reason);
+	/* no memory for it: the status shows no words, nothing else */
+	c->reason = r->status != XL_CHECK_UP && r->reason[0]
+			? strndup(r->reason, sizeof(r->reason))
+			: NULL;
+}
+
 static void srv_apply(struct hc_server *s, const struct xl_check_result *r)
 {
+	srv_record(s, r);
 	switch (r->status) {
 	case XL_CHECK_UP:
 		srv_success(s);
@@ -481,6 +521,7 @@ void xl_health_free(struct xl_health *h)
 	for (size_t v = 0; v < h->nvs; v++) {
 		for (size_t r = 0; r < h->vss[v]->n; r++) {
 			srv_stop(h, h->vss[v]->srv[r]);
+			free(h->vss[v]->srv[r]->rec.reason);
 			free(h->vss[v]->srv[r]);
 		}
 		group_free(h->vss[v]);
@@ -693,6 +734,7 @@ static bool commit_removed(struct xl_health *h)
 				continue;
 			changed |= s->up && !s->replaced;
 			srv_stop(h, s);
+			free(s->rec.reason);
 			free(s);
 		}
 		group_free(g);
@@ -875,6 +917,46 @@ bool xl_health_is_up(const struct xl_health *h, size_t vs, size_t rs)
 	const struct hc_server *s = srv_at(h, vs, rs);
 
 	return s && s->up;
+}
+
+int xl_health_info(const struct xl_health *h, size_t vs, size_t rs,
+		   struct xl_health_info *out)
+{
+	const struct hc_server *s = srv_at(h, vs, rs);
+	const struct hc_record *c;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return -ENOENT;
+	c = &s->rec;
+	out->up = s->up;
+	out->settled = s->settled;
+	out->busy = s->busy;
+	out->ok = s->ok;
+	out->fail = s->fail;
+	out->checked = c->checked;
+	out->last_status = c->status;
+	out->last_reason = c->reason ? c->reason : "";
+	out->last_at = c->at;
+	out->last_elapsed = c->elapsed;
+	memcpy(out->results, c->results, sizeof(out->results));
+	memcpy(out->buckets, c->buckets, sizeof(out->buckets));
+	out->duration_sum = c->sum;
+	return 0;
+}
+
+enum xl_health_quorum xl_health_quorum(const struct xl_health *h, size_t vs)
+{
+	if (!h || !h->cfg || vs >= h->nvs)
+		return XL_QUORUM_UNKNOWN;
+	switch (h->vss[vs]->q) {
+	case Q_OK:
+		return XL_QUORUM_OK;
+	case Q_LOST:
+		return XL_QUORUM_LOST;
+	default:
+		return XL_QUORUM_UNKNOWN;
+	}
 }
 
 void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st)
