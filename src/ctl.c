@@ -426,7 +426,7 @@ static int flush(struct client *cl)
  * there is none when it will never come. */
 static char *next_line(struct client *cl, size_t *n)
 {
-	char *nl = memchr(cl->in, '\n', cl->inlen);
+	char *nl = cl->inlen ? memchr(cl->in, '\n', cl->inlen) : NULL;
 
 	if (nl && (size_t)(nl - cl->in) <= cl->ctl->lim.max_request) {
 		*n = (size_t)(nl - cl->in);
