@@ -683,7 +683,10 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 	}
 	for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+		/* 0755 whatever the umask: clients must reach the socket */
+		if (mkdir(p, 0755) == 0)
+			(void)chmod(p, 0755);
+		else if (errno != EEXIST) {
 			snprintf(err, errlen,
 				 "control_socket: directory %s: %s", p,
 				 strerror(errno));
