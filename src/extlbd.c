@@ -152,9 +152,17 @@ static void reload(struct xl_daemon *d)
 		if (d->drain.n && !ev_is_active(&d->drain_tw))
 			ev_timer_again(d->loop, &d->drain_tw);
 		arm_resync(d);
+		xl_daemon_ctl_follow(d);
 	}
 	/* also after a refused file: the directory may exist by now */
 	incwatch_follow(d);
+}
+
+void xl_daemon_reload_report(struct xl_daemon *d, struct xl_reload_report *rep)
+{
+	d->report = rep;
+	reload(d);
+	d->report = NULL;
 }
 
 /* A change in include_dir is a reload, as SIGHUP makes one. */
@@ -313,7 +321,7 @@ static int run(struct xl_daemon *d)
 	ev_init(&d->drain_tw, on_drain);
 	ev_init(&d->retry, on_retry);
 	d->drain_tw.repeat = 1.;
-	if (start(d) < 0)
+	if (xl_daemon_ctl_open(d) < 0 || start(d) < 0)
 		return -1;
 	xl_config_drop_parsed(d->cfg); /* not before the kernel has the table */
 	xl_daemon_heap_steps(false);
@@ -345,7 +353,7 @@ int main(int argc, char **argv)
 	if (!(d.cfg = xl_daemon_load(o.conf)))
 		return 1;
 	if (o.check) {
-		xl_daemon_print_check(o.conf, d.cfg);
+		xl_daemon_print_check(stdout, stderr, o.conf, d.cfg);
 		xl_config_free(d.cfg);
 		return 0;
 	}
@@ -362,6 +370,7 @@ int main(int argc, char **argv)
 	if (d.pidfile)
 		unlink(d.pidfile);
 out:
+	xl_daemon_ctl_close(&d);
 	xl_incwatch_stop(d.incwatch);
 	xl_drain_free(&d.drain);
 	xl_desired_free(&d.want);

@@ -49,6 +49,7 @@ for t in "$@"; do
     echo "=== VM test $name"
     "$repo/scripts/vm-run" --timeout 900 --log "$log" \
         --bin "$build/extlbd" \
+        --bin "$build/extlbctl" \
         --add "$repo/etc/extlb.conf:/etc/extlb.conf" \
         --add "$repo/tests/vm/conf:/test/conf" \
         --add "$repo/systemd/extlbd.service.in:/test/extlbd.service.in" \
