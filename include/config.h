@@ -162,6 +162,10 @@ struct xl_config {
 	bool snat;
 	uint16_t snat_af;
 	union xl_inaddr snat_addr;
+	/* metrics_listen as written (NULL: no endpoint), and parsed */
+	char *metrics_listen;
+	uint16_t metrics_af, metrics_port;
+	union xl_inaddr metrics_addr;
 
 	struct xl_vs_config *vs;
 	size_t nvs;

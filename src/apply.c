@@ -24,6 +24,7 @@ static int sync_done(struct xl_daemon *d, const char *why, bool quiet, int rc,
 		xl_daemon_retry_later(d);
 	if (rc < 0)
 		return rc;
+	xl_metrics_count_run(&d->counters, why, r);
 	if (!quiet || r->nops)
 		xl_sync_log_result(why, r);
 	return 0;

@@ -360,6 +360,7 @@ void xl_config_free(struct xl_config *c)
 	cfg_check_free(&c->check);
 	free(c->include_dir);
 	free(c->vip_interface);
+	free(c->metrics_listen);
 	for (size_t i = 0; i < c->nfiles; i++)
 		cfg_shared_drop(c->files[i]);
 	free(c->files);

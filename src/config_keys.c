@@ -255,6 +255,7 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_IPVS_TIMEOUTS] = "ipvs_timeouts",
     [G_IPVS_SYSCTLS] = "ipvs_sysctls",
     [G_VIP_INTERFACE] = "vip_interface",
+    [G_METRICS_LISTEN] = "metrics_listen",
     [G_ANNOUNCE] = "announce",
     [G_SNAT] = "snat",
     [G_SNAT_ADDRESS] = "snat_address",

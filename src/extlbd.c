@@ -137,6 +137,18 @@ static void on_drain(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_stop(loop, w);
 }
 
+/* The endpoint follows metrics_listen (started, rebound, stopped). */
+static void metrics_follow(struct xl_daemon *d)
+{
+	const struct xl_metrics_source src = {.cfg = &d->cfg,
+					      .health = d->health,
+					      .kops = &xl_ipvs_kernel_ops,
+					      .kernel = d->ipvs,
+					      .counters = &d->counters};
+
+	xl_metrics_follow(&d->metrics, d->loop, &src);
+}
+
 static void reload(struct xl_daemon *d)
 {
 	const struct xl_config *before = d->cfg;
@@ -147,7 +159,13 @@ static void reload(struct xl_daemon *d)
 	xl_daemon_heap_steps(false);
 	/* a new snapshot is allocated before the old one is freed: another
 	 * address means it was put in force */
+	if (d->cfg == before)
+		d->counters.reloads_failed++;
 	if (d->cfg != before) {
+		d->counters.reloads_ok++;
+		d->counters.generation++;
+		d->counters.last_reload_ok = t;
+		metrics_follow(d);
 		d->read_at = t;
 		if (d->drain.n && !ev_is_active(&d->drain_tw))
 			ev_timer_again(d->loop, &d->drain_tw);
@@ -319,6 +337,9 @@ static int run(struct xl_daemon *d)
 	xl_daemon_heap_steps(false);
 	arm_resync(d);
 	incwatch_follow(d);
+	d->counters.generation = 1;
+	d->counters.last_reload_ok = d->read_at;
+	metrics_follow(d);
 	if (xl_daemon_resync_slices(d) > 1)
 		xl_info("resync: the table is read back in %zu steps of up to "
 			"%d services over each resync_interval (%.0f s)",
@@ -362,6 +383,7 @@ int main(int argc, char **argv)
 	if (d.pidfile)
 		unlink(d.pidfile);
 out:
+	xl_metrics_stop(d.metrics);
 	xl_incwatch_stop(d.incwatch);
 	xl_drain_free(&d.drain);
 	xl_desired_free(&d.want);

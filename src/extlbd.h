@@ -18,6 +18,7 @@
 #include "incwatch.h"
 #include "ipvs.h"
 #include "kset.h"
+#include "metrics.h"
 #include "nft.h"
 #include "sync.h"
 #include "vipif.h"
@@ -53,6 +54,8 @@ struct xl_daemon {
 	size_t resync_pos;    /* next service of want a rolling resync reads */
 	struct xl_keys hkeys; /* services health changed, not yet applied */
 	struct xl_kset kset;  /* ipvs_timeouts, ipvs_sysctls in the kernel */
+	struct xl_metrics *metrics;	     /* metrics_listen, when set */
+	struct xl_metrics_counters counters; /* what metrics count */
 };
 
 /* extlbd.c: the retry timer armed, if it is not yet. */
