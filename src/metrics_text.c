@@ -207,6 +207,9 @@ static const struct {
 		       "result (error: the check itself could not run)."},
 };
 
+/* services read from the kernel per call of the reader, at most */
+#define XL_SCRAPE_READS 128
+
 /* The kernel's view of one service, as the scrape keeps it. */
 enum { K_UNREAD, K_ABSENT, K_READ };
 
@@ -218,7 +221,8 @@ struct xl_metrics_scrape {
 	bool header_done;
 	size_t i; /* next service of a per-service family */
 	struct xl_prom_buf out, lab;
-	size_t off; /* of out, already handed to the reader */
+	size_t off;	/* of out, already handed to the reader */
+	unsigned reads; /* kernel reads in this call of the reader */
 	/* the kernel's counters, by service; effective weights by server
 	 * (first[i] + rs) */
 	unsigned char *kstate;
@@ -277,6 +281,7 @@ static void kernel_read(struct xl_metrics_scrape *s, size_t i)
 	if (s->kstate[i] != K_UNREAD)
 		return;
 	s->kstate[i] = K_ABSENT;
+	s->reads++;
 	if (!s->src.kops ||
 	    s->src.kops->get_service(s->src.kernel, want, &k) < 0)
 		return;
@@ -471,7 +476,13 @@ ssize_t xl_metrics_scrape_read(struct xl_metrics_scrape *s, char *buf,
 		s->out.len -= s->off;
 		s->off = 0;
 	}
-	while (s->out.len < max && s->fam < F_END && !s->out.oom && !s->lab.oom)
+	/* a block of the first kernel family is a thousand services, each
+	 * two requests: fewer bytes per call keep the loop's turns short
+	 * (but never none before the end, which would end the body) */
+	s->reads = 0;
+	while (
+	    s->fam < F_END && !s->out.oom && !s->lab.oom &&
+	    (!s->out.len || (s->out.len < max && s->reads < XL_SCRAPE_READS)))
 		step(s);
 	if (s->out.oom || s->lab.oom)
 		return -1;

@@ -376,6 +376,51 @@ static void test_scrape_reload_midway(void **state)
 	fixture_free(&f);
 }
 
+/* No call reads more than a slice of services from the kernel, however
+ * large the reader's buffer, and no call returns nothing before the end:
+ * here 300 services the kernel does not hold, so no counters at all. */
+static void test_scrape_reads_in_slices(void **state)
+{
+	struct fixture f;
+	struct xl_metrics_scrape *s;
+	char *text = malloc(1 << 16), *buf = malloc(1 << 20);
+	size_t len = 0, calls = 0, total = 0;
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(buf);
+	len += (size_t)sprintf(text, "virtual_services = (\n");
+	for (int i = 0; i < 300; i++)
+		len +=
+		    (size_t)sprintf(text + len,
+				    "%s{ name = \"s%d\"; vip = \"10.1.0.1\"; "
+				    "port = %d; real_servers = ( { address "
+				    "= \"10.2.0.1\"; } ); }\n",
+				    i ? "," : "", i, 1000 + i);
+	sprintf(text + len, ");\n");
+	fixture_init(&f);
+	xl_health_free(f.h);
+	xl_config_free(f.cfg);
+	f.cfg = ct_load(text);
+	f.h = xl_health_new(f.loop, NULL, NULL, NULL);
+	assert_int_equal(xl_health_configure(f.h, f.cfg), 0);
+	f.src.health = f.h;
+	f.src.kernel = f.cfg; /* fake_get: only "web", which is not here */
+	s = xl_metrics_scrape_new(&f.src);
+	while ((n = xl_metrics_scrape_read(s, buf, 1 << 20)) > 0) {
+		calls++;
+		total += (size_t)n;
+	}
+	assert_int_equal(n, 0);
+	assert_true(calls >= 3); /* 300 services, 128 a call */
+	assert_true(total > 300 * 60);
+	xl_metrics_scrape_free(s);
+	free(text);
+	free(buf);
+	fixture_free(&f);
+}
+
 static void test_count_run(void **state)
 {
 	struct xl_metrics_counters c = {0};
@@ -405,6 +450,7 @@ int main(void)
 	    cmocka_unit_test(test_scrape_values),
 	    cmocka_unit_test(test_scrape_families),
 	    cmocka_unit_test(test_scrape_reload_midway),
+	    cmocka_unit_test(test_scrape_reads_in_slices),
 	    cmocka_unit_test(test_count_run),
 	};
 
