@@ -536,6 +536,7 @@ static void test_info_records_results(void **state)
 	assert_int_equal(in.results[XL_CHECK_DOWN], 1);
 	assert_string_equal(in.last_reason, "socket: no fds");
 	fx.script[0] = "U";
+	fx.pos[0] = 0; /* the new script from its start, not past its end */
 	RUN_UNTIL(starts_of(0) == 4 && fx.running == 0, 2.0);
 	assert_int_equal(xl_health_info(fx.h, 0, 0, &in), 0);
 	assert_int_equal(in.last_status, XL_CHECK_UP);
