@@ -152,6 +152,8 @@ struct xl_config {
 	bool owns_all;
 	enum xl_on_stop on_stop;
 	double resync_interval;
+	/* the summary of servers down, progress of long runs; 0: never */
+	double log_down_interval, log_progress_interval;
 	double drain_timeout;
 	size_t max_services; /* more is an error (a runaway generator) */
 	struct xl_check_config check; /* global default */

@@ -184,6 +184,8 @@ static int config_defaults(struct xl_config *c)
 	c->on_stop = XL_ON_STOP_KEEP;
 	c->owns_all = false;
 	c->resync_interval = 30;
+	c->log_down_interval = 300;
+	c->log_progress_interval = 5;
 	c->max_services = XL_MAX_SERVICES_DEFAULT;
 	c->drain_timeout = 60;
 	return cfg_check_defaults(&c->check);

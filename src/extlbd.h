@@ -54,13 +54,20 @@ struct xl_daemon {
 	size_t resync_pos;    /* next service of want a rolling resync reads */
 	struct xl_keys hkeys; /* services health changed, not yet applied */
 	struct xl_kset kset;  /* ipvs_timeouts, ipvs_sysctls in the kernel */
-	struct xl_metrics *metrics;	     /* metrics_listen, when set */
+	struct xl_metrics *metrics; /* metrics_listen, when set */
+	/* during a reload's run: the snapshot it replaces, whose names the
+	 * log lines of what it removes still use */
+	const struct xl_config *cfg_prev;
 	struct xl_metrics_counters counters; /* what metrics count */
+	struct xl_metrics_source msrc;	     /* what a scrape reads */
 };
 
 /* extlbd.c: the retry timer armed, if it is not yet. */
 void xl_daemon_retry_later(struct xl_daemon *d);
 
+/* apply.c: the name of the service svc names, for log lines (sync.h's
+ * xl_sync_name_fn; arg: the daemon). */
+const char *xl_daemon_svc_name(void *arg, const struct xl_service *svc);
 /* apply.c: the desired table rebuilt whole and the kernel brought to it
  * (start-up, resync, and whenever a narrower run cannot be made). */
 int xl_daemon_sync_full(struct xl_daemon *d, const char *why, bool quiet);

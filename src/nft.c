@@ -147,7 +147,8 @@ static void log_lacking(const struct xl_config *c, bool snat,
 		return;
 	if (count > 1)
 		snprintf(more, sizeof(more), " (and %zu more)", count - 1);
-	xl_err("nftables: the kernel lacks %s: %s of service %s%s is not in "
+	xl_err("nftables: the kernel lacks %s: %s of virtual service \"%s\"%s "
+	       "is not in "
 	       "force (IPVS serves %s without it)",
 	       feature, snat ? "snat" : "allowed_sources", first, more,
 	       count > 1 ? "them" : "it");
