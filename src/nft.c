@@ -204,7 +204,7 @@ static void log_plan(const char *why, const struct xl_nft_plan *p)
 
 	names[0] = '\0';
 	for (size_t i = 0; i < shown && o < sizeof(names); i++)
-		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s\"%s\"",
 				      i ? ", " : ": ", p->named[i]);
 	xl_info("nftables: %s: 1 transaction, %zu commands, %zu service%s "
 		"(%zu elements added, %zu deleted)%s%s",

@@ -61,7 +61,7 @@ xl_check "snat = true: the service's element in masq4" \
 xl_assert_eq "extlbd set net.ipv4.vs.conntrack" 1 "$(cat /proc/sys/net/ipv4/vs/conntrack)"
 xl_assert_eq "and said so" 1 "$(xl_log_since "$mark" | grep -c 'reload: ipvs_sysctls.conntrack 0 -> 1')"
 xl_assert_eq "one transaction, for service far" 1 \
-    "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, .* 1 service .*: far')"
+    "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, .* 1 service .*: "far"')"
 answers=$(for i in 1 2 3 4 5; do xl_http_get client "$VIP" 8000 /cgi-bin/addr || echo FAIL; done |
     sort | uniq -c | awk '{ print $1 "x" $2 }')
 xl_assert_eq "every request answered; the backend sees the host's address" "5x$HOST" "$answers"

@@ -53,7 +53,7 @@ xl_extlbd_reload
 xl_wait_for -t 30 sh -c "nft list set inet extlb src4 | grep -q '8000 . 10.10.0.0/24'"
 xl_assert_eq "widened: the outside client gets in" backend1 "$(get client2 8000)"
 xl_assert_eq "the reload: one transaction, one service" 1 \
-    "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, 2 commands, 1 service (1 elements added, 1 deleted): web')"
+    "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, 2 commands, 1 service (1 elements added, 1 deleted): "web"')"
 xl_assert_eq "its commands are web's elements" 2 \
     "$(xl_log_since "$mark" | grep 'nftables: reload: | ' | grep -c "element inet extlb src4 { $VIP . tcp . 8000 . ")"
 xl_assert_eq "and nothing else" 0 \
