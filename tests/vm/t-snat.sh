@@ -104,7 +104,7 @@ else
     mark=$(xl_log_lines)
     xl_check "extlbd starts without masquerade" xl_extlbd_start /tmp/t.conf
     xl_assert_eq "the error names the feature and the service" 1 \
-        "$(xl_log_since "$mark" | grep -c 'nftables: the kernel lacks masquerade (nft_masq): snat of service far is not in force')"
+        "$(xl_log_since "$mark" | grep -c 'nftables: the kernel lacks masquerade (nft_masq): snat of virtual service "far" is not in force')"
     xl_check "allowed_sources is in force all the same" \
         sh -c "nft list set inet extlb guard4 | grep -q '$VIP . tcp . 8000'"
     xl_assert_eq "no snat part in the table" 1 \
