@@ -47,7 +47,11 @@ xl_check "the endpoint is logged" grep -q 'metrics: serving http://127.0.0.1:947
 
 xl_assert_eq "30 requests through the VIP" 30 \
     "$(xl_requests 30 client "$VIP" 8000 | grep -c '^backend[12]$')"
-sleep 1
+# the kernel sums its per-CPU counters every 2 s (the estimator): wait for the 30, then one
+# more round so that nothing moves between the scrape and ipvsadm
+xl_check "the kernel counts 30 connections" xl_wait_for -t 10 sh -c \
+    "ipvsadm -Ln --stats --exact -t $VIP:8000 | awk '\$1 == \"TCP\" { exit \$3 != 30 }'"
+sleep 2.5
 scrape http://127.0.0.1:9475/metrics >/run/scrape
 xl_check "scraped" [ -s /run/scrape ]
 stats=$(ipvsadm -Ln --stats --exact -t "$VIP:8000" | awk '$1 == "TCP" { print $3, $4, $5, $6, $7 }')
