@@ -476,7 +476,7 @@ ssize_t xl_metrics_scrape_read(struct xl_metrics_scrape *s, char *buf,
 		s->out.len -= s->off;
 		s->off = 0;
 	}
-	/* a block of the first kernel family is a thousand services, each
+	/* a block of the first kernel family is hundreds of services, each
 	 * two requests: fewer bytes per call keep the loop's turns short
 	 * (but never none before the end, which would end the body) */
 	s->reads = 0;
