@@ -1,5 +1,5 @@
 # shellcheck shell=dash
-# Guest side of bench/metrics-run.sh: 10,000 services x 10 real servers (check "none", so
+# Guest side of bench/metrics-run.sh (ARG: N): N services x 10 real servers (check "none", so
 # the loop's own work is the scrape's) plus one service "probe" whose 10.20.0.5:80 is checked
 # every 0.1 s. Measured: a whole scrape (seconds, bytes, lines); how late the probe's checks
 # ran while scrapes were in flight, from their count against what 0.1 s asks; and a reload
@@ -12,21 +12,16 @@ now() { awk '{ print $1 }' /proc/uptime; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 xl_topology_nat 192.168.10.100 1 >/dev/null
 ip link set lo up
-awk -v n="$N" 'BEGIN {
-    print "global: { metrics_listen = \"127.0.0.1:9475\"; check = { type = \"none\"; }; };"
-    print "virtual_services = ("
-    print "  { name = \"probe\"; vip = \"192.168.10.100\"; port = 8000;"
-    print "    check = { type = \"tcp\"; interval = 0.1; timeout = 0.05; };"
-    print "    real_servers = ( { address = \"10.20.0.5\"; port = 80; } ); },"
-    for (i = 0; i < n; i++) {
-        printf "  { name = \"s%d\"; vip = \"10.100.%d.%d\"; port = 80;\n", i, int(i / 250), i % 250 + 1
-        printf "    real_servers = ( "
-        for (j = 0; j < 10; j++)
-            printf "{ address = \"10.200.%d.%d\"; port = %d; }%s", int(i / 250), i % 250 + 1, 8080 + j, j < 9 ? ", " : ""
-        printf " ); }%s\n", i < n - 1 ? "," : ""
-    }
-    print ");"
-}' >/run/m.conf
+# the N services: bench/gen-configs.sh's table (host side), as include_dir files
+cat >/run/m.conf <<EOF
+global: { metrics_listen = "127.0.0.1:9475"; check = { type = "none"; };
+          include_dir = "/test/bulk.d"; };
+virtual_services = (
+  { name = "probe"; vip = "192.168.10.100"; port = 8000;
+    check = { type = "tcp"; interval = 0.1; timeout = 0.05; };
+    real_servers = ( { address = "10.20.0.5"; port = 80; } ); }
+);
+EOF
 t0=$(now)
 xl_extlbd_start /run/m.conf || { echo "BENCH start failed"; exit 1; }
 echo "BENCH start-up $(secs "$t0" "$(now)") s"

@@ -6,8 +6,12 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$repo/build}"
+n="${2:-10000}"
 log="$repo/.vm/logs/metrics-bench.log"
+data="$(mktemp -d /tmp/metrics-bench.XXXXXX)"
+trap 'rm -rf "$data"' EXIT
+"$repo/bench/gen-configs.sh" -s "$n" "$n" "$data" >/dev/null
 XL_VM_QUIET=1 "$repo/scripts/vm-run" --timeout 1200 --mem 2048 \
-    --bin "$build/extlbd" --log "$log" \
-    "$repo/bench/metrics-guest.sh" "${2:-10000}" >/dev/null || true
+    --bin "$build/extlbd" --log "$log" --add "$data/extlb-$n.d:/test/bulk.d" \
+    "$repo/bench/metrics-guest.sh" "$n" >/dev/null || true
 grep -E '^(BENCH|ok|not ok|# |[0-9]+ passed)' "$log"
