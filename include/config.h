@@ -153,6 +153,8 @@ struct xl_config {
 	bool owns_all;
 	enum xl_on_stop on_stop;
 	double resync_interval;
+	/* the summary of servers down, progress of long runs; 0: never */
+	double log_down_interval, log_progress_interval;
 	double drain_timeout;
 	size_t max_services; /* more is an error (a runaway generator) */
 	struct xl_check_config check; /* global default */
@@ -167,6 +169,10 @@ struct xl_config {
 	char *control_socket;
 	char *control_group;
 	gid_t control_gid;
+	/* metrics_listen as written (NULL: no endpoint), and parsed */
+	char *metrics_listen;
+	uint16_t metrics_af, metrics_port;
+	union xl_inaddr metrics_addr;
 
 	struct xl_vs_config *vs;
 	size_t nvs;

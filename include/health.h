@@ -95,6 +95,13 @@ enum xl_health_quorum {
 };
 enum xl_health_quorum xl_health_quorum(const struct xl_health *h, size_t vs);
 
+/*
+ * One warning naming the servers that are down (checked and failing, not
+ * those still unknown): the first cap by label, then "and N more"; nothing
+ * when none is.  The periodic summary (down_summary_interval).
+ */
+void xl_health_log_down(const struct xl_health *h, size_t cap);
+
 /* Counts for logs and benchmarks. */
 struct xl_health_stats {
 	size_t servers, up, down;

@@ -185,6 +185,8 @@ static int config_defaults(struct xl_config *c)
 	c->on_stop = XL_ON_STOP_KEEP;
 	c->owns_all = false;
 	c->resync_interval = 30;
+	c->log_down_interval = 300;
+	c->log_progress_interval = 5;
 	c->max_services = XL_MAX_SERVICES_DEFAULT;
 	c->drain_timeout = 60;
 	if (!(c->control_socket = strdup(XL_CONTROL_SOCKET_DEFAULT)))
@@ -365,6 +367,7 @@ void xl_config_free(struct xl_config *c)
 	free(c->vip_interface);
 	free(c->control_socket);
 	free(c->control_group);
+	free(c->metrics_listen);
 	for (size_t i = 0; i < c->nfiles; i++)
 		cfg_shared_drop(c->files[i]);
 	free(c->files);

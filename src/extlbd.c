@@ -147,7 +147,12 @@ static void reload(struct xl_daemon *d)
 	xl_daemon_heap_steps(false);
 	/* a new snapshot is allocated before the old one is freed: another
 	 * address means it was put in force */
+	d->counters.reloads_failed += d->cfg == before;
 	if (d->cfg != before) {
+		d->counters.reloads_ok++;
+		d->counters.generation++;
+		d->counters.last_reload_ok = t;
+		xl_metrics_follow(&d->metrics, d->loop, &d->msrc);
 		d->read_at = t;
 		if (d->drain.n && !ev_is_active(&d->drain_tw))
 			ev_timer_again(d->loop, &d->drain_tw);
@@ -206,6 +211,12 @@ static int start(struct xl_daemon *d)
 		xl_err("start-up: out of memory");
 		return -1;
 	}
+	xl_sync_set_names(d->sync, xl_daemon_svc_name, d);
+	d->msrc = (struct xl_metrics_source){.cfg = &d->cfg,
+					     .health = d->health,
+					     .kops = &xl_ipvs_kernel_ops,
+					     .kernel = d->ipvs,
+					     .counters = &d->counters};
 	d->want = (struct xl_desired){.cfg = d->cfg,
 				      .is_up = health_up,
 				      .up_arg = d->health,
@@ -327,6 +338,9 @@ static int run(struct xl_daemon *d)
 	xl_daemon_heap_steps(false);
 	arm_resync(d);
 	incwatch_follow(d);
+	d->counters.generation = 1;
+	d->counters.last_reload_ok = d->read_at;
+	xl_metrics_follow(&d->metrics, d->loop, &d->msrc);
 	if (xl_daemon_resync_slices(d) > 1)
 		xl_info("resync: the table is read back in %zu steps of up to "
 			"%d services over each resync_interval (%.0f s)",
@@ -371,6 +385,7 @@ int main(int argc, char **argv)
 		unlink(d.pidfile);
 out:
 	xl_daemon_ctl_close(&d);
+	xl_metrics_stop(d.metrics);
 	xl_incwatch_stop(d.incwatch);
 	xl_drain_free(&d.drain);
 	xl_desired_free(&d.want);

@@ -19,6 +19,7 @@
 #include "incwatch.h"
 #include "ipvs.h"
 #include "kset.h"
+#include "metrics.h"
 #include "nft.h"
 #include "sync.h"
 #include "vipif.h"
@@ -65,6 +66,12 @@ struct xl_daemon {
 	struct xl_kset kset;  /* ipvs_timeouts, ipvs_sysctls in the kernel */
 	struct xl_ctl *ctl;   /* the control socket (ctl_cmds.c) */
 	struct xl_reload_report *report; /* set while a control reload runs */
+	struct xl_metrics *metrics; /* metrics_listen, when set */
+	/* during a reload's run: the snapshot it replaces, whose names the
+	 * log lines of what it removes still use */
+	const struct xl_config *cfg_prev;
+	struct xl_metrics_counters counters; /* what metrics count */
+	struct xl_metrics_source msrc;	     /* what a scrape reads */
 };
 
 /* extlbd.c: the retry timer armed, if it is not yet. */
@@ -78,6 +85,9 @@ int xl_daemon_ctl_open(struct xl_daemon *d);
 void xl_daemon_ctl_follow(struct xl_daemon *d);
 void xl_daemon_ctl_close(struct xl_daemon *d);
 
+/* apply.c: the name of the service svc names, for log lines (sync.h's
+ * xl_sync_name_fn; arg: the daemon). */
+const char *xl_daemon_svc_name(void *arg, const struct xl_service *svc);
 /* apply.c: the desired table rebuilt whole and the kernel brought to it
  * (start-up, resync, and whenever a narrower run cannot be made). */
 int xl_daemon_sync_full(struct xl_daemon *d, const char *why, bool quiet);

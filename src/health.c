@@ -20,6 +20,7 @@
 #include "health.h"
 #include "health_impl.h"
 #include "log.h"
+#include "op.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -107,6 +108,8 @@ struct xl_health {
 
 	uint64_t rng;
 	unsigned long started, done, errors;
+	unsigned configures; /* 1 until the first reload */
+	ev_timer summary;    /* servers down, every log_down_interval */
 	bool err_logged;
 	ev_tstamp err_last;
 	unsigned long err_quiet;
@@ -124,6 +127,8 @@ static const struct xl_health_probe_ops real_ops = {
     .start = xl_probe_start,
     .cancel = xl_probe_cancel,
 };
+
+static void summary_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -170,11 +175,10 @@ static int srv_ident_cmp(const void *key, const void *elem)
 static const char *srv_label(const struct hc_server *s, char *buf, size_t len)
 {
 	const struct xl_vs_config *vs = &s->h->cfg->vs[s->g->v];
-	char d[XL_ADDRSTR_MAX + 8], v[XL_ADDRSTR_MAX + 16];
+	char who[XL_LABEL_MAX];
 
-	snprintf(buf, len, "real server %s of \"%s\" (%s)",
-		 xl_dest_format(&s->id, d, sizeof(d)), vs->name,
-		 xl_service_format(&vs->svc, v, sizeof(v)));
+	snprintf(buf, len, "real server %s",
+		 xl_label_server(vs->name, &vs->svc, &s->id, who, sizeof(who)));
 	return buf;
 }
 
@@ -208,14 +212,14 @@ static void vs_touch(struct xl_health *h, size_t v)
 static void quorum_log(struct xl_health *h, size_t v, bool ok)
 {
 	const struct xl_vs_config *vs = &h->cfg->vs[v];
-	char sv[XL_ADDRSTR_MAX + 16], sorry[XL_ADDRSTR_MAX + 48] = "";
+	char sv[XL_LABEL_MAX], sorry[XL_ADDRSTR_MAX + 48] = "";
 	unsigned long long live = h->vss[v]->live;
 
-	xl_service_format(&vs->svc, sv, sizeof(sv));
+	xl_label_service(vs->name, &vs->svc, sv, sizeof(sv));
 	if (ok) {
-		xl_info("virtual service \"%s\" (%s) regained its quorum: "
-			"live weight %llu >= %u",
-			vs->name, sv, live, vs->quorum);
+		xl_info("virtual service %s regained its quorum: live weight "
+			"%llu >= %u",
+			sv, live, vs->quorum);
 		return;
 	}
 	if (vs->has_sorry) {
@@ -225,9 +229,8 @@ static void quorum_log(struct xl_health *h, size_t v, bool ok)
 			 ", sorry server %s takes the traffic",
 			 xl_dest_format(&vs->sorry, d, sizeof(d)));
 	}
-	xl_warn("virtual service \"%s\" (%s) lost its quorum: live weight "
-		"%llu < %u%s",
-		vs->name, sv, live, vs->quorum, sorry);
+	xl_warn("virtual service %s lost its quorum: live weight %llu < %u%s",
+		sv, live, vs->quorum, sorry);
 }
 
 /*
@@ -277,7 +280,7 @@ static void srv_set_state(struct hc_server *s, bool up, const char *why)
 	struct xl_health *h = s->h;
 	struct hc_vs *q = s->g;
 	uint64_t w = s->id.weight > 0 ? (uint64_t)s->id.weight : 0;
-	char who[3 * XL_ADDRSTR_MAX + 64];
+	char who[XL_LABEL_MAX + 16];
 
 	s->up = up;
 	q->live = up ? q->live + w : q->live - w;
@@ -319,6 +322,15 @@ static void srv_success(struct hc_server *s)
 		    in_a_row(why, sizeof(why), s->ok, "successful check"));
 }
 
+static void srv_never_up(struct hc_server *s, const struct xl_check_result *r)
+{
+	char who[XL_LABEL_MAX + 16];
+
+	xl_warn("%s is down: %s (since %s)", srv_label(s, who, sizeof(who)),
+		r->reason[0] ? r->reason : "check failed",
+		s->h->configures > 1 ? "it was added" : "start-up");
+}
+
 static void srv_failure(struct hc_server *s, const struct xl_check_result *r)
 {
 	uint32_t fall = s->cfg->fall ? s->cfg->fall : 1;
@@ -329,6 +341,10 @@ static void srv_failure(struct hc_server *s, const struct xl_check_result *r)
 	s->ok = 0;
 	srv_settle(s);
 	if (!s->up) {
+		/* never up since it was configured: it has no change of
+		 * state to log, but the reason it is out is news, once */
+		if (!s->failed)
+			srv_never_up(s, r);
 		s->failed = true;
 		return;
 	}
@@ -350,7 +366,7 @@ static void srv_error(struct hc_server *s, const struct xl_check_result *r)
 {
 	struct xl_health *h = s->h;
 	ev_tstamp now = ev_now(h->loop);
-	char who[3 * XL_ADDRSTR_MAX + 64], more[64] = "";
+	char who[XL_LABEL_MAX + 16], more[64] = "";
 
 	h->errors++;
 	if (h->err_logged && now - h->err_last < ERROR_LOG_GAP) {
@@ -498,6 +514,8 @@ struct xl_health *xl_health_new(struct ev_loop *loop, struct xl_checker *ck,
 	h->ops = real_ops;
 	h->rng = ((uint64_t)(ev_time() * 1e6) ^ (uintptr_t)h) | 1;
 	ev_prepare_init(&h->notify, notify_cb);
+	ev_init(&h->summary, summary_cb);
+	h->summary.data = h;
 	return h;
 }
 
@@ -527,6 +545,7 @@ void xl_health_free(struct xl_health *h)
 		group_free(h->vss[v]);
 	}
 	ev_prepare_stop(h->loop, &h->notify);
+	ev_timer_stop(h->loop, &h->summary);
 	free(h->vss);
 	free(h->dirty);
 	free(h);
@@ -829,6 +848,29 @@ static bool commit_servers(struct xl_health *h, const struct xl_config *cfg,
 	return changed;
 }
 
+#define DOWN_NAMED 10 /* servers the summary names; the rest counted */
+
+static void summary_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	xl_health_log_down(w->data, DOWN_NAMED);
+}
+
+/* The summary of servers down follows log_down_interval. */
+static void summary_follow(struct xl_health *h)
+{
+	double secs = h->cfg->log_down_interval;
+
+	if (secs == h->summary.repeat && ev_is_active(&h->summary))
+		return;
+	ev_timer_stop(h->loop, &h->summary);
+	if (secs > 0) {
+		ev_timer_set(&h->summary, secs, secs);
+		ev_timer_start(h->loop, &h->summary);
+	}
+}
+
 int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 {
 	struct hc_vs **old = h->vss;
@@ -851,6 +893,8 @@ int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 	h->dirty = pl.dirty;
 	h->ndirty = 0;
 	h->cfg = cfg;
+	h->configures++;
+	summary_follow(h);
 	/* quorum may move with any change of a service: weights, quorum,
 	 * servers; a kept service carries its pending changes over */
 	for (size_t v = 0; v < cfg->nvs; v++) {
@@ -885,7 +929,7 @@ static struct hc_server *srv_at(const struct xl_health *h, size_t vs, size_t rs)
 void xl_health_trust(struct xl_health *h, size_t vs, size_t rs)
 {
 	struct hc_server *s = srv_at(h, vs, rs);
-	char who[3 * XL_ADDRSTR_MAX + 64];
+	char who[XL_LABEL_MAX + 16];
 
 	if (!s)
 		return;
@@ -970,4 +1014,38 @@ void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st)
 	st->probes_started = h->started;
 	st->probes_done = h->done;
 	st->probe_errors = h->errors;
+}
+
+void xl_health_log_down(const struct xl_health *h, size_t cap)
+{
+	char who[XL_LABEL_MAX], line[4096] = "";
+	size_t down = 0, named = 0, len = 0;
+
+	for (size_t v = 0; v < h->nvs; v++)
+		for (size_t r = 0; r < h->vss[v]->n; r++) {
+			const struct hc_server *s = h->vss[v]->srv[r];
+			const struct xl_vs_config *vs = &h->cfg->vs[v];
+			int n;
+
+			if (s->up || !s->settled || down++ >= cap)
+				continue;
+			n = snprintf(line + len, sizeof(line) - len, "%s%s",
+				     named ? ", " : "",
+				     xl_label_server(vs->name, &vs->svc, &s->id,
+						     who, sizeof(who)));
+			if (n > 0 && (size_t)n < sizeof(line) - len) {
+				len += (size_t)n;
+				named++;
+			} else {
+				line[len] = '\0';
+				cap = named; /* full: the others are counted */
+			}
+		}
+	if (!down)
+		return;
+	if (named < down)
+		snprintf(line + len, sizeof(line) - len, " and %zu more",
+			 down - named);
+	xl_warn("health: %zu of %zu real servers down: %s", down, h->nsrv,
+		line);
 }

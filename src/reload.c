@@ -191,6 +191,7 @@ void xl_daemon_reload(struct xl_daemon *d)
 	d->cfg = cfg;
 	if (d->report)
 		d->report->applied = true;
+	d->cfg_prev = old;
 	xl_daemon_kset_apply(d, "reload");
 	xl_nft_reload(d->nft, cfg); /* only its difference, one transaction */
 	if (xl_desired_reload(&d->want, cfg, &k) < 0)
@@ -198,6 +199,7 @@ void xl_daemon_reload(struct xl_daemon *d)
 	else
 		xl_daemon_sync_keys(d, "reload", false, &k, 0);
 	xl_keys_free(&k);
+	d->cfg_prev = NULL;
 	/* nothing points into it any more; freed after the kernel has the
 	 * change, which so comes sooner (so is the new files' parse) */
 	xl_config_free(old);
