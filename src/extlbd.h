@@ -66,7 +66,7 @@ struct xl_daemon {
 	struct xl_kset kset;  /* ipvs_timeouts, ipvs_sysctls in the kernel */
 	struct xl_ctl *ctl;   /* the control socket (ctl_cmds.c) */
 	struct xl_reload_report *report; /* set while a control reload runs */
-	struct xl_metrics *metrics; /* metrics_listen, when set */
+	struct xl_metrics *metrics;	 /* metrics_listen, when set */
 	/* during a reload's run: the snapshot it replaces, whose names the
 	 * log lines of what it removes still use */
 	const struct xl_config *cfg_prev;
