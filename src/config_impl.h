@@ -116,6 +116,7 @@ enum {
 	G_ANNOUNCE,
 	G_SNAT,
 	G_SNAT_ADDRESS,
+	G_STATE_DIR,
 	G_NKEYS
 };
 

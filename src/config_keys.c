@@ -258,6 +258,7 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_ANNOUNCE] = "announce",
     [G_SNAT] = "snat",
     [G_SNAT_ADDRESS] = "snat_address",
+    [G_STATE_DIR] = "state_dir",
 };
 
 const char *const cfg_vs_keys[VS_NKEYS] = {
