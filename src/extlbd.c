@@ -149,6 +149,8 @@ static void reload(struct xl_daemon *d)
 	 * address means it was put in force */
 	if (d->cfg != before) {
 		d->read_at = t;
+		d->generation++;
+		xl_daemon_maint_reloaded(d);
 		if (d->drain.n && !ev_is_active(&d->drain_tw))
 			ev_timer_again(d->loop, &d->drain_tw);
 		arm_resync(d);
@@ -177,6 +179,10 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		reload(d);
 		return;
 	}
+	if (w->signum == SIGUSR1 || w->signum == SIGUSR2) {
+		xl_daemon_dump(d, w->signum == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+		return;
+	}
 	xl_info("%s: stopping", strsignal(w->signum));
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -201,7 +207,9 @@ static int start(struct xl_daemon *d)
 	d->want = (struct xl_desired){.cfg = d->cfg,
 				      .is_up = health_up,
 				      .up_arg = d->health,
-				      .drain = &d->drain};
+				      .drain = &d->drain,
+				      .maint = &d->maint};
+	xl_daemon_maint_load(d); /* before the first table is built */
 	xl_daemon_kset_apply(d, "start-up"); /* before the first packet */
 	return xl_daemon_adopt(d);
 }
@@ -235,7 +243,8 @@ static void usage(FILE *f)
 		"  -p, --pid-file FILE     write the process id to FILE\n"
 		"  -v, --version           print the version and exit\n"
 		"  -h, --help              this text\n\n"
-		"Signals: HUP reloads the configuration; TERM and INT stop.\n",
+		"Signals: HUP reloads the configuration; USR1 (or USR2) "
+		"writes the status\nto the log; TERM and INT stop.\n",
 		XL_DEFAULT_CONF);
 }
 
@@ -308,6 +317,9 @@ static int run(struct xl_daemon *d)
 	watch_signal(d, &d->sighup, SIGHUP);
 	watch_signal(d, &d->sigterm, SIGTERM);
 	watch_signal(d, &d->sigint, SIGINT);
+	watch_signal(d, &d->sigusr1, SIGUSR1);
+	watch_signal(d, &d->sigusr2, SIGUSR2);
+	signal(SIGPIPE, SIG_IGN); /* a peer gone is an error, not an end */
 	ev_init(&d->resync, on_resync);
 	ev_init(&d->health_tw, on_health_apply);
 	ev_init(&d->drain_tw, on_drain);
@@ -333,7 +345,7 @@ static int run(struct xl_daemon *d)
 int main(int argc, char **argv)
 {
 	struct options o = {.conf = XL_DEFAULT_CONF};
-	struct xl_daemon d = {0};
+	struct xl_daemon d = {.generation = 1};
 	int rc = 1;
 
 	if (parse_args(argc, argv, &o) < 0)
@@ -362,6 +374,8 @@ int main(int argc, char **argv)
 	if (d.pidfile)
 		unlink(d.pidfile);
 out:
+	xl_daemon_dump_stop(&d);
+	xl_maint_free(&d.maint);
 	xl_incwatch_stop(d.incwatch);
 	xl_drain_free(&d.drain);
 	xl_desired_free(&d.want);

@@ -18,6 +18,7 @@
 #include "incwatch.h"
 #include "ipvs.h"
 #include "kset.h"
+#include "maint.h"
 #include "nft.h"
 #include "sync.h"
 #include "vipif.h"
@@ -50,9 +51,13 @@ struct xl_daemon {
 	ev_timer retry;	    /* refused ops, or a sync that could not run */
 	struct xl_drain drain;
 	struct xl_desired want; /* configuration + health + drains */
-	size_t resync_pos;    /* next service of want a rolling resync reads */
-	struct xl_keys hkeys; /* services health changed, not yet applied */
-	struct xl_kset kset;  /* ipvs_timeouts, ipvs_sysctls in the kernel */
+	size_t resync_pos;     /* next service of want a rolling resync reads */
+	struct xl_keys hkeys;  /* services health changed, not yet applied */
+	struct xl_kset kset;   /* ipvs_timeouts, ipvs_sysctls in the kernel */
+	uint64_t generation;   /* of d->cfg: 1 at start, +1 per reload */
+	struct xl_maint maint; /* servers disabled by the operator */
+	ev_signal sigusr1, sigusr2;
+	struct xl_status_dump *dump; /* a SIGUSR1 dump under way */
 };
 
 /* extlbd.c: the retry timer armed, if it is not yet. */
@@ -100,5 +105,16 @@ void xl_daemon_reload(struct xl_daemon *d);
 int xl_daemon_adopt(struct xl_daemon *d);
 /* handover.c: at stop, what on_stop says is left in the kernel. */
 void xl_daemon_release(struct xl_daemon *d);
+
+/* maint_ctl.c: the maintenance flags read from the state file (start-up)
+ * and, at start and after a reload, the flags that name no configured
+ * server listed. */
+void xl_daemon_maint_load(struct xl_daemon *d);
+void xl_daemon_maint_reloaded(struct xl_daemon *d);
+
+/* status_daemon.c: the status written to the log a few services per
+ * loop iteration (SIGUSR1, SIGUSR2); why names the signal. */
+void xl_daemon_dump(struct xl_daemon *d, const char *why);
+void xl_daemon_dump_stop(struct xl_daemon *d);
 
 #endif
