@@ -122,7 +122,7 @@ int xl_maint_parse_server(const char *s, uint16_t *af, union xl_inaddr *addr,
 			  int *port, char *err, size_t errlen)
 {
 	char host[XL_ADDRSTR_MAX];
-	const char *p = NULL, *colon = strrchr(s, ':');
+	const char *p = NULL, *colon = strrchr(s, ':'), *given = s;
 	size_t hl;
 	char *end;
 	long v;
@@ -160,7 +160,7 @@ bad:
 	snprintf(err, errlen,
 		 "\"%s\" is not ADDRESS[:PORT] (10.0.0.1:80, "
 		 "[2001:db8::1]:80, or the address alone)",
-		 s[-1] == '[' ? s - 1 : s);
+		 given);
 	return -1;
 }
 
