@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum xl_on_stop { XL_ON_STOP_KEEP, XL_ON_STOP_REMOVE };
 /* When a service's VIP is on vip_interface: always, or while it has
@@ -166,6 +167,10 @@ struct xl_config {
 	bool snat;
 	uint16_t snat_af;
 	union xl_inaddr snat_addr;
+	/* the control socket: "" none; control_group NULL: root alone */
+	char *control_socket;
+	char *control_group;
+	gid_t control_gid;
 
 	struct xl_vs_config *vs;
 	size_t nvs;

@@ -24,6 +24,13 @@ static int sync_done(struct xl_daemon *d, const char *why, bool quiet, int rc,
 		xl_daemon_retry_later(d);
 	if (rc < 0)
 		return rc;
+	if (d->report) { /* a control client waits for the sum */
+		for (size_t i = 0; i < XL_OP_KINDS; i++)
+			d->report->run.count[i] += r->count[i];
+		d->report->run.nops += r->nops;
+		d->report->run.failed += r->failed;
+		d->report->run.ms += r->ms;
+	}
 	if (!quiet || r->nops)
 		xl_sync_log_result(why, r);
 	return 0;

@@ -13,6 +13,7 @@
 #endif
 
 #include "config_impl.h"
+#include "ctl.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -186,6 +187,8 @@ static int config_defaults(struct xl_config *c)
 	c->resync_interval = 30;
 	c->max_services = XL_MAX_SERVICES_DEFAULT;
 	c->drain_timeout = 60;
+	if (!(c->control_socket = strdup(XL_CONTROL_SOCKET_DEFAULT)))
+		return -1;
 	return cfg_check_defaults(&c->check);
 }
 
@@ -386,6 +389,8 @@ void xl_config_free(struct xl_config *c)
 	cfg_check_free(&c->check);
 	free(c->include_dir);
 	free(c->vip_interface);
+	free(c->control_socket);
+	free(c->control_group);
 	free(c->state_dir);
 	for (size_t i = 0; i < c->nfiles; i++)
 		cfg_shared_drop(c->files[i]);

@@ -123,6 +123,7 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 	if (cfg_get_enum(ld, g.s[G_ANNOUNCE], cfg_announces, &v) == 1)
 		c->announce = v;
 	cfg_global_nft(ld, &g);
+	cfg_global_ctl(ld, &g);
 	/* a watch with nothing to watch is a mistake worth naming */
 	if (c->watch_include_dir && !g.s[G_INCLUDE_DIR])
 		cfg_err(ld, g.s[G_WATCH_INCLUDE_DIR],

@@ -154,9 +154,17 @@ static void reload(struct xl_daemon *d)
 		if (d->drain.n && !ev_is_active(&d->drain_tw))
 			ev_timer_again(d->loop, &d->drain_tw);
 		arm_resync(d);
+		xl_daemon_ctl_follow(d);
 	}
 	/* also after a refused file: the directory may exist by now */
 	incwatch_follow(d);
+}
+
+void xl_daemon_reload_report(struct xl_daemon *d, struct xl_reload_report *rep)
+{
+	d->report = rep;
+	reload(d);
+	d->report = NULL;
 }
 
 /* A change in include_dir is a reload, as SIGHUP makes one. */
@@ -177,10 +185,6 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	if (w->signum == SIGHUP) {
 		xl_info("SIGHUP: reloading %s", d->conf_path);
 		reload(d);
-		return;
-	}
-	if (w->signum == SIGUSR1 || w->signum == SIGUSR2) {
-		xl_daemon_dump(d, w->signum == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
 		return;
 	}
 	xl_info("%s: stopping", strsignal(w->signum));
@@ -317,15 +321,13 @@ static int run(struct xl_daemon *d)
 	watch_signal(d, &d->sighup, SIGHUP);
 	watch_signal(d, &d->sigterm, SIGTERM);
 	watch_signal(d, &d->sigint, SIGINT);
-	watch_signal(d, &d->sigusr1, SIGUSR1);
-	watch_signal(d, &d->sigusr2, SIGUSR2);
-	signal(SIGPIPE, SIG_IGN); /* a peer gone is an error, not an end */
+	xl_daemon_habit_signals(d);
 	ev_init(&d->resync, on_resync);
 	ev_init(&d->health_tw, on_health_apply);
 	ev_init(&d->drain_tw, on_drain);
 	ev_init(&d->retry, on_retry);
 	d->drain_tw.repeat = 1.;
-	if (start(d) < 0)
+	if (xl_daemon_ctl_open(d) < 0 || start(d) < 0)
 		return -1;
 	xl_config_drop_parsed(d->cfg); /* not before the kernel has the table */
 	xl_daemon_heap_steps(false);
@@ -357,7 +359,7 @@ int main(int argc, char **argv)
 	if (!(d.cfg = xl_daemon_load(o.conf)))
 		return 1;
 	if (o.check) {
-		xl_daemon_print_check(o.conf, d.cfg);
+		xl_daemon_print_check(stdout, stderr, o.conf, d.cfg);
 		xl_config_free(d.cfg);
 		return 0;
 	}
@@ -374,6 +376,7 @@ int main(int argc, char **argv)
 	if (d.pidfile)
 		unlink(d.pidfile);
 out:
+	xl_daemon_ctl_close(&d);
 	xl_daemon_dump_stop(&d);
 	xl_maint_free(&d.maint);
 	xl_incwatch_stop(d.incwatch);

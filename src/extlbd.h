@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "ctl.h"
 #include "desired.h"
 #include "drain.h"
 #include "health.h"
@@ -26,6 +27,15 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+
+/* What one reload did, for the control client that asked for it. */
+struct xl_reload_report {
+	bool applied;		   /* the new configuration is in force */
+	struct xl_errors errors;   /* why not: "file:line: message" each */
+	struct xl_errors refused;  /* include_dir refusals (applied anyway) */
+	struct xl_sync_result run; /* the kernel runs that followed, summed */
+};
 
 #define XL_OPS_LOGGED 200    /* above this many ops, each is logged at debug */
 #define XL_RESYNC_SLICE 1000 /* services read back per resync step, at most */
@@ -51,9 +61,11 @@ struct xl_daemon {
 	ev_timer retry;	    /* refused ops, or a sync that could not run */
 	struct xl_drain drain;
 	struct xl_desired want; /* configuration + health + drains */
-	size_t resync_pos;     /* next service of want a rolling resync reads */
-	struct xl_keys hkeys;  /* services health changed, not yet applied */
-	struct xl_kset kset;   /* ipvs_timeouts, ipvs_sysctls in the kernel */
+	size_t resync_pos;    /* next service of want a rolling resync reads */
+	struct xl_keys hkeys; /* services health changed, not yet applied */
+	struct xl_kset kset;  /* ipvs_timeouts, ipvs_sysctls in the kernel */
+	struct xl_ctl *ctl;   /* the control socket (ctl_cmds.c) */
+	struct xl_reload_report *report; /* set while a control reload runs */
 	uint64_t generation;   /* of d->cfg: 1 at start, +1 per reload */
 	struct xl_maint maint; /* servers disabled by the operator */
 	ev_signal sigusr1, sigusr2;
@@ -62,6 +74,14 @@ struct xl_daemon {
 
 /* extlbd.c: the retry timer armed, if it is not yet. */
 void xl_daemon_retry_later(struct xl_daemon *d);
+/* extlbd.c: a reload as SIGHUP makes it, what it did kept in rep. */
+void xl_daemon_reload_report(struct xl_daemon *d, struct xl_reload_report *rep);
+
+/* ctl_cmds.c: the control socket opened as d->cfg says (0, or -1 logged),
+ * moved after a reload that changed it, closed at stop. */
+int xl_daemon_ctl_open(struct xl_daemon *d);
+void xl_daemon_ctl_follow(struct xl_daemon *d);
+void xl_daemon_ctl_close(struct xl_daemon *d);
 
 /* apply.c: the desired table rebuilt whole and the kernel brought to it
  * (start-up, resync, and whenever a narrower run cannot be made). */
@@ -92,8 +112,10 @@ void xl_daemon_heap_steps(bool large);
 /* reload.c: the configuration read for start-up, every error printed on
  * stderr; NULL when it is invalid. */
 struct xl_config *xl_daemon_load(const char *path);
-/* reload.c: -t: what a check of the configuration prints. */
-void xl_daemon_print_check(const char *path, const struct xl_config *c);
+/* reload.c: -t: what a check of the configuration prints (the refused
+ * on err, the rest on out); the control socket's check-config too. */
+void xl_daemon_print_check(FILE *out, FILE *err, const char *path,
+			   const struct xl_config *c);
 /* reload.c: include_dir files refused, logged as warnings. */
 void xl_daemon_log_refused(const struct xl_config *c);
 /* reload.c: d->conf_path read again and, when valid, put in force. */
@@ -115,6 +137,10 @@ void xl_daemon_maint_reloaded(struct xl_daemon *d);
 /* status_daemon.c: the status written to the log a few services per
  * loop iteration (SIGUSR1, SIGUSR2); why names the signal. */
 void xl_daemon_dump(struct xl_daemon *d, const char *why);
+/* status_daemon.c: the signals keepalived's users send by habit: SIGUSR1
+ * and SIGUSR2 dump the status; SIGPIPE is ignored (a client gone is an
+ * error on its socket, not the end of the daemon). */
+void xl_daemon_habit_signals(struct xl_daemon *d);
 void xl_daemon_dump_stop(struct xl_daemon *d);
 
 #endif

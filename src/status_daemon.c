@@ -14,6 +14,7 @@
 #include "status.h"
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,4 +180,23 @@ void xl_daemon_dump_stop(struct xl_daemon *d)
 {
 	if (d->dump)
 		dump_end(d->dump);
+}
+
+static void on_habit(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct xl_daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	xl_daemon_dump(d, w->signum == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+}
+
+void xl_daemon_habit_signals(struct xl_daemon *d)
+{
+	ev_signal_init(&d->sigusr1, on_habit, SIGUSR1);
+	ev_signal_init(&d->sigusr2, on_habit, SIGUSR2);
+	d->sigusr1.data = d->sigusr2.data = d;
+	ev_signal_start(d->loop, &d->sigusr1);
+	ev_signal_start(d->loop, &d->sigusr2);
+	signal(SIGPIPE, SIG_IGN);
 }
