@@ -183,13 +183,13 @@ static int cmd_not_implemented(struct xl_daemon *d, struct json_object *req,
 
 /* The commands: one entry each.  read_only: control_group may run it. */
 static const struct xl_ctl_cmd cmds[] = {
-    {"ping", true, cmd_ping},
-    {"status", true, cmd_not_implemented},
-    {"disable", false, cmd_not_implemented},
-    {"enable", false, cmd_not_implemented},
-    {"reload", false, cmd_reload},
+    {"ping", true, cmd_ping, NULL},
+    {"status", true, cmd_not_implemented, NULL},
+    {"disable", false, cmd_not_implemented, NULL},
+    {"enable", false, cmd_not_implemented, NULL},
+    {"reload", false, cmd_reload, NULL},
     /* parsing the whole file is a reload's cost: root's to ask for */
-    {"check-config", false, cmd_check_config},
+    {"check-config", false, cmd_check_config, NULL},
 };
 
 static int listen_as_configured(struct xl_daemon *d, bool say)
