@@ -83,12 +83,14 @@ if $has_ctl; then
     extlbctl -j status >/tmp/status.json
     # every server the kernel holds, with its weight, as status -j says
     kernel=$(ipvsadm -Ln | awk '$1 == "->" && $2 ~ /^[0-9]/ { print $2, $4 }' | sort)
-    json=$(tr ',' '\n' </tmp/status.json | grep -E '"server"|"effective_weight"' |
-        sed -n 's/.*"server":"\([^"]*\)".*/\1/p; s/.*"effective_weight":\([0-9]*\).*/W \1/p' |
-        awk '$1 == "W" { print srv, $2; next } { srv = $1 }' | sort)
+    json=$(awk -F'"' '/"server": / { srv = $4 }
+        /"effective_weight": / { gsub(/[^0-9]/, "", $3); print srv, $3 }' /tmp/status.json | sort)
     xl_assert_eq "status -j effective weights are ipvsadm -Ln's" "$kernel" "$json"
-    xl_check "status -j: the down server is not in the kernel" \
-        grep -q '"server":"10.20.0.7:81","address":"10.20.0.7","port":81,"forwarding":"nat","health":"down","maintenance":false,"weight":1,"in_kernel":false' /tmp/status.json
+    xl_assert_eq "status -j: the down server is down, not in the kernel" "health down
+in_kernel false" "$(awk -F'"' '/"server": / { srv = $4 }
+        srv == "10.20.0.7:81" && /"health": / { print "health", $4 }
+        srv == "10.20.0.7:81" && /"in_kernel": / { gsub(/[^a-z]/, "", $3); print "in_kernel", $3 }' \
+        /tmp/status.json)"
     extlbctl status dns >/dev/null
     xl_assert_eq "extlbctl status dns exits 0: all up there" 0 "$?"
 else
@@ -105,7 +107,7 @@ if $has_ctl; then
     [ "$busy" = "$other" ] && other=10.20.0.6:80
     msg=$(extlbctl disable web "$busy")
     xl_assert_eq "disable says what it did" \
-        "$busy of web: disabled, draining 1 connection" "$msg"
+        "disable: $busy of web: disabled, draining 1 connection" "$msg"
     xl_assert_eq "disabled: weight 0 in the kernel, still listed" \
         "$busy 0" "$(weights | grep "^$busy ")"
     name=backend1
@@ -115,7 +117,7 @@ $name
 $name" "$(xl_requests 3 client "$VIP" 8000)"
     wait "$h"
     xl_check "the held connection finished through the drain" grep -q '^backend' /tmp/held.out
-    xl_assert_eq "disabling again succeeds and says so" "$busy of web: disabled already" \
+    xl_assert_eq "disabling again succeeds and says so" "disable: $busy of web: disabled already" \
         "$(extlbctl disable web "$busy")"
     xl_check "the state file holds the flag, mode 0600" sh -c \
         "grep -q '\"server\": \"$busy\"' $state/maintenance.json && [ \"\$(stat -c %a $state/maintenance.json)\" = 600 ]"
@@ -128,7 +130,7 @@ $name" "$(xl_requests 3 client "$VIP" 8000)"
     xl_check "the flag survives a restart" xl_wait_for -t 30 sh -c \
         "ipvsadm -Ln -t $VIP:8000 | grep -E -q '$busy +Masq +0 '"
     xl_check "unknown server refused" sh -c "! extlbctl disable web 10.20.0.99:80"
-    xl_check "ambiguous address refused" sh -c \
+    xl_check "an address no server has is refused, saying so" sh -c \
         "extlbctl disable web 10.20.0.77 2>&1 | grep -q 'has no real server'"
     msg=$(extlbctl enable web "$busy")
     xl_check "enable restores the weight" xl_wait_for -t 10 sh -c \
