@@ -355,8 +355,8 @@ fail:
 	return NULL;
 }
 
-/* The directory of path exists (made 0700 when missing) and is fsync'd:
- * its fd, or -1 with err. */
+/* The directory of path, made when missing (0700; its missing parents
+ * 0755, as a fresh system may lack /var/lib): its fd, or -1 with err. */
 static int open_dir(const char *path, char *err, size_t errlen)
 {
 	char dir[4096];
@@ -365,6 +365,15 @@ static int open_dir(const char *path, char *err, size_t errlen)
 
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
 		 slash && slash != path ? path : "/");
+	for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "state_dir: %s: %s", dir,
+				 strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "state_dir %s: %s", dir, strerror(errno));
 		return -1;

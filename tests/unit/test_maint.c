@@ -263,7 +263,7 @@ static void test_down_and_disabled_stays_visible(void **state)
 
 static void test_state_file_round_trip(void **state)
 {
-	char *dir = tmpdir(), *sub = join(dir, "state"),
+	char *dir = tmpdir(), *sub = join(dir, "var/lib/state"),
 	     *path = join(sub, XL_MAINT_FILE), err[512];
 	struct xl_maint m = {0}, back = {0};
 	struct xl_dest a = dest("10.20.0.5", 80), b = dest("2001:db8::5", 443);
@@ -272,7 +272,7 @@ static void test_state_file_round_trip(void **state)
 	(void)state;
 	assert_int_equal(xl_maint_set(&m, "web", &a, true), 1);
 	assert_int_equal(xl_maint_set(&m, "gone", &b, true), 1);
-	/* the directory is made, 0700 */
+	/* the directory is made, 0700, and its missing parents */
 	assert_int_equal(xl_maint_save(&m, path, err, sizeof(err)), 0);
 	assert_int_equal(stat(sub, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
