@@ -83,11 +83,11 @@ if $has_ctl; then
     extlbctl -j status >/tmp/status.json
     # every server the kernel holds, with its weight, as status -j says
     kernel=$(ipvsadm -Ln | awk '$1 == "->" && $2 ~ /^[0-9]/ { print $2, $4 }' | sort)
-    json=$(awk -F'"' '/"server": / { srv = $4 }
+    json=$(awk -F'"' '/"name": / { srv = "" } /"server": / { srv = $4 }
         /"effective_weight": / { gsub(/[^0-9]/, "", $3); print srv, $3 }' /tmp/status.json | sort)
     xl_assert_eq "status -j effective weights are ipvsadm -Ln's" "$kernel" "$json"
     xl_assert_eq "status -j: the down server is down, not in the kernel" "health down
-in_kernel false" "$(awk -F'"' '/"server": / { srv = $4 }
+in_kernel false" "$(awk -F'"' '/"name": / { srv = "" } /"server": / { srv = $4 }
         srv == "10.20.0.7:81" && /"health": / { print "health", $4 }
         srv == "10.20.0.7:81" && /"in_kernel": / { gsub(/[^a-z]/, "", $3); print "in_kernel", $3 }' \
         /tmp/status.json)"
@@ -172,6 +172,34 @@ xl_check "extlbd starts with a corrupt state file" xl_extlbd_start "$conf"
 xl_check "the corrupt file is named" grep -q \
     "maintenance: $state/maintenance.json: not JSON" "$XL_EXTLBD_LOG"
 xl_check "and left as it was" grep -q '^{"disabled":\[$' "$state/maintenance.json"
+xl_extlbd_stop TERM
+
+# ---- a dump of 2,000 services takes many loop iterations: a second signal is refused ---------
+big=/tmp/big.conf
+{
+    echo 'global: { check = { type = "none"; }; state_dir = "/tmp/state"; };'
+    echo 'virtual_services = ('
+    i=0
+    while [ $i -lt 2000 ]; do
+        [ $i -gt 0 ] && echo ','
+        echo "{ name = \"s$i\"; vip = \"192.168.$((i / 250 + 20)).$((i % 250 + 1))\"; port = 80;"
+        echo "  real_servers = ( { address = \"10.20.0.5\"; port = 80; } ); }"
+        i=$((i + 1))
+    done
+    echo ');'
+} >"$big"
+xl_check "extlbd starts with 2,000 services" xl_extlbd_start "$big"
+mark=$(xl_log_lines)
+kill -USR1 "$XL_EXTLBD_PID"
+# the second once the first has begun (two at once may be one signal)
+until tail -n +$((mark + 1)) "$XL_EXTLBD_LOG" | grep -q 'writing the status'; do :; done
+kill -USR1 "$XL_EXTLBD_PID"
+xl_check "the dump of 2,000 services ends" xl_wait_for -t 60 sh -c \
+    "tail -n +$((mark + 1)) $XL_EXTLBD_LOG | grep -q 'status dump done'"
+xl_check "a second SIGUSR1 during a dump is told so and starts nothing" sh -c \
+    "tail -n +$((mark + 1)) $XL_EXTLBD_LOG | grep -q 'SIGUSR1: a status dump (SIGUSR1) is under way already; not starting another'"
+xl_assert_eq "one dump, every service in it" "1 2000" \
+    "$(xl_log_since "$mark" | grep -c 'status dump done') $(xl_log_since "$mark" | grep -c 'status: TCP ')"
 xl_extlbd_stop TERM
 xl_assert_eq "extlbd stops cleanly" 0 "$XL_EXTLBD_STATUS"
 xl_summary
