@@ -11,6 +11,7 @@
  */
 #include "status.h"
 
+#include "check_types.h"
 #include "util.h"
 
 #include <errno.h>
@@ -141,10 +142,12 @@ static const char *const result_words[] = {
 };
 
 static json_object *check_obj(const struct xl_status_job *j,
+			      const struct xl_check_config *ck,
 			      const struct xl_health_info *hi)
 {
 	json_object *o = json_object_new_object();
 
+	add(o, "type", json_object_new_string(xl_check_type_name(ck->type)));
 	add(o, "running", json_object_new_boolean(hi->busy));
 	if (!hi->checked)
 		return o;
@@ -189,7 +192,7 @@ static json_object *server_obj(struct xl_status_job *j, size_t v, size_t r,
 	kernel_fields(o, k, d);
 	add(o, "consecutive_ok", json_object_new_int64(hi.ok));
 	add(o, "consecutive_fail", json_object_new_int64(hi.fail));
-	add(o, "check", check_obj(j, &hi));
+	add(o, "check", check_obj(j, xl_rs_check(vs, r), &hi));
 	return o;
 }
 

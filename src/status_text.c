@@ -147,6 +147,10 @@ static void print_check(FILE *f, json_object *s)
 	int64_t run =
 	    ok ? num(s, "consecutive_ok") : num(s, "consecutive_fail");
 
+	if (!strcmp(str(c, "type", ""), "none")) {
+		fputs("no check (check type \"none\")", f);
+		return;
+	}
 	if (!has(c, "result")) {
 		fprintf(f, "%s",
 			json_object_get_boolean(get(c, "running"))

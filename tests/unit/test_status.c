@@ -36,7 +36,7 @@ static const char conf[] =
     "                   { address = \"10.20.0.7\"; port = 80; } );\n"
     "}, {\n"
     "  name = \"dns\"; vip = \"2001:db8::53\"; port = 53; protocol = \"udp\";\n"
-    "  forward = \"dr\";\n"
+    "  forward = \"dr\"; check = { type = \"none\"; };\n"
     "  real_servers = ( { address = \"2001:db8::1\"; port = 53; } );\n"
     "} );\n";
 
@@ -316,6 +316,7 @@ static void test_reply(void **state)
 	assert_int_equal(i_at(o, "services.0.servers.0.consecutive_ok"), 5);
 	assert_string_equal(s_at(o, "services.0.servers.0.check.result"),
 			    "success");
+	assert_string_equal(s_at(o, "services.0.servers.0.check.type"), "tcp");
 	assert_string_equal(s_at(o, "services.0.servers.0.check.at"),
 			    "2027-01-15T07:59:57Z");
 	assert_true(json_object_get_double(
@@ -359,6 +360,7 @@ static void test_reply(void **state)
 	assert_string_equal(s_at(o, "services.1.forwarding"), "dr");
 	assert_string_equal(s_at(o, "services.1.servers.0.server"),
 			    "[2001:db8::1]:53");
+	assert_string_equal(s_at(o, "services.1.servers.0.check.type"), "none");
 	assert_int_equal(i_at(o, "services.1.stats.conns"), 101);
 	json_object_put(o);
 	fx_free(f);
@@ -502,7 +504,9 @@ static void test_table(void **state)
 	    "  "
 	    "-         sorry     standby\n",
 	    "\nUDP  [2001:db8::53]:53 wlc  \"dns\"  quorum ok  101  7 0 0\n",
-	    "  -> [2001:db8::1]:53              Route   1      1",
+	    "  -> [2001:db8::1]:53              Route   1      1      0        "
+	    "  "
+	    "0         up        no check (check type \"none\")\n",
 	};
 
 	(void)state;
@@ -510,8 +514,10 @@ static void test_table(void **state)
 	xl_status_print(fp, o);
 	assert_int_equal(fclose(fp), 0);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (!strstr(text, want[i]))
-			fail_msg("the table lacks \"%s\":\n%s", want[i], text);
+		if (!strstr(text, want[i])) {
+			fputs(text, stderr);
+			fail_msg("the table lacks \"%s\"", want[i]);
+		}
 	free(text);
 	json_object_put(o);
 	fx_free(f);
