@@ -48,6 +48,7 @@ struct client {
 	ev_timer timer;
 	char *in;
 	size_t inlen, incap;
+	size_t scanned; /* of in, bytes known to hold no newline */
 	char *out;
 	size_t outlen, outpos;
 	bool eof;     /* the client sent all it will */
@@ -477,8 +478,12 @@ static int flush(struct client *cl)
  * there is none when it will never come. */
 static char *next_line(struct client *cl, size_t *n)
 {
-	char *nl = cl->inlen ? memchr(cl->in, '\n', cl->inlen) : NULL;
+	/* a request sent a byte at a time is scanned once, not once a byte */
+	char *nl = cl->inlen > cl->scanned ? memchr(cl->in + cl->scanned, '\n',
+						    cl->inlen - cl->scanned)
+					   : NULL;
 
+	cl->scanned = nl ? 0 : cl->inlen;
 	if (nl && (size_t)(nl - cl->in) <= cl->ctl->lim.max_request) {
 		*n = (size_t)(nl - cl->in);
 		return nl;
@@ -740,7 +745,10 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 	}
 	for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+		/* 0755 whatever the umask: clients must reach the socket */
+		if (mkdir(p, 0755) == 0)
+			(void)chmod(p, 0755);
+		else if (errno != EEXIST) {
 			snprintf(err, errlen,
 				 "control_socket: directory %s: %s", p,
 				 strerror(errno));

@@ -92,8 +92,7 @@ static int cmd_reload(struct xl_daemon *d, struct json_object *req,
 	char line[256];
 	int rc = 0;
 
-	(void)req;
-	xl_info("control: reloading %s", d->conf_path);
+	(void)req; /* ctl.c logged who asked */
 	xl_daemon_reload_report(d, &rep);
 	add_str(reply, "file", d->conf_path);
 	json_object_object_add(reply, "applied",

@@ -168,6 +168,8 @@ static char *exchange(int fd, const char *req, double timeout)
 		w = send(fd, req + at, len - at, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break; /* turned away: the reply says why */
 		if (w < 0) {
 			fprintf(stderr, "%s: sending the request: %s\n", prog,
 				strerror(errno));

@@ -5,7 +5,7 @@
  * apply.c the runs that bring the kernel to the desired table; reload.c
  * reads the configuration (at start and at every reload) and puts a new
  * one in force; handover.c takes over what the kernel holds at start and
- * leaves it at stop.
+ * leaves it at stop; ctl_cmds.c answers the control socket's commands.
  */
 #ifndef EXTLB_EXTLBD_H
 #define EXTLB_EXTLBD_H

@@ -42,10 +42,6 @@ if [[ -x /usr/bin/valgrind.bin ]]; then
     fi
 fi
 
-# the control client, where the build has it
-extlbctl=()
-[[ -x "$build/extlbctl" ]] && extlbctl=(--bin "$build/extlbctl")
-
 passed=0 failed=0 results=()
 for t in "$@"; do
     name="$(basename "$t" .sh)"
@@ -53,7 +49,7 @@ for t in "$@"; do
     echo "=== VM test $name"
     "$repo/scripts/vm-run" --timeout 900 --log "$log" \
         --bin "$build/extlbd" \
-        "${extlbctl[@]}" \
+        --bin "$build/extlbctl" \
         --add "$repo/etc/extlb.conf:/etc/extlb.conf" \
         --add "$repo/tests/vm/conf:/test/conf" \
         --add "$repo/systemd/extlbd.service.in:/test/extlbd.service.in" \
