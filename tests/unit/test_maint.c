@@ -370,7 +370,15 @@ static void test_refusals(void **state)
 	assert_int_equal(symlink(path, link), 0);
 	expect_refused(link, "link.json");
 	free(link);
-	/* the directory writable by others: neither read nor written */
+	/* the directory someone else's, or writable by others: neither
+	 * read nor written */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dir, 1000, 1000), 0);
+		expect_refused(path, "owned by uid 1000, not root");
+		assert_int_equal(xl_maint_save(&m, path, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "owned by uid 1000"));
+		assert_int_equal(chown(dir, 0, 0), 0);
+	}
 	assert_int_equal(chmod(dir, 0777), 0);
 	expect_refused(path, "writable by others");
 	assert_int_equal(xl_maint_save(&m, path, err, sizeof(err)), -1);
