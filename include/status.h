@@ -32,6 +32,8 @@ struct xl_status_job;
 /* Services a step builds when the caller has no better idea: about a
  * millisecond of the loop at two kernel requests per service. */
 #define XL_STATUS_SLICE 32
+/* ... and a step ends after this many seconds whatever its budget */
+#define XL_STATUS_STEP_SECS 0.005
 
 /* service: a name, or NULL for all; NULL with err ("no service named
  * ...").  The daemon's state (src/status_daemon.c). */
@@ -39,9 +41,10 @@ struct xl_status_job *xl_status_start(struct xl_daemon *d, const char *service,
 				      char *err, size_t errlen);
 
 /*
- * Builds the next `budget` services, appending their JSON text; 1 while
- * more remain, 0 when the reply is complete, -1 with err when it cannot
- * go on (the configuration was reloaded between two steps).
+ * Builds the next `budget` services (fewer when XL_STATUS_STEP_SECS have
+ * passed), appending their JSON text; 1 while more remain, 0 when the
+ * reply is complete, -1 with err when it cannot go on (the configuration
+ * was reloaded between two steps).
  */
 int xl_status_step(struct xl_status_job *j, size_t budget, char *err,
 		   size_t errlen);
