@@ -143,6 +143,8 @@ struct xl_errors {
 	size_t n, cap;
 };
 
+#define XL_STATE_DIR_DEFAULT "/var/lib/extlbd"
+
 #define XL_MAX_SERVICES_DEFAULT 65536
 #define XL_MAX_SERVICES_LIMIT 1000000
 
@@ -160,7 +162,9 @@ struct xl_config {
 	struct xl_check_config check; /* global default */
 	struct xl_kset_config kset;   /* ipvs_timeouts, ipvs_sysctls */
 	char *vip_interface;	      /* NULL: VIPs are not put anywhere */
-	enum xl_announce announce;    /* global default */
+	/* where extlbd keeps what must outlive it (maintenance flags) */
+	char *state_dir;	   /* XL_STATE_DIR_DEFAULT unless set */
+	enum xl_announce announce; /* global default */
 	/* global snat and snat_address: the services' defaults */
 	bool snat;
 	uint16_t snat_af;
@@ -247,6 +251,10 @@ void xl_config_drop_parsed(struct xl_config *c);
 /* The service with key's identity, or NULL: O(log n). */
 const struct xl_vs_config *xl_config_find(const struct xl_config *c,
 					  const struct xl_service *key);
+
+/* The service named name, or NULL: O(log n). */
+const struct xl_vs_config *xl_config_find_name(const struct xl_config *c,
+					       const char *name);
 
 /* The IPVS table the configuration asks for, sorted; 0 or -ENOMEM. */
 int xl_config_table(const struct xl_config *c, struct xl_table *out);

@@ -35,10 +35,30 @@ typedef int (*xl_ctl_handler)(struct xl_daemon *d, struct json_object *req,
 			      struct json_object *reply, char *err,
 			      size_t errlen);
 
+/*
+ * A command whose reply grows with the table (status at 10,000 services)
+ * is built over several loop iterations instead: start makes a job from
+ * the request (NULL with err), step builds a slice of it (1: more to do,
+ * 0: done, -1 with err: it cannot go on), text is then the whole reply,
+ * one JSON line with its "\n" and its own "ok", sent as it is.  While a
+ * job runs, its client's further requests wait, and so does the server's
+ * look at the socket: a client that closed is found when its reply is
+ * written (a half-closed one still wants it), and its job freed then, or
+ * when the server stops.
+ */
+struct xl_ctl_job_ops {
+	void *(*start)(struct xl_daemon *d, struct json_object *req, char *err,
+		       size_t errlen);
+	int (*step)(void *job, char *err, size_t errlen);
+	const char *(*text)(void *job, size_t *len);
+	void (*free)(void *job);
+};
+
 struct xl_ctl_cmd {
 	const char *name;
 	bool read_only; /* control_group's members may run it */
 	xl_ctl_handler handler;
+	const struct xl_ctl_job_ops *job; /* instead of handler, when set */
 };
 
 /* What a peer may do: found from its credentials at accept. */

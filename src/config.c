@@ -205,15 +205,19 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-const struct xl_vs_config *xl_config_find(const struct xl_config *c,
-					  const struct xl_service *key)
+/* Bisection of the services in `order` (by_id or by_name), which cmp
+ * sorts as it compares key with a service. */
+static const struct xl_vs_config *
+bisect(const struct xl_config *c, const size_t *order,
+       int (*cmp)(const void *key, const struct xl_vs_config *vs),
+       const void *key)
 {
-	size_t lo = 0, hi = c->by_id ? c->nvs : 0;
+	size_t lo = 0, hi = c && order ? c->nvs : 0;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct xl_vs_config *vs = &c->vs[c->by_id[mid]];
-		int r = xl_service_cmp(key, &vs->svc);
+		const struct xl_vs_config *vs = &c->vs[order[mid]];
+		int r = cmp(key, vs);
 
 		if (!r)
 			return vs;
@@ -223,6 +227,28 @@ const struct xl_vs_config *xl_config_find(const struct xl_config *c,
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+static int id_cmp(const void *key, const struct xl_vs_config *vs)
+{
+	return xl_service_cmp(key, &vs->svc);
+}
+
+static int name_cmp(const void *key, const struct xl_vs_config *vs)
+{
+	return strcmp(key, vs->name);
+}
+
+const struct xl_vs_config *xl_config_find(const struct xl_config *c,
+					  const struct xl_service *key)
+{
+	return bisect(c, c->by_id, id_cmp, key);
+}
+
+const struct xl_vs_config *xl_config_find_name(const struct xl_config *c,
+					       const char *name)
+{
+	return bisect(c, c ? c->by_name : NULL, name_cmp, name);
 }
 
 /* c off its prev's list of followers, and its prev cleared. */
@@ -368,6 +394,7 @@ void xl_config_free(struct xl_config *c)
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->metrics_listen);
+	free(c->state_dir);
 	for (size_t i = 0; i < c->nfiles; i++)
 		cfg_shared_drop(c->files[i]);
 	free(c->files);

@@ -97,6 +97,22 @@ static void global_metrics_listen(struct loader *ld, const config_setting_t *s)
 		cfg_oom(ld);
 }
 
+/* An absolute path: a relative one would depend on where extlbd was
+ * started, and the state must be found again after a restart. */
+static void global_state_dir(struct loader *ld, const config_setting_t *s)
+{
+	const char *v = XL_STATE_DIR_DEFAULT;
+
+	if (s && cfg_get_str(ld, s, &v) != 1)
+		return;
+	if (v[0] != '/') {
+		cfg_err(ld, s, "state_dir: \"%s\" is not an absolute path", v);
+		return;
+	}
+	if (!(ld->c->state_dir = strdup(v)))
+		cfg_oom(ld);
+}
+
 static void global_parse(struct loader *ld, const config_setting_t *grp)
 {
 	struct xl_config *c = ld->c;
@@ -125,6 +141,7 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 		     &c->log_down_interval);
 	cfg_get_secs(ld, g.s[G_LOG_PROGRESS_INTERVAL], false, 0, SECS_MAX,
 		     &c->log_progress_interval);
+	global_state_dir(ld, g.s[G_STATE_DIR]);
 	if (cfg_get_enum(ld, g.s[G_ANNOUNCE], cfg_announces, &v) == 1)
 		c->announce = v;
 	cfg_global_nft(ld, &g);

@@ -263,6 +263,7 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_SNAT_ADDRESS] = "snat_address",
     [G_CONTROL_SOCKET] = "control_socket",
     [G_CONTROL_GROUP] = "control_group",
+    [G_STATE_DIR] = "state_dir",
 };
 
 const char *const cfg_vs_keys[VS_NKEYS] = {

@@ -53,6 +53,9 @@ struct client {
 	size_t outlen, outpos;
 	bool eof;     /* the client sent all it will */
 	bool closing; /* close once out is written */
+	void *job;    /* a reply being built in slices, and its ops */
+	const struct xl_ctl_job_ops *jops;
+	ev_timer jtw; /* the job's next slice, on the next iteration */
 };
 
 struct xl_ctl {
@@ -156,6 +159,9 @@ static void client_close(struct client *cl)
 	ev_io_stop(c->loop, &cl->rio);
 	ev_io_stop(c->loop, &cl->wio);
 	ev_timer_stop(c->loop, &cl->timer);
+	ev_timer_stop(c->loop, &cl->jtw);
+	if (cl->job)
+		cl->jops->free(cl->job);
 	close(cl->fd);
 	if (cl->prev)
 		cl->prev->next = cl->next;
@@ -304,6 +310,46 @@ fail:
 	return NULL;
 }
 
+static void process(struct client *cl);
+
+/* A slice of the client's job; its reply queued once it is done. */
+static void on_job(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *cl = container_of(w, struct client, jtw);
+	char err[1024] = "";
+	const char *text;
+	size_t n = 0;
+	int rc;
+
+	(void)revents;
+	if ((rc = cl->jops->step(cl->job, err, sizeof(err))) > 0)
+		return;
+	ev_timer_stop(loop, w);
+	text = rc ? NULL : cl->jops->text(cl->job, &n);
+	if (rc || !text || !n)
+		reply_error(cl, err[0] ? err : "failed", false);
+	else if (!queue(cl, text, n - 1)) /* queue adds the newline */
+		reply_error(cl, "out of memory", false);
+	cl->jops->free(cl->job);
+	cl->job = NULL;
+	process(cl);
+}
+
+static void start_job(struct client *cl, const struct xl_ctl_job_ops *ops,
+		      struct json_object *req)
+{
+	char err[1024] = "";
+
+	if (!(cl->job = ops->start(cl->ctl->d, req, err, sizeof(err)))) {
+		reply_error(cl, err[0] ? err : "failed", false);
+		return;
+	}
+	cl->jops = ops;
+	/* a short repeat: other watchers run between two slices */
+	ev_timer_init(&cl->jtw, on_job, 0., 0.001);
+	ev_timer_start(cl->ctl->loop, &cl->jtw);
+}
+
 /* The reply to one request line queued. */
 static void handle(struct client *cl, const char *line, size_t n)
 {
@@ -351,6 +397,11 @@ static void handle(struct client *cl, const char *line, size_t n)
 	if (!cmd->read_only)
 		xl_info("control: %s by uid %ld (pid %ld)", cmd->name,
 			(long)cl->uid, (long)cl->pid);
+	if (cmd->job) {
+		start_job(cl, cmd->job, req);
+		json_object_put(req);
+		return;
+	}
 	if (!(reply = json_object_new_object())) {
 		reply_error(cl, "out of memory", false);
 		json_object_put(req);
@@ -463,6 +514,12 @@ static void process(struct client *cl)
 		char *nl;
 		size_t n;
 
+		if (cl->job) { /* on_job comes back when the reply is made */
+			ev_io_stop(c->loop, &cl->rio);
+			ev_io_stop(c->loop, &cl->wio);
+			ev_timer_stop(c->loop, &cl->timer);
+			return;
+		}
 		if (cl->outlen) {
 			int r = flush(cl);
 

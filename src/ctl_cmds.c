@@ -12,6 +12,7 @@
 #include "extlbd.h"
 #include "log.h"
 #include "op.h"
+#include "status.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ static int cmd_ping(struct xl_daemon *d, struct json_object *req,
 	json_object_object_add(reply, "config_read_at",
 			       json_object_new_double(d->read_at));
 	add_int(reply, "virtual_services", (int64_t)d->cfg->nvs);
+	add_int(reply, "generation", (int64_t)d->counters.generation);
 	return 0;
 }
 
@@ -168,27 +170,53 @@ static int cmd_check_config(struct xl_daemon *d, struct json_object *req,
 	return 0;
 }
 
-/* status, disable and enable come with the status model (issue 16). */
-static int cmd_not_implemented(struct xl_daemon *d, struct json_object *req,
-			       struct json_object *reply, char *err,
-			       size_t errlen)
+/* status [SERVICE]: built by status.c's job, XL_STATUS_SLICE services
+ * per loop iteration, so that checks keep their schedule meanwhile. */
+static void *status_start(struct xl_daemon *d, struct json_object *req,
+			  char *err, size_t errlen)
 {
-	(void)d;
-	(void)req;
-	(void)reply;
-	snprintf(err, errlen, "not implemented");
-	return -1;
+	struct json_object *v = NULL;
+
+	if (json_object_object_get_ex(req, "service", &v) &&
+	    !json_object_is_type(v, json_type_string)) {
+		snprintf(err, errlen, "\"service\" must be a string");
+		return NULL;
+	}
+	return xl_status_start(d, v ? json_object_get_string(v) : NULL, err,
+			       errlen);
 }
+
+static int status_step(void *job, char *err, size_t errlen)
+{
+	return xl_status_step(job, XL_STATUS_SLICE, err, errlen);
+}
+
+static const char *status_text(void *job, size_t *len)
+{
+	return xl_status_text(job, len);
+}
+
+static void status_free(void *job)
+{
+	xl_status_free(job);
+}
+
+static const struct xl_ctl_job_ops status_job = {
+    status_start,
+    status_step,
+    status_text,
+    status_free,
+};
 
 /* The commands: one entry each.  read_only: control_group may run it. */
 static const struct xl_ctl_cmd cmds[] = {
-    {"ping", true, cmd_ping},
-    {"status", true, cmd_not_implemented},
-    {"disable", false, cmd_not_implemented},
-    {"enable", false, cmd_not_implemented},
-    {"reload", false, cmd_reload},
+    {"ping", true, cmd_ping, NULL},
+    {"status", true, NULL, &status_job},
+    {"disable", false, xl_ctl_disable, NULL},
+    {"enable", false, xl_ctl_enable, NULL},
+    {"reload", false, cmd_reload, NULL},
     /* parsing the whole file is a reload's cost: root's to ask for */
-    {"check-config", false, cmd_check_config},
+    {"check-config", false, cmd_check_config, NULL},
 };
 
 static int listen_as_configured(struct xl_daemon *d, bool say)

@@ -10,6 +10,7 @@
 #include "autoconf.h"
 
 #include "ctl.h"
+#include "status.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -256,19 +257,6 @@ static void print_ping(struct json_object *r)
 	       str_of(r, "config_file") ?: "?");
 }
 
-/*
- * The place where status is shown as a table.  The status model's
- * renderer (xl_status_print) takes it over; until then the reply is
- * printed as JSON.
- */
-static void print_status(FILE *f, struct json_object *r)
-{
-	fprintf(f, "%s\n",
-		json_object_to_json_string_ext(
-		    r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-			   JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
 static void print_text(const char *cmd, struct json_object *r, bool ok)
 {
 	const char *err = str_of(r, "error");
@@ -289,7 +277,7 @@ static void print_text(const char *cmd, struct json_object *r, bool ok)
 		print_lines(stderr, r, "warnings");
 		print_lines(stdout, r, "output");
 	} else if (!strcmp(cmd, "status")) {
-		print_status(stdout, r);
+		xl_status_print(stdout, r);
 	} else {
 		printf("%s: %s\n", cmd, str_of(r, "message") ?: "done");
 	}

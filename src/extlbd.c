@@ -154,6 +154,7 @@ static void reload(struct xl_daemon *d)
 		d->counters.last_reload_ok = t;
 		xl_metrics_follow(&d->metrics, d->loop, &d->msrc);
 		d->read_at = t;
+		xl_daemon_maint_reloaded(d);
 		if (d->drain.n && !ev_is_active(&d->drain_tw))
 			ev_timer_again(d->loop, &d->drain_tw);
 		arm_resync(d);
@@ -220,7 +221,9 @@ static int start(struct xl_daemon *d)
 	d->want = (struct xl_desired){.cfg = d->cfg,
 				      .is_up = health_up,
 				      .up_arg = d->health,
-				      .drain = &d->drain};
+				      .drain = &d->drain,
+				      .maint = &d->maint};
+	xl_daemon_maint_load(d); /* before the first table is built */
 	xl_daemon_kset_apply(d, "start-up"); /* before the first packet */
 	return xl_daemon_adopt(d);
 }
@@ -254,7 +257,8 @@ static void usage(FILE *f)
 		"  -p, --pid-file FILE     write the process id to FILE\n"
 		"  -v, --version           print the version and exit\n"
 		"  -h, --help              this text\n\n"
-		"Signals: HUP reloads the configuration; TERM and INT stop.\n",
+		"Signals: HUP reloads the configuration; USR1 (or USR2) "
+		"writes the status\nto the log; TERM and INT stop.\n",
 		XL_DEFAULT_CONF);
 }
 
@@ -327,6 +331,7 @@ static int run(struct xl_daemon *d)
 	watch_signal(d, &d->sighup, SIGHUP);
 	watch_signal(d, &d->sigterm, SIGTERM);
 	watch_signal(d, &d->sigint, SIGINT);
+	xl_daemon_habit_signals(d);
 	ev_init(&d->resync, on_resync);
 	ev_init(&d->health_tw, on_health_apply);
 	ev_init(&d->drain_tw, on_drain);
@@ -338,7 +343,6 @@ static int run(struct xl_daemon *d)
 	xl_daemon_heap_steps(false);
 	arm_resync(d);
 	incwatch_follow(d);
-	d->counters.generation = 1;
 	d->counters.last_reload_ok = d->read_at;
 	xl_metrics_follow(&d->metrics, d->loop, &d->msrc);
 	if (xl_daemon_resync_slices(d) > 1)
@@ -355,7 +359,7 @@ static int run(struct xl_daemon *d)
 int main(int argc, char **argv)
 {
 	struct options o = {.conf = XL_DEFAULT_CONF};
-	struct xl_daemon d = {0};
+	struct xl_daemon d = {.counters.generation = 1};
 	int rc = 1;
 
 	if (parse_args(argc, argv, &o) < 0)
@@ -386,6 +390,8 @@ int main(int argc, char **argv)
 out:
 	xl_daemon_ctl_close(&d);
 	xl_metrics_stop(d.metrics);
+	xl_daemon_dump_stop(&d);
+	xl_maint_free(&d.maint);
 	xl_incwatch_stop(d.incwatch);
 	xl_drain_free(&d.drain);
 	xl_desired_free(&d.want);

@@ -20,6 +20,7 @@
 #include "ipvs.h"
 #include "kset.h"
 #include "metrics.h"
+#include "maint.h"
 #include "nft.h"
 #include "sync.h"
 #include "vipif.h"
@@ -72,6 +73,9 @@ struct xl_daemon {
 	const struct xl_config *cfg_prev;
 	struct xl_metrics_counters counters; /* what metrics count */
 	struct xl_metrics_source msrc;	     /* what a scrape reads */
+	struct xl_maint maint; /* servers disabled by the operator */
+	ev_signal sigusr1, sigusr2;
+	struct xl_status_dump *dump; /* a SIGUSR1 dump under way */
 };
 
 /* extlbd.c: the retry timer armed, if it is not yet. */
@@ -132,5 +136,20 @@ void xl_daemon_reload(struct xl_daemon *d);
 int xl_daemon_adopt(struct xl_daemon *d);
 /* handover.c: at stop, what on_stop says is left in the kernel. */
 void xl_daemon_release(struct xl_daemon *d);
+
+/* maint_ctl.c: the maintenance flags read from the state file (start-up)
+ * and, at start and after a reload, the flags that name no configured
+ * server listed. */
+void xl_daemon_maint_load(struct xl_daemon *d);
+void xl_daemon_maint_reloaded(struct xl_daemon *d);
+
+/* status_daemon.c: the status written to the log a few services per
+ * loop iteration (SIGUSR1, SIGUSR2); why names the signal. */
+void xl_daemon_dump(struct xl_daemon *d, const char *why);
+/* status_daemon.c: the signals keepalived's users send by habit: SIGUSR1
+ * and SIGUSR2 dump the status; SIGPIPE is ignored (a client gone is an
+ * error on its socket, not the end of the daemon). */
+void xl_daemon_habit_signals(struct xl_daemon *d);
+void xl_daemon_dump_stop(struct xl_daemon *d);
 
 #endif

@@ -50,8 +50,8 @@ static int h_ok(struct xl_daemon *d, struct json_object *req,
 }
 
 static const struct xl_ctl_cmd cmds[] = {
-    {"status", true, h_echo},
-    {"reload", false, h_ok},
+    {"status", true, h_echo, NULL},
+    {"reload", false, h_ok, NULL},
 };
 
 static struct ev_loop *loop;

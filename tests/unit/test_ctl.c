@@ -111,9 +111,73 @@ static int h_mid(struct xl_daemon *d, struct json_object *req,
 	return 0;
 }
 
+/* A reply built in slices: {"n":N} counts N steps, {"n":-1} fails at
+ * the second step, {"n":0} cannot start. */
+struct slow {
+	int n, done;
+	char text[64];
+};
+static int slow_started, slow_freed, ticks, ticks_at_step[8];
+
+static void *slow_start(struct xl_daemon *d, struct json_object *req, char *err,
+			size_t errlen)
+{
+	struct json_object *v;
+	struct slow *j;
+
+	(void)d;
+	json_object_object_get_ex(req, "n", &v);
+	if (!json_object_get_int(v)) {
+		snprintf(err, errlen, "nothing to do");
+		return NULL;
+	}
+	j = calloc(1, sizeof(*j));
+	assert_non_null(j);
+	j->n = json_object_get_int(v);
+	slow_started++;
+	return j;
+}
+
+static int slow_step(void *job, char *err, size_t errlen)
+{
+	struct slow *j = job;
+
+	if (j->done < 8)
+		ticks_at_step[j->done] = ticks;
+	if (j->n < 0 && j->done++ == 1) {
+		snprintf(err, errlen, "the configuration was reloaded");
+		return -1;
+	}
+	if (j->n < 0)
+		return 1;
+	if (++j->done < j->n)
+		return 1;
+	snprintf(j->text, sizeof(j->text), "{\"ok\":true,\"steps\":%d}\n",
+		 j->done);
+	return 0;
+}
+
+static const char *slow_text(void *job, size_t *len)
+{
+	struct slow *j = job;
+
+	*len = strlen(j->text);
+	return j->text;
+}
+
+static void slow_free(void *job)
+{
+	slow_freed++;
+	free(job);
+}
+
+static const struct xl_ctl_job_ops slow_ops = {slow_start, slow_step, slow_text,
+					       slow_free};
+
 static const struct xl_ctl_cmd cmds[] = {
-    {"ping", true, h_ping}, {"reload", false, h_reload}, {"fail", true, h_fail},
-    {"big", true, h_big},   {"mid", true, h_mid},
+    {"ping", true, h_ping, NULL}, {"reload", false, h_reload, NULL},
+    {"fail", true, h_fail, NULL}, {"big", true, h_big, NULL},
+    {"mid", true, h_mid, NULL},	  {"slow", true, NULL, &slow_ops},
 };
 
 static const struct xl_ctl_limits fast = {
@@ -301,7 +365,7 @@ static void test_ping(void **state)
 	assert_non_null(r = reply_of(fd, 2., NULL));
 	assert_non_null(strstr(error_of(r), "unknown command \"nope\""));
 	assert_non_null(
-	    strstr(error_of(r), "known: ping, reload, fail, big, mid"));
+	    strstr(error_of(r), "known: ping, reload, fail, big, mid, slow"));
 	json_object_put(r);
 	assert_non_null(r = reply_of(fd, 2., NULL));
 	assert_true(ok_of(r));
@@ -371,7 +435,7 @@ static void test_read_only(void **state)
 	(void)state;
 	expect_error(ro, "{\"cmd\":\"reload\"}\n",
 		     "permission denied: reload needs root (control_group "
-		     "may run: ping, fail, big, mid)");
+		     "may run: ping, fail, big, mid, slow)");
 	assert_int_equal(reloads, 0);
 	say(ro, "{\"cmd\":\"ping\"}\n");
 	assert_non_null(r = reply_of(ro, 2., NULL));
@@ -874,10 +938,62 @@ static void test_peer_credentials(void **state)
 			 XL_CTL_DENIED);
 }
 
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	ticks++;
+}
+
+/* A reply in slices: the loop runs other watchers between them, the
+ * client's next request waits for it, a failure is an error reply, and a
+ * client gone ends the job. */
+static void test_job(void **state)
+{
+	int fd = client(XL_CTL_READ_ONLY);
+	struct json_object *r, *v;
+	ev_timer tick;
+
+	(void)state;
+	ticks = slow_started = slow_freed = 0;
+	ev_timer_init(&tick, on_tick, 0., 0.0005);
+	ev_timer_start(fx.loop, &tick);
+	say(fd, "{\"cmd\":\"slow\",\"n\":5}\n{\"cmd\":\"ping\"}\n");
+	assert_non_null(r = reply_of(fd, 5., NULL));
+	assert_true(ok_of(r));
+	assert_true(json_object_object_get_ex(r, "steps", &v));
+	assert_int_equal(json_object_get_int(v), 5);
+	json_object_put(r);
+	for (int i = 1; i < 5; i++)
+		if (ticks_at_step[i] <= ticks_at_step[i - 1])
+			fail_msg(
+			    "no other watcher ran between slices %d and %d",
+			    i - 1, i);
+	assert_non_null(r = reply_of(fd, 2., NULL));
+	assert_true(json_object_object_get_ex(r, "pong", &v));
+	json_object_put(r);
+	expect_error(fd, "{\"cmd\":\"slow\",\"n\":0}\n", "nothing to do");
+	expect_error(fd, "{\"cmd\":\"slow\",\"n\":-1}\n",
+		     "the configuration was reloaded");
+	assert_int_equal(slow_freed, slow_started);
+	/* gone while its reply is being built: a half-closed client still
+	 * waits for it, so the job ends, then the write finds it gone */
+	say(fd, "{\"cmd\":\"slow\",\"n\":20}\n");
+	spin(0.005);
+	assert_int_equal(slow_started, 3);
+	close(fd);
+	spin(0.5);
+	assert_int_equal(xl_ctl_nclients(fx.ctl), 0);
+	assert_int_equal(slow_freed, 3);
+	ev_timer_stop(fx.loop, &tick);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_job, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_denied, setup, teardown),
