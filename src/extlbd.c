@@ -1,5 +1,5 @@
 /*
- * extlbd.c - the daemon: options, lifecycle, signals and timers.
+ * extlbd.c - the daemon: lifecycle, signals and timers.
  *
  * Start-up reads and validates the whole configuration before anything
  * touches the kernel, then dumps what IPVS holds, adopts the services the
@@ -19,8 +19,6 @@
 
 #include <errno.h>
 #include <ev.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -228,96 +226,6 @@ static int start(struct xl_daemon *d)
 	return xl_daemon_adopt(d);
 }
 
-static int write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	if (fd < 0 || write(fd, buf, (size_t)n) != n) {
-		xl_err("pidfile %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return close(fd);
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: extlbd [OPTION]...\n"
-		"Program the kernel's IPVS tables from a configuration file "
-		"and keep them so.\n\n"
-		"  -f, --config-file FILE  configuration (default %s)\n"
-		"  -n, --foreground        do not fork\n"
-		"  -l, --log-console       log to stderr instead of syslog\n"
-		"  -t, --check-config      check the configuration and exit "
-		"(0 valid, 1 not)\n"
-		"  -p, --pid-file FILE     write the process id to FILE\n"
-		"  -v, --version           print the version and exit\n"
-		"  -h, --help              this text\n\n"
-		"Signals: HUP reloads the configuration; USR1 (or USR2) "
-		"writes the status\nto the log; TERM and INT stop.\n",
-		XL_DEFAULT_CONF);
-}
-
-struct options {
-	const char *conf;
-	const char *pidfile;
-	bool foreground, console, check;
-};
-
-static int parse_args(int argc, char **argv, struct options *o)
-{
-	static const struct option lo[] = {
-	    {"config-file", required_argument, NULL, 'f'},
-	    {"foreground", no_argument, NULL, 'n'},
-	    {"log-console", no_argument, NULL, 'l'},
-	    {"check-config", no_argument, NULL, 't'},
-	    {"pid-file", required_argument, NULL, 'p'},
-	    {"version", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "f:nltp:vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			o->conf = optarg;
-			break;
-		case 'n':
-			o->foreground = true;
-			break;
-		case 'l':
-			o->console = true;
-			break;
-		case 't':
-			o->check = true;
-			break;
-		case 'p':
-			o->pidfile = optarg;
-			break;
-		case 'v':
-			printf("extlbd %s\n", PACKAGE_VERSION);
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "extlbd: unexpected argument '%s'\n",
-			argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
 static void watch_signal(struct xl_daemon *d, ev_signal *w, int sig)
 {
 	ev_signal_init(w, on_signal, sig);
@@ -358,11 +266,11 @@ static int run(struct xl_daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.conf = XL_DEFAULT_CONF};
+	struct xl_options o = {.conf = XL_DEFAULT_CONF};
 	struct xl_daemon d = {.counters.generation = 1};
 	int rc = 1;
 
-	if (parse_args(argc, argv, &o) < 0)
+	if (xl_daemon_options(argc, argv, &o) < 0)
 		return 1;
 	d.conf_path = o.conf;
 	d.pidfile = o.pidfile;
@@ -381,7 +289,7 @@ int main(int argc, char **argv)
 		xl_err("daemon: %s", strerror(errno));
 		goto out;
 	}
-	if (d.pidfile && write_pidfile(d.pidfile) < 0)
+	if (d.pidfile && xl_daemon_pidfile(d.pidfile) < 0)
 		goto out;
 	xl_info("extlbd %s starting with %s", PACKAGE_VERSION, o.conf);
 	rc = run(&d) < 0 ? 1 : 0;

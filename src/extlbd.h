@@ -78,6 +78,17 @@ struct xl_daemon {
 	struct xl_status_dump *dump; /* a SIGUSR1 dump under way */
 };
 
+/* options.c: the command line. */
+struct xl_options {
+	const char *conf;
+	const char *pidfile;
+	bool foreground, console, check;
+};
+/* 0, or -1 after the usage on stderr; -v and -h print and exit. */
+int xl_daemon_options(int argc, char **argv, struct xl_options *o);
+/* options.c: the process id written to path; 0 or -1 (logged). */
+int xl_daemon_pidfile(const char *path);
+
 /* extlbd.c: the retry timer armed, if it is not yet. */
 void xl_daemon_retry_later(struct xl_daemon *d);
 /* extlbd.c: a reload as SIGHUP makes it, what it did kept in rep. */
