@@ -42,7 +42,7 @@
 struct xl_nft {
 	struct mnl_socket *nl; /* opened when first needed */
 	uint32_t seq;
-	int sndbuf;
+	int sndbuf, rcvbuf;	  /* as set by buf_fit */
 	struct xl_nft_state have; /* what the table holds, as applied */
 	bool table;		  /* it exists, as far as we know */
 	struct xl_nft_caps caps;
@@ -96,39 +96,39 @@ static struct mnl_socket *sock(struct xl_nft *n)
 		   sizeof(on));
 	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tmo,
 		   sizeof(tmo));
-	n->sndbuf = 0;
+	n->sndbuf = n->rcvbuf = 0;
 	return n->nl = nl;
 }
 
-/* The kernel takes a batch in one message: the send buffer must hold it. */
-static void sndbuf_fit(struct xl_nft *n, size_t len)
+/* A socket buffer (SO_SNDBUF or SO_RCVBUF, with its FORCE twin) made to
+ * hold at least len bytes. */
+static void buf_fit(struct xl_nft *n, int opt, int force, int *cur, size_t len)
 {
 	int fd = mnl_socket_get_fd(n->nl), want;
 
-	if (len + 4096 <= (size_t)n->sndbuf || len > (1u << 30))
+	if (len + 65536 <= (size_t)*cur || len > (1u << 30))
 		return;
-	want = (int)len + 4096;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) &&
-	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want)))
+	want = (int)len + 65536;
+	if (setsockopt(fd, SOL_SOCKET, force, &want, sizeof(want)) &&
+	    setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want)))
 		return;
-	n->sndbuf = want;
+	*cur = want;
 }
 
 /*
- * Reads the kernel's answers to the messages numbered lo..hi-1 until want
- * of them have had theirs (an ack or an error: each message asks for
- * one), or lo's has been an error (in a batch, lo is BEGIN: an error there
- * is the batch's as a whole).  0 when all were acked; the first error's
- * errno (positive) with its message's number in *at; -1 when no answer
- * came (n->err says why).
+ * Reads the kernel's answers to the messages numbered lo..hi-1 until the
+ * one of last (which asked for an ack) has come, or an error for lo when
+ * lo is a batch's BEGIN (the batch refused as a whole).  0 when no error
+ * came; the first error's errno (positive) with its message's number in
+ * *at; -1 when no answer came (n->err says why).
  */
-static int answers(struct xl_nft *n, uint32_t lo, uint32_t hi, size_t want,
+static int answers(struct xl_nft *n, uint32_t lo, uint32_t hi, uint32_t last,
 		   uint32_t *at)
 {
 	char buf[RECV_BUF];
 	int err = 0;
 
-	while (want) {
+	for (;;) {
 		ssize_t len = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
 		const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
 		int left = (int)len;
@@ -153,13 +153,11 @@ static int answers(struct xl_nft *n, uint32_t lo, uint32_t hi, size_t want,
 				err = -e->error;
 				*at = h->nlmsg_seq;
 			}
-			if (e->error && h->nlmsg_seq == lo && hi - lo > 1)
-				return err; /* the batch as a whole */
-			if (want)
-				want--;
+			if (h->nlmsg_seq == last ||
+			    (e->error && h->nlmsg_seq == lo))
+				return err;
 		}
 	}
-	return err;
 }
 
 /* Sends b; 0, or -1 with the first error in n->err: the object it
@@ -177,12 +175,14 @@ static int talk(struct xl_nft *n, struct nft_batch *b)
 	n->seq = b->seq;
 	if (!sock(n))
 		return -1;
-	sndbuf_fit(n, b->len);
+	/* the batch is one message; the answers at most one each */
+	buf_fit(n, SO_SNDBUF, SO_SNDBUFFORCE, &n->sndbuf, b->len);
+	buf_fit(n, SO_RCVBUF, SO_RCVBUFFORCE, &n->rcvbuf, b->nw * 1024);
 	if (mnl_socket_sendto(n->nl, b->buf, b->len) < 0) {
 		snprintf(n->err, sizeof(n->err), "send: %s", strerror(errno));
 		return -1;
 	}
-	rc = answers(n, b->seq0, b->seq, b->nw, &at);
+	rc = b->nw ? answers(n, b->seq0, b->seq, b->w[b->nw - 1].seq, &at) : 0;
 	if (rc > 0)
 		snprintf(n->err, sizeof(n->err), "%s: %s",
 			 nft_batch_what(b, at) ? nft_batch_what(b, at) : "?",
@@ -221,7 +221,7 @@ static int owner_exists(struct xl_nft *n)
 		return -1;
 	}
 	/* the set itself comes first, then the ack */
-	if ((rc = answers(n, seq, seq + 1, 1, &at)) > 0)
+	if ((rc = answers(n, seq, seq + 1, seq, &at)) > 0)
 		snprintf(n->err, sizeof(n->err), "list set " T " %s: %s",
 			 XL_NFT_MARKER, strerror(rc));
 	return rc == 0 ? 1 : rc == ENOENT ? 0 : -1;

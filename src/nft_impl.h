@@ -18,7 +18,10 @@ struct nft_what {
 	char text[120];
 };
 
-/* A batch: BEGIN, the messages (each asking for an ack), END. */
+/* A batch: BEGIN, the messages, END.  The kernel answers a message only
+ * with an error, but the last one asks for its ack too: the kernel
+ * handles the batch inside the send, so once that answer is read, every
+ * error is. */
 struct nft_batch {
 	char *buf;
 	size_t len, cap;
@@ -26,6 +29,7 @@ struct nft_batch {
 	uint32_t seq;	    /* the next one */
 	struct nft_what *w; /* the messages between BEGIN and END */
 	size_t nw, wcap;
+	size_t last;	   /* offset of the last message in buf */
 	uint32_t set_id;   /* the last set id given */
 	const char *table; /* the table the objects go in */
 	bool oom;

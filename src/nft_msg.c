@@ -97,6 +97,9 @@ int nft_batch_end(struct nft_batch *b)
 {
 	char *p = room(b);
 
+	if (p && b->nw)
+		((struct nlmsghdr *)(b->buf + b->last))->nlmsg_flags |=
+		    NLM_F_ACK;
 	if (p)
 		done(b, nftnl_batch_end(p, b->seq++));
 	return b->oom ? -ENOMEM : 0;
@@ -137,11 +140,11 @@ static struct nlmsghdr *msg(struct nft_batch *b, uint16_t type, uint16_t flags,
 	}
 	w = &b->w[b->nw++];
 	w->seq = b->seq;
+	b->last = b->len;
 	va_start(ap, fmt);
 	vsnprintf(w->text, sizeof(w->text), fmt, ap);
 	va_end(ap);
-	return nftnl_nlmsg_build_hdr(p, type, NFPROTO_INET, flags | NLM_F_ACK,
-				     b->seq++);
+	return nftnl_nlmsg_build_hdr(p, type, NFPROTO_INET, flags, b->seq++);
 }
 
 /* ---- tables, chains -------------------------------------------------- */

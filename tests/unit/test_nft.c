@@ -439,8 +439,12 @@ static void parse_batch(const struct nft_batch *b, struct parsed *out)
 		if (h->nlmsg_type == NFNL_MSG_BATCH_BEGIN ||
 		    h->nlmsg_type == NFNL_MSG_BATCH_END)
 			continue;
-		/* every message asks for its answer */
-		assert_true(h->nlmsg_flags & NLM_F_ACK);
+		/* the last message alone asks for an ack (errors come
+		 * unasked) */
+		assert_int_equal(!!(h->nlmsg_flags & NLM_F_ACK),
+				 (const char *)h + NLMSG_ALIGN(h->nlmsg_len) ==
+				     b->buf + b->len - NLMSG_HDRLEN -
+					 sizeof(struct nfgenmsg));
 		if (type == NFT_MSG_NEWRULE) {
 			struct nftnl_rule *r = nftnl_rule_alloc();
 			struct nftnl_expr_iter *it;
