@@ -200,7 +200,7 @@ static void batch(struct xl_nft *n, struct nft_batch *b, const char *table)
  * question failed (n->err). */
 static int owner_exists(struct xl_nft *n)
 {
-	char buf[RECV_BUF];
+	char buf[RECV_BUF] = {0}; /* libmnl leaves the padding unwritten */
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 	uint32_t seq = n->seq++, at;

@@ -70,12 +70,19 @@ enum {
 
 /* ---- the batch --------------------------------------------------------- */
 
+/* Room for the next message at the end of b.  The room is zeroed: libmnl
+ * (1.0.4) does not write the padding after an attribute, and the kernel
+ * should not see what the heap held there. */
 static char *room(struct nft_batch *b)
 {
+	size_t had = b->cap;
+
 	if (b->oom || XL_GROW(b->buf, b->cap, b->len + MSG_ROOM, 1 << 17) < 0) {
 		b->oom = true;
 		return NULL;
 	}
+	if (b->cap > had)
+		memset(b->buf + had, 0, b->cap - had);
 	return b->buf + b->len;
 }
 
