@@ -694,6 +694,50 @@ static void test_batch_chunks(void **st)
 	xl_nft_state_free(&s);
 }
 
+/* A probe builds its objects in the scratch table and deletes it in the
+ * same batch; the snat probe's rule is an address and a snat. */
+static void test_batch_probe(void **st)
+{
+	static const struct {
+		enum nft_probe what;
+		size_t rules, sets;
+	} probes[] = {
+	    {NFT_PROBE_TABLE, 0, 0}, {NFT_PROBE_SOURCES, 2, 4},
+	    {NFT_PROBE_NAT, 0, 0},   {NFT_PROBE_CT, 1, 0},
+	    {NFT_PROBE_MASQ, 1, 0},  {NFT_PROBE_SNAT, 1, 0},
+	};
+	struct parsed *m = calloc(1, sizeof(*m));
+
+	(void)st;
+	for (size_t i = 0; i < XL_ARRAY_SIZE(probes); i++) {
+		struct nft_batch b;
+
+		nft_batch_init(&b, "extlb_probe", 1);
+		nft_batch_probe(&b, probes[i].what);
+		assert_int_equal(nft_batch_end(&b), 0);
+		parse_batch(&b, m);
+		assert_int_equal(m->types[1],
+				 NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE);
+		assert_int_equal(m->types[m->nmsgs - 2],
+				 NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELTABLE);
+		assert_int_equal(m->nrules, probes[i].rules);
+		assert_int_equal(m->nsets, probes[i].sets);
+		for (size_t k = 0; k < m->nsets; k++)
+			assert_string_equal(
+			    nftnl_set_get_str(m->sets[k], NFTNL_SET_TABLE),
+			    "extlb_probe");
+		assert_string_equal(nft_batch_what(&b, b.w[0].seq),
+				    "add table inet extlb_probe");
+		if (probes[i].what == NFT_PROBE_SNAT)
+			assert_string_equal(m->rules[0],
+					    "[ immediate reg 1 0x010200c0 ]\n"
+					    "[ nat snat ip addr_min reg 1 ]\n");
+		parsed_free(m);
+		nft_batch_free(&b);
+	}
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,6 +750,7 @@ int main(void)
 	    cmocka_unit_test(test_elem_keys),
 	    cmocka_unit_test(test_batch_objects),
 	    cmocka_unit_test(test_batch_chunks),
+	    cmocka_unit_test(test_batch_probe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
