@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum xl_on_stop { XL_ON_STOP_KEEP, XL_ON_STOP_REMOVE };
 /* When a service's VIP is on vip_interface: always, or while it has
@@ -142,6 +143,8 @@ struct xl_errors {
 	size_t n, cap;
 };
 
+#define XL_STATE_DIR_DEFAULT "/var/lib/extlbd"
+
 #define XL_MAX_SERVICES_DEFAULT 65536
 #define XL_MAX_SERVICES_LIMIT 1000000
 
@@ -152,16 +155,28 @@ struct xl_config {
 	bool owns_all;
 	enum xl_on_stop on_stop;
 	double resync_interval;
+	/* the summary of servers down, progress of long runs; 0: never */
+	double log_down_interval, log_progress_interval;
 	double drain_timeout;
 	size_t max_services; /* more is an error (a runaway generator) */
 	struct xl_check_config check; /* global default */
 	struct xl_kset_config kset;   /* ipvs_timeouts, ipvs_sysctls */
 	char *vip_interface;	      /* NULL: VIPs are not put anywhere */
-	enum xl_announce announce;    /* global default */
+	/* where extlbd keeps what must outlive it (maintenance flags) */
+	char *state_dir;	   /* XL_STATE_DIR_DEFAULT unless set */
+	enum xl_announce announce; /* global default */
 	/* global snat and snat_address: the services' defaults */
 	bool snat;
 	uint16_t snat_af;
 	union xl_inaddr snat_addr;
+	/* the control socket: "" none; control_group NULL: root alone */
+	char *control_socket;
+	char *control_group;
+	gid_t control_gid;
+	/* metrics_listen as written (NULL: no endpoint), and parsed */
+	char *metrics_listen;
+	uint16_t metrics_af, metrics_port;
+	union xl_inaddr metrics_addr;
 
 	struct xl_vs_config *vs;
 	size_t nvs;
@@ -236,6 +251,10 @@ void xl_config_drop_parsed(struct xl_config *c);
 /* The service with key's identity, or NULL: O(log n). */
 const struct xl_vs_config *xl_config_find(const struct xl_config *c,
 					  const struct xl_service *key);
+
+/* The service named name, or NULL: O(log n). */
+const struct xl_vs_config *xl_config_find_name(const struct xl_config *c,
+					       const char *name);
 
 /* The IPVS table the configuration asks for, sorted; 0 or -ENOMEM. */
 int xl_config_table(const struct xl_config *c, struct xl_table *out);

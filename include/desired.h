@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "drain.h"
+#include "maint.h"
 #include "model.h"
 
 #include <stdbool.h>
@@ -38,14 +39,16 @@ int xl_desired_entry(const struct xl_config *cfg, size_t v, xl_is_up_fn is_up,
 /*
  * The desired table with what it is made from.  The caller owns cfg, the
  * health engine behind is_up and the drains, and sets these fields; the
- * table is this module's.  Operator overrides (maintenance flags, to come)
- * will be one more input here, next to is_up and drain.
+ * table is this module's.  The operator's maintenance flags are one more
+ * input: a server in maintenance is kept at weight 0 (up or down) and does
+ * not count towards its service's quorum.
  */
 struct xl_desired {
 	const struct xl_config *cfg; /* the configuration in force */
 	xl_is_up_fn is_up;	     /* NULL: every server up */
 	const void *up_arg;
 	const struct xl_drain *drain; /* NULL: none */
+	const struct xl_maint *maint; /* NULL: none */
 	struct xl_table table;	      /* sorted */
 };
 

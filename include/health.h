@@ -56,6 +56,52 @@ void xl_health_trust(struct xl_health *h, size_t vs, size_t rs);
 /* Is real server rs of virtual service vs (indexes into cfg) up? */
 bool xl_health_is_up(const struct xl_health *h, size_t vs, size_t rs);
 
+/*
+ * What status (extlbctl), the SIGUSR1 dump and metrics show of one real
+ * server's checks.  Durations are counted in buckets of upper bounds
+ * xl_health_buckets (seconds; a result slower than the last one counts in
+ * no bucket, only in results and duration_sum).  Kept across a reload
+ * while the server keeps its identity and check settings, as its state is.
+ */
+#define XL_HEALTH_NBUCKETS 9
+extern const double xl_health_buckets[XL_HEALTH_NBUCKETS];
+
+struct xl_health_info {
+	bool up;
+	bool settled;	   /* state known: trusted, checked, or never probed */
+	bool checked;	   /* a check has given a result (last_* are set) */
+	bool busy;	   /* a check is running now */
+	uint32_t ok, fail; /* consecutive successes and failures */
+	enum xl_check_status last_status;
+	const char *last_reason; /* of a failure or error; "" after success;
+				    valid until the next loop iteration */
+	double last_at;		 /* the wall clock's seconds, at the result */
+	double last_elapsed;	 /* seconds the last check took */
+	uint64_t results[3];	 /* by enum xl_check_status, since start */
+	uint64_t buckets[XL_HEALTH_NBUCKETS]; /* count per bucket (not
+						 cumulative) */
+	double duration_sum;		      /* seconds, all results */
+};
+
+/* 0, or -ENOENT when there is no such server. */
+int xl_health_info(const struct xl_health *h, size_t vs, size_t rs,
+		   struct xl_health_info *out);
+
+/* A service's quorum as health last judged it. */
+enum xl_health_quorum {
+	XL_QUORUM_UNKNOWN, /* servers not all known yet */
+	XL_QUORUM_OK,
+	XL_QUORUM_LOST,
+};
+enum xl_health_quorum xl_health_quorum(const struct xl_health *h, size_t vs);
+
+/*
+ * One warning naming the servers that are down (checked and failing, not
+ * those still unknown): the first cap by label, then "and N more"; nothing
+ * when none is.  The periodic summary (down_summary_interval).
+ */
+void xl_health_log_down(const struct xl_health *h, size_t cap);
+
 /* Counts for logs and benchmarks. */
 struct xl_health_stats {
 	size_t servers, up, down;

@@ -25,6 +25,17 @@ union xl_inaddr {
 };
 
 /* A real server as IPVS knows it.  Identity: af, addr, port. */
+/*
+ * The kernel's counters of a service or a server (IPVS_*_ATTR_STATS64, or
+ * the 32-bit STATS of kernels before 4.1): totals since the object was
+ * added, and rates the kernel estimates over the last seconds (per
+ * second).  Read from the kernel only; never compared.
+ */
+struct xl_ipvs_stats {
+	uint64_t conns, inpkts, outpkts, inbytes, outbytes;
+	uint64_t cps, inpps, outpps, inbps, outbps;
+};
+
 struct xl_dest {
 	uint16_t af;
 	union xl_inaddr addr;
@@ -42,6 +53,7 @@ struct xl_dest {
 	uint32_t active_conns;
 	uint32_t inact_conns;
 	uint32_t persist_conns;
+	struct xl_ipvs_stats stats;
 };
 
 /*
@@ -59,6 +71,8 @@ struct xl_service {
 	uint32_t flags;	  /* IP_VS_SVC_F_*, without _HASHED */
 	uint32_t timeout; /* persistence, seconds */
 	uint32_t netmask; /* v4: mask in network order; v6: prefix length */
+
+	struct xl_ipvs_stats stats; /* read from the kernel only */
 
 	struct xl_dest *dests;
 	size_t ndests;

@@ -66,6 +66,14 @@ int xl_sync_check_keys(struct xl_sync *s, const struct xl_table *want,
 		       bool owns_all, size_t log_ops_max,
 		       struct xl_sync_result *res);
 
+/* The name of the service svc names (or NULL: not configured), for the
+ * log lines of its ops. */
+typedef const char *(*xl_sync_name_fn)(void *arg, const struct xl_service *svc);
+void xl_sync_set_names(struct xl_sync *s, xl_sync_name_fn fn, void *arg);
+/* The runs that follow are why's: one of many ops logs "why: N of M ops
+ * sent" every secs (0: never). */
+void xl_sync_set_progress(struct xl_sync *s, const char *why, double secs);
+
 /* One line at info: the ops of a run by kind, failures, time taken. */
 void xl_sync_log_result(const char *why, const struct xl_sync_result *r);
 

@@ -24,9 +24,33 @@ static int sync_done(struct xl_daemon *d, const char *why, bool quiet, int rc,
 		xl_daemon_retry_later(d);
 	if (rc < 0)
 		return rc;
+	if (d->report) { /* a control client waits for the sum */
+		for (size_t i = 0; i < XL_OP_KINDS; i++)
+			d->report->run.count[i] += r->count[i];
+		d->report->run.nops += r->nops;
+		d->report->run.failed += r->failed;
+		d->report->run.ms += r->ms;
+	}
+	xl_metrics_count_run(&d->counters, why, r);
 	if (!quiet || r->nops)
 		xl_sync_log_result(why, r);
 	return 0;
+}
+
+const char *xl_daemon_svc_name(void *arg, const struct xl_service *svc)
+{
+	const struct xl_daemon *d = arg;
+	const struct xl_vs_config *vs = xl_config_find(d->cfg, svc);
+
+	if (!vs && d->cfg_prev)
+		vs = xl_config_find(d->cfg_prev, svc);
+	return vs ? vs->name : NULL;
+}
+
+/* The run that follows is why's (its progress lines say so). */
+static void run_as(struct xl_daemon *d, const char *why)
+{
+	xl_sync_set_progress(d->sync, why, d->cfg->log_progress_interval);
 }
 
 int xl_daemon_sync_full(struct xl_daemon *d, const char *why, bool quiet)
@@ -38,6 +62,7 @@ int xl_daemon_sync_full(struct xl_daemon *d, const char *why, bool quiet)
 		xl_err("%s: out of memory", why);
 		return sync_done(d, why, quiet, -ENOMEM, NULL);
 	}
+	run_as(d, why);
 	rc = xl_sync_run(d->sync, &d->want.table, d->cfg->owns_all,
 			 XL_OPS_LOGGED, &r);
 	xl_vipif_sync(d->vipif, &d->want); /* after IPVS, whatever it did */
@@ -52,6 +77,7 @@ int xl_daemon_sync_keys(struct xl_daemon *d, const char *why, bool quiet,
 
 	if (xl_desired_refresh(&d->want, k->v, nstale) < 0)
 		return xl_daemon_sync_full(d, why, quiet);
+	run_as(d, why);
 	rc = xl_sync_run_keys(d->sync, &d->want.table, k->v, k->n,
 			      d->cfg->owns_all, XL_OPS_LOGGED, &r);
 	xl_vipif_sync_keys(d->vipif, &d->want, k->v, k->n);
@@ -64,6 +90,7 @@ static void check_keys(struct xl_daemon *d, const char *why,
 {
 	struct xl_sync_result r;
 
+	run_as(d, why);
 	sync_done(d, why, true,
 		  xl_sync_check_keys(d->sync, &d->want.table, keys, n,
 				     d->cfg->owns_all, XL_OPS_LOGGED, &r),

@@ -13,6 +13,7 @@
 #endif
 
 #include "config_impl.h"
+#include "ctl.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -184,8 +185,12 @@ static int config_defaults(struct xl_config *c)
 	c->on_stop = XL_ON_STOP_KEEP;
 	c->owns_all = false;
 	c->resync_interval = 30;
+	c->log_down_interval = 300;
+	c->log_progress_interval = 5;
 	c->max_services = XL_MAX_SERVICES_DEFAULT;
 	c->drain_timeout = 60;
+	if (!(c->control_socket = strdup(XL_CONTROL_SOCKET_DEFAULT)))
+		return -1;
 	return cfg_check_defaults(&c->check);
 }
 
@@ -200,15 +205,19 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-const struct xl_vs_config *xl_config_find(const struct xl_config *c,
-					  const struct xl_service *key)
+/* Bisection of the services in `order` (by_id or by_name), which cmp
+ * sorts as it compares key with a service. */
+static const struct xl_vs_config *
+bisect(const struct xl_config *c, const size_t *order,
+       int (*cmp)(const void *key, const struct xl_vs_config *vs),
+       const void *key)
 {
-	size_t lo = 0, hi = c->by_id ? c->nvs : 0;
+	size_t lo = 0, hi = c && order ? c->nvs : 0;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct xl_vs_config *vs = &c->vs[c->by_id[mid]];
-		int r = xl_service_cmp(key, &vs->svc);
+		const struct xl_vs_config *vs = &c->vs[order[mid]];
+		int r = cmp(key, vs);
 
 		if (!r)
 			return vs;
@@ -218,6 +227,28 @@ const struct xl_vs_config *xl_config_find(const struct xl_config *c,
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+static int id_cmp(const void *key, const struct xl_vs_config *vs)
+{
+	return xl_service_cmp(key, &vs->svc);
+}
+
+static int name_cmp(const void *key, const struct xl_vs_config *vs)
+{
+	return strcmp(key, vs->name);
+}
+
+const struct xl_vs_config *xl_config_find(const struct xl_config *c,
+					  const struct xl_service *key)
+{
+	return bisect(c, c->by_id, id_cmp, key);
+}
+
+const struct xl_vs_config *xl_config_find_name(const struct xl_config *c,
+					       const char *name)
+{
+	return bisect(c, c ? c->by_name : NULL, name_cmp, name);
 }
 
 /* c off its prev's list of followers, and its prev cleared. */
@@ -360,6 +391,10 @@ void xl_config_free(struct xl_config *c)
 	cfg_check_free(&c->check);
 	free(c->include_dir);
 	free(c->vip_interface);
+	free(c->control_socket);
+	free(c->control_group);
+	free(c->metrics_listen);
+	free(c->state_dir);
 	for (size_t i = 0; i < c->nfiles; i++)
 		cfg_shared_drop(c->files[i]);
 	free(c->files);

@@ -13,6 +13,7 @@
 
 #include "config_impl.h"
 #include "incfile.h"
+#include "metrics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -80,6 +81,38 @@ static void global_vip_interface(struct loader *ld, const config_setting_t *s)
 		cfg_oom(ld);
 }
 
+static void global_metrics_listen(struct loader *ld, const config_setting_t *s)
+{
+	struct xl_config *c = ld->c;
+	const char *v = NULL, *why;
+
+	if (cfg_get_str(ld, s, &v) != 1)
+		return;
+	if (xl_metrics_parse_listen(v, &c->metrics_af, &c->metrics_addr,
+				    &c->metrics_port, &why) < 0) {
+		cfg_err(ld, s, "metrics_listen: \"%s\" %s", v, why);
+		return;
+	}
+	if (!(c->metrics_listen = strdup(v)))
+		cfg_oom(ld);
+}
+
+/* An absolute path: a relative one would depend on where extlbd was
+ * started, and the state must be found again after a restart. */
+static void global_state_dir(struct loader *ld, const config_setting_t *s)
+{
+	const char *v = XL_STATE_DIR_DEFAULT;
+
+	if (s && cfg_get_str(ld, s, &v) != 1)
+		return;
+	if (v[0] != '/') {
+		cfg_err(ld, s, "state_dir: \"%s\" is not an absolute path", v);
+		return;
+	}
+	if (!(ld->c->state_dir = strdup(v)))
+		cfg_oom(ld);
+}
+
 static void global_parse(struct loader *ld, const config_setting_t *grp)
 {
 	struct xl_config *c = ld->c;
@@ -103,9 +136,16 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 	global_include_dir(ld, g.s[G_INCLUDE_DIR]);
 	cfg_get_bool(ld, g.s[G_WATCH_INCLUDE_DIR], &c->watch_include_dir);
 	global_vip_interface(ld, g.s[G_VIP_INTERFACE]);
+	global_metrics_listen(ld, g.s[G_METRICS_LISTEN]);
+	cfg_get_secs(ld, g.s[G_LOG_DOWN_INTERVAL], false, 0, SECS_MAX,
+		     &c->log_down_interval);
+	cfg_get_secs(ld, g.s[G_LOG_PROGRESS_INTERVAL], false, 0, SECS_MAX,
+		     &c->log_progress_interval);
+	global_state_dir(ld, g.s[G_STATE_DIR]);
 	if (cfg_get_enum(ld, g.s[G_ANNOUNCE], cfg_announces, &v) == 1)
 		c->announce = v;
 	cfg_global_nft(ld, &g);
+	cfg_global_ctl(ld, &g);
 	/* a watch with nothing to watch is a mistake worth naming */
 	if (c->watch_include_dir && !g.s[G_INCLUDE_DIR])
 		cfg_err(ld, g.s[G_WATCH_INCLUDE_DIR],

@@ -116,6 +116,12 @@ enum {
 	G_ANNOUNCE,
 	G_SNAT,
 	G_SNAT_ADDRESS,
+	G_CONTROL_SOCKET,
+	G_CONTROL_GROUP,
+	G_METRICS_LISTEN,
+	G_LOG_DOWN_INTERVAL,
+	G_LOG_PROGRESS_INTERVAL,
+	G_STATE_DIR,
 	G_NKEYS
 };
 
@@ -254,6 +260,8 @@ void cfg_vs_list(struct loader *ld, const config_setting_t *list);
 
 /* config_nft.c: snat, snat_address, allowed_sources */
 void cfg_global_nft(struct loader *ld, const struct keys *g);
+/* config_ctl.c: control_socket and control_group */
+void cfg_global_ctl(struct loader *ld, const struct keys *g);
 void cfg_vs_nft(struct loader *ld, const struct keys *k,
 		struct xl_vs_config *vs, bool id_ok, int fwd);
 bool cfg_vs_nft_equal(const struct xl_vs_nft *a, const struct xl_vs_nft *b);

@@ -255,9 +255,15 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_IPVS_TIMEOUTS] = "ipvs_timeouts",
     [G_IPVS_SYSCTLS] = "ipvs_sysctls",
     [G_VIP_INTERFACE] = "vip_interface",
+    [G_METRICS_LISTEN] = "metrics_listen",
+    [G_LOG_DOWN_INTERVAL] = "log_down_interval",
+    [G_LOG_PROGRESS_INTERVAL] = "log_progress_interval",
     [G_ANNOUNCE] = "announce",
     [G_SNAT] = "snat",
     [G_SNAT_ADDRESS] = "snat_address",
+    [G_CONTROL_SOCKET] = "control_socket",
+    [G_CONTROL_GROUP] = "control_group",
+    [G_STATE_DIR] = "state_dir",
 };
 
 const char *const cfg_vs_keys[VS_NKEYS] = {

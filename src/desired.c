@@ -31,15 +31,17 @@ static bool has_dest(const struct xl_service *s, const struct xl_dest *d)
 /*
  * Fills out with vs's service and the destinations health lets through.
  * Room for one more than the configured servers is reserved so that the
- * sorry server never needs a realloc.
+ * sorry server never needs a realloc.  A server in maintenance stays at
+ * weight 0 whatever its health says: the operator sees it there, its
+ * connections finish, and enabling it is a weight change, not an add.
  */
 static int desired_service(const struct xl_config *cfg, size_t v,
 			   xl_is_up_fn is_up, const void *arg,
-			   struct xl_service *out)
+			   const struct xl_maint *maint, struct xl_service *out)
 {
 	const struct xl_vs_config *vs = &cfg->vs[v];
 	uint64_t live = 0;
-	bool up;
+	bool up, off;
 
 	*out = xl_service_key(&vs->svc);
 	out->dests = malloc((vs->svc.ndests + 1) * sizeof(*out->dests));
@@ -47,10 +49,11 @@ static int desired_service(const struct xl_config *cfg, size_t v,
 		return -ENOMEM;
 	for (size_t r = 0; r < vs->svc.ndests; r++) {
 		up = !is_up || is_up(arg, v, r);
-		if (!up && !vs->inhibit_on_failure)
+		off = xl_maint_has(maint, vs->name, &vs->svc.dests[r]);
+		if (!up && !vs->inhibit_on_failure && !off)
 			continue;
 		out->dests[out->ndests] = vs->svc.dests[r];
-		if (!up)
+		if (!up || off)
 			out->dests[out->ndests].weight = 0;
 		else if (vs->svc.dests[r].weight > 0)
 			live += (uint64_t)vs->svc.dests[r].weight;
@@ -66,24 +69,32 @@ static int desired_service(const struct xl_config *cfg, size_t v,
 	return 0;
 }
 
-int xl_desired_entry(const struct xl_config *cfg, size_t v, xl_is_up_fn is_up,
-		     const void *arg, struct xl_service *out)
+static int desired_entry(const struct xl_config *cfg, size_t v,
+			 xl_is_up_fn is_up, const void *arg,
+			 const struct xl_maint *maint, struct xl_service *out)
 {
-	if (desired_service(cfg, v, is_up, arg, out))
+	if (desired_service(cfg, v, is_up, arg, maint, out))
 		return -ENOMEM;
 	xl_service_sort_dests(out);
 	return 0;
 }
 
-int xl_desired_build(const struct xl_config *cfg, xl_is_up_fn is_up,
-		     const void *arg, struct xl_table *out)
+int xl_desired_entry(const struct xl_config *cfg, size_t v, xl_is_up_fn is_up,
+		     const void *arg, struct xl_service *out)
+{
+	return desired_entry(cfg, v, is_up, arg, NULL, out);
+}
+
+static int desired_build(const struct xl_config *cfg, xl_is_up_fn is_up,
+			 const void *arg, const struct xl_maint *maint,
+			 struct xl_table *out)
 {
 	out->nsvcs = 0;
 	out->svcs = calloc(cfg->nvs ? cfg->nvs : 1, sizeof(*out->svcs));
 	if (!out->svcs)
 		return -ENOMEM;
 	for (size_t v = 0; v < cfg->nvs; v++) {
-		if (desired_service(cfg, v, is_up, arg, &out->svcs[v])) {
+		if (desired_service(cfg, v, is_up, arg, maint, &out->svcs[v])) {
 			xl_table_free(out);
 			return -ENOMEM;
 		}
@@ -93,15 +104,20 @@ int xl_desired_build(const struct xl_config *cfg, xl_is_up_fn is_up,
 	return 0;
 }
 
+int xl_desired_build(const struct xl_config *cfg, xl_is_up_fn is_up,
+		     const void *arg, struct xl_table *out)
+{
+	return desired_build(cfg, is_up, arg, NULL, out);
+}
+
 /*
- * The entry of d->cfg->vs[v] with every input applied: health, then the
- * drains.  Operator overrides (maintenance flags, to come) belong here too,
- * after the drains, and in xl_desired_rebuild: every path that makes an
- * entry goes through one of the two.
+ * The entry of d->cfg->vs[v] with every input applied: health and
+ * maintenance, then the drains.  Every path that makes an entry goes
+ * through this or xl_desired_rebuild.
  */
 static int entry(const struct xl_desired *d, size_t v, struct xl_service *out)
 {
-	if (xl_desired_entry(d->cfg, v, d->is_up, d->up_arg, out) < 0 ||
+	if (desired_entry(d->cfg, v, d->is_up, d->up_arg, d->maint, out) < 0 ||
 	    (d->drain && xl_drain_apply_service(d->drain, out) < 0)) {
 		xl_service_free(out);
 		return -ENOMEM;
@@ -113,7 +129,7 @@ int xl_desired_rebuild(struct xl_desired *d)
 {
 	struct xl_table t;
 
-	if (xl_desired_build(d->cfg, d->is_up, d->up_arg, &t) < 0)
+	if (desired_build(d->cfg, d->is_up, d->up_arg, d->maint, &t) < 0)
 		return -ENOMEM;
 	if (d->drain && xl_drain_apply(d->drain, &t) < 0) {
 		xl_table_free(&t);

@@ -9,6 +9,7 @@
 #include "drain.h"
 
 #include "log.h"
+#include "op.h"
 #include "util.h"
 
 #include <errno.h>
@@ -63,19 +64,19 @@ static void drop(struct xl_drain *dr, size_t i)
 /* Drains that the new configuration ends: the server or its service. */
 static void forget_readded(struct xl_drain *dr, const struct xl_config *cfg)
 {
-	char b[XL_ADDRSTR_MAX + 8];
+	char b[XL_LABEL_MAX];
 
 	for (size_t i = dr->n; i-- > 0;) {
-		const struct xl_vs_config *vs =
-		    xl_config_find(cfg, &dr->v[i].svc);
+		const struct xl_drain_entry *e = &dr->v[i];
+		const struct xl_vs_config *vs = xl_config_find(cfg, &e->svc);
 
-		if (vs && !has_dest(&vs->svc, &dr->v[i].dest))
+		if (vs && !has_dest(&vs->svc, &e->dest))
 			continue;
 		if (vs)
-			xl_info("real server %s of \"%s\" is configured again: "
-				"drain ended",
-				xl_dest_format(&dr->v[i].dest, b, sizeof(b)),
-				dr->v[i].vs_name);
+			xl_info("real server %s is configured again: drain "
+				"ended",
+				xl_label_server(e->vs_name, &e->svc, &e->dest,
+						b, sizeof(b)));
 		drop(dr, i);
 	}
 }
@@ -83,7 +84,7 @@ static void forget_readded(struct xl_drain *dr, const struct xl_config *cfg)
 static int start_drains(struct xl_drain *dr, const struct xl_vs_config *ovs,
 			const struct xl_vs_config *nvs, double now)
 {
-	char b[XL_ADDRSTR_MAX + 8];
+	char b[XL_LABEL_MAX];
 	int rc;
 
 	for (size_t j = 0; j < ovs->svc.ndests; j++) {
@@ -95,9 +96,9 @@ static int start_drains(struct xl_drain *dr, const struct xl_vs_config *ovs,
 			continue; /* nothing to finish: deleted now */
 		if ((rc = push(dr, nvs, d, now)) < 0)
 			return rc;
-		xl_info("real server %s of \"%s\" removed from the "
-			"configuration: draining at weight 0 for up to %.0f s",
-			xl_dest_format(d, b, sizeof(b)), nvs->name,
+		xl_info("real server %s removed from the configuration: "
+			"draining at weight 0 for up to %.0f s",
+			xl_label_server(nvs->name, &nvs->svc, d, b, sizeof(b)),
 			nvs->drain_timeout);
 	}
 	return 0;
@@ -168,24 +169,21 @@ int xl_drain_apply(const struct xl_drain *dr, struct xl_table *want)
 size_t xl_drain_expire(struct xl_drain *dr, double now, xl_drain_conns_fn conns,
 		       void *arg)
 {
-	char b[XL_ADDRSTR_MAX + 8];
+	char b[XL_LABEL_MAX];
 	size_t ended = 0;
 
 	for (size_t i = dr->n; i-- > 0;) {
 		struct xl_drain_entry *e = &dr->v[i];
 		long n = conns ? conns(arg, e) : -1;
 
-		xl_dest_format(&e->dest, b, sizeof(b));
+		xl_label_server(e->vs_name, &e->svc, &e->dest, b, sizeof(b));
 		if (n == 0) {
-			xl_info(
-			    "real server %s of \"%s\" drained after %.0f s: "
-			    "deleted",
-			    b, e->vs_name, now - e->since);
+			xl_info("real server %s drained after %.0f s: deleted",
+				b, now - e->since);
 		} else if (now >= e->deadline) {
-			xl_info(
-			    "real server %s of \"%s\": drain_timeout passed "
-			    "with %ld active connections: deleted",
-			    b, e->vs_name, n < 0 ? 0 : n);
+			xl_info("real server %s: drain_timeout passed with %ld "
+				"active connections: deleted",
+				b, n < 0 ? 0 : n);
 		} else {
 			continue;
 		}

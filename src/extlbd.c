@@ -147,14 +147,28 @@ static void reload(struct xl_daemon *d)
 	xl_daemon_heap_steps(false);
 	/* a new snapshot is allocated before the old one is freed: another
 	 * address means it was put in force */
+	d->counters.reloads_failed += d->cfg == before;
 	if (d->cfg != before) {
+		d->counters.reloads_ok++;
+		d->counters.generation++;
+		d->counters.last_reload_ok = t;
+		xl_metrics_follow(&d->metrics, d->loop, &d->msrc);
 		d->read_at = t;
+		xl_daemon_maint_reloaded(d);
 		if (d->drain.n && !ev_is_active(&d->drain_tw))
 			ev_timer_again(d->loop, &d->drain_tw);
 		arm_resync(d);
+		xl_daemon_ctl_follow(d);
 	}
 	/* also after a refused file: the directory may exist by now */
 	incwatch_follow(d);
+}
+
+void xl_daemon_reload_report(struct xl_daemon *d, struct xl_reload_report *rep)
+{
+	d->report = rep;
+	reload(d);
+	d->report = NULL;
 }
 
 /* A change in include_dir is a reload, as SIGHUP makes one. */
@@ -198,10 +212,18 @@ static int start(struct xl_daemon *d)
 		xl_err("start-up: out of memory");
 		return -1;
 	}
+	xl_sync_set_names(d->sync, xl_daemon_svc_name, d);
+	d->msrc = (struct xl_metrics_source){.cfg = &d->cfg,
+					     .health = d->health,
+					     .kops = &xl_ipvs_kernel_ops,
+					     .kernel = d->ipvs,
+					     .counters = &d->counters};
 	d->want = (struct xl_desired){.cfg = d->cfg,
 				      .is_up = health_up,
 				      .up_arg = d->health,
-				      .drain = &d->drain};
+				      .drain = &d->drain,
+				      .maint = &d->maint};
+	xl_daemon_maint_load(d); /* before the first table is built */
 	xl_daemon_kset_apply(d, "start-up"); /* before the first packet */
 	return xl_daemon_adopt(d);
 }
@@ -235,7 +257,8 @@ static void usage(FILE *f)
 		"  -p, --pid-file FILE     write the process id to FILE\n"
 		"  -v, --version           print the version and exit\n"
 		"  -h, --help              this text\n\n"
-		"Signals: HUP reloads the configuration; TERM and INT stop.\n",
+		"Signals: HUP reloads the configuration; USR1 (or USR2) "
+		"writes the status\nto the log; TERM and INT stop.\n",
 		XL_DEFAULT_CONF);
 }
 
@@ -308,17 +331,20 @@ static int run(struct xl_daemon *d)
 	watch_signal(d, &d->sighup, SIGHUP);
 	watch_signal(d, &d->sigterm, SIGTERM);
 	watch_signal(d, &d->sigint, SIGINT);
+	xl_daemon_habit_signals(d);
 	ev_init(&d->resync, on_resync);
 	ev_init(&d->health_tw, on_health_apply);
 	ev_init(&d->drain_tw, on_drain);
 	ev_init(&d->retry, on_retry);
 	d->drain_tw.repeat = 1.;
-	if (start(d) < 0)
+	if (xl_daemon_ctl_open(d) < 0 || start(d) < 0)
 		return -1;
 	xl_config_drop_parsed(d->cfg); /* not before the kernel has the table */
 	xl_daemon_heap_steps(false);
 	arm_resync(d);
 	incwatch_follow(d);
+	d->counters.last_reload_ok = d->read_at;
+	xl_metrics_follow(&d->metrics, d->loop, &d->msrc);
 	if (xl_daemon_resync_slices(d) > 1)
 		xl_info("resync: the table is read back in %zu steps of up to "
 			"%d services over each resync_interval (%.0f s)",
@@ -333,7 +359,7 @@ static int run(struct xl_daemon *d)
 int main(int argc, char **argv)
 {
 	struct options o = {.conf = XL_DEFAULT_CONF};
-	struct xl_daemon d = {0};
+	struct xl_daemon d = {.counters.generation = 1};
 	int rc = 1;
 
 	if (parse_args(argc, argv, &o) < 0)
@@ -345,7 +371,7 @@ int main(int argc, char **argv)
 	if (!(d.cfg = xl_daemon_load(o.conf)))
 		return 1;
 	if (o.check) {
-		xl_daemon_print_check(o.conf, d.cfg);
+		xl_daemon_print_check(stdout, stderr, o.conf, d.cfg);
 		xl_config_free(d.cfg);
 		return 0;
 	}
@@ -362,6 +388,10 @@ int main(int argc, char **argv)
 	if (d.pidfile)
 		unlink(d.pidfile);
 out:
+	xl_daemon_ctl_close(&d);
+	xl_metrics_stop(d.metrics);
+	xl_daemon_dump_stop(&d);
+	xl_maint_free(&d.maint);
 	xl_incwatch_stop(d.incwatch);
 	xl_drain_free(&d.drain);
 	xl_desired_free(&d.want);

@@ -5,19 +5,22 @@
  * apply.c the runs that bring the kernel to the desired table; reload.c
  * reads the configuration (at start and at every reload) and puts a new
  * one in force; handover.c takes over what the kernel holds at start and
- * leaves it at stop.
+ * leaves it at stop; ctl_cmds.c answers the control socket's commands.
  */
 #ifndef EXTLB_EXTLBD_H
 #define EXTLB_EXTLBD_H
 
 #include "check.h"
 #include "config.h"
+#include "ctl.h"
 #include "desired.h"
 #include "drain.h"
 #include "health.h"
 #include "incwatch.h"
 #include "ipvs.h"
 #include "kset.h"
+#include "metrics.h"
+#include "maint.h"
 #include "nft.h"
 #include "sync.h"
 #include "vipif.h"
@@ -25,6 +28,15 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+
+/* What one reload did, for the control client that asked for it. */
+struct xl_reload_report {
+	bool applied;		   /* the new configuration is in force */
+	struct xl_errors errors;   /* why not: "file:line: message" each */
+	struct xl_errors refused;  /* include_dir refusals (applied anyway) */
+	struct xl_sync_result run; /* the kernel runs that followed, summed */
+};
 
 #define XL_OPS_LOGGED 200    /* above this many ops, each is logged at debug */
 #define XL_RESYNC_SLICE 1000 /* services read back per resync step, at most */
@@ -53,11 +65,33 @@ struct xl_daemon {
 	size_t resync_pos;    /* next service of want a rolling resync reads */
 	struct xl_keys hkeys; /* services health changed, not yet applied */
 	struct xl_kset kset;  /* ipvs_timeouts, ipvs_sysctls in the kernel */
+	struct xl_ctl *ctl;   /* the control socket (ctl_cmds.c) */
+	struct xl_reload_report *report; /* set while a control reload runs */
+	struct xl_metrics *metrics;	 /* metrics_listen, when set */
+	/* during a reload's run: the snapshot it replaces, whose names the
+	 * log lines of what it removes still use */
+	const struct xl_config *cfg_prev;
+	struct xl_metrics_counters counters; /* what metrics count */
+	struct xl_metrics_source msrc;	     /* what a scrape reads */
+	struct xl_maint maint; /* servers disabled by the operator */
+	ev_signal sigusr1, sigusr2;
+	struct xl_status_dump *dump; /* a SIGUSR1 dump under way */
 };
 
 /* extlbd.c: the retry timer armed, if it is not yet. */
 void xl_daemon_retry_later(struct xl_daemon *d);
+/* extlbd.c: a reload as SIGHUP makes it, what it did kept in rep. */
+void xl_daemon_reload_report(struct xl_daemon *d, struct xl_reload_report *rep);
 
+/* ctl_cmds.c: the control socket opened as d->cfg says (0, or -1 logged),
+ * moved after a reload that changed it, closed at stop. */
+int xl_daemon_ctl_open(struct xl_daemon *d);
+void xl_daemon_ctl_follow(struct xl_daemon *d);
+void xl_daemon_ctl_close(struct xl_daemon *d);
+
+/* apply.c: the name of the service svc names, for log lines (sync.h's
+ * xl_sync_name_fn; arg: the daemon). */
+const char *xl_daemon_svc_name(void *arg, const struct xl_service *svc);
 /* apply.c: the desired table rebuilt whole and the kernel brought to it
  * (start-up, resync, and whenever a narrower run cannot be made). */
 int xl_daemon_sync_full(struct xl_daemon *d, const char *why, bool quiet);
@@ -87,8 +121,10 @@ void xl_daemon_heap_steps(bool large);
 /* reload.c: the configuration read for start-up, every error printed on
  * stderr; NULL when it is invalid. */
 struct xl_config *xl_daemon_load(const char *path);
-/* reload.c: -t: what a check of the configuration prints. */
-void xl_daemon_print_check(const char *path, const struct xl_config *c);
+/* reload.c: -t: what a check of the configuration prints (the refused
+ * on err, the rest on out); the control socket's check-config too. */
+void xl_daemon_print_check(FILE *out, FILE *err, const char *path,
+			   const struct xl_config *c);
 /* reload.c: include_dir files refused, logged as warnings. */
 void xl_daemon_log_refused(const struct xl_config *c);
 /* reload.c: d->conf_path read again and, when valid, put in force. */
@@ -100,5 +136,20 @@ void xl_daemon_reload(struct xl_daemon *d);
 int xl_daemon_adopt(struct xl_daemon *d);
 /* handover.c: at stop, what on_stop says is left in the kernel. */
 void xl_daemon_release(struct xl_daemon *d);
+
+/* maint_ctl.c: the maintenance flags read from the state file (start-up)
+ * and, at start and after a reload, the flags that name no configured
+ * server listed. */
+void xl_daemon_maint_load(struct xl_daemon *d);
+void xl_daemon_maint_reloaded(struct xl_daemon *d);
+
+/* status_daemon.c: the status written to the log a few services per
+ * loop iteration (SIGUSR1, SIGUSR2); why names the signal. */
+void xl_daemon_dump(struct xl_daemon *d, const char *why);
+/* status_daemon.c: the signals keepalived's users send by habit: SIGUSR1
+ * and SIGUSR2 dump the status; SIGPIPE is ignored (a client gone is an
+ * error on its socket, not the end of the daemon). */
+void xl_daemon_habit_signals(struct xl_daemon *d);
+void xl_daemon_dump_stop(struct xl_daemon *d);
 
 #endif

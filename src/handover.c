@@ -15,7 +15,7 @@
 
 static void log_adoption(const struct xl_daemon *d, const struct xl_table *k)
 {
-	char buf[XL_ADDRSTR_MAX + 32];
+	char buf[XL_LABEL_MAX];
 	size_t adopted = 0;
 
 	for (size_t i = 0; i < d->cfg->nvs; i++) {
@@ -24,9 +24,9 @@ static void log_adoption(const struct xl_daemon *d, const struct xl_table *k)
 		if (!xl_table_find(k, &vs->svc))
 			continue;
 		adopted++;
-		xl_debug("adopting %s (%s) from the kernel",
-			 xl_service_format(&vs->svc, buf, sizeof(buf)),
-			 vs->name);
+		xl_debug(
+		    "adopting virtual service %s from the kernel",
+		    xl_label_service(vs->name, &vs->svc, buf, sizeof(buf)));
 	}
 	xl_info("kernel holds %zu services: %zu adopted, %zu not in the "
 		"configuration (%s)",

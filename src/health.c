@@ -20,6 +20,7 @@
 #include "health.h"
 #include "health_impl.h"
 #include "log.h"
+#include "op.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -31,6 +32,21 @@
 #define ERROR_LOG_GAP 10.0 /* seconds between warnings of failed machinery */
 
 enum quorum_state { Q_UNKNOWN, Q_OK, Q_LOST };
+
+const double xl_health_buckets[XL_HEALTH_NBUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
+
+/* The record of a server's results, for status and metrics: the reason of
+ * the last failure only while it is the last result (NULL otherwise), so
+ * that the up servers, most of them, cost no string. */
+struct hc_record {
+	char *reason;
+	double at, elapsed, sum;
+	uint64_t results[3];
+	uint64_t buckets[XL_HEALTH_NBUCKETS];
+	enum xl_check_status status;
+	bool checked;
+};
 
 struct hc_vs;
 
@@ -45,6 +61,7 @@ struct hc_server {
 	struct xl_dest id;		   /* identity and weight */
 	ev_tstamp started;		   /* of the last probe */
 	uint32_t ok, fail;		   /* consecutive results */
+	struct hc_record rec;
 	bool up;
 	bool failed;  /* has been down because of failures: needs rise */
 	bool settled; /* state known: trusted, or checked at least once */
@@ -91,6 +108,8 @@ struct xl_health {
 
 	uint64_t rng;
 	unsigned long started, done, errors;
+	unsigned configures; /* 1 until the first reload */
+	ev_timer summary;    /* servers down, every log_down_interval */
 	bool err_logged;
 	ev_tstamp err_last;
 	unsigned long err_quiet;
@@ -108,6 +127,8 @@ static const struct xl_health_probe_ops real_ops = {
     .start = xl_probe_start,
     .cancel = xl_probe_cancel,
 };
+
+static void summary_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -154,11 +175,10 @@ static int srv_ident_cmp(const void *key, const void *elem)
 static const char *srv_label(const struct hc_server *s, char *buf, size_t len)
 {
 	const struct xl_vs_config *vs = &s->h->cfg->vs[s->g->v];
-	char d[XL_ADDRSTR_MAX + 8], v[XL_ADDRSTR_MAX + 16];
+	char who[XL_LABEL_MAX];
 
-	snprintf(buf, len, "real server %s of \"%s\" (%s)",
-		 xl_dest_format(&s->id, d, sizeof(d)), vs->name,
-		 xl_service_format(&vs->svc, v, sizeof(v)));
+	snprintf(buf, len, "real server %s",
+		 xl_label_server(vs->name, &vs->svc, &s->id, who, sizeof(who)));
 	return buf;
 }
 
@@ -192,14 +212,14 @@ static void vs_touch(struct xl_health *h, size_t v)
 static void quorum_log(struct xl_health *h, size_t v, bool ok)
 {
 	const struct xl_vs_config *vs = &h->cfg->vs[v];
-	char sv[XL_ADDRSTR_MAX + 16], sorry[XL_ADDRSTR_MAX + 48] = "";
+	char sv[XL_LABEL_MAX], sorry[XL_ADDRSTR_MAX + 48] = "";
 	unsigned long long live = h->vss[v]->live;
 
-	xl_service_format(&vs->svc, sv, sizeof(sv));
+	xl_label_service(vs->name, &vs->svc, sv, sizeof(sv));
 	if (ok) {
-		xl_info("virtual service \"%s\" (%s) regained its quorum: "
-			"live weight %llu >= %u",
-			vs->name, sv, live, vs->quorum);
+		xl_info("virtual service %s regained its quorum: live weight "
+			"%llu >= %u",
+			sv, live, vs->quorum);
 		return;
 	}
 	if (vs->has_sorry) {
@@ -209,9 +229,8 @@ static void quorum_log(struct xl_health *h, size_t v, bool ok)
 			 ", sorry server %s takes the traffic",
 			 xl_dest_format(&vs->sorry, d, sizeof(d)));
 	}
-	xl_warn("virtual service \"%s\" (%s) lost its quorum: live weight "
-		"%llu < %u%s",
-		vs->name, sv, live, vs->quorum, sorry);
+	xl_warn("virtual service %s lost its quorum: live weight %llu < %u%s",
+		sv, live, vs->quorum, sorry);
 }
 
 /*
@@ -261,7 +280,7 @@ static void srv_set_state(struct hc_server *s, bool up, const char *why)
 	struct xl_health *h = s->h;
 	struct hc_vs *q = s->g;
 	uint64_t w = s->id.weight > 0 ? (uint64_t)s->id.weight : 0;
-	char who[3 * XL_ADDRSTR_MAX + 64];
+	char who[XL_LABEL_MAX + 16];
 
 	s->up = up;
 	q->live = up ? q->live + w : q->live - w;
@@ -303,6 +322,15 @@ static void srv_success(struct hc_server *s)
 		    in_a_row(why, sizeof(why), s->ok, "successful check"));
 }
 
+static void srv_never_up(struct hc_server *s, const struct xl_check_result *r)
+{
+	char who[XL_LABEL_MAX + 16];
+
+	xl_warn("%s is down: %s (since %s)", srv_label(s, who, sizeof(who)),
+		r->reason[0] ? r->reason : "check failed",
+		s->h->configures > 1 ? "it was added" : "start-up");
+}
+
 static void srv_failure(struct hc_server *s, const struct xl_check_result *r)
 {
 	uint32_t fall = s->cfg->fall ? s->cfg->fall : 1;
@@ -313,6 +341,10 @@ static void srv_failure(struct hc_server *s, const struct xl_check_result *r)
 	s->ok = 0;
 	srv_settle(s);
 	if (!s->up) {
+		/* never up since it was configured: it has no change of
+		 * state to log, but the reason it is out is news, once */
+		if (!s->failed)
+			srv_never_up(s, r);
 		s->failed = true;
 		return;
 	}
@@ -334,7 +366,7 @@ static void srv_error(struct hc_server *s, const struct xl_check_result *r)
 {
 	struct xl_health *h = s->h;
 	ev_tstamp now = ev_now(h->loop);
-	char who[3 * XL_ADDRSTR_MAX + 64], more[64] = "";
+	char who[XL_LABEL_MAX + 16], more[64] = "";
 
 	h->errors++;
 	if (h->err_logged && now - h->err_last < ERROR_LOG_GAP) {
@@ -352,8 +384,32 @@ static void srv_error(struct hc_server *s, const struct xl_check_result *r)
 	h->err_quiet = 0;
 }
 
+static void srv_record(struct hc_server *s, const struct xl_check_result *r)
+{
+	struct hc_record *c = &s->rec;
+	size_t b = 0;
+
+	c->checked = true;
+	c->status = r->status;
+	c->at = ev_time();
+	c->elapsed = r->elapsed > 0 ? r->elapsed : 0;
+	c->sum += c->elapsed;
+	if ((unsigned)r->status < XL_ARRAY_SIZE(c->results))
+		c->results[r->status]++;
+	while (b < XL_HEALTH_NBUCKETS && c->elapsed > xl_health_buckets[b])
+		b++;
+	if (b < XL_HEALTH_NBUCKETS)
+		c->buckets[b]++;
+	free(c->reason);
+	/* no memory for it: the status shows no words, nothing else */
+	c->reason = r->status != XL_CHECK_UP && r->reason[0]
+			? strndup(r->reason, sizeof(r->reason))
+			: NULL;
+}
+
 static void srv_apply(struct hc_server *s, const struct xl_check_result *r)
 {
+	srv_record(s, r);
 	switch (r->status) {
 	case XL_CHECK_UP:
 		srv_success(s);
@@ -458,6 +514,8 @@ struct xl_health *xl_health_new(struct ev_loop *loop, struct xl_checker *ck,
 	h->ops = real_ops;
 	h->rng = ((uint64_t)(ev_time() * 1e6) ^ (uintptr_t)h) | 1;
 	ev_prepare_init(&h->notify, notify_cb);
+	ev_init(&h->summary, summary_cb);
+	h->summary.data = h;
 	return h;
 }
 
@@ -481,11 +539,13 @@ void xl_health_free(struct xl_health *h)
 	for (size_t v = 0; v < h->nvs; v++) {
 		for (size_t r = 0; r < h->vss[v]->n; r++) {
 			srv_stop(h, h->vss[v]->srv[r]);
+			free(h->vss[v]->srv[r]->rec.reason);
 			free(h->vss[v]->srv[r]);
 		}
 		group_free(h->vss[v]);
 	}
 	ev_prepare_stop(h->loop, &h->notify);
+	ev_timer_stop(h->loop, &h->summary);
 	free(h->vss);
 	free(h->dirty);
 	free(h);
@@ -693,6 +753,7 @@ static bool commit_removed(struct xl_health *h)
 				continue;
 			changed |= s->up && !s->replaced;
 			srv_stop(h, s);
+			free(s->rec.reason);
 			free(s);
 		}
 		group_free(g);
@@ -787,6 +848,29 @@ static bool commit_servers(struct xl_health *h, const struct xl_config *cfg,
 	return changed;
 }
 
+#define DOWN_NAMED 10 /* servers the summary names; the rest counted */
+
+static void summary_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	xl_health_log_down(w->data, DOWN_NAMED);
+}
+
+/* The summary of servers down follows log_down_interval. */
+static void summary_follow(struct xl_health *h)
+{
+	double secs = h->cfg->log_down_interval;
+
+	if (secs == h->summary.repeat && ev_is_active(&h->summary))
+		return;
+	ev_timer_stop(h->loop, &h->summary);
+	if (secs > 0) {
+		ev_timer_set(&h->summary, secs, secs);
+		ev_timer_start(h->loop, &h->summary);
+	}
+}
+
 int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 {
 	struct hc_vs **old = h->vss;
@@ -809,6 +893,8 @@ int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 	h->dirty = pl.dirty;
 	h->ndirty = 0;
 	h->cfg = cfg;
+	h->configures++;
+	summary_follow(h);
 	/* quorum may move with any change of a service: weights, quorum,
 	 * servers; a kept service carries its pending changes over */
 	for (size_t v = 0; v < cfg->nvs; v++) {
@@ -843,7 +929,7 @@ static struct hc_server *srv_at(const struct xl_health *h, size_t vs, size_t rs)
 void xl_health_trust(struct xl_health *h, size_t vs, size_t rs)
 {
 	struct hc_server *s = srv_at(h, vs, rs);
-	char who[3 * XL_ADDRSTR_MAX + 64];
+	char who[XL_LABEL_MAX + 16];
 
 	if (!s)
 		return;
@@ -877,6 +963,46 @@ bool xl_health_is_up(const struct xl_health *h, size_t vs, size_t rs)
 	return s && s->up;
 }
 
+int xl_health_info(const struct xl_health *h, size_t vs, size_t rs,
+		   struct xl_health_info *out)
+{
+	const struct hc_server *s = srv_at(h, vs, rs);
+	const struct hc_record *c;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return -ENOENT;
+	c = &s->rec;
+	out->up = s->up;
+	out->settled = s->settled;
+	out->busy = s->busy;
+	out->ok = s->ok;
+	out->fail = s->fail;
+	out->checked = c->checked;
+	out->last_status = c->status;
+	out->last_reason = c->reason ? c->reason : "";
+	out->last_at = c->at;
+	out->last_elapsed = c->elapsed;
+	memcpy(out->results, c->results, sizeof(out->results));
+	memcpy(out->buckets, c->buckets, sizeof(out->buckets));
+	out->duration_sum = c->sum;
+	return 0;
+}
+
+enum xl_health_quorum xl_health_quorum(const struct xl_health *h, size_t vs)
+{
+	if (!h || !h->cfg || vs >= h->nvs)
+		return XL_QUORUM_UNKNOWN;
+	switch (h->vss[vs]->q) {
+	case Q_OK:
+		return XL_QUORUM_OK;
+	case Q_LOST:
+		return XL_QUORUM_LOST;
+	default:
+		return XL_QUORUM_UNKNOWN;
+	}
+}
+
 void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -888,4 +1014,38 @@ void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st)
 	st->probes_started = h->started;
 	st->probes_done = h->done;
 	st->probe_errors = h->errors;
+}
+
+void xl_health_log_down(const struct xl_health *h, size_t cap)
+{
+	char who[XL_LABEL_MAX], line[4096] = "";
+	size_t down = 0, named = 0, len = 0;
+
+	for (size_t v = 0; v < h->nvs; v++)
+		for (size_t r = 0; r < h->vss[v]->n; r++) {
+			const struct hc_server *s = h->vss[v]->srv[r];
+			const struct xl_vs_config *vs = &h->cfg->vs[v];
+			int n;
+
+			if (s->up || !s->settled || down++ >= cap)
+				continue;
+			n = snprintf(line + len, sizeof(line) - len, "%s%s",
+				     named ? ", " : "",
+				     xl_label_server(vs->name, &vs->svc, &s->id,
+						     who, sizeof(who)));
+			if (n > 0 && (size_t)n < sizeof(line) - len) {
+				len += (size_t)n;
+				named++;
+			} else {
+				line[len] = '\0';
+				cap = named; /* full: the others are counted */
+			}
+		}
+	if (!down)
+		return;
+	if (named < down)
+		snprintf(line + len, sizeof(line) - len, " and %zu more",
+			 down - named);
+	xl_warn("health: %zu of %zu real servers down: %s", down, h->nsrv,
+		line);
 }

@@ -336,6 +336,52 @@ static struct nla_policy dest_policy[IPVS_DEST_ATTR_MAX + 1] = {
     [IPVS_DEST_ATTR_TUN_FLAGS] = {.type = NLA_U16},
 };
 
+static struct nla_policy stats_policy[IPVS_STATS_ATTR_MAX + 1] = {
+    [IPVS_STATS_ATTR_CONNS] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_INPKTS] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_OUTPKTS] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_INBYTES] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_OUTBYTES] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_CPS] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_INPPS] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_OUTPPS] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_INBPS] = {.type = NLA_UNSPEC, .minlen = 4},
+    [IPVS_STATS_ATTR_OUTBPS] = {.type = NLA_UNSPEC, .minlen = 4},
+};
+
+/* A counter of either width: STATS64 has u64 values, STATS u32 (bytes
+ * u64 in both). */
+static uint64_t stat_value(struct nlattr *a)
+{
+	if (!a)
+		return 0;
+	return nla_len(a) >= 8 ? nla_get_u64(a) : nla_get_u32(a);
+}
+
+/* The nested counters, STATS64 preferred; left zero when absent or
+ * malformed (counters are shown, never acted on). */
+static void get_stats(struct nlattr *s64, struct nlattr *s32,
+		      struct xl_ipvs_stats *out)
+{
+	struct nlattr *tb[IPVS_STATS_ATTR_MAX + 1];
+	struct nlattr *nest = s64 ? s64 : s32;
+
+	memset(out, 0, sizeof(*out));
+	if (!nest ||
+	    nla_parse_nested(tb, IPVS_STATS_ATTR_MAX, nest, stats_policy) < 0)
+		return;
+	out->conns = stat_value(tb[IPVS_STATS_ATTR_CONNS]);
+	out->inpkts = stat_value(tb[IPVS_STATS_ATTR_INPKTS]);
+	out->outpkts = stat_value(tb[IPVS_STATS_ATTR_OUTPKTS]);
+	out->inbytes = stat_value(tb[IPVS_STATS_ATTR_INBYTES]);
+	out->outbytes = stat_value(tb[IPVS_STATS_ATTR_OUTBYTES]);
+	out->cps = stat_value(tb[IPVS_STATS_ATTR_CPS]);
+	out->inpps = stat_value(tb[IPVS_STATS_ATTR_INPPS]);
+	out->outpps = stat_value(tb[IPVS_STATS_ATTR_OUTPPS]);
+	out->inbps = stat_value(tb[IPVS_STATS_ATTR_INBPS]);
+	out->outbps = stat_value(tb[IPVS_STATS_ATTR_OUTBPS]);
+}
+
 static void get_addr(struct nlattr *a, union xl_inaddr *out)
 {
 	int n = nla_len(a);
@@ -372,6 +418,8 @@ int xl_ipvs_parse_service(struct nlattr *nest, struct xl_service *out)
 	out->flags = fl.flags & ~IP_VS_SVC_F_HASHED;
 	out->timeout = nla_get_u32(tb[IPVS_SVC_ATTR_TIMEOUT]);
 	out->netmask = nla_get_u32(tb[IPVS_SVC_ATTR_NETMASK]);
+	get_stats(tb[IPVS_SVC_ATTR_STATS64], tb[IPVS_SVC_ATTR_STATS],
+		  &out->stats);
 	return 0;
 }
 
@@ -404,6 +452,8 @@ int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,
 	out->active_conns = get_u32_or(tb[IPVS_DEST_ATTR_ACTIVE_CONNS], 0);
 	out->inact_conns = get_u32_or(tb[IPVS_DEST_ATTR_INACT_CONNS], 0);
 	out->persist_conns = get_u32_or(tb[IPVS_DEST_ATTR_PERSIST_CONNS], 0);
+	get_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS],
+		  &out->stats);
 	if (tb[IPVS_DEST_ATTR_TUN_TYPE])
 		out->tun_type = nla_get_u8(tb[IPVS_DEST_ATTR_TUN_TYPE]);
 	if (tb[IPVS_DEST_ATTR_TUN_PORT])

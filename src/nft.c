@@ -304,7 +304,8 @@ static void log_lacking(const struct xl_config *c, bool snat,
 		return;
 	if (count > 1)
 		snprintf(more, sizeof(more), " (and %zu more)", count - 1);
-	xl_err("nftables: the kernel lacks %s: %s of service %s%s is not in "
+	xl_err("nftables: the kernel lacks %s: %s of virtual service \"%s\"%s "
+	       "is not in "
 	       "force (IPVS serves %s without it)",
 	       feature, snat ? "snat" : "allowed_sources", first, more,
 	       count > 1 ? "them" : "it");
@@ -372,7 +373,7 @@ static void log_plan(const char *why, const struct xl_nft_plan *p)
 
 	names[0] = '\0';
 	for (size_t i = 0; i < shown && o < sizeof(names); i++)
-		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s\"%s\"",
 				      i ? ", " : ": ", p->named[i]);
 	xl_info("nftables: %s: 1 transaction, %zu commands, %zu service%s "
 		"(%zu elements added, %zu deleted)%s%s",

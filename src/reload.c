@@ -68,19 +68,21 @@ struct xl_config *xl_daemon_load(const char *path)
  * apply the rest, and a reload checked first with -t must not be held up
  * by a tenant's file.
  */
-void xl_daemon_print_check(const char *path, const struct xl_config *c)
+void xl_daemon_print_check(FILE *out, FILE *err, const char *path,
+			   const struct xl_config *c)
 {
 	for (size_t i = 0; i < c->refused.n; i++)
-		fprintf(stderr, "%s\n", c->refused.msgs[i]);
-	printf("%s: configuration is valid (%zu virtual services)\n", path,
-	       c->nvs);
+		fprintf(err, "%s\n", c->refused.msgs[i]);
+	fprintf(out, "%s: configuration is valid (%zu virtual services)\n",
+		path, c->nvs);
 	if (c->refused.n)
-		printf("%s: %zu include_dir file%s and %zu virtual service%s "
-		       "refused (see above); the rest applies\n",
-		       path, c->nrefused_files,
-		       c->nrefused_files == 1 ? "" : "s", c->nrefused_vs,
-		       c->nrefused_vs == 1 ? "" : "s");
-	xl_kset_print(stdout, &c->kset);
+		fprintf(out,
+			"%s: %zu include_dir file%s and %zu virtual service%s "
+			"refused (see above); the rest applies\n",
+			path, c->nrefused_files,
+			c->nrefused_files == 1 ? "" : "s", c->nrefused_vs,
+			c->nrefused_vs == 1 ? "" : "s");
+	xl_kset_print(out, &c->kset);
 }
 
 static void log_errors(const struct xl_errors *e)
@@ -120,6 +122,10 @@ static struct xl_config *read_again(struct xl_daemon *d)
 	struct xl_config *cfg;
 
 	if (empty_file(d->conf_path)) {
+		if (d->report)
+			xl_errors_add(&d->report->errors, d->conf_path, 0,
+				      "the file is empty; the running "
+				      "configuration stays in force");
 		xl_err("reload: %s is empty; the running configuration stays "
 		       "in force (to remove every service, say so with an "
 		       "empty virtual_services list)",
@@ -132,10 +138,19 @@ static struct xl_config *read_again(struct xl_daemon *d)
 		xl_err("reload: %s is invalid (%zu errors); the running "
 		       "configuration stays in force",
 		       d->conf_path, errs.n);
+		if (d->report) { /* the control client's, as logged */
+			struct xl_errors t = d->report->errors;
+
+			d->report->errors = errs;
+			errs = t;
+		}
 		xl_errors_free(&errs);
 		return NULL;
 	}
 	xl_daemon_log_refused(cfg);
+	for (size_t i = 0; d->report && i < cfg->refused.n; i++)
+		xl_errors_add(&d->report->refused, NULL, 0, "%s",
+			      cfg->refused.msgs[i]);
 	if (cfg->nstamps)
 		xl_info("include_dir: %zu of %zu files unchanged, not parsed "
 			"again",
@@ -157,6 +172,10 @@ void xl_daemon_reload(struct xl_daemon *d)
 	if (xl_health_configure(d->health, cfg) < 0) {
 		xl_err("reload: out of memory; the running configuration "
 		       "stays in force");
+		if (d->report)
+			xl_errors_add(&d->report->errors, d->conf_path, 0,
+				      "out of memory; the running "
+				      "configuration stays in force");
 		xl_health_configure(d->health, d->cfg);
 		xl_config_free(cfg);
 		return;
@@ -170,6 +189,9 @@ void xl_daemon_reload(struct xl_daemon *d)
 	xl_log_set_level(cfg->log_level);
 	old = d->cfg;
 	d->cfg = cfg;
+	if (d->report)
+		d->report->applied = true;
+	d->cfg_prev = old;
 	xl_daemon_kset_apply(d, "reload");
 	xl_nft_reload(d->nft, cfg); /* only its difference, one transaction */
 	if (xl_desired_reload(&d->want, cfg, &k) < 0)
@@ -177,6 +199,7 @@ void xl_daemon_reload(struct xl_daemon *d)
 	else
 		xl_daemon_sync_keys(d, "reload", false, &k, 0);
 	xl_keys_free(&k);
+	d->cfg_prev = NULL;
 	/* nothing points into it any more; freed after the kernel has the
 	 * change, which so comes sooner (so is the new files' parse) */
 	xl_config_free(old);

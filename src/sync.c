@@ -31,8 +31,16 @@ struct xl_sync {
 	struct xl_keys pending;
 	/* the services of the refused ops of the run under way */
 	struct xl_keys refused;
-	bool refused_lost; /* one could not be recorded (out of memory) */
+	bool refused_lost;    /* one could not be recorded (out of memory) */
+	xl_sync_name_fn name; /* services' names in log lines */
+	void *name_arg;
+	const char *why;      /* of the runs under way, for progress */
+	double progress_secs; /* between progress lines; 0: none */
 };
+
+/* ops are handed to the kernel this many at a time when a run may be long
+ * enough to report progress: a clock read per chunk, not per op */
+#define XL_PROGRESS_CHUNK 2048
 
 static double now_ms(void)
 {
@@ -84,23 +92,69 @@ const struct xl_keys *xl_sync_pending(const struct xl_sync *s)
 	return &s->pending;
 }
 
+void xl_sync_set_names(struct xl_sync *s, xl_sync_name_fn fn, void *arg)
+{
+	s->name = fn;
+	s->name_arg = arg;
+}
+
+void xl_sync_set_progress(struct xl_sync *s, const char *why, double secs)
+{
+	s->why = why;
+	s->progress_secs = secs;
+}
+
+/* op's log line, its service named */
+static const char *op_text(const struct xl_sync *s, const struct xl_op *op,
+			   char *buf, size_t len)
+{
+	return xl_op_label(op, s->name ? s->name(s->name_arg, op->svc) : NULL,
+			   buf, len);
+}
+
 static void op_failed(const struct xl_op *op, int err, void *arg)
 {
 	struct xl_sync *s = arg;
-	char buf[256];
+	char buf[XL_LABEL_MAX + 64];
 
-	xl_err("%s: %s", xl_op_format(op, buf, sizeof(buf)),
+	xl_err("%s: %s", op_text(s, op, buf, sizeof(buf)),
 	       s->ops->strerror(s->kh, op, err));
 	if (xl_keys_push(&s->refused, op->svc) < 0)
 		s->refused_lost = true;
 }
 
-/* The kernel's apply, with the services of refused ops recorded. */
+/*
+ * The kernel's apply, with the services of refused ops recorded.  A long
+ * run (110,000 ops at start-up) says how far it is every progress_secs,
+ * so that the log is not silent between "starting" and "running".
+ */
 static long apply(struct xl_sync *s, const struct xl_ops *ops)
 {
+	double t0 = now_ms(), last = t0;
+	long failed = 0, rc;
+
 	s->refused.n = 0;
 	s->refused_lost = false;
-	return s->ops->apply(s->kh, ops->v, ops->n, op_failed, s);
+	if (!s->progress_secs || ops->n <= XL_PROGRESS_CHUNK)
+		return s->ops->apply(s->kh, ops->v, ops->n, op_failed, s);
+	for (size_t i = 0; i < ops->n; i += XL_PROGRESS_CHUNK) {
+		size_t n = ops->n - i < XL_PROGRESS_CHUNK ? ops->n - i
+							  : XL_PROGRESS_CHUNK;
+		double t;
+
+		if ((rc = s->ops->apply(s->kh, ops->v + i, n, op_failed, s)) <
+		    0)
+			return rc;
+		failed += rc;
+		t = now_ms();
+		if (i + n < ops->n && t - last >= s->progress_secs * 1e3) {
+			xl_info("%s: %zu of %zu ops sent (%.1f s)",
+				s->why ? s->why : "sync", i + n, ops->n,
+				(t - t0) / 1e3);
+			last = t;
+		}
+	}
+	return failed;
 }
 
 /*
@@ -223,11 +277,11 @@ static int keep_applied(struct xl_sync *s, const struct xl_table *want)
 	return 0;
 }
 
-static void log_ops(const struct xl_ops *ops, size_t log_ops_max,
-		    struct xl_sync_result *res)
+static void log_ops(const struct xl_sync *s, const struct xl_ops *ops,
+		    size_t log_ops_max, struct xl_sync_result *res)
 {
 	int prio = ops->n <= log_ops_max ? XL_LOG_INFO : XL_LOG_DEBUG;
-	char buf[256];
+	char buf[XL_LABEL_MAX + 64];
 
 	bool on = xl_log_enabled(prio);
 
@@ -236,7 +290,7 @@ static void log_ops(const struct xl_ops *ops, size_t log_ops_max,
 		/* 110,000 ops at start-up: format only what is written */
 		if (on)
 			xl_log(prio, "%s",
-			       xl_op_format(&ops->v[i], buf, sizeof(buf)));
+			       op_text(s, &ops->v[i], buf, sizeof(buf)));
 	}
 	res->nops = ops->n;
 }
@@ -312,7 +366,7 @@ int xl_sync_run_keys(struct xl_sync *s, const struct xl_table *want,
 	    pick(&s->kernel, k, n, &sub_kernel) < 0 ||
 	    xl_reconcile(&sub_want, &sub_kernel, &opts, &ops) < 0)
 		goto out;
-	log_ops(&ops, log_ops_max, res);
+	log_ops(s, &ops, log_ops_max, res);
 	res->failed = apply(s, &ops);
 	rc = 0;
 	if (res->failed < 0) {
@@ -374,7 +428,7 @@ int xl_sync_run(struct xl_sync *s, const struct xl_table *want, bool owns_all,
 		return rc;
 	if ((rc = xl_reconcile(want, &s->kernel, &opts, &ops)) < 0)
 		goto out;
-	log_ops(&ops, log_ops_max, res);
+	log_ops(s, &ops, log_ops_max, res);
 	res->failed = apply(s, &ops);
 	if (res->failed < 0) {
 		rc = (int)res->failed;

@@ -37,10 +37,12 @@ for f in "$repo"/src/config*.c "$repo"/src/check*.c; do config_srcs+=" src/${f##
 declare -A sources=(
     [fuzz_include]="$config_srcs"
     [fuzz_k8s_list]="$k8s_srcs"
+    [fuzz_ctl]="src/ctl.c src/log.c src/util.c"
 )
 declare -A libs=(
     [fuzz_include]="-I$out -DXL_CURL_DLOPEN -DCURL_DISABLE_TYPECHECK $(pkg-config --cflags --libs libconfig libcurl) -lev -ldl -lm"
     [fuzz_k8s_list]="$(pkg-config --cflags --libs libcurl json-c yaml-0.1) -lev -lm"
+    [fuzz_ctl]="-I$out -D_GNU_SOURCE $(pkg-config --cflags --libs json-c) -lev -lm"
 )
 
 # seed CORPUS-DIR NAME: the corpus/NAME files; for k8s_list, the API fixtures as LIST pages

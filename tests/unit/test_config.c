@@ -285,6 +285,8 @@ static void test_defaults(void **state)
 	assert_false(c->watch_include_dir);
 	assert_int_equal(c->on_stop, XL_ON_STOP_KEEP);
 	assert_null(c->vip_interface);
+	assert_string_equal(c->control_socket, "/run/extlbd/control.sock");
+	assert_null(c->control_group);
 	assert_int_equal(c->announce, XL_ANNOUNCE_ALWAYS);
 	assert_true(c->resync_interval == 30);
 	assert_true(c->drain_timeout == 60);
@@ -393,6 +395,24 @@ static void test_kernel_settings(void **state)
 		assert_int_equal(k->timeout[t], 0);
 	for (int i = 0; i < XL_KS_N; i++)
 		assert_false(k->has_sysctl[i]);
+}
+
+/* control_socket and control_group as given; "" is no socket. */
+static void test_control_keys(void **state)
+{
+	struct xl_config *c;
+
+	(void)state;
+	c = ct_load("global = { control_socket = \"/run/x/ctl.sock\"; "
+		    "control_group = \"root\"; };\n");
+	assert_string_equal(c->control_socket, "/run/x/ctl.sock");
+	assert_string_equal(c->control_group, "root");
+	assert_int_equal(c->control_gid, 0);
+	xl_config_free(c);
+	c = ct_load("global = { control_socket = \"\"; };\n");
+	assert_string_equal(c->control_socket, "");
+	assert_null(c->control_group);
+	xl_config_free(c);
 }
 
 /* vip_interface names the interface as given; announce is inherited by
@@ -1677,12 +1697,24 @@ static const struct err_case err_cases[] = {
 	/* global */
 	{ "unknown key in global", "global = {\n  loglevel = \"info\";\n};\n",
 	  NULL, NULL, 2,
-	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls, vip_interface, announce, snat, snat_address)" },
+	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls, vip_interface, announce, snat, snat_address, control_socket, control_group, metrics_listen, log_down_interval, log_progress_interval, state_dir)" },
 	{ "bad log_level", "global = { log_level = \"verbose\"; };\n", NULL,
 	  NULL, 1,
 	  "log_level: \"verbose\" is not one of \"error\", \"warning\", \"info\", \"debug\"" },
 	{ "bad on_stop", "global = {\n on_stop = \"flush\"; };\n", NULL, NULL,
 	  2, "on_stop: \"flush\" is not one of \"keep\", \"remove\"" },
+	{ "control_socket relative", "global = {\n control_socket = \"run/x.sock\"; };\n",
+	  NULL, NULL, 2,
+	  "control_socket: \"run/x.sock\" is not an absolute path (or \"\" for no control socket)" },
+	{ "control_socket too long", "global = {\n control_socket = \"/" X64 X64 "\"; };\n",
+	  NULL, NULL, 2,
+	  "control_socket: longer than a unix socket path may be (107 bytes)" },
+	{ "control_group unknown", "global = {\n\n control_group = \"no-such-group-xl\"; };\n",
+	  NULL, NULL, 3,
+	  "control_group: no group \"no-such-group-xl\" on this system (getent group no-such-group-xl)" },
+	{ "control_group without a socket", "global = {\n control_socket = \"\";\n control_group = \"root\"; };\n",
+	  NULL, NULL, 3,
+	  "control_group needs a control socket (control_socket is \"\")" },
 	{ "vip_interface too long", "global = {\n vip_interface = \"extlb0123456789x\"; };\n",
 	  NULL, NULL, 2,
 	  "vip_interface: \"extlb0123456789x\" is not an interface name (1-15 bytes, no '/', ':' or white space, not \".\" or \"..\")" },
@@ -1696,6 +1728,19 @@ static const struct err_case err_cases[] = {
 	  NULL, NULL, 1, "vip_interface: \"ext lb\" is not an interface name" },
 	{ "vip_interface dot", "global = { vip_interface = \".\"; };\n", NULL,
 	  NULL, 1, "vip_interface: \".\" is not an interface name" },
+	{ "metrics_listen without a port", "global = {\n metrics_listen = \"127.0.0.1\"; };\n",
+	  NULL, NULL, 2,
+	  "metrics_listen: \"127.0.0.1\" is not ADDRESS:PORT (\"127.0.0.1:9475\", \"[::1]:9475\")" },
+	{ "metrics_listen port 0", "global = { metrics_listen = \"127.0.0.1:0\"; };\n",
+	  NULL, NULL, 1, "metrics_listen: \"127.0.0.1:0\" has no port in 1-65535" },
+	{ "metrics_listen port too big", "global = { metrics_listen = \"[::1]:65536\"; };\n",
+	  NULL, NULL, 1, "metrics_listen: \"[::1]:65536\" has no port in 1-65535" },
+	{ "metrics_listen a host name", "global = { metrics_listen = \"localhost:9475\"; };\n",
+	  NULL, NULL, 1, "metrics_listen: \"localhost:9475\" is not an IPv4 or IPv6 address" },
+	{ "metrics_listen IPv6 without brackets", "global = { metrics_listen = \"::1:9475\"; };\n",
+	  NULL, NULL, 1, "metrics_listen: \"::1:9475\" is not ADDRESS:PORT" },
+	{ "metrics_listen not a string", "global = { metrics_listen = 9475; };\n",
+	  NULL, NULL, 1, "wrong type for metrics_listen" },
 	{ "vip_interface dot dot", "global = { vip_interface = \"..\"; };\n",
 	  NULL, NULL, 1, "vip_interface: \"..\" is not an interface name" },
 	{ "vip_interface not a string", "global = { vip_interface = 0; };\n",
@@ -2491,6 +2536,7 @@ int main(void)
 	    T(test_global_values),
 	    T(test_kernel_settings),
 	    T(test_vip_interface_announce),
+	    T(test_control_keys),
 	    T(test_check_inheritance),
 	    T(test_check_equal),
 	    T(test_check_keys),

@@ -495,6 +495,57 @@ static void test_up_down_up_cycle(void **state)
 	assert_int_equal(fx.nstarts, 9);
 }
 
+/* What status and metrics read: the last result in words, when it came,
+ * the counts by outcome and duration, kept by a reload. */
+static void test_info_records_results(void **state)
+{
+	struct xl_check_config ck = ck_make(0.02);
+	struct xl_health_info in;
+	struct xl_config *a;
+	uint64_t inb = 0;
+	double t0 = ev_time();
+
+	(void)state;
+	ck.initial_up = true;
+	ck.fall = 3;
+	fx.script[0] = "UDE";
+	a = mk_cfg(1, 1, &ck, NULL);
+	configure(a);
+	assert_int_equal(xl_health_info(fx.h, 0, 0, &in), 0);
+	assert_false(in.checked);
+	assert_true(in.up);
+	assert_string_equal(in.last_reason, "");
+	RUN_UNTIL(starts_of(0) == 3 && fx.running == 0, 2.0);
+	assert_int_equal(xl_health_info(fx.h, 0, 0, &in), 0);
+	assert_true(in.checked && in.up);
+	assert_int_equal(in.last_status, XL_CHECK_ERROR);
+	assert_string_equal(in.last_reason, "socket: no fds");
+	assert_int_equal(in.results[XL_CHECK_UP], 1);
+	assert_int_equal(in.results[XL_CHECK_DOWN], 1);
+	assert_int_equal(in.results[XL_CHECK_ERROR], 1);
+	assert_int_equal(in.ok, 0);
+	assert_int_equal(in.fail, 1); /* an error counts nothing */
+	for (size_t b = 0; b < XL_HEALTH_NBUCKETS; b++)
+		inb += in.buckets[b];
+	assert_int_equal(inb, 3);
+	assert_true(in.last_at >= t0 - 0.01 && in.last_at <= ev_time());
+	/* the same server in a new snapshot: its record goes on */
+	configure(keep(mk_cfg(1, 1, &ck, NULL)));
+	xl_config_free(a);
+	assert_int_equal(xl_health_info(fx.h, 0, 0, &in), 0);
+	assert_int_equal(in.results[XL_CHECK_DOWN], 1);
+	assert_string_equal(in.last_reason, "socket: no fds");
+	fx.script[0] = "U";
+	fx.pos[0] = 0; /* the new script from its start, not past its end */
+	RUN_UNTIL(starts_of(0) == 4 && fx.running == 0, 2.0);
+	assert_int_equal(xl_health_info(fx.h, 0, 0, &in), 0);
+	assert_int_equal(in.last_status, XL_CHECK_UP);
+	assert_string_equal(in.last_reason, "");
+	assert_int_equal(in.ok, 1);
+	assert_int_equal(xl_health_info(fx.h, 0, 1, &in), -ENOENT);
+	assert_int_equal(xl_health_info(fx.h, 1, 0, &in), -ENOENT);
+}
+
 static void test_errors_never_change_state(void **state)
 {
 	struct xl_check_config ck = ck_make(0.02);
@@ -992,6 +1043,8 @@ static void test_quorum_lost_and_regained_once(void **state)
 	RUN_UNTIL(!up(0, 0) && !up(0, 1), 2.0);
 	run_for(0.02);
 	assert_int_equal(count(logs(), "lost its quorum"), 1);
+	assert_int_equal(xl_health_quorum(fx.h, 0), XL_QUORUM_LOST);
+	assert_int_equal(xl_health_quorum(fx.h, 1), XL_QUORUM_UNKNOWN);
 	assert_non_null(strstr(logs(), "virtual service \"svc0\" (TCP "
 				       "192.168.0.1:8000) lost its quorum: "
 				       "live weight 0 < 1, sorry server "
@@ -1004,6 +1057,7 @@ static void test_quorum_lost_and_regained_once(void **state)
 	run_for(0.02);
 	assert_int_equal(count(logs(), "lost its quorum"), 1);
 	assert_int_equal(count(logs(), "regained its quorum"), 1);
+	assert_int_equal(xl_health_quorum(fx.h, 0), XL_QUORUM_OK);
 	assert_non_null(strstr(logs(), "virtual service \"svc0\" (TCP "
 				       "192.168.0.1:8000) regained its "
 				       "quorum: live weight 1 >= 1\n"));
@@ -1049,6 +1103,68 @@ static void test_quorum_follows_weights_and_reloads(void **state)
 	assert_int_equal(fx.changed, 1);
 }
 
+/* A server down from start-up has no change of state, but why it is out
+ * is logged once, at its first failure, not at every check. */
+static void test_down_from_start_logged_once(void **state)
+{
+	struct xl_check_config ck = ck_make(0.02);
+
+	(void)state;
+	fx.script[0] = "D";
+	configure(keep(mk_cfg(1, 2, &ck, NULL)));
+	RUN_UNTIL(starts_of(0) >= 4, 2.0);
+	assert_false(up(0, 0));
+	assert_non_null(strstr(logs(), "real server 10.0.0.1:80 of \"svc0\" "
+				       "(TCP 192.168.0.1:8000) is down: tcp "
+				       "connect timeout after 500 ms (since "
+				       "start-up)\n"));
+	assert_int_equal(count(logs(), " is down: "), 1);
+	/* the other server is named once: its coming up */
+	assert_int_equal(count(logs(), "10.0.0.2:80 of \"svc0\""), 1);
+}
+
+/* The summary names the first servers down, counts the rest, and says
+ * nothing while all are up; it comes every log_down_interval. */
+static void test_down_summary(void **state)
+{
+	struct xl_check_config ck = ck_make(0.02);
+	struct xl_config *c = keep(mk_cfg(2, 7, &ck, NULL));
+	const char *l;
+
+	(void)state;
+	for (size_t k = 0; k < 14; k++)
+		fx.script[k] = k == 3 ? "U" : "D";
+	c->log_down_interval = 0.15;
+	configure(c);
+	xl_health_log_down(fx.h, 10);
+	assert_null(strstr(logs(), "health: ")); /* none checked yet */
+	RUN_UNTIL(starts_of(13) >= 1 && starts_of(0) >= 1, 2.0);
+	run_for(0.03);
+	xl_health_log_down(fx.h, 3);
+	l = strstr(logs(), "health: 13 of 14 real servers down: ");
+	assert_non_null(l);
+	assert_non_null(strstr(l, "down: 10.0.0.1:80 of \"svc0\" (TCP "
+				  "192.168.0.1:8000), 10.0.0.2:80 of \"svc0\" "
+				  "(TCP 192.168.0.1:8000), 10.0.0.3:80 of "
+				  "\"svc0\" (TCP 192.168.0.1:8000) and 10 "
+				  "more\n"));
+	run_for(0.4);
+	assert_true(count(logs(), "health: 13 of 14") >= 3);
+}
+
+static void test_down_summary_quiet_when_all_up(void **state)
+{
+	struct xl_check_config ck = ck_make(0.02);
+	struct xl_config *c = keep(mk_cfg(1, 3, &ck, NULL));
+
+	(void)state;
+	c->log_down_interval = 0.05;
+	configure(c);
+	RUN_UNTIL(up(0, 0) && up(0, 1) && up(0, 2), 1.0);
+	run_for(0.2);
+	assert_null(strstr(logs(), "health: "));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1057,6 +1173,7 @@ int main(void)
 	    T(test_initial_up_down_after_fall),
 	    T(test_down_needs_rise_after_failing),
 	    T(test_up_down_up_cycle),
+	    T(test_info_records_results),
 	    T(test_errors_never_change_state),
 	    T(test_error_does_not_break_a_run),
 	    T(test_start_failure_is_an_error),
@@ -1078,6 +1195,9 @@ int main(void)
 	    T(test_quorum_lost_and_regained_once),
 	    T(test_quorum_quiet_until_every_server_checked),
 	    T(test_quorum_follows_weights_and_reloads),
+	    T(test_down_from_start_logged_once),
+	    T(test_down_summary),
+	    T(test_down_summary_quiet_when_all_up),
 	};
 
 	xl_log_open("test_health", true, 6);

@@ -628,8 +628,9 @@ static struct nlattr *kernel_service(struct nl_msg *m,
 }
 
 struct kdest_opts {
-	bool no_af;  /* kernels before mixed-family pools */
-	bool no_tun; /* kernels before tunnel types */
+	bool no_af;	 /* kernels before mixed-family pools */
+	bool no_tun;	 /* kernels before tunnel types */
+	bool no_stats64; /* kernels before 4.1 */
 	int skip;
 };
 
@@ -677,7 +678,8 @@ static struct nlattr *kernel_dest(struct nl_msg *m, const struct xl_dest *d,
 		assert_int_equal(
 		    nla_put_u16(m, IPVS_DEST_ATTR_ADDR_FAMILY, d->af), 0);
 	put_stats(m, IPVS_DEST_ATTR_STATS, false);
-	put_stats(m, IPVS_DEST_ATTR_STATS64, true);
+	if (!o->no_stats64)
+		put_stats(m, IPVS_DEST_ATTR_STATS64, true);
 	assert_int_equal(nla_nest_end(m, n), 0);
 	return n;
 }
@@ -740,6 +742,8 @@ static void test_parse_service_v4(void **state)
 	    0);
 	/* _HASHED dropped, so an unchanged service is not edited */
 	expect_same_service(&got, &s);
+	assert_int_equal(got.stats.conns, 1000 + IPVS_STATS_ATTR_CONNS);
+	assert_int_equal(got.stats.outbytes, 1000 + IPVS_STATS_ATTR_OUTBYTES);
 	nlmsg_free(m);
 }
 
@@ -845,6 +849,30 @@ static void test_parse_dest_full(void **state)
 	assert_int_equal(
 	    xl_ipvs_parse_dest(kernel_dest(m, &d, &o), AF_INET, &got), 0);
 	expect_same_dest(&got, &d, true);
+	/* put_stats: 1000 + the attribute in STATS64, which wins */
+	assert_int_equal(got.stats.conns, 1000 + IPVS_STATS_ATTR_CONNS);
+	assert_int_equal(got.stats.inbytes, 1000 + IPVS_STATS_ATTR_INBYTES);
+	assert_int_equal(got.stats.outbps, 1000 + IPVS_STATS_ATTR_OUTBPS);
+	nlmsg_free(m);
+}
+
+/* Before STATS64, counters are 32 bits wide except the byte totals. */
+static void test_parse_dest_stats32(void **state)
+{
+	struct xl_dest d = mk_dest("10.20.0.5", 80, IP_VS_CONN_F_MASQ, 1);
+	struct kdest_opts o = {.no_stats64 = true};
+	struct nl_msg *m = nlmsg_alloc();
+	struct xl_dest got;
+
+	(void)state;
+	memset(&got, 0xa5, sizeof(got));
+	assert_int_equal(
+	    xl_ipvs_parse_dest(kernel_dest(m, &d, &o), AF_INET, &got), 0);
+	assert_int_equal(got.stats.conns, 100 + IPVS_STATS_ATTR_CONNS);
+	assert_int_equal(got.stats.inpkts, 100 + IPVS_STATS_ATTR_INPKTS);
+	assert_int_equal(got.stats.inbytes, 1000 + IPVS_STATS_ATTR_INBYTES);
+	assert_int_equal(got.stats.outbytes, 1000 + IPVS_STATS_ATTR_OUTBYTES);
+	assert_int_equal(got.stats.outbps, 100 + IPVS_STATS_ATTR_OUTBPS);
 	nlmsg_free(m);
 }
 
@@ -1052,8 +1080,8 @@ static void test_batch(void **state)
 	struct nlmsghdr *nh;
 
 	(void)state;
-	len = xl_ipvs_encode_batch(FAMILY, ops, n, 1000, 4242, buf,
-				   sizeof(buf));
+	len =
+	    xl_ipvs_encode_batch(FAMILY, ops, n, 1000, 4242, buf, sizeof(buf));
 	assert_true(len > 0 && len <= sizeof(buf));
 	rem = (int)len;
 	for (nh = (struct nlmsghdr *)buf; nlmsg_ok(nh, rem);
@@ -1152,6 +1180,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_service_fwmark),
 	    cmocka_unit_test(test_parse_service_missing_attrs),
 	    cmocka_unit_test(test_parse_dest_full),
+	    cmocka_unit_test(test_parse_dest_stats32),
 	    cmocka_unit_test(test_parse_dest_old_kernel),
 	    cmocka_unit_test(test_parse_dest_missing_attrs),
 	    cmocka_unit_test(test_roundtrip),

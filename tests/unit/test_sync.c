@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conftext.h"
@@ -524,6 +525,89 @@ static void test_resync_slice_reads_back_its_services(void **state)
 	w_free(w);
 }
 
+/* ---- log lines: names and progress ------------------------------------- */
+
+static const char *w_name(void *arg, const struct xl_service *svc)
+{
+	const struct xl_vs_config *vs = xl_config_find(arg, svc);
+
+	return vs ? vs->name : NULL;
+}
+
+/* What xl_log writes to stderr while fn(w) runs. */
+static char *captured(struct world *w, void (*fn)(struct world *))
+{
+	FILE *cap = tmpfile();
+	int saved = dup(2);
+	static char buf[1 << 16];
+	size_t n;
+
+	assert_non_null(cap);
+	fflush(stderr);
+	assert_int_equal(dup2(fileno(cap), 2), 2);
+	fn(w);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(cap);
+	n = fread(buf, 1, sizeof(buf) - 1, cap);
+	buf[n] = '\0';
+	fclose(cap);
+	return buf;
+}
+
+static void run_full(struct world *w)
+{
+	struct xl_sync_result r;
+
+	xl_sync_invalidate(w->sync);
+	xl_table_free(&w->k.t); /* an empty kernel: everything is added */
+	assert_int_equal(xl_sync_run(w->sync, &w->want.table, false, 10, &r),
+			 0);
+}
+
+/* A long run says how far it is (here after every chunk), never at its
+ * end (the summary line says that); a refused op names its service. */
+static void test_progress_and_names(void **state)
+{
+	char *text = malloc(1 << 20), *log;
+	size_t len = 0;
+	struct world *w;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)sprintf(text + len, "global = { check = { type = "
+					   "\"none\"; }; };\n"
+					   "virtual_services = (\n");
+	for (int i = 0; i < 500; i++)
+		len += (size_t)sprintf(
+		    text + len,
+		    "%s{ name = \"s%d\"; vip = \"192.0.2.1\"; port = %d;\n"
+		    "  real_servers = ( { address = \"10.0.0.1\"; }, "
+		    "{ address = \"10.0.0.2\"; }, { address = \"10.0.0.3\"; }, "
+		    "{ address = \"10.0.0.4\"; }, { address = \"10.0.0.5\"; } "
+		    "); }\n",
+		    i ? "," : "", i, 1000 + i);
+	sprintf(text + len, ");\n");
+	w = w_start(text);
+	free(text);
+	xl_sync_set_names(w->sync, w_name, w->cfg);
+	xl_sync_set_progress(w->sync, "start-up", 1e-9);
+	w->k.refuse_kind = XL_OP_ADD_DEST;
+	w->k.refuse_port = 1007;
+	w->k.refuse_err = ESRCH;
+	log = captured(w, run_full);
+	assert_non_null(strstr(log, "start-up: 2048 of 3000 ops sent ("));
+	assert_null(strstr(log, "3000 of 3000"));
+	assert_non_null(strstr(log, "add-server 10.0.0.1:1007 of \"s7\" (TCP "
+				    "192.0.2.1:1007): nat, weight 1: "));
+	/* no progress when it is off */
+	xl_sync_set_progress(w->sync, "start-up", 0);
+	log = captured(w, run_full);
+	assert_null(strstr(log, "ops sent"));
+	w_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +615,7 @@ int main(void)
 	    cmocka_unit_test(test_health_change_sends_its_server_only),
 	    cmocka_unit_test(test_drain_then_delete),
 	    cmocka_unit_test(test_refused_op_is_retried),
+	    cmocka_unit_test(test_progress_and_names),
 	    cmocka_unit_test(test_resync_puts_right_what_changed),
 	    cmocka_unit_test(test_resync_slice_reads_back_its_services),
 	};

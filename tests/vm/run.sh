@@ -49,6 +49,7 @@ for t in "$@"; do
     echo "=== VM test $name"
     "$repo/scripts/vm-run" --timeout 900 --log "$log" \
         --bin "$build/extlbd" \
+        --bin "$build/extlbctl" \
         --add "$repo/etc/extlb.conf:/etc/extlb.conf" \
         --add "$repo/tests/vm/conf:/test/conf" \
         --add "$repo/systemd/extlbd.service.in:/test/extlbd.service.in" \
@@ -60,6 +61,16 @@ for t in "$@"; do
     p="${line%% passed*}"; f="${line#*passed, }"; f="${f%% failed}"
     [[ -n "$line" ]] || { p=0; f=1; }
     if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+    # a test's host half, tests/vm/t-NAME.host LOG: checks with tools the guest lacks
+    # (promtool) on what the guest printed; its closing line counts as the guest's does
+    if [[ -f "${t%.sh}.host" ]]; then
+        hout="$(bash "${t%.sh}.host" "$log")"
+        printf '%s\n' "$hout" | tee -a "$log"
+        hline="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$hout" | tail -n 1)"
+        hp="${hline%% passed*}"; hf="${hline#*passed, }"; hf="${hf%% failed}"
+        [[ -n "$hline" ]] || { hp=0; hf=1; }
+        p=$((p + hp)); f=$((f + hf)); line="$line; host: ${hline:-no summary}"
+    fi
     passed=$((passed + p)); failed=$((failed + f))
     results+=("$(printf '%-22s %s (exit %d)' "$name" "${line:-no summary}" "$rc")")
 done

@@ -20,10 +20,10 @@ ipvsadm -a -t 192.168.10.200:9000 -r 10.20.0.7:80 -m -w 1
 
 xl_check "extlbd starts on the pre-filled table" xl_extlbd_start /test/conf/adopt.conf
 xl_assert_eq "exactly the minimal ops ran, in order" "\
-edit-service TCP 192.168.10.100:8000 (rr, timeout 0)
-edit-server TCP 192.168.10.100:8000 -> 10.20.0.5:80 (nat, weight 1)
-add-server TCP 192.168.10.100:8000 -> 10.20.0.6:80 (nat, weight 1)
-delete-server TCP 192.168.10.100:8000 -> 10.20.0.7:80" \
+edit-service \"ext-tcp-lb\" (TCP 192.168.10.100:8000): rr, timeout 0
+edit-server 10.20.0.5:80 of \"ext-tcp-lb\" (TCP 192.168.10.100:8000): nat, weight 1
+add-server 10.20.0.6:80 of \"ext-tcp-lb\" (TCP 192.168.10.100:8000): nat, weight 1
+delete-server 10.20.0.7:80 of \"ext-tcp-lb\" (TCP 192.168.10.100:8000)" \
     "$(grep -E 'info: (add|edit|delete)-' "$XL_EXTLBD_LOG" | sed 's/.*info: //')"
 xl_assert_eq "summary: 4 ops" 1 "$(xl_log_count 'start-up: 4 ops applied .*0 failed')"
 xl_assert_eq "adoption logged" 1 \

@@ -44,9 +44,9 @@ virtual_services = (
 CONF
 xl_check "extlbd starts with an unknown scheduler in the file" xl_extlbd_start /tmp/sched.conf
 xl_check "the refused op is logged with its object and meaning" grep -q \
-    'error: add-service TCP 192.168.10.100:8001 (nosuch, timeout 0): unknown scheduler "nosuch"' "$XL_EXTLBD_LOG"
+    'error: add-service "b" (TCP 192.168.10.100:8001): nosuch, timeout 0: unknown scheduler "nosuch"' "$XL_EXTLBD_LOG"
 xl_check "its real server is refused with it" grep -q \
-    'error: add-server TCP 192.168.10.100:8001 -> 10.20.0.6:80.*: no such virtual service' "$XL_EXTLBD_LOG"
+    'error: add-server 10.20.0.6:80 of "b" (TCP 192.168.10.100:8001).*: no such virtual service' "$XL_EXTLBD_LOG"
 xl_check "the start-up counts the two refused ops" grep -q \
     'start-up: 6 ops applied in [0-9]* ms (.*), 2 failed' \
     "$XL_EXTLBD_LOG"

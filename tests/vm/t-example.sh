@@ -16,8 +16,8 @@ xl_check "the endpoint passes its check" xl_wait_for -t 30 sh -c "ipvsadm -Ln | 
 xl_assert_eq "the example's table" "TCP 192.168.10.100:8000 rr
   -> 10.20.0.5:80 Masq 1" "$(xl_ipvs_table)"
 xl_assert_eq "ops logged: the service at start-up, the server when healthy" "\
-add-service TCP 192.168.10.100:8000 (rr, timeout 0)
-add-server TCP 192.168.10.100:8000 -> 10.20.0.5:80 (nat, weight 1)" \
+add-service \"ext-tcp-lb\" (TCP 192.168.10.100:8000): rr, timeout 0
+add-server 10.20.0.5:80 of \"ext-tcp-lb\" (TCP 192.168.10.100:8000): nat, weight 1" \
     "$(grep -E 'info: (add|edit|delete)-' "$XL_EXTLBD_LOG" | sed 's/.*info: //')"
 xl_assert_eq "start-up: 1 op, health: 1 op" "1 1" \
     "$(xl_log_count 'start-up: 1 ops applied') $(xl_log_count 'health: 1 ops applied')"

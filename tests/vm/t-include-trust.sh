@@ -64,7 +64,7 @@ chmod 644 /tmp/extlb.d/20-script.conf
 rm /tmp/extlb.d/30-fifo.conf /tmp/extlb.d/40-zero.conf
 mark=$(xl_log_lines)
 xl_extlbd_reload
-xl_assert_eq "fixed file: its service added" "add-service TCP 192.168.10.100:8002 (wlc, timeout 0)" \
+xl_assert_eq "fixed file: its service added" "add-service \"script\" (TCP 192.168.10.100:8002): wlc, timeout 0" \
     "$(xl_log_since "$mark" | grep -E 'info: add-service' | sed 's/.*info: //')"
 xl_assert_eq "fixed file: only the stolen port is still refused" 1 \
     "$(xl_log_since "$mark" | grep -c 'include_dir: 0 files and 1 virtual service refused')"

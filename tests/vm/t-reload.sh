@@ -31,8 +31,8 @@ sleep 0.3 # older than 100 ms when read: b.conf is reused by the next reload
 mark=$(xl_log_lines)
 xl_extlbd_reload
 xl_assert_eq "new file: its service and server added, nothing else" "\
-add-service TCP 192.168.10.100:8001 (wlc, timeout 0)
-add-server TCP 192.168.10.100:8001 -> 10.20.0.7:80 (nat, weight 1)" \
+add-service \"b\" (TCP 192.168.10.100:8001): wlc, timeout 0
+add-server 10.20.0.7:80 of \"b\" (TCP 192.168.10.100:8001): nat, weight 1" \
     "$(xl_log_since "$mark" | grep -E 'info: (add|edit|delete)-' | sed 's/.*info: //')"
 
 sed -i 's/port = 80; } ); } );/port = 80; weight = 4; } ); } );/' /tmp/extlb.d/a.conf
@@ -40,7 +40,7 @@ sleep 0.3 # a file changed in the last 100 ms would be read again by the next re
 mark=$(xl_log_lines)
 xl_extlbd_reload
 xl_assert_eq "changed weight: one edit" \
-    "edit-server TCP 192.168.10.100:8000 -> 10.20.0.6:80 (nat, weight 4)" \
+    "edit-server 10.20.0.6:80 of \"a\" (TCP 192.168.10.100:8000): nat, weight 4" \
     "$(xl_log_since "$mark" | grep -E 'info: (add|edit|delete)-' | sed 's/.*info: //')"
 xl_assert_eq "changed weight: only the changed file parsed again" 1 \
     "$(xl_log_since "$mark" | grep -c 'include_dir: 1 of 2 files unchanged, not parsed again')"
@@ -58,7 +58,7 @@ xl_assert_eq "unchanged files: every service left as it was" 1 \
 rm /tmp/extlb.d/b.conf
 mark=$(xl_log_lines)
 xl_extlbd_reload
-xl_assert_eq "file removed: its service deleted" "delete-service TCP 192.168.10.100:8001" \
+xl_assert_eq "file removed: its service deleted" "delete-service \"b\" (TCP 192.168.10.100:8001)" \
     "$(xl_log_since "$mark" | grep -E 'info: (add|edit|delete)-' | sed 's/.*info: //')"
 xl_assert_eq "table after the reloads" "TCP 192.168.10.100:8000 rr
   -> 10.20.0.5:80 Masq 1

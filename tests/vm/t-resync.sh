@@ -52,9 +52,9 @@ ipvsadm -d -t 10.100.5.1:80 -r 10.201.5.1:8080
 ipvsadm -A -t 10.99.0.1:80 -s rr
 xl_check "edited scheduler, weight and deleted server restored" xl_wait_for -t 20 sh -c \
     "ipvsadm -Sn | grep -v 10.99.0.1 | sort | cmp -s - /tmp/expected"
-xl_assert_eq "the corrections are logged" "add-server TCP 10.100.5.1:80 -> 10.201.5.1:8080 (nat, weight 1)
-edit-server TCP 10.100.0.1:80 -> 10.200.0.1:8080 (nat, weight 1)
-edit-service TCP 10.100.9.250:80 (wlc, timeout 0)" \
+xl_assert_eq "the corrections are logged" "add-server 10.201.5.1:8080 of \"s1250\" (TCP 10.100.5.1:80): nat, weight 1
+edit-server 10.200.0.1:8080 of \"s0\" (TCP 10.100.0.1:80): nat, weight 1
+edit-service \"s2499\" (TCP 10.100.9.250:80): wlc, timeout 0" \
     "$(xl_log_since "$mark" | grep -E 'info: (add|edit|delete)-' | sed 's/.*info: //' | sort)"
 sleep 5 # a whole resync_interval more
 xl_check "a foreign service is left alone" sh -c "ipvsadm -Ln | grep -q 10.99.0.1:80"

@@ -61,7 +61,7 @@ xl_check "snat = true: the service's element in masq4" \
 xl_assert_eq "extlbd set net.ipv4.vs.conntrack" 1 "$(cat /proc/sys/net/ipv4/vs/conntrack)"
 xl_assert_eq "and said so" 1 "$(xl_log_since "$mark" | grep -c 'reload: ipvs_sysctls.conntrack 0 -> 1')"
 xl_assert_eq "one transaction, for service far" 1 \
-    "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, .* 1 service .*: far')"
+    "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, .* 1 service .*: "far"')"
 answers=$(for i in 1 2 3 4 5; do xl_http_get client "$VIP" 8000 /cgi-bin/addr || echo FAIL; done |
     sort | uniq -c | awk '{ print $1 "x" $2 }')
 xl_assert_eq "every request answered; the backend sees the host's address" "5x$HOST" "$answers"
@@ -104,7 +104,7 @@ else
     mark=$(xl_log_lines)
     xl_check "extlbd starts without masquerade" xl_extlbd_start /tmp/t.conf
     xl_assert_eq "the error names the feature and the service" 1 \
-        "$(xl_log_since "$mark" | grep -c 'nftables: the kernel lacks masquerade (nft_masq): snat of service far is not in force')"
+        "$(xl_log_since "$mark" | grep -c 'nftables: the kernel lacks masquerade (nft_masq): snat of virtual service "far" is not in force')"
     xl_check "allowed_sources is in force all the same" \
         sh -c "nft list set inet extlb guard4 | grep -q '$VIP . tcp . 8000'"
     xl_assert_eq "no snat part in the table" 1 \

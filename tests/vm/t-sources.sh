@@ -53,7 +53,7 @@ xl_extlbd_reload
 xl_wait_for -t 30 sh -c "nft list set inet extlb src4 | grep -q '8000 . 10.10.0.0/24'"
 xl_assert_eq "widened: the outside client gets in" backend1 "$(get client2 8000)"
 xl_assert_eq "the reload: one transaction, one service" 1 \
-    "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, 2 commands, 1 service (1 elements added, 1 deleted): web')"
+    "$(xl_log_since "$mark" | grep -c 'nftables: reload: 1 transaction, 2 commands, 1 service (1 elements added, 1 deleted): "web"')"
 xl_assert_eq "its commands are web's elements" 2 \
     "$(xl_log_since "$mark" | grep 'nftables: reload: | ' | grep -c "element inet extlb src4 { $VIP . tcp . 8000 . ")"
 xl_assert_eq "and nothing else" 0 \
@@ -84,7 +84,7 @@ else
     mark=$(xl_log_lines)
     xl_check "extlbd starts without nftables" xl_extlbd_start /tmp/t.conf
     xl_assert_eq "the error names the feature and the services" 1 \
-        "$(xl_log_since "$mark" | grep -c 'nftables: the kernel lacks nf_tables: allowed_sources of service web (and 1 more) is not in force')"
+        "$(xl_log_since "$mark" | grep -c 'nftables: the kernel lacks nf_tables: allowed_sources of virtual service "web" (and 1 more) is not in force')"
     xl_wait_for -t 60 sh -c "[ \$(ipvsadm -Ln | grep -c '10.20.0.5:80') -eq 3 ]"
     xl_assert_eq "IPVS serves the service without ranges" backend1 "$(get client2 8002)"
     xl_assert_eq "and the others, unfiltered" backend1 "$(get client2 8001)"
