@@ -6,14 +6,17 @@
  * steps kept apart so that the first can be tested without a kernel:
  *
  *   plan (nft_plan.c, pure): configuration -> the state the table must
- *   hold (xl_nft_state_build), and two states -> the nft commands that
- *   turn one into the other (xl_nft_plan_diff), or that build the table
- *   from nothing (xl_nft_plan_full);
+ *   hold (xl_nft_state_build), and two states -> the objects and elements
+ *   that turn one into the other (xl_nft_plan_diff), or that build the
+ *   table from nothing (xl_nft_plan_full);
  *
- *   apply (nft.c): each plan sent as one libnftables transaction, the
- *   state last applied remembered, the table rebuilt when it went missing
- *   (resync), the kernel features probed when a transaction fails, and the
- *   sysctls snat needs.
+ *   messages (nft_msg.c, no socket): a plan -> one netlink batch of
+ *   libnftnl objects, each message named for the error it may earn;
+ *
+ *   apply (nft.c): each batch sent as one transaction, the state last
+ *   applied remembered, the table rebuilt when it went missing (resync),
+ *   the kernel features probed when a transaction fails, and the sysctls
+ *   snat needs.
  */
 #ifndef EXTLB_NFT_H
 #define EXTLB_NFT_H
@@ -22,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define XL_NFT_TABLE "extlb" /* of family inet */
 /* An empty set the table is created with: the resync lists it (a cost
@@ -67,11 +71,42 @@ void xl_nft_state_move(struct xl_nft_state *dst, struct xl_nft_state *src);
 
 #define XL_NFT_NAMED 8 /* changed services named in a plan's summary */
 
-/* One transaction's text, and what it changes, for the log. */
+/* The element sets of the table; each exists for IPv4 and IPv6 ("src4",
+ * "src6", ...). */
+enum xl_nft_set { XL_NFT_SRC, XL_NFT_GUARD, XL_NFT_MASQ, XL_NFT_SNAT };
+#define XL_NFT_NSETS 4
+
+/* One element: a service's key (its VIP . protocol . port), with one of
+ * its ranges in the src sets or its snat_address in the snat maps.  It
+ * points into the state it came from, which must outlive it. */
+struct xl_nft_elem {
+	const struct xl_nft_svc *svc;
+	const struct xl_cidr *range; /* XL_NFT_SRC only */
+};
+
+struct xl_nft_elems {
+	struct xl_nft_elem *v;
+	size_t n, cap;
+};
+
+/* The largest key: IPv6 address . protocol . port . IPv6 address, each
+ * field in 32-bit words as nftables registers hold them. */
+#define XL_NFT_KEY_MAX 40
+
+/*
+ * One transaction, as a list of what it creates and the elements it
+ * deletes and adds; nft_msg.c turns it into netlink messages.  Elements
+ * are gathered by set: deletions first (ranges before their guard), then
+ * additions (the guard first).  The counts are for the log: ncmds counts
+ * what nft would have taken as commands (one per object, one per set and
+ * verb of elements).
+ */
 struct xl_nft_plan {
-	char *text;
-	size_t len, cap;
-	size_t ncmds;			 /* lines of text */
+	bool replace;	/* the table replaced whole, "owner" set */
+	bool src_base;	/* sets guard, src, chain sources, its rules */
+	bool snat_base; /* sets masq, maps snat, chain postrouting */
+	struct xl_nft_elems e[2][XL_NFT_NSETS][2]; /* [add][set][IPv6] */
+	size_t ncmds;				   /* as nft commands */
 	size_t nsvcs;			 /* services whose objects change */
 	size_t elem_adds, elem_dels;	 /* set and map elements */
 	const char *named[XL_NFT_NAMED]; /* the first nsvcs of them */
@@ -81,10 +116,36 @@ struct xl_nft_plan {
 /* The table replaced whole by want, in one transaction that also deletes
  * whatever a table of that name held. */
 int xl_nft_plan_full(const struct xl_nft_state *want, struct xl_nft_plan *p);
-/* The commands that turn have into want; 0 commands when equal. */
+/* The changes that turn have into want; 0 commands when equal.  The plan
+ * points into both states. */
 int xl_nft_plan_diff(const struct xl_nft_state *have,
 		     const struct xl_nft_state *want, struct xl_nft_plan *p);
 void xl_nft_plan_free(struct xl_nft_plan *p);
+
+/* A plan's groups of elements in the order they are sent. */
+struct xl_nft_group {
+	bool add, v6;
+	enum xl_nft_set set;
+	const struct xl_nft_elems *e;
+};
+/* The non-empty groups of p into g (room for 2 * XL_NFT_NSETS * 2);
+ * their number. */
+size_t xl_nft_plan_groups(const struct xl_nft_plan *p, struct xl_nft_group *g);
+
+/* "src4", "guard6", ... */
+const char *xl_nft_set_name(enum xl_nft_set set, bool v6);
+
+/* The key of e as the kernel holds it (network order, each field padded
+ * to 32 bits), and for a range its last key in end; the key's length. */
+size_t xl_nft_elem_key(const struct xl_nft_elem *e, uint8_t *key, uint8_t *end);
+/* The snat map's value of e (the address); its length. */
+size_t xl_nft_elem_data(const struct xl_nft_elem *e, uint8_t *data);
+
+/* The plan as nft commands, one line at a time (without its newline),
+ * for the debug log and the tests. */
+int xl_nft_plan_text(const struct xl_nft_plan *p,
+		     void (*line)(void *arg, const char *text, size_t len),
+		     void *arg);
 
 /* ---- apply (nft.c) ---------------------------------------------------- */
 

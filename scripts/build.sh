@@ -13,7 +13,7 @@ xl_build_deps() {
     xl_apt_install build-essential autoconf automake pkg-config \
         libnl-3-dev libnl-genl-3-dev libconfig-dev libev-dev libcmocka-dev \
         libcurl4-openssl-dev libssl-dev openssl libjson-c-dev libyaml-dev python3 \
-        libnl-route-3-dev libnftables-dev \
+        libnl-route-3-dev libnftnl-dev libmnl-dev \
         libmicrohttpd-dev
 }
 
