@@ -121,7 +121,6 @@ fi
 main true
 vg=/tmp/extlbd-vg.log
 VALGRIND_LIB=/usr/libexec/valgrind valgrind.bin -q --error-exitcode=99 --leak-check=full \
-    --suppressions=/test/conf/libnftables.supp \
     --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
     --track-fds=yes extlbd -n -l -f "$CONF" >"$vg" 2>&1 &
 pid=$!

@@ -15,7 +15,6 @@ cp /test/conf/features.conf /tmp/vg.conf
 sed -i 's/^global: {/global: { resync_interval = 2;/' /tmp/vg.conf
 : >"$XL_EXTLBD_LOG"
 VALGRIND_LIB=/usr/libexec/valgrind valgrind.bin -q --error-exitcode=99 --leak-check=full \
-    --suppressions=/test/conf/libnftables.supp \
     --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
     extlbd -n -l -f /tmp/vg.conf >>"$XL_EXTLBD_LOG" 2>&1 &
 XL_EXTLBD_PID=$!
