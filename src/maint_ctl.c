@@ -12,6 +12,7 @@
  */
 #include "extlbd.h"
 #include "log.h"
+#include "op.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -134,7 +135,7 @@ static int set_flag(struct xl_daemon *d, struct json_object *req,
 {
 	const char *svc = req_str(req, "service", err, errlen), *srv;
 	const struct xl_vs_config *vs;
-	char path[4096], b[XL_ADDRSTR_MAX + 8], msg[512];
+	char path[4096], b[XL_ADDRSTR_MAX + 8], msg[512], lbl[XL_LABEL_MAX];
 	struct xl_keys k = {0};
 	const struct xl_dest *x;
 	long r, conns;
@@ -164,7 +165,8 @@ static int set_flag(struct xl_daemon *d, struct json_object *req,
 		xl_maint_set(&d->maint, vs->name, x, !on);
 		if (!*err)
 			snprintf(err, errlen, "state_dir: path too long");
-		xl_err("maintenance: %s of \"%s\" not %s: %s", b, vs->name,
+		xl_err("maintenance: real server %s not %s: %s",
+		       xl_label_server(vs->name, &vs->svc, x, lbl, sizeof(lbl)),
 		       on ? "disabled" : "enabled", err);
 		return -1;
 	}
@@ -183,7 +185,8 @@ static int set_flag(struct xl_daemon *d, struct json_object *req,
 	else
 		snprintf(msg, sizeof(msg), "%s of %s: enabled, weight %d", b,
 			 vs->name, x->weight);
-	xl_info("maintenance: real server %s of \"%s\" %s", b, vs->name,
+	xl_info("maintenance: real server %s %s",
+		xl_label_server(vs->name, &vs->svc, x, lbl, sizeof(lbl)),
 		on ? "disabled" : "enabled");
 	reply_add(reply, "active",
 		  json_object_new_int64(conns < 0 ? 0 : conns));
