@@ -3,11 +3,15 @@
 # each run).
 #
 # Usage (in the guest, through scripts/vm-run):
-#   health-guest.sh MODE NSVC REALS INTERVAL WINDOW [TRIALS]
+#   health-guest.sh MODE NSVC REALS INTERVAL WINDOW [TRIALS [EXTRA]]
 #   MODE      extlbd      extlbd -n -l -f /test/hc-extlbd-NSVC-INTERVAL.conf, measured window
 #             keepalived  keepalived -n -l -D -G -C -f /test/hc-keepalived-NSVC-INTERVAL.conf
 #             detect      extlbd -n -l -f /test/hc-detect-NSVC-INTERVAL.conf: detection
 #                         latency, TRIALS times
+#             ctlidle     extlbd -n -l -f /test/hc-ctlidle-NSVC-INTERVAL.conf (control socket,
+#                         EXTRA more services never probed), measured window
+#             ctlbusy     the same, and during the window `extlbctl -j status` back to back
+#                         and bench/ctl-slow-reader reading one byte a second
 #   NSVC x REALS real servers checked every INTERVAL seconds; WINDOW: seconds measured
 #
 # The real servers are bench/health-listener: server k (k = service * REALS + real server)
@@ -32,17 +36,19 @@
 # shellcheck source=bench/health-lib.sh
 . /test/health-lib.sh
 
-usage="usage: health-guest.sh MODE NSVC REALS INTERVAL WINDOW [TRIALS]"
+usage="usage: health-guest.sh MODE NSVC REALS INTERVAL WINDOW [TRIALS [EXTRA]]"
 mode="${1:?$usage}"
 nsvc="${2:?$usage}"
 reals="${3:?$usage}"
 interval="${4:?$usage}"
 window="${5:?$usage}"
 trials="${6:-10}"
+extra=0
+case "$mode" in ctl*) extra="${7:-0}" ;; esac
 total=$((nsvc * reals))
 nports=100
 naddr=$(((total + nports - 1) / nports))
-objects=$((nsvc + total))
+objects=$((nsvc + total + extra * (reals + 1)))
 [ "$naddr" -le 254 ] || { echo "# at most 25400 real servers"; exit 2; }
 guest_info
 echo "# $mode: $nsvc services x $reals = $total real servers on $naddr addresses x" \
@@ -97,7 +103,7 @@ pct() {
 lcmd mark >/dev/null
 t0=$(now)
 case "$mode" in
-extlbd | detect)
+extlbd | detect | ctlidle | ctlbusy)
     extlbd -n -l -f "/test/hc-$mode-$nsvc-$interval.conf" -p /run/extlbd.pid 2>/tmp/tool.log &
     pid=$!
     ;;
@@ -131,6 +137,51 @@ if [ "$mode" = keepalived ]; then
     echo "# keepalived parent $pid, checker $cpid"
 fi
 
+# ---- ctlbusy: clients of the control socket during the window --------------------------------
+ctl_kv=""
+sock=/run/extlbd/control.sock
+
+# status_loop: `extlbctl -j status` of the whole table, back to back, until /tmp/ctl.stop
+status_loop() {
+    local s rc
+    while [ ! -e /tmp/ctl.stop ]; do
+        s=$(now)
+        rc=0
+        extlbctl -s "$sock" -j -t 900 status >/tmp/status.json 2>/tmp/status.err || rc=$?
+        echo "STATUS rc=$rc secs=$(secs "$s" "$(now)") bytes=$(wc -c </tmp/status.json)" \
+            "services=$(grep -o '"scheduler"' /tmp/status.json | wc -l)" >>/tmp/status.log
+    done
+}
+
+ctl_busy_start() {
+    rm -f /tmp/ctl.stop /tmp/status.log
+    : >/tmp/status.log
+    status_loop &
+    spid=$!
+    ctl-slow-reader "$sock" "$window" >/tmp/slow.out 2>&1 &
+    rpid=$!
+}
+
+ctl_busy_stop() {
+    local calls p50 max rcs
+    touch /tmp/ctl.stop
+    wait "$spid"
+    wait "$rpid"
+    calls=$(wc -l </tmp/status.log)
+    sed 's/^/#   /' /tmp/status.log | tail -n 5
+    p50=$(sed -n 's/.* secs=\([^ ]*\).*/\1/p' /tmp/status.log | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }')
+    max=$(sed -n 's/.* secs=\([^ ]*\).*/\1/p' /tmp/status.log | sort -n | tail -n 1)
+    rcs=$(sed -n 's/^STATUS rc=\([0-9]*\).*/\1/p' /tmp/status.log | sort -u | tr '\n' ,)
+    echo "# status calls: $calls, median ${p50}s, longest ${max}s, exit codes ${rcs%,};" \
+        "the last listed $(tail -n 1 /tmp/status.log | sed 's/.*services=//') services;" \
+        "slow reader: $(cat /tmp/slow.out)"
+    [ "$calls" -ge 1 ] || result=fail
+    [ "$(tail -n 1 /tmp/status.log | sed 's/.*services=//')" = $((nsvc + extra)) ] || result=fail
+    ctl_kv="status_calls=$calls status_p50_s=$p50 status_max_s=$max status_rc=${rcs%,}"
+    ctl_kv="$ctl_kv slow_$(sed 's/^SLOW //; s/ / slow_/g' /tmp/slow.out)"
+}
+
 # ---- measured window ------------------------------------------------------------------------
 if [ "$mode" != detect ]; then
     downs='is down|failed|Removing'
@@ -140,9 +191,15 @@ if [ "$mode" != detect ]; then
     c_u0=$1 c_s0=$2 p0=$(($3 + $4)) l0=$(($5 + $6))
     lcmd start >/dev/null
     w0=$(now)
+    if [ "$mode" = ctlbusy ]; then
+        ctl_busy_start
+    fi
     sleep "$window"
     stats=$(lcmd stop)
     w1=$(now)
+    if [ "$mode" = ctlbusy ]; then
+        ctl_busy_stop
+    fi
     # shellcheck disable=SC2046
     set -- $(ticks "$cpid") $(ticks "$pid") $(ticks "$lpid")
     c_u1=$1 c_s1=$2 p1=$(($3 + $4)) l1=$(($5 + $6))
@@ -170,7 +227,7 @@ if [ "$mode" != detect ]; then
     echo "BENCH tool=$mode n=$total interval=$interval ramp_s=$ramp_s window_s=$len" \
         "cpu_pct=$cpu_pct user_pct=$user_pct sys_pct=$sys_pct hwm_kb=$hwm_kb rss_kb=$rss_kb" \
         "$extra listener_pct=$(pct "$l0" "$l1" "$len") downs=$((downs1 - downs0))" \
-        "${stats#STATS } result=$result kernel=$(uname -r)"
+        "${stats#STATS } $ctl_kv result=$result kernel=$(uname -r)"
     kill "$pid"
     wait "$pid"
     echo quit >&3

@@ -11,6 +11,12 @@
 #   detect      extlbd with interval INTERVAL, timeout 0.5, fall 2: close one server's
 #               socket, time until `ipvsadm -Ln -t VIP:80` drops it, HC_TRIALS times;
 #               bound fall x interval + timeout
+#   ctlidle     extlbd as in "extlbd", with a control socket and HC_EXTRA more services x 10
+#               (default 9,000) that are never probed (check "none"): the table of a large
+#               site, of which NSVC x 10 are checked
+#   ctlbusy     the same, and through the window `extlbctl -j status` of the whole table back
+#               to back, and a client that asks for it and reads one byte a second (issue 16:
+#               the loop must never wait for a client): compare late/p99/max with ctlidle
 #
 # Default runs: 1000 x 10 every 60 s and 15 x 10 every 1 s, about 170 and 150 checks a
 # second, and detection on 15 x 10. 10,000 servers every second is out of reach of the
@@ -26,6 +32,7 @@
 #        (default: extlbd:1000:60:130 keepalived:1000:60:130 extlbd:15:1:30
 #         keepalived:15:1:30 detect:15:1:0)
 # Environment: HC_TRIALS (detection trials, default 20), HC_MEM (VM MB, default 2048),
+#   HC_EXTRA (ctl modes: services never probed, default 9000),
 #   HC_BUILD=0 (use build-bench2/extlbd as it is), and scripts/vm-run's XL_VM_* variables.
 set -euo pipefail
 
@@ -37,12 +44,13 @@ logs="${XL_VM_DIR:-$repo/.vm}/logs"
 trials="${HC_TRIALS:-20}"
 mem="${HC_MEM:-2048}"
 reals=10
+extra="${HC_EXTRA:-9000}"
 
 [[ $# -gt 0 ]] || set -- extlbd:1000:60:130 keepalived:1000:60:130 extlbd:15:1:30 \
     keepalived:15:1:30 detect:15:1:0
 for spec in "$@"; do
     IFS=: read -r m n i w <<<"$spec"
-    case "$m" in extlbd | keepalived | detect) ;; *) echo "health-run.sh: bad run $spec" >&2; exit 2 ;; esac
+    case "$m" in extlbd | keepalived | detect | ctlidle | ctlbusy) ;; *) echo "health-run.sh: bad run $spec" >&2; exit 2 ;; esac
     [[ "$n" =~ ^[0-9]+$ && "$i" =~ ^[0-9]+$ && "$w" =~ ^[0-9]+$ && $n -ge 1 && $i -ge 1 ]] ||
         { echo "health-run.sh: bad run $spec (MODE:NSVC:INTERVAL:WINDOW)" >&2; exit 2; }
 done
@@ -53,6 +61,7 @@ if [[ "${HC_BUILD:-1}" != 0 ]]; then
 fi
 mkdir -p "$out" "$data" "$logs"
 cc -O2 -g -Wall -Wextra -std=gnu11 -o "$out/health-listener" "$repo/bench/health-listener.c"
+cc -O2 -g -Wall -Wextra -std=gnu11 -o "$out/ctl-slow-reader" "$repo/bench/ctl-slow-reader.c"
 # shellcheck disable=SC2046 # pkg-config prints several words
 cc -O2 -g -Wall -Wextra -std=gnu11 $(pkg-config --cflags libnl-genl-3.0) \
     -o "$out/health-ipvs-poll" "$repo/bench/health-ipvs-poll.c" $(pkg-config --libs libnl-genl-3.0)
@@ -60,7 +69,7 @@ cc -O2 -g -Wall -Wextra -std=gnu11 $(pkg-config --cflags libnl-genl-3.0) \
 # gen KIND NSVC INTERVAL FILE: the configuration of one run; real server k = i * 10 + j is
 # 10.200.0.(1 + k / 100):(8000 + k % 100), as bench/health-guest.sh sets up the listener
 gen() {
-    awk -v kind="$1" -v n="$2" -v iv="$3" -v r="$reals" '
+    awk -v kind="$1" -v n="$2" -v iv="$3" -v r="$reals" -v extra="$extra" '
     function vip(i) { return sprintf("10.100.%d.%d", int(i / 250), i % 250 + 1) }
     function rip(k) { return sprintf("10.200.0.%d", 1 + int(k / 100)) }
     function rport(k) { return 8000 + k % 100 }
@@ -85,6 +94,8 @@ gen() {
         print "global: {"
         print "  log_level = \"info\";"
         print "  include_dir = \"hc-none.d\";  # does not exist: adds nothing"
+        if (kind ~ /^ctl/)
+            print "  control_socket = \"/run/extlbd/control.sock\";"
         if (kind == "detect")
             printf "  check = { type = \"tcp\"; interval = %.1f; timeout = 0.5; rise = 2; " \
                 "fall = 2; initial_state = \"up\"; };\n", iv
@@ -102,6 +113,18 @@ gen() {
                 printf "      %s{ address = \"%s\"; port = %d; weight = 1; }\n", \
                     (j ? ", " : ""), rip(k), rport(k)
             }
+            print "    ); }"
+        }
+        # ctl modes: the rest of a large table, never probed (check "none"), so that the
+        # status a client asks for is that of the whole table
+        for (i = 0; kind ~ /^ctl/ && i < extra; i++) {
+            printf "  , { name = \"x%d\"; vip = \"10.101.%d.%d\"; port = 80; " \
+                "protocol = \"tcp\"; scheduler = \"wlc\"; forward = \"nat\";\n" \
+                "    check = { type = \"none\"; };\n    real_servers = (\n", \
+                i + 1, int(i / 250), i % 250 + 1
+            for (j = 0; j < r; j++)
+                printf "      %s{ address = \"10.201.0.%d\"; port = 80; weight = 1; }\n", \
+                    (j ? ", " : ""), j + 1
             print "    ); }"
         }
         print ");"
@@ -125,10 +148,11 @@ for spec in "$@"; do
     args=(--timeout 1500 --mem "$mem" --log "$log" --bin "$out/health-listener"
         --add "$repo/bench/health-lib.sh" --add "$conf")
     [[ "$m" == keepalived ]] || args+=(--bin "$build/extlbd" --bin "$out/health-ipvs-poll")
+    [[ "$m" != ctl* ]] || args+=(--bin "$build/extlbctl" --bin "$out/ctl-slow-reader")
     load_before="$(cut -d' ' -f1 /proc/loadavg)"
     rc=0
     XL_VM_QUIET=1 "$repo/scripts/vm-run" "${args[@]}" \
-        "$repo/bench/health-guest.sh" "$m" "$n" "$reals" "$i" "$w" "$trials" || rc=$?
+        "$repo/bench/health-guest.sh" "$m" "$n" "$reals" "$i" "$w" "$trials" "$extra" || rc=$?
     sed -n '/^XL-VM-BOOT/,/^XL-VM-EXIT/p' "$log" | grep -v '^\[ *[0-9.]*\]' |
         grep -v -E '^#   |^DETECT' || true
     line="$(grep '^BENCH ' "$log" | tail -n 1 || true)"
@@ -177,6 +201,12 @@ report() {
             kv($0, "b10_mean") "/" kv($0, "b10_p99") "/" kv($0, "b10_max"),
             kv($0, "phase_max") "/" kv($0, "phase_min"),
             kv($0, "stalls") "/" kv($0, "stall_max"), kv($0, "result"), kv($0, "host_load")
+        if (kv($0, "tool") == "ctlbusy")
+            ctl = ctl sprintf("ctlbusy (%s servers checked, the whole table asked for): %s status " \
+                "calls, median %s s, longest %s s, exit codes %s; slow reader: %s bytes in %s s, " \
+                "end %s\n", kv($0, "n"), kv($0, "status_calls"), kv($0, "status_p50_s"),
+                kv($0, "status_max_s"), kv($0, "status_rc"), kv($0, "slow_read"),
+                kv($0, "slow_secs"), kv($0, "slow_end"))
         if (kv($0, "tool") == "keepalived")
             ka = ka sprintf("keepalived parent process (%s servers): CPU %s%%, VmHWM %.1f MB\n",
                 kv($0, "n"), kv($0, "parent_cpu_pct"), kv($0, "parent_hwm_kb") / 1024)
@@ -191,7 +221,7 @@ report() {
             kv($0, "mean"), kv($0, "max"), kv($0, "result"), kv($0, "host_load"))
     }
     END {
-        printf "%s", ka
+        printf "%s%s", ka, ctl
         if (dsum != "") { print ""; printf "%s%s", dsum, det }
     }' "$raw"
     if [[ $failures -gt 0 ]]; then
