@@ -91,9 +91,6 @@ ssize_t xl_metrics_scrape_read(struct xl_metrics_scrape *s, char *buf,
 			       size_t max);
 void xl_metrics_scrape_free(struct xl_metrics_scrape *s);
 
-/* "127.0.0.1:9475", "[::1]:9475" (port 1-65535): 0, or -1 with why. */
-int xl_metrics_parse_listen(const char *s, uint16_t *af, union xl_inaddr *a,
-			    uint16_t *port, const char **why);
 /* (why: "is not ADDRESS:PORT ...", to follow the value) */
 
 /* ---- the endpoint (metrics.c) ------------------------------------------ */

@@ -85,4 +85,10 @@ bool xl_cidr_contains(const struct xl_cidr *a, const struct xl_cidr *b);
 #define XL_CIDR_STRLEN 50
 void xl_cidr_format(const struct xl_cidr *c, char *buf, size_t len);
 
+/* "127.0.0.1:9475", "[::1]:9475" (port 1-65535): an address to listen on
+ * (metrics_listen); true, or false with why ("is not ADDRESS:PORT ...",
+ * to follow the value). */
+bool xl_rule_listen(const char *s, uint16_t *af, union xl_inaddr *a,
+		    uint16_t *port, const char **why);
+
 #endif

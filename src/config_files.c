@@ -13,7 +13,7 @@
 
 #include "config_impl.h"
 #include "incfile.h"
-#include "metrics.h"
+#include "rules.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -88,8 +88,8 @@ static void global_metrics_listen(struct loader *ld, const config_setting_t *s)
 
 	if (cfg_get_str(ld, s, &v) != 1)
 		return;
-	if (xl_metrics_parse_listen(v, &c->metrics_af, &c->metrics_addr,
-				    &c->metrics_port, &why) < 0) {
+	if (!xl_rule_listen(v, &c->metrics_af, &c->metrics_addr,
+			    &c->metrics_port, &why)) {
 		cfg_err(ld, s, "metrics_listen: \"%s\" %s", v, why);
 		return;
 	}

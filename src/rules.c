@@ -5,9 +5,11 @@
 #include "model.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/ip_vs.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -152,4 +154,48 @@ void xl_cidr_format(const struct xl_cidr *c, char *buf, size_t len)
 	if (!inet_ntop(c->af, c->addr.b, a, sizeof(a)))
 		a[0] = '\0';
 	snprintf(buf, len, "%s/%u", a, c->plen);
+}
+
+/* A listening address (metrics_listen). */
+bool xl_rule_listen(const char *s, uint16_t *af, union xl_inaddr *a,
+		    uint16_t *port, const char **why)
+{
+	char host[XL_ADDRSTR_MAX];
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	unsigned long p;
+
+	*why = "is not ADDRESS:PORT (\"127.0.0.1:9475\", \"[::1]:9475\")";
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return false;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if (!(colon = strrchr(s, ':')) || memchr(s, ':', colon - s))
+			return false;
+		hl = (size_t)(colon - s);
+	}
+	if (!hl || hl >= sizeof(host))
+		return false;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (xl_addr_parse(host, af, a) < 0) {
+		*why = "is not an IPv4 or IPv6 address (IPv6 goes in brackets: "
+		       "\"[::1]:9475\")";
+		return false;
+	}
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || p < 1 || p > 65535 ||
+	    colon[1] == '+' || colon[1] == '-' || colon[1] == ' ') {
+		*why = "has no port in 1-65535";
+		return false;
+	}
+	*port = (uint16_t)p;
+	return true;
 }

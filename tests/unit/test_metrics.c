@@ -90,21 +90,18 @@ static void test_parse_listen(void **state)
 	const char *why;
 
 	(void)state;
-	assert_int_equal(
-	    xl_metrics_parse_listen("127.0.0.1:9475", &af, &a, &port, &why), 0);
+	assert_true(xl_rule_listen("127.0.0.1:9475", &af, &a, &port, &why));
 	assert_int_equal(af, AF_INET);
 	assert_int_equal(port, 9475);
 	assert_int_equal(a.v4.s_addr, htonl(0x7f000001));
-	assert_int_equal(
-	    xl_metrics_parse_listen("[::1]:1", &af, &a, &port, &why), 0);
+	assert_true(xl_rule_listen("[::1]:1", &af, &a, &port, &why));
 	assert_int_equal(af, AF_INET6);
 	assert_int_equal(port, 1);
 	assert_true(IN6_IS_ADDR_LOOPBACK(&a.v6));
-	assert_int_equal(
-	    xl_metrics_parse_listen("0.0.0.0:65535", &af, &a, &port, &why), 0);
+	assert_true(xl_rule_listen("0.0.0.0:65535", &af, &a, &port, &why));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why = NULL;
-		if (xl_metrics_parse_listen(bad[i], &af, &a, &port, &why) != -1)
+		if (xl_rule_listen(bad[i], &af, &a, &port, &why))
 			fail_msg("%s accepted", bad[i]);
 		assert_non_null(why);
 	}
