@@ -52,6 +52,10 @@ struct xl_desired {
 	struct xl_table table;	      /* sorted */
 };
 
+/* The weight of d->cfg->vs[v]'s servers that serve now (up, weighted, not
+ * in maintenance): what its quorum is judged on. */
+uint64_t xl_desired_live(const struct xl_desired *d, size_t v);
+
 /* The whole table built again.  0, or -ENOMEM with the table as it was. */
 int xl_desired_rebuild(struct xl_desired *d);
 

@@ -87,7 +87,18 @@ struct xl_health_info {
 int xl_health_info(const struct xl_health *h, size_t vs, size_t rs,
 		   struct xl_health_info *out);
 
-/* A service's quorum as health last judged it. */
+/*
+ * The operator's maintenance flags (maint.h), m the owner's: a server in
+ * maintenance counts nothing towards its service's quorum, whatever its
+ * health.  They are read at every configure; after a flag changes, call
+ * xl_health_maint_changed for its service, whose quorum is then judged
+ * (and logged) again.
+ */
+struct xl_maint;
+void xl_health_set_maint(struct xl_health *h, const struct xl_maint *m);
+void xl_health_maint_changed(struct xl_health *h, size_t vs);
+
+/* A service's quorum as health last judged it, maintenance included. */
 enum xl_health_quorum {
 	XL_QUORUM_UNKNOWN, /* servers not all known yet */
 	XL_QUORUM_OK,

@@ -28,6 +28,28 @@ static bool has_dest(const struct xl_service *s, const struct xl_dest *d)
 	return false;
 }
 
+/* The weight of cfg->vs[v]'s servers that serve: up, weighted and not in
+ * maintenance.  Quorum is judged on it. */
+static uint64_t live_weight(const struct xl_config *cfg, size_t v,
+			    xl_is_up_fn is_up, const void *arg,
+			    const struct xl_maint *maint)
+{
+	const struct xl_vs_config *vs = &cfg->vs[v];
+	uint64_t live = 0;
+
+	for (size_t r = 0; r < vs->svc.ndests; r++)
+		if (vs->svc.dests[r].weight > 0 &&
+		    (!is_up || is_up(arg, v, r)) &&
+		    !xl_maint_has(maint, vs->name, &vs->svc.dests[r]))
+			live += (uint64_t)vs->svc.dests[r].weight;
+	return live;
+}
+
+uint64_t xl_desired_live(const struct xl_desired *d, size_t v)
+{
+	return live_weight(d->cfg, v, d->is_up, d->up_arg, d->maint);
+}
+
 /*
  * Fills out with vs's service and the destinations health lets through.
  * Room for one more than the configured servers is reserved so that the
@@ -40,7 +62,6 @@ static int desired_service(const struct xl_config *cfg, size_t v,
 			   const struct xl_maint *maint, struct xl_service *out)
 {
 	const struct xl_vs_config *vs = &cfg->vs[v];
-	uint64_t live = 0;
 	bool up, off;
 
 	*out = xl_service_key(&vs->svc);
@@ -55,8 +76,6 @@ static int desired_service(const struct xl_config *cfg, size_t v,
 		out->dests[out->ndests] = vs->svc.dests[r];
 		if (!up || off)
 			out->dests[out->ndests].weight = 0;
-		else if (vs->svc.dests[r].weight > 0)
-			live += (uint64_t)vs->svc.dests[r].weight;
 		out->ndests++;
 	}
 	/*
@@ -64,7 +83,8 @@ static int desired_service(const struct xl_config *cfg, size_t v,
 	 * also a configured real server that is still listed, that entry
 	 * stands (up, or inhibited because its own check says it is down).
 	 */
-	if (vs->has_sorry && live < vs->quorum && !has_dest(out, &vs->sorry))
+	if (vs->has_sorry && !has_dest(out, &vs->sorry) &&
+	    live_weight(cfg, v, is_up, arg, maint) < vs->quorum)
 		out->dests[out->ndests++] = vs->sorry;
 	return 0;
 }

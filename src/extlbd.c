@@ -211,6 +211,7 @@ static int start(struct xl_daemon *d)
 		return -1;
 	}
 	xl_sync_set_names(d->sync, xl_daemon_svc_name, d);
+	xl_health_set_maint(d->health, &d->maint);
 	d->msrc = (struct xl_metrics_source){.cfg = &d->cfg,
 					     .health = d->health,
 					     .kops = &xl_ipvs_kernel_ops,

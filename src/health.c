@@ -20,6 +20,7 @@
 #include "health.h"
 #include "health_impl.h"
 #include "log.h"
+#include "maint.h"
 #include "op.h"
 
 #include <errno.h>
@@ -63,6 +64,7 @@ struct hc_server {
 	uint32_t ok, fail;		   /* consecutive results */
 	struct hc_record rec;
 	bool up;
+	bool off;     /* in maintenance: counts nothing towards quorum */
 	bool failed;  /* has been down because of failures: needs rise */
 	bool settled; /* state known: trusted, or checked at least once */
 	bool busy;    /* a probe is running */
@@ -81,7 +83,7 @@ struct hc_vs {
 	size_t v; /* index into h->cfg->vs */
 	struct hc_server **srv;
 	size_t n;
-	uint64_t live;	  /* sum of the weights of up servers */
+	uint64_t live;	  /* sum of the weights of up servers not off */
 	size_t unsettled; /* servers whose state is not known yet */
 	enum quorum_state q;
 	bool dirty; /* in h->dirty, to be looked at */
@@ -98,7 +100,8 @@ struct xl_health {
 	struct xl_health_probe_ops ops;
 
 	const struct xl_config *cfg;
-	struct hc_vs **vss; /* cfg->nvs groups, in cfg order */
+	const struct xl_maint *maint; /* the owner's; NULL: none */
+	struct hc_vs **vss;	      /* cfg->nvs groups, in cfg order */
 	size_t nvs, nsrv;
 	size_t *dirty; /* vs indexes whose quorum may have moved */
 	size_t ndirty;
@@ -192,6 +195,21 @@ static const char *in_a_row(char *buf, size_t len, uint32_t n, const char *what)
 	return buf;
 }
 
+/* What s adds to its service's live weight: its weight while it is up
+ * and not in maintenance. */
+static uint64_t srv_live(const struct hc_server *s)
+{
+	return s->up && !s->off && s->id.weight > 0 ? (uint64_t)s->id.weight
+						    : 0;
+}
+
+/* Is s, server of cfg->vs[v], in the operator's maintenance? */
+static bool srv_off(const struct xl_health *h, const struct xl_config *cfg,
+		    size_t v, const struct hc_server *s)
+{
+	return h->maint && xl_maint_has(h->maint, cfg->vs[v].name, &s->id);
+}
+
 /* ---- batching: quorum and the owner's callback ------------------------ */
 
 static void notify_start(struct xl_health *h)
@@ -212,14 +230,20 @@ static void vs_touch(struct xl_health *h, size_t v)
 static void quorum_log(struct xl_health *h, size_t v, bool ok)
 {
 	const struct xl_vs_config *vs = &h->cfg->vs[v];
-	char sv[XL_LABEL_MAX], sorry[XL_ADDRSTR_MAX + 48] = "";
-	unsigned long long live = h->vss[v]->live;
+	const struct hc_vs *g = h->vss[v];
+	char sv[XL_LABEL_MAX], sorry[XL_ADDRSTR_MAX + 48] = "", off[48] = "";
+	unsigned long long live = g->live;
+	size_t noff = 0;
 
+	for (size_t r = 0; r < g->n; r++)
+		noff += g->srv[r]->off;
+	if (noff)
+		snprintf(off, sizeof(off), " (%zu in maintenance)", noff);
 	xl_label_service(vs->name, &vs->svc, sv, sizeof(sv));
 	if (ok) {
 		xl_info("virtual service %s regained its quorum: live weight "
-			"%llu >= %u",
-			sv, live, vs->quorum);
+			"%llu >= %u%s",
+			sv, live, vs->quorum, off);
 		return;
 	}
 	if (vs->has_sorry) {
@@ -229,8 +253,8 @@ static void quorum_log(struct xl_health *h, size_t v, bool ok)
 			 ", sorry server %s takes the traffic",
 			 xl_dest_format(&vs->sorry, d, sizeof(d)));
 	}
-	xl_warn("virtual service %s lost its quorum: live weight %llu < %u%s",
-		sv, live, vs->quorum, sorry);
+	xl_warn("virtual service %s lost its quorum: live weight %llu < %u%s%s",
+		sv, live, vs->quorum, off, sorry);
 }
 
 /*
@@ -279,11 +303,11 @@ static void srv_set_state(struct hc_server *s, bool up, const char *why)
 {
 	struct xl_health *h = s->h;
 	struct hc_vs *q = s->g;
-	uint64_t w = s->id.weight > 0 ? (uint64_t)s->id.weight : 0;
 	char who[XL_LABEL_MAX + 16];
 
+	q->live -= srv_live(s);
 	s->up = up;
-	q->live = up ? q->live + w : q->live - w;
+	q->live += srv_live(s);
 	srv_label(s, who, sizeof(who));
 	if (up)
 		xl_info("%s is up: %s", who, why);
@@ -840,8 +864,8 @@ static bool commit_servers(struct xl_health *h, const struct xl_config *cfg,
 				if (!xl_check_ops(s->cfg->type)->always_up)
 					srv_first(h, s, i++, nfresh);
 			}
-			if (s->up && s->id.weight > 0)
-				g->live += (uint64_t)s->id.weight;
+			s->off = srv_off(h, cfg, v, s);
+			g->live += srv_live(s);
 			g->unsettled += !s->settled;
 		}
 	}
@@ -939,8 +963,7 @@ void xl_health_trust(struct xl_health *h, size_t vs, size_t rs)
 	s->up = true;
 	s->failed = false;
 	s->ok = s->fail = 0;
-	if (s->id.weight > 0)
-		h->vss[vs]->live += (uint64_t)s->id.weight;
+	h->vss[vs]->live += srv_live(s);
 	xl_debug("%s is up: the kernel already holds it",
 		 srv_label(s, who, sizeof(who)));
 	h->pending = true;
@@ -987,6 +1010,26 @@ int xl_health_info(const struct xl_health *h, size_t vs, size_t rs,
 	memcpy(out->buckets, c->buckets, sizeof(out->buckets));
 	out->duration_sum = c->sum;
 	return 0;
+}
+
+void xl_health_set_maint(struct xl_health *h, const struct xl_maint *m)
+{
+	h->maint = m;
+}
+
+void xl_health_maint_changed(struct xl_health *h, size_t vs)
+{
+	struct hc_vs *g;
+
+	if (!h->cfg || vs >= h->nvs)
+		return;
+	g = h->vss[vs];
+	g->live = 0;
+	for (size_t r = 0; r < g->n; r++) {
+		g->srv[r]->off = srv_off(h, h->cfg, vs, g->srv[r]);
+		g->live += srv_live(g->srv[r]);
+	}
+	vs_touch(h, vs);
 }
 
 enum xl_health_quorum xl_health_quorum(const struct xl_health *h, size_t vs)

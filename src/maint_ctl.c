@@ -170,6 +170,7 @@ static int set_flag(struct xl_daemon *d, struct json_object *req,
 		       on ? "disabled" : "enabled", err);
 		return -1;
 	}
+	xl_health_maint_changed(d->health, (size_t)(vs - d->cfg->vs));
 	if (xl_keys_push(&k, &vs->svc) < 0)
 		xl_daemon_sync_full(d, on ? "disable" : "enable", false);
 	else

@@ -171,9 +171,9 @@ static json_object *check_obj(const struct xl_status_job *j,
 	return o;
 }
 
-/* One configured real server; *live gets its weight when it serves. */
+/* One configured real server. */
 static json_object *server_obj(struct xl_status_job *j, size_t v, size_t r,
-			       const struct xl_service *k, uint64_t *live)
+			       const struct xl_service *k)
 {
 	const struct xl_vs_config *vs = &j->src.cfg->vs[v];
 	const struct xl_dest *d = &vs->svc.dests[r];
@@ -192,8 +192,6 @@ static json_object *server_obj(struct xl_status_job *j, size_t v, size_t r,
 	else
 		j->n.down++;
 	j->n.maint += off;
-	if (known && hi.up && !off && d->weight > 0)
-		*live += (uint64_t)d->weight;
 	add(o, "health", json_object_new_string(state));
 	add(o, "maintenance", json_object_new_boolean(off));
 	add(o, "weight", json_object_new_int(d->weight));
@@ -229,15 +227,11 @@ static json_object *draining(struct xl_status_job *j, size_t v,
 	return list;
 }
 
-static const char *quorum_word(struct xl_status_job *j, size_t v, uint64_t live)
+static const char *quorum_word(struct xl_status_job *j, size_t v)
 {
-	const struct xl_vs_config *vs = &j->src.cfg->vs[v];
 	enum xl_health_quorum q =
 	    j->src.quorum ? j->src.quorum(j->src.health, v) : XL_QUORUM_UNKNOWN;
 
-	/* servers in maintenance serve nothing: health does not know it */
-	if (q == XL_QUORUM_OK && live < vs->quorum)
-		q = XL_QUORUM_LOST;
 	if (q == XL_QUORUM_LOST)
 		j->n.quorum_lost++;
 	else if (q == XL_QUORUM_UNKNOWN)
@@ -276,7 +270,6 @@ static json_object *service_obj(struct xl_status_job *j, size_t v)
 	const struct xl_vs_config *vs = &j->src.cfg->vs[v];
 	json_object *o = json_object_new_object(), *list, *dl;
 	struct xl_service ks = {0}, *k = NULL;
-	uint64_t live = 0;
 	int rc = -ENOSYS;
 
 	if (j->src.kops)
@@ -297,8 +290,8 @@ static json_object *service_obj(struct xl_status_job *j, size_t v)
 		add(o, "stats", stats_obj(&k->stats));
 	list = json_object_new_array();
 	for (size_t r = 0; r < vs->svc.ndests; r++)
-		json_object_array_add(list, server_obj(j, v, r, k, &live));
-	add(o, "quorum", json_object_new_string(quorum_word(j, v, live)));
+		json_object_array_add(list, server_obj(j, v, r, k));
+	add(o, "quorum", json_object_new_string(quorum_word(j, v)));
 	if (vs->quorum)
 		add(o, "quorum_weight", json_object_new_int64(vs->quorum));
 	add(o, "servers", list);

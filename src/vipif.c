@@ -5,9 +5,9 @@
  * are indexed by VIP once per snapshot (claims, sorted by address), so the
  * services that share a VIP are neighbours.  A VIP is wanted while one of
  * them wants it: announce = "always", or "quorum" and the live weight of
- * its servers up (as desired.c counts it) at least its quorum.  What the
- * engine believes is extlbd's on the interface (have, sorted) comes from
- * the last dump and every change the kernel acknowledged since.  A full
+ * its servers (xl_desired_live: up, not in maintenance) at least its quorum.
+ * What the engine believes is extlbd's on the interface (have, sorted) comes
+ * from the last dump and every change the kernel acknowledged since.  A full
  * run dumps the interface and merges; a narrow run (health change,
  * reload) looks only at the VIPs of the services named, so its cost
  * follows the change.  Addresses without extlbd's mark are never deleted,
@@ -142,15 +142,9 @@ static int build_claims(struct xl_vipif *v, const struct xl_config *cfg)
 static bool vs_wants(const struct xl_desired *w, size_t i)
 {
 	const struct xl_vs_config *vs = &w->cfg->vs[i];
-	uint64_t live = 0;
 
-	if (vs->announce == XL_ANNOUNCE_ALWAYS)
-		return true;
-	for (size_t r = 0; r < vs->svc.ndests; r++)
-		if ((!w->is_up || w->is_up(w->up_arg, i, r)) &&
-		    vs->svc.dests[r].weight > 0)
-			live += (uint64_t)vs->svc.dests[r].weight;
-	return live >= vs->quorum;
+	return vs->announce == XL_ANNOUNCE_ALWAYS ||
+	       xl_desired_live(w, i) >= vs->quorum;
 }
 
 /* The first claim of a, or where it would be. */

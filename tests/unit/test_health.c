@@ -35,6 +35,7 @@
 #include "health.h"
 #include "health_impl.h"
 #include "log.h"
+#include "maint.h"
 
 #define MAXSRV 64
 #define MAXSTARTS 8192
@@ -1103,6 +1104,54 @@ static void test_quorum_follows_weights_and_reloads(void **state)
 	assert_int_equal(fx.changed, 1);
 }
 
+/* A server in maintenance counts nothing towards quorum, whatever its
+ * health: read at configure, and again for its service after a change. */
+static void test_quorum_without_servers_in_maintenance(void **state)
+{
+	struct xl_check_config ck = ck_make(0.05);
+	struct xl_maint m = {0};
+	struct xl_config *a, *b;
+
+	(void)state;
+	ck.initial_up = true;
+	a = keep(mk_cfg(1, 2, &ck, NULL));
+	a->vs[0].quorum = 2;
+	xl_health_set_maint(fx.h, &m);
+	configure(a);
+	run_for(0.03);
+	assert_int_equal(xl_health_quorum(fx.h, 0), XL_QUORUM_OK);
+
+	/* disabled: 1 < 2, logged with the reason */
+	assert_int_equal(xl_maint_set(&m, "svc0", &a->vs[0].svc.dests[1], true),
+			 1);
+	xl_health_maint_changed(fx.h, 0);
+	run_for(0.03);
+	assert_int_equal(xl_health_quorum(fx.h, 0), XL_QUORUM_LOST);
+	assert_non_null(strstr(logs(), "lost its quorum: live weight 1 < 2 "
+				       "(1 in maintenance)\n"));
+	assert_true(xl_health_is_up(fx.h, 0, 1)); /* its health is its own */
+
+	/* a reload keeps it out (the flag is read at configure) */
+	b = keep(mk_cfg(1, 2, &ck, NULL));
+	b->vs[0].quorum = 2;
+	configure(b);
+	run_for(0.03);
+	assert_int_equal(xl_health_quorum(fx.h, 0), XL_QUORUM_LOST);
+	assert_null(strstr(logs(), "regained"));
+
+	/* enabled: 2 >= 2 */
+	assert_int_equal(
+	    xl_maint_set(&m, "svc0", &b->vs[0].svc.dests[1], false), 1);
+	xl_health_maint_changed(fx.h, 0);
+	run_for(0.03);
+	assert_int_equal(xl_health_quorum(fx.h, 0), XL_QUORUM_OK);
+	assert_non_null(strstr(logs(), "regained its quorum: live weight 2 >= "
+				       "2\n"));
+	assert_int_equal(count(logs(), "lost its quorum"), 1);
+	xl_health_set_maint(fx.h, NULL);
+	xl_maint_free(&m);
+}
+
 /* A server down from start-up has no change of state, but why it is out
  * is logged once, at its first failure, not at every check. */
 static void test_down_from_start_logged_once(void **state)
@@ -1195,6 +1244,7 @@ int main(void)
 	    T(test_quorum_lost_and_regained_once),
 	    T(test_quorum_quiet_until_every_server_checked),
 	    T(test_quorum_follows_weights_and_reloads),
+	    T(test_quorum_without_servers_in_maintenance),
 	    T(test_down_from_start_logged_once),
 	    T(test_down_summary),
 	    T(test_down_summary_quiet_when_all_up),

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "conftext.h"
 #include "desired.h"
+#include "maint.h"
 #include "vipif.h"
 
 #define FK_MAX 32
@@ -292,6 +293,27 @@ static void test_quorum(void **state)
 	assert_on(&x->f, "10.0.0.1", true);
 }
 
+/* A server in maintenance serves nothing: with it, "quorum" loses the VIP
+ * although the server's health is up; enabling it brings the VIP back. */
+static void test_quorum_maintenance(void **state)
+{
+	struct fx *x = *state;
+	const struct xl_service *quiet = svc(x->c, "quiet");
+	struct xl_maint m = {0};
+
+	x->w.maint = &m;
+	assert_int_equal(xl_vipif_sync(x->v, &x->w), 0);
+	assert_on(&x->f, "10.0.0.2", true);
+	assert_int_equal(xl_maint_set(&m, "quiet", &quiet->dests[0], true), 1);
+	assert_int_equal(xl_vipif_sync_keys(x->v, &x->w, quiet, 1), 0);
+	assert_off(&x->f, "10.0.0.2");
+	assert_on(&x->f, "10.0.0.1", true); /* web and tls: always */
+	assert_int_equal(xl_maint_set(&m, "quiet", &quiet->dests[0], false), 1);
+	assert_int_equal(xl_vipif_sync_keys(x->v, &x->w, quiet, 1), 0);
+	assert_on(&x->f, "10.0.0.2", true);
+	xl_maint_free(&m);
+}
+
 /* A VIP stays while one service still claims it; removed with the last. */
 static void test_reload(void **state)
 {
@@ -400,6 +422,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restart_adopts, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_quorum, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quorum_maintenance, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_restores, setup,
 					    teardown),

@@ -2,11 +2,12 @@
 # With vip_interface, extlbd makes the dummy interface and keeps exactly its services' VIPs
 # on it (the test adds none): a client reaches every VIP, IPv4 and IPv6; reloads that add and
 # remove services leave exactly the expected addresses; announce = "quorum" takes a VIP off
-# while its service has no quorum and puts it back after; an address deleted behind extlbd's
-# back comes back within resync_interval; an address someone else added survives all of it
-# and every stop; a restart removes a VIP that left the configuration while extlbd was down
-# (extlbd knows its addresses by their protocol, IFA_PROTO); on_stop keep and remove; an
-# interface of that name that is not a dummy is refused and IPVS is programmed all the same.
+# while its service has no quorum (its server down, or disabled with extlbctl) and puts it
+# back after; an address deleted behind extlbd's back comes back within resync_interval; an
+# address someone else added survives all of it and every stop; a restart removes a VIP that
+# left the configuration while extlbd was down (extlbd knows its addresses by their protocol,
+# IFA_PROTO); on_stop keep and remove; an interface of that name that is not a dummy is
+# refused and IPVS is programmed all the same.
 # shellcheck source=tests/vm/guest-lib.sh
 . /test/guest-lib.sh
 
@@ -101,6 +102,16 @@ xl_check "the client gets no answer on it" no_answer "$VIPQ" 8000
 xl_httpd backend4 80
 wait_addrs "quorum regained: its VIP is back" "$VIP/32" "$VIPQ/32" "$VIP6/128" "$FOREIGN/32"
 xl_assert_eq "and answers again" backend4 "$(xl_http_get client "$VIPQ" 8000)"
+
+# a server in maintenance serves nothing: its service's quorum is lost with it, health up or not
+mark=$(xl_log_lines)
+xl_check "extlbctl disable the quorum service's only server" extlbctl disable quorum "$B4"
+wait_addrs "its server disabled: the quorum VIP leaves $DEV" "$VIP/32" "$VIP6/128" "$FOREIGN/32"
+xl_assert_eq "the log says why" 1 \
+    "$(xl_log_since "$mark" | grep -c '"quorum" .* lost its quorum: live weight 0 < 1 (1 in maintenance)')"
+xl_check "extlbctl enable it" extlbctl enable quorum "$B4"
+wait_addrs "enabled: the quorum VIP is back" "$VIP/32" "$VIPQ/32" "$VIP6/128" "$FOREIGN/32"
+xl_assert_eq "and answers again after maintenance" backend4 "$(xl_http_get client "$VIPQ" 8000)"
 
 # ---- resync ---------------------------------------------------------------------------------
 mark=$(xl_log_lines)
