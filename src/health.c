@@ -15,12 +15,11 @@
  * takes the group of a service it left unchanged over whole, and joins the
  * servers of the other services to the old ones by identity with a sort, so
  * unchanged servers keep their state and schedule, and the cost follows the
- * change, not the table.
+ * change, not the table.  Quorum, the servers' records and the summary of
+ * servers down are health_report.c's.
  */
-#include "health.h"
-#include "health_impl.h"
+#include "health_int.h"
 #include "log.h"
-#include "maint.h"
 #include "op.h"
 
 #include <errno.h>
@@ -31,92 +30,6 @@
 
 #define JITTER 0.05	   /* later checks land within +-5% of their period */
 #define ERROR_LOG_GAP 10.0 /* seconds between warnings of failed machinery */
-
-enum quorum_state { Q_UNKNOWN, Q_OK, Q_LOST };
-
-const double xl_health_buckets[XL_HEALTH_NBUCKETS] = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
-
-/* The record of a server's results, for status and metrics: the reason of
- * the last failure only while it is the last result (NULL otherwise), so
- * that the up servers, most of them, cost no string. */
-struct hc_record {
-	char *reason;
-	double at, elapsed, sum;
-	uint64_t results[3];
-	uint64_t buckets[XL_HEALTH_NBUCKETS];
-	enum xl_check_status status;
-	bool checked;
-};
-
-struct hc_vs;
-
-struct hc_server {
-	struct xl_probe probe;
-	ev_timer timer; /* the next probe start */
-	struct xl_health *h;
-	struct hc_vs *g;		   /* its service */
-	const struct xl_check_config *cfg; /* in h->cfg */
-	size_t rs;			   /* its index in the service */
-	struct xl_service key;		   /* identity only, no dests */
-	struct xl_dest id;		   /* identity and weight */
-	ev_tstamp started;		   /* of the last probe */
-	uint32_t ok, fail;		   /* consecutive results */
-	struct hc_record rec;
-	bool up;
-	bool off;     /* in maintenance: counts nothing towards quorum */
-	bool failed;  /* has been down because of failures: needs rise */
-	bool settled; /* state known: trusted, or checked at least once */
-	bool busy;    /* a probe is running */
-	/* during a configure: */
-	bool matched;  /* old server kept as it is */
-	bool replaced; /* old server whose identity goes on with a new check */
-	bool has_prev; /* new server replacing one, which was up if prev_up */
-	bool prev_up;
-};
-
-/*
- * Per virtual service: its servers, and what quorum logging needs.  A
- * reload that leaves the service unchanged moves the whole group.
- */
-struct hc_vs {
-	size_t v; /* index into h->cfg->vs */
-	struct hc_server **srv;
-	size_t n;
-	uint64_t live;	  /* sum of the weights of up servers not off */
-	size_t unsettled; /* servers whose state is not known yet */
-	enum quorum_state q;
-	bool dirty; /* in h->dirty, to be looked at */
-	/* during a configure: */
-	bool kept;  /* old group taken over whole */
-	bool carry; /* ... that was dirty: touched again after */
-};
-
-struct xl_health {
-	struct ev_loop *loop;
-	struct xl_checker *ck;
-	xl_health_changed_fn changed;
-	void *arg;
-	struct xl_health_probe_ops ops;
-
-	const struct xl_config *cfg;
-	const struct xl_maint *maint; /* the owner's; NULL: none */
-	struct hc_vs **vss;	      /* cfg->nvs groups, in cfg order */
-	size_t nvs, nsrv;
-	size_t *dirty; /* vs indexes whose quorum may have moved */
-	size_t ndirty;
-
-	ev_prepare notify; /* runs once after an iteration with changes */
-	bool pending;	   /* owner's changed() is due */
-
-	uint64_t rng;
-	unsigned long started, done, errors;
-	unsigned configures; /* 1 until the first reload */
-	ev_timer summary;    /* servers down, every log_down_interval */
-	bool err_logged;
-	ev_tstamp err_last;
-	unsigned long err_quiet;
-};
 
 /* What a configure builds before it commits. */
 struct plan {
@@ -130,8 +43,6 @@ static const struct xl_health_probe_ops real_ops = {
     .start = xl_probe_start,
     .cancel = xl_probe_cancel,
 };
-
-static void summary_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -175,7 +86,7 @@ static int srv_ident_cmp(const void *key, const void *elem)
 }
 
 /* `real server 10.20.0.5:80 of "web" (TCP 192.168.10.100:8000)` */
-static const char *srv_label(const struct hc_server *s, char *buf, size_t len)
+const char *hc_srv_label(const struct hc_server *s, char *buf, size_t len)
 {
 	const struct xl_vs_config *vs = &s->h->cfg->vs[s->g->v];
 	char who[XL_LABEL_MAX];
@@ -195,21 +106,6 @@ static const char *in_a_row(char *buf, size_t len, uint32_t n, const char *what)
 	return buf;
 }
 
-/* What s adds to its service's live weight: its weight while it is up
- * and not in maintenance. */
-static uint64_t srv_live(const struct hc_server *s)
-{
-	return s->up && !s->off && s->id.weight > 0 ? (uint64_t)s->id.weight
-						    : 0;
-}
-
-/* Is s, server of cfg->vs[v], in the operator's maintenance? */
-static bool srv_off(const struct xl_health *h, const struct xl_config *cfg,
-		    size_t v, const struct hc_server *s)
-{
-	return h->maint && xl_maint_has(h->maint, cfg->vs[v].name, &s->id);
-}
-
 /* ---- batching: quorum and the owner's callback ------------------------ */
 
 static void notify_start(struct xl_health *h)
@@ -218,62 +114,13 @@ static void notify_start(struct xl_health *h)
 		ev_prepare_start(h->loop, &h->notify);
 }
 
-static void vs_touch(struct xl_health *h, size_t v)
+void hc_vs_touch(struct xl_health *h, size_t v)
 {
 	if (!h->vss[v]->dirty) {
 		h->vss[v]->dirty = true;
 		h->dirty[h->ndirty++] = v;
 	}
 	notify_start(h);
-}
-
-static void quorum_log(struct xl_health *h, size_t v, bool ok)
-{
-	const struct xl_vs_config *vs = &h->cfg->vs[v];
-	const struct hc_vs *g = h->vss[v];
-	char sv[XL_LABEL_MAX], sorry[XL_ADDRSTR_MAX + 48] = "", off[48] = "";
-	unsigned long long live = g->live;
-	size_t noff = 0;
-
-	for (size_t r = 0; r < g->n; r++)
-		noff += g->srv[r]->off;
-	if (noff)
-		snprintf(off, sizeof(off), " (%zu in maintenance)", noff);
-	xl_label_service(vs->name, &vs->svc, sv, sizeof(sv));
-	if (ok) {
-		xl_info("virtual service %s regained its quorum: live weight "
-			"%llu >= %u%s",
-			sv, live, vs->quorum, off);
-		return;
-	}
-	if (vs->has_sorry) {
-		char d[XL_ADDRSTR_MAX + 8];
-
-		snprintf(sorry, sizeof(sorry),
-			 ", sorry server %s takes the traffic",
-			 xl_dest_format(&vs->sorry, d, sizeof(d)));
-	}
-	xl_warn("virtual service %s lost its quorum: live weight %llu < %u%s%s",
-		sv, live, vs->quorum, off, sorry);
-}
-
-/*
- * A service whose servers are not all known yet (fresh start, initial
- * state down) has no quorum to lose: it is only reported lost once every
- * server has had its say, so a start-up is not a flood of false alarms.
- */
-static void quorum_check(struct xl_health *h, size_t v)
-{
-	struct hc_vs *q = h->vss[v];
-
-	if (q->live >= h->cfg->vs[v].quorum) {
-		if (q->q == Q_LOST)
-			quorum_log(h, v, true);
-		q->q = Q_OK;
-	} else if (q->q == Q_OK || (q->q == Q_UNKNOWN && !q->unsettled)) {
-		quorum_log(h, v, false);
-		q->q = Q_LOST;
-	}
 }
 
 static void notify_cb(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -285,7 +132,7 @@ static void notify_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	ev_prepare_stop(loop, w);
 	for (size_t i = 0; i < n; i++) {
 		h->vss[h->dirty[i]]->dirty = false;
-		quorum_check(h, h->dirty[i]);
+		hc_quorum_check(h, h->dirty[i]);
 	}
 	h->ndirty = 0;
 	if (h->pending) {
@@ -305,16 +152,16 @@ static void srv_set_state(struct hc_server *s, bool up, const char *why)
 	struct hc_vs *q = s->g;
 	char who[XL_LABEL_MAX + 16];
 
-	q->live -= srv_live(s);
+	q->live -= hc_srv_live(s);
 	s->up = up;
-	q->live += srv_live(s);
-	srv_label(s, who, sizeof(who));
+	q->live += hc_srv_live(s);
+	hc_srv_label(s, who, sizeof(who));
 	if (up)
 		xl_info("%s is up: %s", who, why);
 	else
 		xl_warn("%s is down: %s", who, why);
 	h->pending = true;
-	vs_touch(h, q->v);
+	hc_vs_touch(h, q->v);
 }
 
 static void srv_settle(struct hc_server *s)
@@ -323,7 +170,7 @@ static void srv_settle(struct hc_server *s)
 		return;
 	s->settled = true;
 	s->g->unsettled--;
-	vs_touch(s->h, s->g->v);
+	hc_vs_touch(s->h, s->g->v);
 }
 
 /*
@@ -350,7 +197,7 @@ static void srv_never_up(struct hc_server *s, const struct xl_check_result *r)
 {
 	char who[XL_LABEL_MAX + 16];
 
-	xl_warn("%s is down: %s (since %s)", srv_label(s, who, sizeof(who)),
+	xl_warn("%s is down: %s (since %s)", hc_srv_label(s, who, sizeof(who)),
 		r->reason[0] ? r->reason : "check failed",
 		s->h->configures > 1 ? "it was added" : "start-up");
 }
@@ -401,39 +248,16 @@ static void srv_error(struct hc_server *s, const struct xl_check_result *r)
 		snprintf(more, sizeof(more), " (and %lu more errors)",
 			 h->err_quiet);
 	xl_warn("health check of %s could not run: %s; state unchanged%s",
-		srv_label(s, who, sizeof(who)),
+		hc_srv_label(s, who, sizeof(who)),
 		r->reason[0] ? r->reason : "unknown error", more);
 	h->err_logged = true;
 	h->err_last = now;
 	h->err_quiet = 0;
 }
 
-static void srv_record(struct hc_server *s, const struct xl_check_result *r)
-{
-	struct hc_record *c = &s->rec;
-	size_t b = 0;
-
-	c->checked = true;
-	c->status = r->status;
-	c->at = ev_time();
-	c->elapsed = r->elapsed > 0 ? r->elapsed : 0;
-	c->sum += c->elapsed;
-	if ((unsigned)r->status < XL_ARRAY_SIZE(c->results))
-		c->results[r->status]++;
-	while (b < XL_HEALTH_NBUCKETS && c->elapsed > xl_health_buckets[b])
-		b++;
-	if (b < XL_HEALTH_NBUCKETS)
-		c->buckets[b]++;
-	free(c->reason);
-	/* no memory for it: the status shows no words, nothing else */
-	c->reason = r->status != XL_CHECK_UP && r->reason[0]
-			? strndup(r->reason, sizeof(r->reason))
-			: NULL;
-}
-
 static void srv_apply(struct hc_server *s, const struct xl_check_result *r)
 {
-	srv_record(s, r);
+	hc_srv_record(s, r);
 	switch (r->status) {
 	case XL_CHECK_UP:
 		srv_success(s);
@@ -538,7 +362,7 @@ struct xl_health *xl_health_new(struct ev_loop *loop, struct xl_checker *ck,
 	h->ops = real_ops;
 	h->rng = ((uint64_t)(ev_time() * 1e6) ^ (uintptr_t)h) | 1;
 	ev_prepare_init(&h->notify, notify_cb);
-	ev_init(&h->summary, summary_cb);
+	ev_init(&h->summary, hc_summary_cb);
 	h->summary.data = h;
 	return h;
 }
@@ -864,35 +688,12 @@ static bool commit_servers(struct xl_health *h, const struct xl_config *cfg,
 				if (!xl_check_ops(s->cfg->type)->always_up)
 					srv_first(h, s, i++, nfresh);
 			}
-			s->off = srv_off(h, cfg, v, s);
-			g->live += srv_live(s);
+			s->off = hc_srv_off(h, cfg, v, s);
+			g->live += hc_srv_live(s);
 			g->unsettled += !s->settled;
 		}
 	}
 	return changed;
-}
-
-#define DOWN_NAMED 10 /* servers the summary names; the rest counted */
-
-static void summary_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	xl_health_log_down(w->data, DOWN_NAMED);
-}
-
-/* The summary of servers down follows log_down_interval. */
-static void summary_follow(struct xl_health *h)
-{
-	double secs = h->cfg->log_down_interval;
-
-	if (secs == h->summary.repeat && ev_is_active(&h->summary))
-		return;
-	ev_timer_stop(h->loop, &h->summary);
-	if (secs > 0) {
-		ev_timer_set(&h->summary, secs, secs);
-		ev_timer_start(h->loop, &h->summary);
-	}
 }
 
 int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
@@ -918,7 +719,7 @@ int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 	h->ndirty = 0;
 	h->cfg = cfg;
 	h->configures++;
-	summary_follow(h);
+	hc_summary_follow(h);
 	/* quorum may move with any change of a service: weights, quorum,
 	 * servers; a kept service carries its pending changes over */
 	for (size_t v = 0; v < cfg->nvs; v++) {
@@ -927,7 +728,7 @@ int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 		nsrv += g->n;
 		if (!pl.linked || cfg->vs[v].prev == XL_VS_NONE || g->carry) {
 			g->carry = false;
-			vs_touch(h, v);
+			hc_vs_touch(h, v);
 		}
 	}
 	h->nsrv = nsrv;
@@ -938,7 +739,7 @@ int xl_health_configure(struct xl_health *h, const struct xl_config *cfg)
 
 /* ---- by position ------------------------------------------------------ */
 
-static struct hc_server *srv_at(const struct xl_health *h, size_t vs, size_t rs)
+struct hc_server *hc_srv_at(const struct xl_health *h, size_t vs, size_t rs)
 {
 	if (!h || !h->cfg || vs >= h->nvs || rs >= h->vss[vs]->n)
 		return NULL;
@@ -952,7 +753,7 @@ static struct hc_server *srv_at(const struct xl_health *h, size_t vs, size_t rs)
  */
 void xl_health_trust(struct xl_health *h, size_t vs, size_t rs)
 {
-	struct hc_server *s = srv_at(h, vs, rs);
+	struct hc_server *s = hc_srv_at(h, vs, rs);
 	char who[XL_LABEL_MAX + 16];
 
 	if (!s)
@@ -963,16 +764,16 @@ void xl_health_trust(struct xl_health *h, size_t vs, size_t rs)
 	s->up = true;
 	s->failed = false;
 	s->ok = s->fail = 0;
-	h->vss[vs]->live += srv_live(s);
+	h->vss[vs]->live += hc_srv_live(s);
 	xl_debug("%s is up: the kernel already holds it",
-		 srv_label(s, who, sizeof(who)));
+		 hc_srv_label(s, who, sizeof(who)));
 	h->pending = true;
-	vs_touch(h, vs);
+	hc_vs_touch(h, vs);
 }
 
 double xl_health_next_check(const struct xl_health *h, size_t vs, size_t rs)
 {
-	struct hc_server *s = srv_at(h, vs, rs);
+	struct hc_server *s = hc_srv_at(h, vs, rs);
 
 	if (!s || !ev_is_active(&s->timer))
 		return -1;
@@ -981,114 +782,7 @@ double xl_health_next_check(const struct xl_health *h, size_t vs, size_t rs)
 
 bool xl_health_is_up(const struct xl_health *h, size_t vs, size_t rs)
 {
-	const struct hc_server *s = srv_at(h, vs, rs);
+	const struct hc_server *s = hc_srv_at(h, vs, rs);
 
 	return s && s->up;
-}
-
-int xl_health_info(const struct xl_health *h, size_t vs, size_t rs,
-		   struct xl_health_info *out)
-{
-	const struct hc_server *s = srv_at(h, vs, rs);
-	const struct hc_record *c;
-
-	memset(out, 0, sizeof(*out));
-	if (!s)
-		return -ENOENT;
-	c = &s->rec;
-	out->up = s->up;
-	out->settled = s->settled;
-	out->busy = s->busy;
-	out->ok = s->ok;
-	out->fail = s->fail;
-	out->checked = c->checked;
-	out->last_status = c->status;
-	out->last_reason = c->reason ? c->reason : "";
-	out->last_at = c->at;
-	out->last_elapsed = c->elapsed;
-	memcpy(out->results, c->results, sizeof(out->results));
-	memcpy(out->buckets, c->buckets, sizeof(out->buckets));
-	out->duration_sum = c->sum;
-	return 0;
-}
-
-void xl_health_set_maint(struct xl_health *h, const struct xl_maint *m)
-{
-	h->maint = m;
-}
-
-void xl_health_maint_changed(struct xl_health *h, size_t vs)
-{
-	struct hc_vs *g;
-
-	if (!h->cfg || vs >= h->nvs)
-		return;
-	g = h->vss[vs];
-	g->live = 0;
-	for (size_t r = 0; r < g->n; r++) {
-		g->srv[r]->off = srv_off(h, h->cfg, vs, g->srv[r]);
-		g->live += srv_live(g->srv[r]);
-	}
-	vs_touch(h, vs);
-}
-
-enum xl_health_quorum xl_health_quorum(const struct xl_health *h, size_t vs)
-{
-	if (!h || !h->cfg || vs >= h->nvs)
-		return XL_QUORUM_UNKNOWN;
-	switch (h->vss[vs]->q) {
-	case Q_OK:
-		return XL_QUORUM_OK;
-	case Q_LOST:
-		return XL_QUORUM_LOST;
-	default:
-		return XL_QUORUM_UNKNOWN;
-	}
-}
-
-void xl_health_stats(const struct xl_health *h, struct xl_health_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->servers = h->nsrv;
-	for (size_t v = 0; v < h->nvs; v++)
-		for (size_t r = 0; r < h->vss[v]->n; r++)
-			st->up += h->vss[v]->srv[r]->up;
-	st->down = st->servers - st->up;
-	st->probes_started = h->started;
-	st->probes_done = h->done;
-	st->probe_errors = h->errors;
-}
-
-void xl_health_log_down(const struct xl_health *h, size_t cap)
-{
-	char who[XL_LABEL_MAX], line[4096] = "";
-	size_t down = 0, named = 0, len = 0;
-
-	for (size_t v = 0; v < h->nvs; v++)
-		for (size_t r = 0; r < h->vss[v]->n; r++) {
-			const struct hc_server *s = h->vss[v]->srv[r];
-			const struct xl_vs_config *vs = &h->cfg->vs[v];
-			int n;
-
-			if (s->up || !s->settled || down++ >= cap)
-				continue;
-			n = snprintf(line + len, sizeof(line) - len, "%s%s",
-				     named ? ", " : "",
-				     xl_label_server(vs->name, &vs->svc, &s->id,
-						     who, sizeof(who)));
-			if (n > 0 && (size_t)n < sizeof(line) - len) {
-				len += (size_t)n;
-				named++;
-			} else {
-				line[len] = '\0';
-				cap = named; /* full: the others are counted */
-			}
-		}
-	if (!down)
-		return;
-	if (named < down)
-		snprintf(line + len, sizeof(line) - len, " and %zu more",
-			 down - named);
-	xl_warn("health: %zu of %zu real servers down: %s", down, h->nsrv,
-		line);
 }
