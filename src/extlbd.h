@@ -26,6 +26,7 @@
 #include "vipif.h"
 
 #include <ev.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -80,11 +81,15 @@ struct xl_daemon {
 
 /* options.c: the command line. */
 struct xl_options {
-	const char *conf;
-	const char *pidfile;
+	const char *conf;    /* absolute after xl_daemon_options, but for -t */
+	const char *pidfile; /* NULL, or absolute */
 	bool foreground, console, check;
+	char conf_buf[PATH_MAX], pid_buf[PATH_MAX];
 };
-/* 0, or -1 after the usage on stderr; -v and -h print and exit. */
+/* 0, or -1 after the usage (or why) on stderr; -v and -h print and exit.
+ * Relative paths are made absolute against the working directory, which
+ * daemon() leaves for "/": a reload reads the file extlbd started with
+ * (-t alone keeps them as given, for its messages). */
 int xl_daemon_options(int argc, char **argv, struct xl_options *o);
 /* options.c: the process id written to path; 0 or -1 (logged). */
 int xl_daemon_pidfile(const char *path);

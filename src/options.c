@@ -51,6 +51,28 @@ static void usage(FILE *f)
 		XL_DEFAULT_CONF);
 }
 
+/* *path made absolute in buf when it is relative; 0, or -1 said. */
+static int absolute(const char **path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (!*path || (*path)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd))) {
+		fprintf(stderr, "extlbd: %s: the working directory: %s\n",
+			*path, strerror(errno));
+		return -1;
+	}
+	n = snprintf(buf, len, "%s/%s", cwd, *path);
+	if (n < 0 || (size_t)n >= len) {
+		fprintf(stderr, "extlbd: %s/%s: path too long\n", cwd, *path);
+		return -1;
+	}
+	*path = buf;
+	return 0;
+}
+
 int xl_daemon_options(int argc, char **argv, struct xl_options *o)
 {
 	static const struct option lo[] = {
@@ -98,5 +120,10 @@ int xl_daemon_options(int argc, char **argv, struct xl_options *o)
 			argv[optind]);
 		return -1;
 	}
+	if (o->check) /* errors name the file as it was given */
+		return 0;
+	if (absolute(&o->conf, o->conf_buf, sizeof(o->conf_buf)) < 0 ||
+	    absolute(&o->pidfile, o->pid_buf, sizeof(o->pid_buf)) < 0)
+		return -1;
 	return 0;
 }

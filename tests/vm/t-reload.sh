@@ -1,7 +1,8 @@
 # shellcheck shell=dash
 # SIGHUP applies only the difference, with include_dir files appearing, changing and
 # disappearing (dotfiles, as half-written files are named, never read), while a client's
-# requests through an unchanged service keep succeeding.
+# requests through an unchanged service keep succeeding; a daemon started with a relative -f
+# reloads that file.
 # shellcheck source=tests/vm/guest-lib.sh
 . /test/guest-lib.sh
 
@@ -67,4 +68,24 @@ wait "$flow"
 xl_assert_eq "40 requests during the reloads, none failed" "40 0" \
     "$(grep -c '^backend' /tmp/flow.out) $(grep -c FAIL /tmp/flow.out)"
 xl_extlbd_stop TERM
+
+# Started as a daemon (no -n) with a relative -f and -p: daemon() moves to "/", and a reload
+# must still read the file extlbd started with, not /rel.conf.
+mkdir -p /tmp/reldir
+cat >/tmp/reldir/rel.conf <<'CONF'
+global: { check = { type = "none"; }; };
+virtual_services = ( { name = "r"; vip = "192.168.10.100"; port = 8100;
+  real_servers = ( { address = "10.20.0.5"; port = 80; } ); } );
+CONF
+xl_check "extlbd -f rel.conf -p rel.pid (a daemon) starts" sh -c "cd /tmp/reldir && extlbd -f rel.conf -p rel.pid"
+xl_check "the relative pid file is written where it was asked" xl_wait_for -t 30 test -s /tmp/reldir/rel.pid
+xl_check "and the service is there" xl_wait_for -t 30 sh -c "ipvsadm -Ln | grep -q ':8100 '"
+sed -i 's/port = 8100;/port = 8101;/' /tmp/reldir/rel.conf
+kill -HUP "$(cat /tmp/reldir/rel.pid)"
+xl_check "a reload reads the same relative file" xl_wait_for -t 30 sh -c \
+    "ipvsadm -Ln | grep -q ':8101 ' && ! ipvsadm -Ln | grep -q ':8100 '"
+pid=$(cat /tmp/reldir/rel.pid)
+kill -TERM "$pid"
+xl_check "it stops and removes its pid file" xl_wait_for -t 30 sh -c \
+    "! kill -0 $pid 2>/dev/null && [ ! -e /tmp/reldir/rel.pid ]"
 xl_summary
