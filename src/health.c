@@ -199,7 +199,7 @@ static void srv_never_up(struct hc_server *s, const struct xl_check_result *r)
 
 	xl_warn("%s is down: %s (since %s)", hc_srv_label(s, who, sizeof(who)),
 		r->reason[0] ? r->reason : "check failed",
-		s->h->configures > 1 ? "it was added" : "start-up");
+		s->from_start ? "start-up" : "it was added");
 }
 
 static void srv_failure(struct hc_server *s, const struct xl_check_result *r)
@@ -504,6 +504,7 @@ static int plan_slot(struct hc_vs *g, size_t r, struct hc_server *old,
 		old->replaced = true;
 		g->srv[r]->has_prev = true;
 		g->srv[r]->prev_up = old->up;
+		g->srv[r]->from_start = old->from_start;
 	}
 	return 0;
 }
@@ -567,6 +568,8 @@ static void srv_init(struct xl_health *h, struct hc_server *s,
 	const struct xl_check_config *c = xl_rs_check(&cfg->vs[g->v], r);
 
 	s->h = h;
+	if (!s->has_prev)
+		s->from_start = !h->configures;
 	s->key = xl_service_key(svc);
 	s->id = svc->dests[r];
 	srv_place(s, cfg, g, r);

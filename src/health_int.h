@@ -47,7 +47,9 @@ struct hc_server {
 	bool off;     /* in maintenance: counts nothing towards quorum */
 	bool failed;  /* has been down because of failures: needs rise */
 	bool settled; /* state known: trusted, or checked at least once */
-	bool busy;    /* a probe is running */
+	bool
+	    from_start; /* configured at start-up (or replacing one that was) */
+	bool busy;	/* a probe is running */
 	/* during a configure: */
 	bool matched;  /* old server kept as it is */
 	bool replaced; /* old server whose identity goes on with a new check */

@@ -1172,6 +1172,31 @@ static void test_down_from_start_logged_once(void **state)
 	assert_int_equal(count(logs(), "10.0.0.2:80 of \"svc0\""), 1);
 }
 
+/* "since start-up" belongs to the servers configured then, even when
+ * their first result comes after a reload; a server the reload added is
+ * down "since it was added". */
+static void test_down_from_start_across_a_reload(void **state)
+{
+	struct xl_check_config ck = ck_make(0.05);
+
+	(void)state;
+	fx.script[0] = fx.script[2] = "D";
+	fx.hold[0] = true; /* its first result comes after the reload */
+	configure(keep(mk_cfg(1, 2, &ck, NULL)));
+	RUN_UNTIL(fx.nheld == 1, 1.0);
+	configure(keep(mk_cfg(1, 3, &ck, NULL))); /* adds 10.0.0.3 */
+	release_held();
+	RUN_UNTIL(count(logs(), " is down: ") == 2, 2.0);
+	assert_non_null(strstr(logs(), "real server 10.0.0.1:80 of \"svc0\" "
+				       "(TCP 192.168.0.1:8000) is down: tcp "
+				       "connect timeout after 500 ms (since "
+				       "start-up)\n"));
+	assert_non_null(strstr(logs(), "real server 10.0.0.3:80 of \"svc0\" "
+				       "(TCP 192.168.0.1:8000) is down: tcp "
+				       "connect timeout after 500 ms (since it "
+				       "was added)\n"));
+}
+
 /* The summary names the first servers down, counts the rest, and says
  * nothing while all are up; it comes every log_down_interval. */
 static void test_down_summary(void **state)
@@ -1246,6 +1271,7 @@ int main(void)
 	    T(test_quorum_follows_weights_and_reloads),
 	    T(test_quorum_without_servers_in_maintenance),
 	    T(test_down_from_start_logged_once),
+	    T(test_down_from_start_across_a_reload),
 	    T(test_down_summary),
 	    T(test_down_summary_quiet_when_all_up),
 	};
