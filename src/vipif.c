@@ -47,6 +47,7 @@ struct xl_vipif {
 	bool known;	   /* have is the kernel's (a dump since) */
 	int link_err;	   /* last error logged for the interface */
 	bool proto_warned; /* the kernel forgot our mark: said once */
+	bool proto_seen;   /* a dump showed our mark: the kernel keeps it */
 };
 
 int xl_vip_cmp(const struct xl_vip *a, const struct xl_vip *b)
@@ -319,6 +320,27 @@ static void link_error(struct xl_vipif *v, int err)
 
 /* extlbd's addresses off the interface, and the interface gone when
  * extlbd made it and nothing else is on it. */
+/* Notes whether the kernel keeps our mark: one of ours came back with it. */
+static void saw(struct xl_vipif *v, const struct xl_vip_addr *a, size_t n)
+{
+	for (size_t i = 0; i < n && !v->proto_seen; i++)
+		v->proto_seen = a[i].ours;
+}
+
+/* Is a extlbd's?  Marked so (IFA_PROTO), or, on a kernel before Linux
+ * 6.1 that returns every address unmarked (no mark seen yet), added and
+ * acknowledged in this run. */
+static bool is_mine(const struct xl_vipif *v, const struct xl_vip_addr *a)
+{
+	bool had = false;
+
+	if (a->ours)
+		return true;
+	if (v->known && !v->proto_seen)
+		have_pos(v, &a->vip, &had);
+	return had;
+}
+
 static void take_down(struct xl_vipif *v, bool unlink)
 {
 	struct xl_vip_addr *addrs = NULL;
@@ -333,9 +355,10 @@ static void take_down(struct xl_vipif *v, bool unlink)
 		       strerror(-rc));
 		return;
 	}
+	saw(v, addrs, n);
 	ops = malloc((n ? n : 1) * sizeof(*ops));
 	for (size_t i = 0; ops && i < n; i++) {
-		if (addrs[i].ours)
+		if (is_mine(v, &addrs[i]))
 			ops[nops++] =
 			    (struct xl_vip_op){XL_VIP_DEL, addrs[i].vip};
 		else
@@ -414,22 +437,23 @@ static int read_back(struct xl_vipif *v, struct xl_vip **foreign,
 		free(addrs);
 		return -ENOMEM;
 	}
+	saw(v, addrs, n);
 	for (size_t i = 0; i < n; i++) {
-		bool was_mine;
-
-		if (addrs[i].ours) {
-			mine[nm++] = addrs[i].vip;
+		if (!is_mine(v, &addrs[i])) {
+			fr[nf++] = addrs[i].vip;
 			continue;
 		}
-		fr[nf++] = addrs[i].vip;
-		have_pos(v, &addrs[i].vip, &was_mine);
-		if (was_mine && v->known && !v->proto_warned) {
+		mine[nm++] = addrs[i].vip;
+		if (!addrs[i].ours && !v->proto_warned) {
 			v->proto_warned = true;
-			xl_warn("vip_interface %s: the kernel does not keep "
-				"the protocol of addresses (IFA_PROTO, Linux "
-				"6.1): extlbd cannot tell its addresses from "
-				"others and never deletes them",
-				v->name);
+			xl_warn(
+			    "vip_interface %s: the kernel does not keep the "
+			    "protocol of addresses (IFA_PROTO, Linux 6.1): "
+			    "extlbd knows the addresses it added while it "
+			    "runs, but after a restart it takes those "
+			    "already there for someone else's and never "
+			    "deletes them",
+			    v->name);
 		}
 	}
 	free(addrs);

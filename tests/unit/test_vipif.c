@@ -31,6 +31,7 @@
 
 struct fake {
 	bool exists, dummy, made_by_us;
+	bool no_proto; /* a kernel before IFA_PROTO: adds come back unmarked */
 	int ifindex;
 	struct xl_vip_addr a[FK_MAX];
 	size_t n;
@@ -86,7 +87,8 @@ static long fk_apply(void *k, int ifindex, const struct xl_vip_op *ops,
 		if (ops[i].kind == XL_VIP_ADD && at != SIZE_MAX)
 			err = EEXIST;
 		else if (ops[i].kind == XL_VIP_ADD)
-			f->a[f->n++] = (struct xl_vip_addr){ops[i].vip, true};
+			f->a[f->n++] =
+			    (struct xl_vip_addr){ops[i].vip, !f->no_proto};
 		else if (at == SIZE_MAX)
 			err = EADDRNOTAVAIL;
 		else
@@ -314,6 +316,61 @@ static void test_quorum_maintenance(void **state)
 	xl_maint_free(&m);
 }
 
+/* conf1 reloaded with web alone: the others' VIPs must go */
+static struct xl_config *web_only(void)
+{
+	return ct_load("global = { vip_interface = \"extlb0\"; };\n"
+		       "virtual_services = ( { name = \"web\"; vip = "
+		       "\"10.0.0.1\"; port = 80; " RS2 " } );\n");
+}
+
+/* A kernel that forgets the mark (before Linux 6.1): what extlbd added in
+ * this run is still its own at the next dump, so a reload that drops a
+ * service deletes its VIP; a foreign address is still left alone. */
+static void test_kernel_without_ifa_proto(void **state)
+{
+	struct fx *x = *state;
+	struct xl_config *c2;
+	struct xl_desired w2;
+
+	x->f.no_proto = true;
+	assert_int_equal(xl_vipif_sync(x->v, &x->w), 0);
+	fk_put(&x->f, "192.0.2.9", false); /* foreign */
+	assert_on(&x->f, "10.0.0.2", false);
+	assert_int_equal(xl_vipif_sync(x->v, &x->w), 0); /* a resync */
+	c2 = web_only();
+	w2 = want_of(c2);
+	assert_int_equal(xl_vipif_sync(x->v, &w2), 0);
+	assert_on(&x->f, "10.0.0.1", false);
+	assert_off(&x->f, "10.0.0.2");
+	assert_off(&x->f, "2001:db8::1");
+	assert_on(&x->f, "192.0.2.9", false);
+	xl_vipif_release(x->v, true);
+	assert_off(&x->f, "10.0.0.1");
+	assert_on(&x->f, "192.0.2.9", false);
+	xl_config_free(c2);
+}
+
+/* On a kernel that keeps the mark, an address put back unmarked by
+ * someone else in place of extlbd's is theirs from then on. */
+static void test_unmarked_copy_is_foreign(void **state)
+{
+	struct fx *x = *state;
+	struct xl_vip a = vip("10.0.0.2");
+	struct xl_config *c2;
+	struct xl_desired w2;
+
+	assert_int_equal(xl_vipif_sync(x->v, &x->w), 0);
+	x->f.a[fk_find(&x->f, &a)].ours = false;
+	assert_int_equal(xl_vipif_sync(x->v, &x->w), 0);
+	c2 = web_only();
+	w2 = want_of(c2);
+	assert_int_equal(xl_vipif_sync(x->v, &w2), 0);
+	assert_on(&x->f, "10.0.0.2", false);
+	assert_off(&x->f, "2001:db8::1");
+	xl_config_free(c2);
+}
+
 /* A VIP stays while one service still claims it; removed with the last. */
 static void test_reload(void **state)
 {
@@ -424,6 +481,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quorum, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quorum_maintenance, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_kernel_without_ifa_proto,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unmarked_copy_is_foreign,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_restores, setup,
 					    teardown),
