@@ -145,16 +145,35 @@ static void test_parse_server(void **state)
 	assert_int_equal(
 	    xl_maint_parse_server("[2001:db8::1]", &af, &a, &port, err, 256),
 	    0);
-	static const char *const bad[] = {
-	    "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:",   "10.0.0.1:8x",
-	    "web:80",	  "[2001:db8::1",   "[10.0.0.1]x", "",
-	    "10.0.0.300"};
+	/* each refusal says what is wrong: the form, the address, the port */
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+	    {"10.0.0.1:0",
+	     "\"10.0.0.1:0\" has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1:65536", "has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1:", "has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1:8x", "has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1:+80", "has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1: 80", "has no port in 1-65535 after the ':'"},
+	    {"web:80", "\"web:80\" is not an IPv4 or IPv6 address (IPv6 "
+		       "with a port goes in brackets: [2001:db8::1]:80)"},
+	    {"10.0.0.300", "is not an IPv4 or IPv6 address"},
+	    {"[2001:db8::1", "\"[2001:db8::1\" is not ADDRESS[:PORT] "
+			     "(10.0.0.1:80, [2001:db8::1]:80, or the "
+			     "address alone)"},
+	    {"[10.0.0.1]x", "is not ADDRESS[:PORT]"},
+	    {"[]:80", "is not ADDRESS[:PORT]"},
+	    {"", "is not ADDRESS[:PORT]"},
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(xl_maint_parse_server(bad[i], &af, &a, &port,
-						       err, sizeof(err)),
+		assert_int_equal(xl_maint_parse_server(bad[i].in, &af, &a,
+						       &port, err, sizeof(err)),
 				 -1);
-		assert_non_null(strstr(err, "is not ADDRESS[:PORT]"));
+		if (!strstr(err, bad[i].err))
+			fail_msg("%s: \"%s\", not \"%s\"", bad[i].in, err,
+				 bad[i].err);
 	}
 }
 
