@@ -85,6 +85,16 @@ bool xl_cidr_contains(const struct xl_cidr *a, const struct xl_cidr *b);
 #define XL_CIDR_STRLEN 50
 void xl_cidr_format(const struct xl_cidr *c, char *buf, size_t len);
 
+/*
+ * ADDRESS:PORT, or with port_optional ADDRESS[:PORT]: "10.0.0.1:80",
+ * "[2001:db8::1]:80", and when optional "10.0.0.1", "[2001:db8::1]" or
+ * "2001:db8::1" (*port -1).  IPv6 with a port goes in brackets; the port
+ * is decimal digits, 1-65535.  true, or false with why ("is not ...", to
+ * follow the value in quotes).
+ */
+bool xl_rule_addr_port(const char *s, bool port_optional, uint16_t *af,
+		       union xl_inaddr *a, int *port, const char **why);
+
 /* "127.0.0.1:9475", "[::1]:9475" (port 1-65535): an address to listen on
  * (metrics_listen); true, or false with why ("is not ADDRESS:PORT ...",
  * to follow the value). */

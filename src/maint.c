@@ -12,6 +12,7 @@
 #include "maint.h"
 
 #include "incfile.h"
+#include "rules.h"
 #include "util.h"
 
 #include <errno.h>
@@ -121,46 +122,11 @@ int xl_maint_path(const struct xl_config *c, char *buf, size_t len)
 int xl_maint_parse_server(const char *s, uint16_t *af, union xl_inaddr *addr,
 			  int *port, char *err, size_t errlen)
 {
-	char host[XL_ADDRSTR_MAX];
-	const char *p = NULL, *colon = strrchr(s, ':'), *given = s;
-	size_t hl;
-	char *end;
-	long v;
+	const char *why;
 
-	if (s[0] == '[') { /* [v6] or [v6]:port */
-		const char *close = strchr(s, ']');
-
-		if (!close || (close[1] && close[1] != ':'))
-			goto bad;
-		hl = (size_t)(close - s - 1);
-		s++;
-		p = close[1] ? close + 2 : NULL;
-	} else if (colon && strchr(s, ':') == colon) { /* v4:port */
-		hl = (size_t)(colon - s);
-		p = colon + 1;
-	} else { /* v4 or bare v6 */
-		hl = strlen(s);
-	}
-	if (hl >= sizeof(host))
-		goto bad;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (xl_addr_parse(host, af, addr) < 0)
-		goto bad;
-	*port = -1;
-	if (!p)
+	if (xl_rule_addr_port(s, true, af, addr, port, &why))
 		return 0;
-	errno = 0;
-	v = strtol(p, &end, 10);
-	if (!*p || *end || errno || v < 1 || v > 65535)
-		goto bad;
-	*port = (int)v;
-	return 0;
-bad:
-	snprintf(err, errlen,
-		 "\"%s\" is not ADDRESS[:PORT] (10.0.0.1:80, "
-		 "[2001:db8::1]:80, or the address alone)",
-		 given);
+	snprintf(err, errlen, "\"%s\" %s", s, why);
 	return -1;
 }
 

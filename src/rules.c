@@ -156,46 +156,78 @@ void xl_cidr_format(const struct xl_cidr *c, char *buf, size_t len)
 	snprintf(buf, len, "%s/%u", a, c->plen);
 }
 
-/* A listening address (metrics_listen). */
-bool xl_rule_listen(const char *s, uint16_t *af, union xl_inaddr *a,
-		    uint16_t *port, const char **why)
+/*
+ * What ADDRESS:PORT and ADDRESS[:PORT] say when refused, by whether the
+ * port may be left out: a listening address needs one, a real server
+ * named to extlbctl or in the maintenance file may be its address alone.
+ */
+static const struct {
+	const char *form, *addr, *port;
+} addr_port_why[2] = {
+    {"is not ADDRESS:PORT (\"127.0.0.1:9475\", \"[::1]:9475\")",
+     "is not an IPv4 or IPv6 address (IPv6 goes in brackets: "
+     "\"[::1]:9475\")",
+     "has no port in 1-65535"},
+    {"is not ADDRESS[:PORT] (10.0.0.1:80, [2001:db8::1]:80, or the "
+     "address alone)",
+     "is not an IPv4 or IPv6 address (IPv6 with a port goes in brackets: "
+     "[2001:db8::1]:80)",
+     "has no port in 1-65535 after the ':'"},
+};
+
+bool xl_rule_addr_port(const char *s, bool port_optional, uint16_t *af,
+		       union xl_inaddr *a, int *port, const char **why)
 {
+	const char *h = s, *p = NULL, *colon = strrchr(s, ':');
 	char host[XL_ADDRSTR_MAX];
-	const char *colon, *h = s;
 	size_t hl;
 	char *end;
-	unsigned long p;
+	unsigned long v;
 
-	*why = "is not ADDRESS:PORT (\"127.0.0.1:9475\", \"[::1]:9475\")";
-	if (s[0] == '[') {
+	*why = addr_port_why[port_optional].form;
+	if (s[0] == '[') { /* [v6] or [v6]:port */
 		const char *close = strchr(s, ']');
 
-		if (!close || close[1] != ':')
+		if (!close || (close[1] && close[1] != ':'))
 			return false;
 		h = s + 1;
 		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		if (!(colon = strrchr(s, ':')) || memchr(s, ':', colon - s))
-			return false;
-		hl = (size_t)(colon - s);
+		p = close[1] ? close + 2 : NULL;
+	} else if (colon && !memchr(s, ':', (size_t)(colon - s))) {
+		hl = (size_t)(colon - s); /* v4:port, or a name:port */
+		p = colon + 1;
+	} else { /* the address alone: v4, or v6 without brackets */
+		hl = strlen(s);
 	}
-	if (!hl || hl >= sizeof(host))
+	if (!hl || hl >= sizeof(host) || (!p && !port_optional))
 		return false;
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	if (xl_addr_parse(host, af, a) < 0) {
-		*why = "is not an IPv4 or IPv6 address (IPv6 goes in brackets: "
-		       "\"[::1]:9475\")";
+		*why = addr_port_why[port_optional].addr;
 		return false;
 	}
+	*port = -1;
+	if (!p)
+		return true;
 	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || p < 1 || p > 65535 ||
-	    colon[1] == '+' || colon[1] == '-' || colon[1] == ' ') {
-		*why = "has no port in 1-65535";
+	v = strtoul(p, &end, 10); /* digits only: no sign, no space */
+	if (*p < '0' || *p > '9' || *end || errno || v < 1 || v > 65535) {
+		*why = addr_port_why[port_optional].port;
 		return false;
 	}
+	*port = (int)v;
+	return true;
+}
+
+/* A listening address (metrics_listen). */
+bool xl_rule_listen(const char *s, uint16_t *af, union xl_inaddr *a,
+		    uint16_t *port, const char **why)
+{
+	int p;
+
+	if (!xl_rule_addr_port(s, false, af, a, &p, why))
+		return false;
 	*port = (uint16_t)p;
 	return true;
 }

@@ -51,4 +51,11 @@ static inline struct xl_dest mk_dest(const char *addr, uint16_t port,
 	return d;
 }
 
+/* A real server by its identity alone, as maintenance flags and drains
+ * name one. */
+static inline struct xl_dest mk_server(const char *addr, uint16_t port)
+{
+	return mk_dest(addr, port, 0, 0);
+}
+
 #endif

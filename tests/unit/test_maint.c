@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builders.h"
 #include "config.h"
 #include "conftext.h"
 #include "desired.h"
@@ -40,19 +41,10 @@ static const char conf[] =
     "  real_servers = ( { address = \"10.20.0.5\"; port = 80; } );\n"
     "} );\n";
 
-static struct xl_dest dest(const char *a, uint16_t port)
-{
-	struct xl_dest d = {0};
-
-	assert_int_equal(xl_addr_parse(a, &d.af, &d.addr), 0);
-	d.port = port;
-	return d;
-}
-
 static const struct xl_dest *find(const struct xl_table *t, const char *vip,
 				  const char *a, uint16_t port)
 {
-	struct xl_dest want = dest(a, port);
+	struct xl_dest want = mk_server(a, port);
 
 	for (size_t s = 0; s < t->nsvcs; s++) {
 		char b[64];
@@ -100,7 +92,8 @@ static char *join(const char *d, const char *f)
 static void test_set_is_idempotent_and_sorted(void **state)
 {
 	struct xl_maint m = {0};
-	struct xl_dest a = dest("10.0.0.2", 80), b = dest("10.0.0.1", 80);
+	struct xl_dest a = mk_server("10.0.0.2", 80),
+		       b = mk_server("10.0.0.1", 80);
 
 	(void)state;
 	assert_int_equal(xl_maint_set(&m, "web", &a, true), 1);
@@ -145,16 +138,35 @@ static void test_parse_server(void **state)
 	assert_int_equal(
 	    xl_maint_parse_server("[2001:db8::1]", &af, &a, &port, err, 256),
 	    0);
-	static const char *const bad[] = {
-	    "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:",   "10.0.0.1:8x",
-	    "web:80",	  "[2001:db8::1",   "[10.0.0.1]x", "",
-	    "10.0.0.300"};
+	/* each refusal says what is wrong: the form, the address, the port */
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+	    {"10.0.0.1:0",
+	     "\"10.0.0.1:0\" has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1:65536", "has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1:", "has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1:8x", "has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1:+80", "has no port in 1-65535 after the ':'"},
+	    {"10.0.0.1: 80", "has no port in 1-65535 after the ':'"},
+	    {"web:80", "\"web:80\" is not an IPv4 or IPv6 address (IPv6 "
+		       "with a port goes in brackets: [2001:db8::1]:80)"},
+	    {"10.0.0.300", "is not an IPv4 or IPv6 address"},
+	    {"[2001:db8::1", "\"[2001:db8::1\" is not ADDRESS[:PORT] "
+			     "(10.0.0.1:80, [2001:db8::1]:80, or the "
+			     "address alone)"},
+	    {"[10.0.0.1]x", "is not ADDRESS[:PORT]"},
+	    {"[]:80", "is not ADDRESS[:PORT]"},
+	    {"", "is not ADDRESS[:PORT]"},
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(xl_maint_parse_server(bad[i], &af, &a, &port,
-						       err, sizeof(err)),
+		assert_int_equal(xl_maint_parse_server(bad[i].in, &af, &a,
+						       &port, err, sizeof(err)),
 				 -1);
-		assert_non_null(strstr(err, "is not ADDRESS[:PORT]"));
+		if (!strstr(err, bad[i].err))
+			fail_msg("%s: \"%s\", not \"%s\"", bad[i].in, err,
+				 bad[i].err);
 	}
 }
 
@@ -165,7 +177,7 @@ static void test_desired_with_maintenance(void **state)
 	struct xl_config *c = ct_load(conf), *c2;
 	struct xl_maint m = {0};
 	struct xl_desired d = {.cfg = c, .maint = &m};
-	struct xl_dest x = dest("10.20.0.5", 80);
+	struct xl_dest x = mk_server("10.20.0.5", 80);
 	struct xl_keys k = {0};
 	const struct xl_dest *got;
 
@@ -187,9 +199,9 @@ static void test_desired_with_maintenance(void **state)
 	    find(&d.table, "192.168.10.101", "10.20.0.5", 80)->weight, 1);
 	/* live weight 3 still meets quorum 2: no sorry server */
 	assert_null(find(&d.table, "192.168.10.100", "10.20.0.9", 80));
-	x = dest("10.20.0.6", 80);
+	x = mk_server("10.20.0.6", 80);
 	assert_int_equal(xl_maint_set(&m, "web", &x, true), 1);
-	x = dest("10.20.0.8", 80);
+	x = mk_server("10.20.0.8", 80);
 	assert_int_equal(xl_maint_set(&m, "web", &x, true), 1);
 	assert_int_equal(xl_desired_refresh(&d, k.v, k.n), 0);
 	/* live weight 1 < 2: the servers in maintenance count for nothing */
@@ -214,7 +226,7 @@ static void test_desired_with_maintenance(void **state)
 	assert_int_equal(
 	    find(&d.table, "192.168.10.100", "10.20.0.7", 80)->weight, 1);
 	/* enable: weight back */
-	x = dest("10.20.0.5", 80);
+	x = mk_server("10.20.0.5", 80);
 	assert_int_equal(xl_maint_set(&m, "web", &x, false), 1);
 	k.n = 0;
 	assert_int_equal(xl_keys_push(&k, &c2->vs[0].svc), 0);
@@ -248,7 +260,7 @@ static void test_down_and_disabled_stays_visible(void **state)
 	struct xl_config *c = ct_load(conf);
 	struct xl_maint m = {0};
 	struct xl_desired d = {.cfg = c, .maint = &m, .is_up = all_down};
-	struct xl_dest x = dest("10.20.0.6", 81);
+	struct xl_dest x = mk_server("10.20.0.6", 81);
 
 	(void)state;
 	assert_int_equal(xl_maint_set(&m, "web", &x, true), 1);
@@ -266,7 +278,8 @@ static void test_state_file_round_trip(void **state)
 	char *dir = tmpdir(), *sub = join(dir, "var/lib/state"),
 	     *path = join(sub, XL_MAINT_FILE), err[512];
 	struct xl_maint m = {0}, back = {0};
-	struct xl_dest a = dest("10.20.0.5", 80), b = dest("2001:db8::5", 443);
+	struct xl_dest a = mk_server("10.20.0.5", 80),
+		       b = mk_server("2001:db8::5", 443);
 	struct stat st;
 
 	(void)state;
@@ -309,7 +322,8 @@ static void test_unknown_entries(void **state)
 {
 	struct xl_config *c = ct_load(conf);
 	struct xl_maint m = {0};
-	struct xl_dest a = dest("10.20.0.5", 80), z = dest("10.99.0.1", 80);
+	struct xl_dest a = mk_server("10.20.0.5", 80),
+		       z = mk_server("10.99.0.1", 80);
 	int n = 0;
 
 	(void)state;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "builders.h"
 #include "config.h"
 #include "conftext.h"
 #include "status.h"
@@ -84,15 +85,6 @@ static int fk_get(void *k, const struct xl_service *key, struct xl_service *out)
 }
 
 static const struct xl_kernel_ops fake_kernel = {.get_service = fk_get};
-
-static struct xl_dest dest(const char *a, uint16_t port)
-{
-	struct xl_dest d = {0};
-
-	assert_int_equal(xl_addr_parse(a, &d.af, &d.addr), 0);
-	d.port = port;
-	return d;
-}
 
 /* The index of service name in the configuration. */
 static size_t vs_of(const struct xl_config *c, const char *name)
@@ -168,19 +160,19 @@ static struct fx *fx_new(void)
 		s->dests[s->ndests] = vs->svc.dests[2];
 		s->dests[s->ndests].weight = 0;
 		s->dests[s->ndests++].active_conns = 2;
-		d = dest("10.20.0.8", 80);
+		d = mk_server("10.20.0.8", 80);
 		d.active_conns = 1;
 		s->dests[s->ndests++] = d;
 		xl_service_sort_dests(s);
 	}
 	xl_table_sort(&f->kernel);
-	d = dest("10.20.0.7", 80);
+	d = mk_server("10.20.0.7", 80);
 	assert_int_equal(xl_maint_set(&f->maint, "web", &d, true), 1);
 	f->drain.v = calloc(1, sizeof(*f->drain.v));
 	assert_non_null(f->drain.v);
 	f->drain.n = f->drain.cap = 1;
 	f->drain.v[0].svc = xl_service_key(&f->cfg->vs[web].svc);
-	f->drain.v[0].dest = dest("10.20.0.8", 80);
+	f->drain.v[0].dest = mk_server("10.20.0.8", 80);
 	f->drain.v[0].vs_name = strdup("web");
 	f->drain.v[0].since = NOW - 10;
 	f->drain.v[0].deadline = NOW + 50;
@@ -372,7 +364,7 @@ static void test_exit_zero_when_all_up(void **state)
 {
 	struct fx *f = fx_new();
 	size_t web = vs_of(f->cfg, "web");
-	struct xl_dest d = dest("10.20.0.7", 80);
+	struct xl_dest d = mk_server("10.20.0.7", 80);
 	json_object *o;
 	int steps;
 
