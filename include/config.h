@@ -25,6 +25,13 @@ enum xl_on_stop { XL_ON_STOP_KEEP, XL_ON_STOP_REMOVE };
  * quorum (live weight >= quorum). */
 enum xl_announce { XL_ANNOUNCE_ALWAYS, XL_ANNOUNCE_QUORUM };
 
+/* metrics_servers: which per-server families a scrape has */
+enum xl_metrics_servers {
+	XL_METRICS_SERVERS_ALL,	  /* state, weights, check results, durations */
+	XL_METRICS_SERVERS_STATE, /* up and the two weights */
+	XL_METRICS_SERVERS_NONE,  /* services and globals alone */
+};
+
 /*
  * One check, after inheritance (global -> service -> real server).  Which
  * fields a type reads, and how they are set, its descriptor says
@@ -177,6 +184,7 @@ struct xl_config {
 	char *metrics_listen;
 	uint16_t metrics_af, metrics_port;
 	union xl_inaddr metrics_addr;
+	enum xl_metrics_servers metrics_servers;
 
 	struct xl_vs_config *vs;
 	size_t nvs;

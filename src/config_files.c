@@ -137,6 +137,9 @@ static void global_parse(struct loader *ld, const config_setting_t *grp)
 	cfg_get_bool(ld, g.s[G_WATCH_INCLUDE_DIR], &c->watch_include_dir);
 	global_vip_interface(ld, g.s[G_VIP_INTERFACE]);
 	global_metrics_listen(ld, g.s[G_METRICS_LISTEN]);
+	if (cfg_get_enum(ld, g.s[G_METRICS_SERVERS], cfg_metrics_servers, &v) ==
+	    1)
+		c->metrics_servers = v;
 	cfg_get_secs(ld, g.s[G_LOG_DOWN_INTERVAL], false, 0, SECS_MAX,
 		     &c->log_down_interval);
 	cfg_get_secs(ld, g.s[G_LOG_PROGRESS_INTERVAL], false, 0, SECS_MAX,

@@ -119,6 +119,7 @@ enum {
 	G_CONTROL_SOCKET,
 	G_CONTROL_GROUP,
 	G_METRICS_LISTEN,
+	G_METRICS_SERVERS,
 	G_LOG_DOWN_INTERVAL,
 	G_LOG_PROGRESS_INTERVAL,
 	G_STATE_DIR,
@@ -232,6 +233,7 @@ void cfg_keys_read(struct loader *ld, const config_setting_t *grp,
 extern const struct xl_named cfg_log_levels[];
 extern const struct xl_named cfg_on_stops[];
 extern const struct xl_named cfg_announces[];
+extern const struct xl_named cfg_metrics_servers[];
 extern const struct xl_named cfg_protocols[];
 extern const struct xl_named cfg_families[];
 extern const struct xl_named cfg_tunnel_types[];

@@ -256,6 +256,7 @@ const char *const cfg_global_keys[G_NKEYS] = {
     [G_IPVS_SYSCTLS] = "ipvs_sysctls",
     [G_VIP_INTERFACE] = "vip_interface",
     [G_METRICS_LISTEN] = "metrics_listen",
+    [G_METRICS_SERVERS] = "metrics_servers",
     [G_LOG_DOWN_INTERVAL] = "log_down_interval",
     [G_LOG_PROGRESS_INTERVAL] = "log_progress_interval",
     [G_ANNOUNCE] = "announce",
@@ -375,6 +376,13 @@ const struct xl_named cfg_on_stops[] = {
 const struct xl_named cfg_announces[] = {
     {"always", XL_ANNOUNCE_ALWAYS},
     {"quorum", XL_ANNOUNCE_QUORUM},
+    {NULL, 0},
+};
+
+const struct xl_named cfg_metrics_servers[] = {
+    {"all", XL_METRICS_SERVERS_ALL},
+    {"state", XL_METRICS_SERVERS_STATE},
+    {"none", XL_METRICS_SERVERS_NONE},
     {NULL, 0},
 };
 

@@ -3,7 +3,8 @@
  * piece at a time.
  *
  * At 10,000 services x 10 servers a scrape is tens of megabytes (a
- * histogram of eleven lines per server), so it is never built whole: each
+ * histogram of eleven lines per server, unless metrics_servers leaves the
+ * check families out), so it is never built whole: each
  * call of xl_metrics_scrape_read produces what fills the reader's buffer,
  * a family header or one service's samples of a family at a time, and the
  * loop runs between calls.  The format wants each family's samples
@@ -148,7 +149,7 @@ enum fam {
 	F_SVC_PACKETS,
 	F_SVC_BYTES,
 	F_SVC_QUORUM,
-	F_SRV_UP,
+	F_SRV_UP, /* metrics_servers = "state" stops before F_SRV_DURATION */
 	F_SRV_WEIGHT,
 	F_SRV_EFFECTIVE,
 	F_SRV_DURATION,
@@ -444,9 +445,26 @@ static void service_samples(struct xl_metrics_scrape *s, size_t i)
 		server_samples(s, i, r);
 }
 
+/* Does metrics_servers let family f into the scrape? */
+static bool fam_on(const struct xl_metrics_scrape *s, enum fam f)
+{
+	switch (s->cfg->metrics_servers) {
+	case XL_METRICS_SERVERS_NONE:
+		return f < F_SRV_UP;
+	case XL_METRICS_SERVERS_STATE:
+		return f < F_SRV_DURATION;
+	default:
+		return true;
+	}
+}
+
 /* The next piece of the body into s->out. */
 static void step(struct xl_metrics_scrape *s)
 {
+	if (!s->header_done && !fam_on(s, s->fam)) {
+		s->fam++;
+		return;
+	}
 	if (!s->header_done) {
 		xl_prom_family(&s->out, fams[s->fam].name, fams[s->fam].type,
 			       fams[s->fam].help);

@@ -1697,7 +1697,7 @@ static const struct err_case err_cases[] = {
 	/* global */
 	{ "unknown key in global", "global = {\n  loglevel = \"info\";\n};\n",
 	  NULL, NULL, 2,
-	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls, vip_interface, announce, snat, snat_address, control_socket, control_group, metrics_listen, log_down_interval, log_progress_interval, state_dir)" },
+	  "unknown key \"loglevel\" in global (known: log_level, include_dir, owns_all, on_stop, resync_interval, drain_timeout, check, max_services, watch_include_dir, ipvs_timeouts, ipvs_sysctls, vip_interface, announce, snat, snat_address, control_socket, control_group, metrics_listen, metrics_servers, log_down_interval, log_progress_interval, state_dir)" },
 	{ "bad log_level", "global = { log_level = \"verbose\"; };\n", NULL,
 	  NULL, 1,
 	  "log_level: \"verbose\" is not one of \"error\", \"warning\", \"info\", \"debug\"" },
@@ -1741,6 +1741,8 @@ static const struct err_case err_cases[] = {
 	  NULL, NULL, 1, "metrics_listen: \"::1:9475\" is not ADDRESS:PORT" },
 	{ "metrics_listen not a string", "global = { metrics_listen = 9475; };\n",
 	  NULL, NULL, 1, "wrong type for metrics_listen" },
+	{ "metrics_servers unknown", "global = {\n metrics_servers = \"some\"; };\n",
+	  NULL, NULL, 2, "metrics_servers: \"some\" is not one of \"all\", \"state\", \"none\"" },
 	{ "vip_interface dot dot", "global = { vip_interface = \"..\"; };\n",
 	  NULL, NULL, 1, "vip_interface: \"..\" is not an interface name" },
 	{ "vip_interface not a string", "global = { vip_interface = 0; };\n",

@@ -352,6 +352,65 @@ static void test_scrape_families(void **state)
 	fixture_free(&f);
 }
 
+/* metrics_servers: "state" keeps up and the weights of each server and
+ * leaves out its check results and durations; "none" every per-server
+ * family; the services' and the globals' stay. */
+static void test_scrape_metrics_servers(void **state)
+{
+	static const char *const check_fams[] = {
+	    "extlb_server_check_duration_seconds",
+	    "extlb_server_check_results_total"};
+	static const char *const state_fams[] = {
+	    "extlb_server_up", "extlb_server_weight",
+	    "extlb_server_effective_weight"};
+	struct fixture f;
+	char *all, *st, *none, h[128];
+
+	(void)state;
+	fixture_init(&f);
+	all = scrape_all(&f, 65536);
+	f.cfg->metrics_servers = XL_METRICS_SERVERS_STATE;
+	st = scrape_all(&f, 7);
+	f.cfg->metrics_servers = XL_METRICS_SERVERS_NONE;
+	none = scrape_all(&f, 65536);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(h, sizeof(h), "# HELP %s ", check_fams[i]);
+		assert_non_null(strstr(all, h));
+		assert_null(strstr(st, h));
+		assert_null(strstr(none, h));
+	}
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(h, sizeof(h), "# HELP %s ", state_fams[i]);
+		assert_non_null(strstr(all, h));
+		assert_non_null(strstr(st, h));
+		assert_null(strstr(none, h));
+	}
+	assert_null(strstr(none, "server=\""));
+	assert_line(st, "extlb_server_weight{service=\"web\","
+			"server=\"10.0.0.2:80\"} 5");
+	assert_line(none,
+		    "extlb_service_connections_total{service=\"web\"} 42");
+	assert_line(none, "extlb_config_generation 3");
+	assert_true(strlen(none) < strlen(st) && strlen(st) < strlen(all));
+	free(all);
+	free(st);
+	free(none);
+	fixture_free(&f);
+}
+
+static void test_config_metrics_servers(void **state)
+{
+	struct xl_config *c;
+
+	(void)state;
+	c = ct_load("global = { metrics_servers = \"state\"; };\n");
+	assert_int_equal(c->metrics_servers, XL_METRICS_SERVERS_STATE);
+	xl_config_free(c);
+	c = ct_load("global = { };\n");
+	assert_int_equal(c->metrics_servers, XL_METRICS_SERVERS_ALL);
+	xl_config_free(c);
+}
+
 /* A reload frees what the scrape walks: it ends in an error, whole
  * scrapes after it are fine. */
 static void test_scrape_reload_midway(void **state)
@@ -445,6 +504,8 @@ int main(void)
 	    cmocka_unit_test(test_histogram_cumulative),
 	    cmocka_unit_test(test_parse_listen),
 	    cmocka_unit_test(test_config_metrics_listen),
+	    cmocka_unit_test(test_config_metrics_servers),
+	    cmocka_unit_test(test_scrape_metrics_servers),
 	    cmocka_unit_test(test_scrape_values),
 	    cmocka_unit_test(test_scrape_families),
 	    cmocka_unit_test(test_scrape_reload_midway),

@@ -14,10 +14,11 @@ xl_topology_nat "$VIP" 3 >/dev/null
 for p in $(ip netns pids backend3); do kill "$p"; done # down from start-up
 ip link set lo up
 
-conf() { # conf LISTEN
+conf() { # conf LISTEN [METRICS_SERVERS]
     cat >/run/metrics.conf <<EOF
 global: {
   metrics_listen = "$1";
+  metrics_servers = "${2:-all}";
   check = { type = "tcp"; interval = 1.0; timeout = 0.5; rise = 1; fall = 1; };
 };
 virtual_services = (
@@ -119,6 +120,19 @@ kill "$holder" 2>/dev/null
 xl_check "a reload binds it once it is free" xl_extlbd_reload
 xl_check "served again" xl_wait_for -t 10 sh -c \
     "timeout 20 wget -q -O - http://127.0.0.1:9477/metrics | grep -q '^extlb_config_generation 4$'"
+
+# metrics_servers: fewer per-server families for large tables
+conf 127.0.0.1:9477 state
+xl_check "reload to metrics_servers = state" xl_extlbd_reload
+scrape http://127.0.0.1:9477/metrics >/run/scrape
+xl_assert_eq "state: each server's up and weights, no check families" "3 3 3 0 0" \
+    "$(for f in up weight effective_weight check_duration_seconds_count check_results_total; do
+        grep -c "^extlb_server_$f{service=\"web\"" /run/scrape; done | tr '\n' ' ' | sed 's/ $//')"
+conf 127.0.0.1:9477 none
+xl_check "reload to metrics_servers = none" xl_extlbd_reload
+scrape http://127.0.0.1:9477/metrics >/run/scrape
+xl_assert_eq "none: no server family, the services' stay" "0 1" \
+    "$(grep -c '^extlb_server_' /run/scrape) $(grep -c '^extlb_service_connections_total{service="web"}' /run/scrape)"
 
 xl_extlbd_stop TERM
 xl_assert_eq "extlbd stopped cleanly" 0 "$XL_EXTLBD_STATUS"
