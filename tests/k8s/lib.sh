@@ -38,6 +38,22 @@ if [[ ! -f "$apiserver" ]]; then
     exit 0
 fi
 
+# k8s_scratch NAME: a scratch directory $tmp with the double's $api, the output $out, the
+# generated $conf and extlb-k8s's $log in it, and an EXIT trap that stops extlb-k8s
+# ($k8spid) and the double ($apipid) and removes it all
+k8s_scratch() {
+    tmp="$(mktemp -d "/tmp/$1.XXXXXX")"
+    # shellcheck disable=SC2034 # the sourcing script reads them
+    api="$tmp/api" out="$tmp/extlb.d" conf="$tmp/extlb.d/kubernetes.conf" log="$tmp/k8s.log"
+    apipid="" k8spid=""
+    trap k8s_scratch_cleanup EXIT
+}
+k8s_scratch_cleanup() {
+    stop_pid "$k8spid"
+    stop_pid "$apipid"
+    rm -rf "$tmp"
+}
+
 # The output directory, the main file, and extlb-k8s in $bin: given
 # ($EXTLB_K8S), built (BUILDDIR/extlb-k8s), or compiled here into $tmp.
 k8s_test_setup() {

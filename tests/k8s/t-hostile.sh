@@ -19,16 +19,7 @@ set -uo pipefail
 # shellcheck source=tests/k8s/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
-tmp="$(mktemp -d /tmp/t-hostile.XXXXXX)"
-api="$tmp/api" out="$tmp/extlb.d" conf="$out/kubernetes.conf"
-log="$tmp/k8s.log"
-apipid="" k8spid=""
-cleanup() {
-    stop_pid "$k8spid"
-    stop_pid "$apipid"
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+k8s_scratch t-hostile
 k8s_test_setup
 
 api_start --seed "$fixtures" --watch-timeout 5 --bookmark-interval 1

@@ -22,17 +22,8 @@ set -uo pipefail
 # shellcheck source=tests/k8s/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
-tmp="$(mktemp -d /tmp/t-kubectl-vm.XXXXXX)"
-api="$tmp/api" out="$tmp/extlb.d" conf="$out/kubernetes.conf"
+k8s_scratch t-kubectl-vm
 steps="$tmp/steps"
-log="$tmp/k8s.log"
-apipid="" k8spid=""
-cleanup() {
-    stop_pid "$k8spid"
-    stop_pid "$apipid"
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 kubectl_setup
 k8s_test_setup
 api_start
