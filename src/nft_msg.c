@@ -4,10 +4,10 @@
  * back with libnftnl's parsers.
  *
  * The objects are the ones nft(8) makes of the commands the plan names
- * (xl_nft_plan_text): the same key types, lengths, flags, concatenation
- * field lengths and user data on the sets, the same expressions and
- * registers in the rules, so that "nft list ruleset" prints the table as
- * it printed it when extlbd sent text through libnftables.  What nft
+ * (xl_nft_plan_text): the same key types, lengths, flags and user data on
+ * the sets, the same expressions and registers in the rules (the masks of
+ * allowed_sources included), so that "nft list ruleset" prints the table
+ * as it prints the one nft -f makes of that text.  What nft
  * would have parsed and evaluated for each of 40,000 elements is here a
  * few bytes copied: the elements' keys come from xl_nft_elem_key.
  */
@@ -280,7 +280,6 @@ static uint32_t set(struct nft_batch *b, const struct set_shape *sh)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	uint32_t key_type = 0, key_len = 0, id = ++b->set_id;
-	uint8_t field_len[5] = {0};
 	struct nlmsghdr *nlh;
 
 	if (!s) {
@@ -288,10 +287,11 @@ static uint32_t set(struct nft_batch *b, const struct set_shape *sh)
 		return 0;
 	}
 	for (size_t i = 0; i < sh->ntypes; i++) {
+		uint32_t len = type_len(sh->types[i]);
+
 		key_type = key_type << TYPE_BITS | sh->types[i];
-		field_len[i] = (uint8_t)type_len(sh->types[i]);
-		key_len +=
-		    sh->ntypes > 1 ? (field_len[i] + 3u) & ~3u : field_len[i];
+		/* a concatenation's fields each take whole registers */
+		key_len += sh->ntypes > 1 ? (len + 3u) & ~3u : len;
 	}
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, b->table);
@@ -305,9 +305,6 @@ static uint32_t set(struct nft_batch *b, const struct set_shape *sh)
 				  type_len((uint8_t)sh->data_type));
 	}
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	if (sh->flags & NFT_SET_CONCAT)
-		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len,
-				   sh->ntypes);
 	if (sh->nelems)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, sh->nelems);
 	if (!set_udata(s, sh))
