@@ -288,8 +288,8 @@ extlbd | extlbd-host)
     [ "$(ops_of /tmp/extlbd.log)" = "$objects" ] || { echo "# expected $objects ops at start-up"; result=fail; }
     if [ "$tool" = extlbd-host ]; then
         vips=$(/sbin/ip -o addr show dev extlb0 | grep -c ' inet ')
-        # the ranges live in two interval sets shared by the services (nft.h), so count
-        # what extlbd's one start-up transaction says it put there
+        # the ranges live in hash sets shared by the services, one per prefix length
+        # (nft_plan.c), so count what extlbd's one start-up transaction says it put there
         nft_ok=$(grep -c "nftables: start-up: 1 transaction, .* $n services ($((n * 4)) elements added" \
             /tmp/extlbd.log)
         echo "# VIP host: $vips addresses on extlb0; nftables start-up line for $n services: $nft_ok"

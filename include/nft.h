@@ -43,18 +43,25 @@ struct xl_nft_svc {
 	size_t nsrc;
 };
 
-/* The table's content: services sorted by identity, and whether the base
- * chains of each part exist (created when first needed, then kept). */
+/* Prefix lengths, 0 to 128: allowed_sources has a set and a rule for each
+ * length in use (src4_24, src6_64, ...). */
+#define XL_NFT_PLENS 129
+
+/* The table's content: services sorted by identity, whether the base
+ * chains of each part exist, and the prefix lengths that have their set
+ * and rule (src_len[IPv6][length]); all created when first needed, then
+ * kept. */
 struct xl_nft_state {
 	struct xl_nft_svc *v;
 	size_t n;
 	bool has_src_base, has_snat_base;
+	bool src_len[2][XL_NFT_PLENS];
 };
 
 /* What the kernel can do, as probed (nft.c); both true until a probe says
  * otherwise.  A part the kernel cannot do is left out of the state. */
 struct xl_nft_caps {
-	bool src_ok;  /* nf_tables, filter chains, verdict maps */
+	bool src_ok;  /* nf_tables, filter chains, jumps, masks (bitwise) */
 	bool snat_ok; /* nat chains, ct, masquerade, snat */
 };
 
@@ -71,14 +78,16 @@ void xl_nft_state_move(struct xl_nft_state *dst, struct xl_nft_state *src);
 
 #define XL_NFT_NAMED 8 /* changed services named in a plan's summary */
 
-/* The element sets of the table; each exists for IPv4 and IPv6 ("src4",
- * "src6", ...). */
+/* The element sets of the table; each exists for IPv4 and IPv6 ("guard4",
+ * "guard6", ...), and XL_NFT_SRC once for each prefix length too
+ * ("src4_24"). */
 enum xl_nft_set { XL_NFT_SRC, XL_NFT_GUARD, XL_NFT_MASQ, XL_NFT_SNAT };
 #define XL_NFT_NSETS 4
 
 /* One element: a service's key (its VIP . protocol . port), with one of
- * its ranges in the src sets or its snat_address in the snat maps.  It
- * points into the state it came from, which must outlive it. */
+ * its ranges in the src sets (the set of the range's prefix length) or
+ * its snat_address in the snat maps.  It points into the state it came
+ * from, which must outlive it. */
 struct xl_nft_elem {
 	const struct xl_nft_svc *svc;
 	const struct xl_cidr *range; /* XL_NFT_SRC only */
@@ -97,13 +106,17 @@ struct xl_nft_elems {
  * One transaction, as a list of what it creates and the elements it
  * deletes and adds; nft_msg.c turns it into netlink messages.  Elements
  * are gathered by set: deletions first (ranges before their guard), then
- * additions (the guard first).  The counts are for the log: ncmds counts
+ * additions (the guard first); the ranges of one family are sorted by
+ * prefix length, one set each.  The counts are for the log: ncmds counts
  * what nft would have taken as commands (one per object, one per set and
  * verb of elements).
  */
 struct xl_nft_plan {
-	bool replace;	/* the table replaced whole, "owner" set */
-	bool src_base;	/* sets guard, src, chain sources, its rules */
+	bool replace;  /* the table replaced whole, "owner" set */
+	bool src_base; /* sets guard, chains sources and src_check, rules */
+	/* the prefix lengths whose set and rule this plan creates */
+	bool src_len[2][XL_NFT_PLENS]; /* [IPv6][length] */
+	size_t nsrc_len;	       /* how many */
 	bool snat_base; /* sets masq, maps snat, chain postrouting */
 	struct xl_nft_elems e[2][XL_NFT_NSETS][2]; /* [add][set][IPv6] */
 	size_t ncmds;				   /* as nft commands */
@@ -122,22 +135,35 @@ int xl_nft_plan_diff(const struct xl_nft_state *have,
 		     const struct xl_nft_state *want, struct xl_nft_plan *p);
 void xl_nft_plan_free(struct xl_nft_plan *p);
 
-/* A plan's groups of elements in the order they are sent. */
+/* A plan's groups of elements in the order they are sent: the elements
+ * of one set and verb. */
 struct xl_nft_group {
 	bool add, v6;
 	enum xl_nft_set set;
-	const struct xl_nft_elems *e;
+	uint8_t plen; /* XL_NFT_SRC: the prefix length of the set */
+	const struct xl_nft_elem *v;
+	size_t n;
 };
-/* The non-empty groups of p into g (room for 2 * XL_NFT_NSETS * 2);
- * their number. */
+/* The most groups a plan can have: per verb, a set of each kind and
+ * family, and a src set of every prefix length of each family. */
+#define XL_NFT_GROUPS_MAX (2 * (2 * (XL_NFT_NSETS - 1) + 33 + XL_NFT_PLENS))
+/* The non-empty groups of p into g (room for XL_NFT_GROUPS_MAX); their
+ * number. */
 size_t xl_nft_plan_groups(const struct xl_nft_plan *p, struct xl_nft_group *g);
 
-/* "src4", "guard6", ... */
-const char *xl_nft_set_name(enum xl_nft_set set, bool v6);
+/* The longest name of a set, with its NUL ("src6_128") */
+#define XL_NFT_SETNAME_MAX 16
+/* "guard6", "masq4", ...; "src4_24" for XL_NFT_SRC (of prefix length
+ * plen), into buf (XL_NFT_SETNAME_MAX bytes), which is returned. */
+const char *xl_nft_set_name(enum xl_nft_set set, bool v6, unsigned plen,
+			    char *buf);
 
 /* The key of e as the kernel holds it (network order, each field padded
- * to 32 bits), and for a range its last key in end; the key's length. */
-size_t xl_nft_elem_key(const struct xl_nft_elem *e, uint8_t *key, uint8_t *end);
+ * to 32 bits; a range as its network address); the key's length. */
+size_t xl_nft_elem_key(const struct xl_nft_elem *e, uint8_t *key);
+/* The mask of prefix length plen for an address of family af (4 or 16
+ * bytes into mask). */
+void xl_nft_prefix_mask(uint16_t af, unsigned plen, uint8_t *mask);
 /* The snat map's value of e (the address); its length. */
 size_t xl_nft_elem_data(const struct xl_nft_elem *e, uint8_t *data);
 

@@ -8,9 +8,10 @@
  * whose replies can be turned back to the host), addresses of the VIP's
  * family, source ranges written as networks (host bits set is refused, not
  * normalised: "10.0.0.1/8" is far more often a typo for "10.0.0.1/32" than a
- * way to write "10.0.0.0/8"), and no range inside another (an interval set
- * holds disjoint ranges, and a reload's diff of two overlapping lists would
- * have to merge them).  snat_address chooses the source address of
+ * way to write "10.0.0.0/8"), and no range listed twice.  A range inside
+ * another is allowed: each range is one element of its prefix length's
+ * hash set (nft_plan.c), so "10.0.0.0/8" and "10.1.0.0/16" are two
+ * elements that never meet.  snat_address chooses the source address of
  * forwarded traffic, so only files that only root can write may set it.
  */
 #include "config_impl.h"
@@ -84,24 +85,24 @@ static bool source_entry(struct loader *ld, const config_setting_t *e,
 	return true;
 }
 
-/* Sorted; two entries where one holds the other are refused. */
+/* Sorted; the same range listed twice is refused (one of the two would be
+ * a typo for something else). */
 static void sources_sort(struct loader *ld, const config_setting_t *list,
 			 struct xl_vs_nft *n)
 {
-	char a[XL_ADDRSTR_MAX], b[XL_ADDRSTR_MAX];
+	char b[XL_ADDRSTR_MAX];
 
 	qsort(n->sources, n->nsources, sizeof(*n->sources), cidr_qcmp);
 	for (size_t i = 1; i < n->nsources; i++) {
 		const struct xl_cidr *p = &n->sources[i - 1],
 				     *q = &n->sources[i];
 
-		if (!xl_cidr_contains(p, q))
+		if (xl_cidr_cmp(p, q))
 			continue;
 		cfg_err(ld, list,
-			"allowed_sources: %s/%u lies within %s/%u: list each "
+			"allowed_sources: %s/%u is listed twice: list each "
 			"range once",
-			xl_addr_format(q->af, &q->addr, b, sizeof(b)), q->plen,
-			xl_addr_format(p->af, &p->addr, a, sizeof(a)), p->plen);
+			xl_addr_format(q->af, &q->addr, b, sizeof(b)), q->plen);
 		return;
 	}
 }

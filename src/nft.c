@@ -18,7 +18,8 @@
  * (Through libnftables, parsing and evaluating the text of 10,000
  * services' 40,000 elements took 2.3-4.3 s of user time in the bench's
  * guest; built here, under 0.1 s.  The kernel's insertion of the ranges
- * is the rest, and stays: bench/README.md, "Issue 15".)
+ * is the rest: hash sets per prefix length, not interval sets, for that;
+ * nft_plan.c and bench/README.md, "Issue 15".)
  */
 #include "log.h"
 #include "nft_impl.h"
@@ -274,8 +275,8 @@ static void probe_features(struct xl_nft *n)
 	if (!probe(n, NFT_PROBE_TABLE))
 		n->lacks_src = n->lacks_snat = "nf_tables";
 	else if (!probe(n, NFT_PROBE_SOURCES))
-		n->lacks_src = "filter chains with interval sets of "
-			       "concatenations (nf_tables)";
+		n->lacks_src = "filter chains with sets of concatenations "
+			       "and masks (nf_tables)";
 	for (size_t i = 0; !n->lacks_snat && i < XL_ARRAY_SIZE(snat); i++)
 		if (!probe(n, snat[i].what))
 			n->lacks_snat = snat[i].feature;
@@ -365,9 +366,38 @@ static void log_line(void *arg, const char *text, size_t len)
 	xl_debug("nftables: %s: | %.*s", l->why, (int)len, text);
 }
 
+/* The sets of the prefix lengths p uses first ("; first use of src4_24,
+ * src6_64: a set and a rule each") into buf; "" when none. */
+static void log_lens(const struct xl_nft_plan *p, char *buf, size_t len)
+{
+	char name[XL_NFT_SETNAME_MAX];
+	size_t o = 0, k = 0;
+
+	buf[0] = '\0';
+	for (int v6 = 0; v6 < 2; v6++)
+		for (unsigned l = 0; l < XL_NFT_PLENS; l++) {
+			if (!p->src_len[v6][l] || o >= len)
+				continue;
+			if (k++ == XL_NFT_NAMED) {
+				o +=
+				    (size_t)snprintf(buf + o, len - o, ", ...");
+				continue;
+			}
+			if (k > XL_NFT_NAMED)
+				continue;
+			o += (size_t)snprintf(
+			    buf + o, len - o, "%s%s",
+			    k > 1 ? ", " : "; first use of ",
+			    xl_nft_set_name(XL_NFT_SRC, v6, l, name));
+		}
+	if (k && o < len)
+		snprintf(buf + o, len - o, ": %s",
+			 k > 1 ? "a set and a rule each" : "its set and rule");
+}
+
 static void log_plan(const char *why, const struct xl_nft_plan *p)
 {
-	char names[256];
+	char names[256], lens[256];
 	size_t o = 0, shown = p->nsvcs < XL_NFT_NAMED ? p->nsvcs : XL_NFT_NAMED;
 	struct log_line l = {why};
 
@@ -375,10 +405,11 @@ static void log_plan(const char *why, const struct xl_nft_plan *p)
 	for (size_t i = 0; i < shown && o < sizeof(names); i++)
 		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s\"%s\"",
 				      i ? ", " : ": ", p->named[i]);
+	log_lens(p, lens, sizeof(lens));
 	xl_info("nftables: %s: 1 transaction, %zu commands, %zu service%s "
-		"(%zu elements added, %zu deleted)%s%s",
+		"(%zu elements added, %zu deleted%s)%s%s",
 		why, p->ncmds, p->nsvcs, p->nsvcs == 1 ? "" : "s", p->elem_adds,
-		p->elem_dels, names, p->nsvcs > shown ? ", ..." : "");
+		p->elem_dels, lens, names, p->nsvcs > shown ? ", ..." : "");
 	/* the commands nft would have taken, line by line (syslog takes
 	 * one line a message) */
 	if (xl_log_enabled(XL_LOG_DEBUG) &&

@@ -4,10 +4,10 @@
  * back with libnftnl's parsers.
  *
  * The objects are the ones nft(8) makes of the commands the plan names
- * (xl_nft_plan_text): the same key types, lengths, flags, concatenation
- * field lengths and user data on the sets, the same expressions and
- * registers in the rules, so that "nft list ruleset" prints the table as
- * it printed it when extlbd sent text through libnftables.  What nft
+ * (xl_nft_plan_text): the same key types, lengths, flags and user data on
+ * the sets, the same expressions and registers in the rules (the masks of
+ * allowed_sources included), so that "nft list ruleset" prints the table
+ * as it prints the one nft -f makes of that text.  What nft
  * would have parsed and evaluated for each of 40,000 elements is here a
  * few bytes copied: the elements' keys come from xl_nft_elem_key.
  */
@@ -179,6 +179,7 @@ void nft_batch_table(struct nft_batch *b, bool add)
 	nftnl_table_free(t);
 }
 
+/* A base chain on hook (type NULL: a regular chain, reached by jumps). */
 static void chain(struct nft_batch *b, const char *name, const char *type,
 		  uint32_t hook, int32_t prio)
 {
@@ -192,10 +193,12 @@ static void chain(struct nft_batch *b, const char *name, const char *type,
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, b->table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (type) {
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
 	nlh = msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, "add chain inet %s %s",
 		  b->table, name);
 	if (nlh) {
@@ -277,7 +280,6 @@ static uint32_t set(struct nft_batch *b, const struct set_shape *sh)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	uint32_t key_type = 0, key_len = 0, id = ++b->set_id;
-	uint8_t field_len[5] = {0};
 	struct nlmsghdr *nlh;
 
 	if (!s) {
@@ -285,10 +287,11 @@ static uint32_t set(struct nft_batch *b, const struct set_shape *sh)
 		return 0;
 	}
 	for (size_t i = 0; i < sh->ntypes; i++) {
+		uint32_t len = type_len(sh->types[i]);
+
 		key_type = key_type << TYPE_BITS | sh->types[i];
-		field_len[i] = (uint8_t)type_len(sh->types[i]);
-		key_len +=
-		    sh->ntypes > 1 ? (field_len[i] + 3u) & ~3u : field_len[i];
+		/* a concatenation's fields each take whole registers */
+		key_len += sh->ntypes > 1 ? (len + 3u) & ~3u : len;
 	}
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, b->table);
@@ -302,9 +305,6 @@ static uint32_t set(struct nft_batch *b, const struct set_shape *sh)
 				  type_len((uint8_t)sh->data_type));
 	}
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	if (sh->flags & NFT_SET_CONCAT)
-		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len,
-				   sh->ntypes);
 	if (sh->nelems)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, sh->nelems);
 	if (!set_udata(s, sh))
@@ -437,9 +437,10 @@ static struct nftnl_rule *rule_new(struct nft_batch *b, const char *chain_name)
 	return r;
 }
 
-/* r appended to its chain (ok: all its expressions were allocated). */
-static void rule_end(struct nft_batch *b, struct nftnl_rule *r, bool ok,
-		     const char *what)
+/* r appended to its chain, or put first in it (first: "insert rule");
+ * ok: all its expressions were allocated. */
+static void rule_put(struct nft_batch *b, struct nftnl_rule *r, bool ok,
+		     bool first, const char *what)
 {
 	struct nlmsghdr *nlh;
 
@@ -447,8 +448,8 @@ static void rule_end(struct nft_batch *b, struct nftnl_rule *r, bool ok,
 		return;
 	if (!ok)
 		b->oom = true;
-	nlh = msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-		  "add rule inet %s %s %s", b->table,
+	nlh = msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | (first ? 0 : NLM_F_APPEND),
+		  "%s rule inet %s %s %s", first ? "insert" : "add", b->table,
 		  nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), what);
 	if (nlh && !b->oom) {
 		nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -457,49 +458,94 @@ static void rule_end(struct nft_batch *b, struct nftnl_rule *r, bool ok,
 	nftnl_rule_free(r);
 }
 
-/* daddr . l4proto . dport (. saddr), the key of guard and src: the
- * address from the network header, the protocol from meta (turned to
- * network order in an interval set's key, as nft does), the port from
- * the transport header. */
-static bool load_key(struct nftnl_rule *r, bool v6, bool with_saddr)
+static void rule_end(struct nft_batch *b, struct nftnl_rule *r, bool ok,
+		     const char *what)
 {
-	uint32_t a = v6 ? 16 : 4;
-	bool ok =
-	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, a, reg(0)) &&
-	    meta(r, NFT_META_L4PROTO, reg(a));
-
-	if (with_saddr)
-		ok = ok &&
-		     EXPR(r, "byteorder", {NFTNL_EXPR_BYTEORDER_DREG, reg(a)},
-			  {NFTNL_EXPR_BYTEORDER_SREG, reg(a)},
-			  {NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON},
-			  {NFTNL_EXPR_BYTEORDER_LEN, 1},
-			  {NFTNL_EXPR_BYTEORDER_SIZE, 2});
-	ok = ok && payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg(a + 4));
-	if (with_saddr)
-		ok = ok && payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12,
-				   a, reg(a + 8));
-	return ok;
+	rule_put(b, r, ok, false, what);
 }
 
-/* ip daddr . meta l4proto . th dport @guard4
- *   ip daddr . meta l4proto . th dport . ip saddr != @src4 drop */
+/* A verdict: code, and the chain of a jump. */
+static bool verdict(struct nftnl_rule *r, int code, const char *to)
+{
+	struct nftnl_expr *e =
+	    EXPR(r, "immediate", {NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT},
+		 {NFTNL_EXPR_IMM_VERDICT, (uint32_t)code});
+
+	if (e && to)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, to);
+	return e;
+}
+
+/* meta nfproto ipv4 (or ipv6), which nft puts before "ip daddr" in a
+ * table of family inet */
+static bool nfproto(struct nftnl_rule *r, bool v6)
+{
+	return meta(r, NFT_META_NFPROTO, NFT_REG_1) &&
+	       cmp_u8(r, NFT_REG_1, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+}
+
+/* daddr . l4proto . dport (. saddr & mask), the key of guard and of the
+ * src sets: the addresses from the network header, the protocol from
+ * meta, the port from the transport header; the source address masked in
+ * its own register to prefix length plen (none when it is the whole
+ * address). */
+static bool load_key(struct nftnl_rule *r, bool v6, bool with_saddr,
+		     unsigned plen)
+{
+	uint32_t a = v6 ? 16 : 4;
+	uint8_t mask[16], zero[16] = {0};
+	struct nftnl_expr *e;
+	bool ok =
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, a, reg(0)) &&
+	    meta(r, NFT_META_L4PROTO, reg(a)) &&
+	    payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg(a + 4));
+
+	if (!with_saddr || !ok)
+		return ok;
+	if (!payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, a, reg(a + 8)))
+		return false;
+	if (plen >= a * 8)
+		return true;
+	xl_nft_prefix_mask(v6 ? AF_INET6 : AF_INET, plen, mask);
+	e = EXPR(r, "bitwise", {NFTNL_EXPR_BITWISE_SREG, reg(a + 8)},
+		 {NFTNL_EXPR_BITWISE_DREG, reg(a + 8)},
+		 {NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_BOOL},
+		 {NFTNL_EXPR_BITWISE_LEN, a});
+	if (e) {
+		nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, mask, a);
+		nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, zero, a);
+	}
+	return e;
+}
+
+static const char *check_chain(bool v6)
+{
+	return v6 ? "src_check6" : "src_check4";
+}
+
+/* ip daddr . meta l4proto . th dport @guard4 jump src_check4 */
 static void sources_rule(struct nft_batch *b, bool v6)
 {
 	struct nftnl_rule *r = rule_new(b, "sources");
+	char name[XL_NFT_SETNAME_MAX];
 	bool ok;
 
 	if (!r)
 		return;
-	ok = meta(r, NFT_META_NFPROTO, NFT_REG_1) &&
-	     cmp_u8(r, NFT_REG_1, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4) &&
-	     load_key(r, v6, false) &&
-	     lookup(r, xl_nft_set_name(XL_NFT_GUARD, v6), 0, 0, false) &&
-	     load_key(r, v6, true) &&
-	     lookup(r, xl_nft_set_name(XL_NFT_SRC, v6), 0, 0, true) &&
-	     EXPR(r, "immediate", {NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT},
-		  {NFTNL_EXPR_IMM_VERDICT, NF_DROP});
+	ok = nfproto(r, v6) && load_key(r, v6, false, 0) &&
+	     lookup(r, xl_nft_set_name(XL_NFT_GUARD, v6, 0, name), 0, 0,
+		    false) &&
+	     verdict(r, NFT_JUMP, check_chain(v6));
 	rule_end(b, r, ok, v6 ? "(IPv6)" : "(IPv4)");
+}
+
+/* src_check4's last rule: drop */
+static void check_drop(struct nft_batch *b, bool v6)
+{
+	struct nftnl_rule *r = rule_new(b, check_chain(v6));
+
+	if (r)
+		rule_end(b, r, verdict(r, NF_DROP, NULL), "(drop)");
 }
 
 static void elems_msg(struct nft_batch *b, bool add, const char *name,
@@ -555,6 +601,7 @@ static bool load_ct_key(struct nftnl_rule *r, bool v6)
 static void snat_rule(struct nft_batch *b, bool v6, bool map)
 {
 	struct nftnl_rule *r = rule_new(b, "postrouting");
+	char name[XL_NFT_SETNAME_MAX];
 	bool ok;
 
 	if (!r)
@@ -562,12 +609,13 @@ static void snat_rule(struct nft_batch *b, bool v6, bool map)
 	ok = l4proto_any(b, r) && load_ct_key(r, v6);
 	if (map)
 		ok = ok &&
-		     lookup(r, xl_nft_set_name(XL_NFT_SNAT, v6), 0, NFT_REG_1,
-			    false) &&
+		     lookup(r, xl_nft_set_name(XL_NFT_SNAT, v6, 0, name), 0,
+			    NFT_REG_1, false) &&
 		     nat_snat(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
 	else
 		ok = ok &&
-		     lookup(r, xl_nft_set_name(XL_NFT_MASQ, v6), 0, 0, false) &&
+		     lookup(r, xl_nft_set_name(XL_NFT_MASQ, v6, 0, name), 0, 0,
+			    false) &&
 		     expr(r, "masq");
 	rule_end(b, r, ok,
 		 map ? (v6 ? "(snat6)" : "(snat4)")
@@ -576,18 +624,18 @@ static void snat_rule(struct nft_batch *b, bool v6, bool map)
 
 /* ---- the base objects ------------------------------------------------ */
 
-static struct set_shape key_shape(enum xl_nft_set which, bool v6)
+static struct set_shape key_shape(enum xl_nft_set which, bool v6, unsigned plen,
+				  char *name)
 {
 	uint8_t a = v6 ? TYPE_IP6ADDR : TYPE_IPADDR;
 	struct set_shape sh = {
-	    .name = xl_nft_set_name(which, v6),
+	    .name = xl_nft_set_name(which, v6, plen, name),
 	    .ntypes = 3,
 	    .types = {a, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, a},
 	};
 
 	if (which == XL_NFT_SRC) {
 		sh.ntypes = 4;
-		sh.flags = NFT_SET_INTERVAL | NFT_SET_CONCAT;
 	} else if (which == XL_NFT_SNAT) {
 		sh.flags = NFT_SET_MAP;
 		sh.data_type = a;
@@ -597,16 +645,40 @@ static struct set_shape key_shape(enum xl_nft_set which, bool v6)
 
 static void src_base(struct nft_batch *b)
 {
+	char name[XL_NFT_SETNAME_MAX];
+
 	for (int v6 = 0; v6 < 2; v6++) {
-		struct set_shape g = key_shape(XL_NFT_GUARD, v6);
-		struct set_shape s = key_shape(XL_NFT_SRC, v6);
+		struct set_shape g = key_shape(XL_NFT_GUARD, v6, 0, name);
 
 		set(b, &g);
-		set(b, &s);
+	}
+	/* the chains the jumps go to first, each with its last rule */
+	for (int v6 = 0; v6 < 2; v6++) {
+		chain(b, check_chain(v6), NULL, 0, 0);
+		check_drop(b, v6);
 	}
 	chain(b, "sources", "filter", NF_INET_PRE_ROUTING, PRIO_RAW);
 	sources_rule(b, false);
 	sources_rule(b, true);
+}
+
+/* The set of prefix length plen and its rule, put first in src_check4
+ * (or 6), before the drop:
+ *   ip daddr . meta l4proto . th dport . ip saddr & MASK @src4_24 return */
+static void src_len(struct nft_batch *b, bool v6, unsigned plen)
+{
+	char name[XL_NFT_SETNAME_MAX], what[32];
+	struct set_shape sh = key_shape(XL_NFT_SRC, v6, plen, name);
+	struct nftnl_rule *r;
+	bool ok;
+
+	set(b, &sh);
+	if (!(r = rule_new(b, check_chain(v6))))
+		return;
+	ok = nfproto(r, v6) && load_key(r, v6, true, plen) &&
+	     lookup(r, name, 0, 0, false) && verdict(r, NFT_RETURN, NULL);
+	snprintf(what, sizeof(what), "(%s)", name);
+	rule_put(b, r, ok, true, what);
 }
 
 static void snat_base(struct nft_batch *b)
@@ -615,7 +687,8 @@ static void snat_base(struct nft_batch *b)
 
 	for (size_t i = 0; i < XL_ARRAY_SIZE(order); i++)
 		for (int v6 = 0; v6 < 2; v6++) {
-			struct set_shape sh = key_shape(order[i], v6);
+			char name[XL_NFT_SETNAME_MAX];
+			struct set_shape sh = key_shape(order[i], v6, 0, name);
 
 			set(b, &sh);
 		}
@@ -653,11 +726,11 @@ static void elems_msg(struct nft_batch *b, bool add, const char *name,
 
 static void group(struct nft_batch *b, const struct xl_nft_group *g)
 {
-	const char *name = xl_nft_set_name(g->set, g->v6);
+	char name[XL_NFT_SETNAME_MAX];
 
-	for (size_t i = 0; i < g->e->n && !b->oom; i += ELEMS_PER_MSG) {
-		size_t n =
-		    g->e->n - i < ELEMS_PER_MSG ? g->e->n - i : ELEMS_PER_MSG;
+	xl_nft_set_name(g->set, g->v6, g->plen, name);
+	for (size_t i = 0; i < g->n && !b->oom; i += ELEMS_PER_MSG) {
+		size_t n = g->n - i < ELEMS_PER_MSG ? g->n - i : ELEMS_PER_MSG;
 		struct nftnl_set *s = nftnl_set_alloc();
 
 		if (!s) {
@@ -665,22 +738,17 @@ static void group(struct nft_batch *b, const struct xl_nft_group *g)
 			return;
 		}
 		for (size_t k = i; k < i + n; k++) {
-			const struct xl_nft_elem *x = &g->e->v[k];
+			const struct xl_nft_elem *x = &g->v[k];
 			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-			uint8_t key[XL_NFT_KEY_MAX], end[XL_NFT_KEY_MAX];
+			uint8_t key[XL_NFT_KEY_MAX];
 			uint8_t data[16];
-			size_t len;
 
 			if (!e) {
 				b->oom = true;
 				break;
 			}
-			len = xl_nft_elem_key(x, key, end);
 			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key,
-					   (uint32_t)len);
-			if (x->range)
-				nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END,
-						   end, (uint32_t)len);
+					   (uint32_t)xl_nft_elem_key(x, key));
 			if (g->set == XL_NFT_SNAT && g->add)
 				nftnl_set_elem_set(
 				    e, NFTNL_SET_ELEM_DATA, data,
@@ -688,15 +756,14 @@ static void group(struct nft_batch *b, const struct xl_nft_group *g)
 			nftnl_set_elem_add(s, e);
 		}
 		if (!b->oom)
-			elems_msg(b, g->add, name, 0, s, n,
-				  g->e->v[i].svc->name);
+			elems_msg(b, g->add, name, 0, s, n, g->v[i].svc->name);
 		nftnl_set_free(s);
 	}
 }
 
 void nft_batch_plan(struct nft_batch *b, const struct xl_nft_plan *p)
 {
-	struct xl_nft_group g[2 * XL_NFT_NSETS * 2];
+	struct xl_nft_group g[XL_NFT_GROUPS_MAX];
 	size_t ng = xl_nft_plan_groups(p, g);
 
 	if (p->replace) {
@@ -715,6 +782,10 @@ void nft_batch_plan(struct nft_batch *b, const struct xl_nft_plan *p)
 	}
 	if (p->src_base)
 		src_base(b);
+	for (int v6 = 0; v6 < 2; v6++)
+		for (unsigned l = 0; l < XL_NFT_PLENS; l++)
+			if (p->src_len[v6][l])
+				src_len(b, v6, l);
 	if (p->snat_base)
 		snat_base(b);
 	for (size_t i = 0; i < ng; i++)
@@ -730,8 +801,12 @@ void nft_batch_probe(struct nft_batch *b, enum nft_probe what)
 	bool ok = true;
 
 	nft_batch_table(b, true);
-	if (what == NFT_PROBE_SOURCES)
+	if (what == NFT_PROBE_SOURCES) {
+		/* the base, and a rule that masks the source */
 		src_base(b);
+		src_len(b, false, 24);
+		src_len(b, true, 64);
+	}
 	if (what >= NFT_PROBE_NAT)
 		chain(b, "p", "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT);
 	if (what > NFT_PROBE_NAT)

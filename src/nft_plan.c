@@ -6,17 +6,42 @@
  *
  *   allowed_sources: a base chain "sources" on prerouting at priority raw
  *   (before conntrack, so a dropped packet costs no conntrack entry, and
- *   long before IPVS, which hooks input) drops a packet whose
- *   daddr . l4proto . dport is in guard4 / guard6 (the services that have
- *   ranges) and whose daddr . l4proto . dport . saddr is not in src4 /
- *   src6, interval sets of "VIP . proto . port . range".  The two rules
- *   never change; a reload that changes one service's ranges adds and
- *   deletes the elements that start with that service's key, and nothing
- *   else.  (One set and one chain per service was measured first: 10,000
- *   services took 9 to 33 s in one transaction on a 6.1-6.18 kernel, the
- *   verdict map's jumps validated one by one, and libnftables fetched the
- *   elements of every set, one netlink round trip each, before any
- *   command, "list tables" included; the two shared sets take 0.55 s.)
+ *   long before IPVS, which hooks input) jumps to chain "src_check4" (or
+ *   6) with a packet whose daddr . l4proto . dport is in guard4 / guard6
+ *   (the services that have ranges).  src_check4 holds one rule per prefix
+ *   length in use, each a lookup of daddr . l4proto . dport . saddr, the
+ *   source masked to that length, in a plain hash set of that length
+ *   ("src4_24": elements "VIP . proto . port . network"; /32 and /128
+ *   without the mask, /0 with a mask of zeros), and "return" when found;
+ *   its last rule is "drop".  "return", not "accept": an allowed packet
+ *   goes on through "sources" (and whatever follows there) as if the check
+ *   were not there, where "accept" would end the chain early.  A rule of a
+ *   new length is put first in the chain ("insert"), so that "drop" stays
+ *   last without knowing its handle; the order of the others is of no
+ *   matter (each only returns).  A range within another of the same
+ *   service is simply an element of another set.  The kernel takes the
+ *   masked register as part of the lookup key like any other: the key is
+ *   the four consecutive registers, and the bitwise rewrites the fourth in
+ *   place (nft makes the same expressions of the same text).
+ *
+ *   The guard rules and the chains never change; a length's set and rule
+ *   are created by the first transaction that needs them (start-up, or
+ *   the reload that first uses that length, which says so in its log
+ *   line) and then kept, empty or not, until the table is rebuilt; a
+ *   reload that changes one service's ranges adds and deletes that
+ *   service's elements, and nothing else.
+ *
+ *   Measured: ranges in one interval set of concatenations per family (the
+ *   kernel's pipapo backend) cost the 6.1 kernel of the test VM 7.6 s for
+ *   20,000 (nft -f), against 2.7 s for as many keys in a hash set; most of
+ *   the start-up of 10,000 services with two ranges each.  With a hash set
+ *   per length, bench/figures/nft-hash-sets-2026-12-05.txt.  (One set and
+ *   one chain per service was measured before that: 10,000 services took 9
+ *   to 33 s in one transaction on a 6.1-6.18 kernel, the verdict map's
+ *   jumps validated one by one, and libnftables fetched the elements of
+ *   every set, one netlink round trip each, before any command.)  The
+ *   price of the hash sets is a lookup per length in use for a packet to
+ *   a guarded service (a few, in practice: the bench's hosts use two).
  *
  *   snat: a base chain "postrouting" of type nat.  With IPVS's conntrack
  *   on, a connection IPVS forwards keeps the client -> VIP:port tuple as
@@ -95,6 +120,13 @@ static int svc_from(struct xl_nft_svc *s, const struct xl_vs_config *vs,
 	return 0;
 }
 
+/* The prefix lengths of s's ranges marked in len. */
+static void mark_lens(const struct xl_nft_svc *s, bool len[2][XL_NFT_PLENS])
+{
+	for (size_t i = 0; i < s->nsrc; i++)
+		len[s->src[i].af == AF_INET6][s->src[i].plen] = true;
+}
+
 int xl_nft_state_build(const struct xl_config *c,
 		       const struct xl_nft_caps *caps,
 		       const struct xl_nft_state *prev,
@@ -104,6 +136,7 @@ int xl_nft_state_build(const struct xl_config *c,
 	if (prev) {
 		out->has_src_base = prev->has_src_base;
 		out->has_snat_base = prev->has_snat_base;
+		memcpy(out->src_len, prev->src_len, sizeof(out->src_len));
 	}
 	for (size_t x = 0; c->by_id && x < c->nvs; x++) {
 		const struct xl_vs_config *vs = &c->vs[c->by_id[x]];
@@ -116,6 +149,7 @@ int xl_nft_state_build(const struct xl_config *c,
 			goto oom;
 		if (svc_from(&out->v[out->n++], vs, snat, src) < 0)
 			goto oom;
+		mark_lens(&out->v[out->n - 1], out->src_len);
 		out->has_src_base |= src;
 		out->has_snat_base |= snat;
 	}
@@ -134,7 +168,8 @@ static const enum xl_nft_set del_order[XL_NFT_NSETS] = {
 static const enum xl_nft_set add_order[XL_NFT_NSETS] = {
     XL_NFT_GUARD, XL_NFT_SRC, XL_NFT_MASQ, XL_NFT_SNAT};
 
-const char *xl_nft_set_name(enum xl_nft_set set, bool v6)
+const char *xl_nft_set_name(enum xl_nft_set set, bool v6, unsigned plen,
+			    char *buf)
 {
 	static const char *const names[XL_NFT_NSETS][2] = {
 	    [XL_NFT_SRC] = {"src4", "src6"},
@@ -143,7 +178,12 @@ const char *xl_nft_set_name(enum xl_nft_set set, bool v6)
 	    [XL_NFT_SNAT] = {"snat4", "snat6"},
 	};
 
-	return names[set][v6];
+	if (set == XL_NFT_SRC)
+		snprintf(buf, XL_NFT_SETNAME_MAX, "%s_%u", names[set][v6],
+			 plen);
+	else
+		snprintf(buf, XL_NFT_SETNAME_MAX, "%s", names[set][v6]);
+	return buf;
 }
 
 size_t xl_nft_plan_groups(const struct xl_nft_plan *p, struct xl_nft_group *g)
@@ -158,12 +198,28 @@ size_t xl_nft_plan_groups(const struct xl_nft_plan *p, struct xl_nft_group *g)
 				const struct xl_nft_elems *e =
 				    &p->e[add][set][v6];
 
-				if (e->n)
+				/* one group per set: the ranges are
+				 * sorted by prefix length, a run each */
+				for (size_t k = 0, j; k < e->n; k = j) {
+					uint8_t plen = set == XL_NFT_SRC
+							   ? e->v[k].range->plen
+							   : 0;
+
+					for (j = k + 1;
+					     j < e->n && set == XL_NFT_SRC &&
+					     e->v[j].range->plen == plen;
+					     j++)
+						;
+					if (set != XL_NFT_SRC)
+						j = e->n;
 					g[n++] =
 					    (struct xl_nft_group){.add = add,
 								  .v6 = v6,
 								  .set = set,
-								  .e = e};
+								  .plen = plen,
+								  .v = e->v + k,
+								  .n = j - k};
+				}
 			}
 	return n;
 }
@@ -192,7 +248,8 @@ static void put_snat(struct xl_nft_plan *p, bool add,
 }
 
 /* The ranges of a that o does not hold (o may be NULL: all of them), as
- * "key . range" elements of src4 or src6.  Both lists are sorted. */
+ * "key . network" elements of the src set of their family and prefix
+ * length.  Both lists are sorted. */
 static void put_src_only(struct xl_nft_plan *p, bool add,
 			 const struct xl_nft_svc *a, const struct xl_nft_svc *o)
 {
@@ -263,21 +320,58 @@ static void put_svc(struct xl_nft_plan *p, const struct xl_nft_svc *a,
 
 /* The commands of the base objects, as nft would count them. */
 #define CMDS_REPLACE 4 /* add, delete, add table; the owner set */
-#define CMDS_SRC 7     /* 4 sets, a chain, 2 rules */
+#define CMDS_SRC 9     /* 2 sets, 3 chains, 4 rules */
+#define CMDS_SRC_LEN 2 /* a prefix length's set and rule */
 #define CMDS_SNAT 9    /* 2 sets, 2 maps, a chain, 4 rules */
+
+/* The order of the src elements of one verb and family: by prefix length
+ * (one set each), and within one length as they were put (the order of
+ * the services, then of their ranges: both pointers into sorted arrays of
+ * one state). */
+static int src_elem_cmp(const void *x, const void *y)
+{
+	const struct xl_nft_elem *a = x, *b = y;
+
+	if (a->range->plen != b->range->plen)
+		return a->range->plen < b->range->plen ? -1 : 1;
+	if (a->svc != b->svc)
+		return a->svc < b->svc ? -1 : 1;
+	return a->range < b->range ? -1 : a->range > b->range;
+}
 
 static int plan_end(struct xl_nft_plan *p)
 {
-	struct xl_nft_group g[2 * XL_NFT_NSETS * 2];
+	struct xl_nft_group g[XL_NFT_GROUPS_MAX];
 
 	if (p->oom) {
 		xl_nft_plan_free(p);
 		return -ENOMEM;
 	}
+	for (int add = 0; add < 2; add++)
+		for (int v6 = 0; v6 < 2; v6++) {
+			struct xl_nft_elems *e = &p->e[add][XL_NFT_SRC][v6];
+
+			if (e->n > 1)
+				qsort(e->v, e->n, sizeof(*e->v), src_elem_cmp);
+		}
 	p->ncmds = (p->replace ? CMDS_REPLACE : 0) +
-		   (p->src_base ? CMDS_SRC : 0) +
+		   (p->src_base ? CMDS_SRC : 0) + p->nsrc_len * CMDS_SRC_LEN +
 		   (p->snat_base ? CMDS_SNAT : 0) + xl_nft_plan_groups(p, g);
 	return 0;
+}
+
+/* The prefix lengths want has and have (NULL: nothing) has not: their set
+ * and rule are created by p. */
+static void plan_lens(struct xl_nft_plan *p, const struct xl_nft_state *have,
+		      const struct xl_nft_state *want)
+{
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int l = 0; l < XL_NFT_PLENS; l++)
+			if (want->src_len[v6][l] &&
+			    !(have && have->src_len[v6][l])) {
+				p->src_len[v6][l] = true;
+				p->nsrc_len++;
+			}
 }
 
 int xl_nft_plan_full(const struct xl_nft_state *want, struct xl_nft_plan *p)
@@ -286,6 +380,7 @@ int xl_nft_plan_full(const struct xl_nft_state *want, struct xl_nft_plan *p)
 	p->replace = true;
 	p->src_base = want->has_src_base;
 	p->snat_base = want->has_snat_base;
+	plan_lens(p, NULL, want);
 	for (size_t i = 0; i < want->n; i++) {
 		put_svc(p, NULL, &want->v[i]);
 		note(p, &want->v[i]);
@@ -299,10 +394,9 @@ static int svc_cmp(const struct xl_nft_svc *a, const struct xl_nft_svc *b)
 }
 
 /*
- * The merge of have and want.  Deletions are sent first: an interval set
- * refuses a range that overlaps one it holds, so a range replaced by a
- * wider one must be gone before the wider one comes.  One transaction
- * either way: nothing is seen half done.
+ * The merge of have and want: the elements of the services that changed,
+ * and the set and rule of a prefix length used for the first time.  One
+ * transaction: nothing is seen half done.
  */
 int xl_nft_plan_diff(const struct xl_nft_state *have,
 		     const struct xl_nft_state *want, struct xl_nft_plan *p)
@@ -312,6 +406,7 @@ int xl_nft_plan_diff(const struct xl_nft_state *have,
 	*p = (struct xl_nft_plan){0};
 	p->src_base = want->has_src_base && !have->has_src_base;
 	p->snat_base = want->has_snat_base && !have->has_snat_base;
+	plan_lens(p, have, want);
 	while (i < have->n || j < want->n) {
 		int c = i == have->n   ? 1
 			: j == want->n ? -1
@@ -358,23 +453,29 @@ static size_t put_key(const struct xl_service *s, uint8_t *k)
 	return a + 8;
 }
 
-size_t xl_nft_elem_key(const struct xl_nft_elem *e, uint8_t *key, uint8_t *end)
+void xl_nft_prefix_mask(uint16_t af, unsigned plen, uint8_t *mask)
+{
+	for (size_t i = 0; i < addr_len(af); i++) {
+		unsigned bits = plen > i * 8 ? plen - (unsigned)i * 8 : 0;
+
+		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
+	}
+}
+
+size_t xl_nft_elem_key(const struct xl_nft_elem *e, uint8_t *key)
 {
 	const struct xl_cidr *r = e->range;
 	size_t n = put_key(&e->svc->id, key), a;
+	uint8_t mask[16];
 
 	if (!r)
 		return n;
-	/* the range as its first and last address */
+	/* the network: what the rule's mask leaves of a source inside it
+	 * (the configuration holds ranges without host bits already) */
 	a = addr_len(r->af);
-	memcpy(end, key, n);
-	for (size_t i = 0; i < a; i++) {
-		unsigned bits = r->plen > i * 8 ? r->plen - i * 8 : 0;
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
-
-		key[n + i] = r->addr.b[i] & mask;
-		end[n + i] = r->addr.b[i] | (uint8_t)~mask;
-	}
+	xl_nft_prefix_mask(r->af, r->plen, mask);
+	for (size_t i = 0; i < a; i++)
+		key[n + i] = r->addr.b[i] & mask[i];
 	return n + a;
 }
 
@@ -432,7 +533,7 @@ static const char *proto_name(uint16_t p)
 	return "0";
 }
 
-/* "VIP . proto . port", then " . range" or " : address" */
+/* "VIP . proto . port", then " . network" or " : address" */
 static void put_elem(struct text *t, enum xl_nft_set set,
 		     const struct xl_nft_elem *e)
 {
@@ -443,9 +544,9 @@ static void put_elem(struct text *t, enum xl_nft_set set,
 	    xl_addr_format(s->id.af, &s->id.addr, a, sizeof(a)),
 	    proto_name(s->id.protocol), s->id.port);
 	if (set == XL_NFT_SRC)
-		put(t, " . %s/%u",
-		    xl_addr_format(e->range->af, &e->range->addr, a, sizeof(a)),
-		    e->range->plen);
+		put(t, " . %s",
+		    xl_addr_format(e->range->af, &e->range->addr, a,
+				   sizeof(a)));
 	else if (set == XL_NFT_SNAT)
 		put(t, " : %s",
 		    xl_addr_format(s->snat_af, &s->snat_addr, a, sizeof(a)));
@@ -453,18 +554,48 @@ static void put_elem(struct text *t, enum xl_nft_set set,
 
 static const char *const src_base_text[] = {
     "add set " T " guard4 { type ipv4_addr . inet_proto . inet_service; }",
-    "add set " T " src4 { type ipv4_addr . inet_proto . inet_service . "
-    "ipv4_addr; flags interval; }",
     "add set " T " guard6 { type ipv6_addr . inet_proto . inet_service; }",
-    "add set " T " src6 { type ipv6_addr . inet_proto . inet_service . "
-    "ipv6_addr; flags interval; }",
+    "add chain " T " src_check4",
+    "add rule " T " src_check4 drop",
+    "add chain " T " src_check6",
+    "add rule " T " src_check6 drop",
     "add chain " T " sources { type filter hook prerouting priority raw; "
     "policy accept; }",
-    "add rule " T " sources ip daddr . meta l4proto . th dport @guard4 ip "
-    "daddr . meta l4proto . th dport . ip saddr != @src4 drop",
-    "add rule " T " sources ip6 daddr . meta l4proto . th dport @guard6 ip6 "
-    "daddr . meta l4proto . th dport . ip6 saddr != @src6 drop",
+    "add rule " T " sources ip daddr . meta l4proto . th dport @guard4 "
+    "jump src_check4",
+    "add rule " T " sources ip6 daddr . meta l4proto . th dport @guard6 "
+    "jump src_check6",
 };
+
+/* The set and the rule of prefix length plen, as nft commands. */
+static void src_len_text(struct text *t, bool v6, unsigned plen,
+			 void (*line)(void *arg, const char *text, size_t len),
+			 void *arg)
+{
+	const char *ip = v6 ? "ip6" : "ip";
+	const char *type = v6 ? "ipv6_addr" : "ipv4_addr";
+	uint16_t af = v6 ? AF_INET6 : AF_INET;
+	char name[XL_NFT_SETNAME_MAX], m[XL_ADDRSTR_MAX];
+	union xl_inaddr mask = {0};
+
+	xl_nft_set_name(XL_NFT_SRC, v6, plen, name);
+	t->len = 0;
+	put(t, "add set " T " %s { type %s . inet_proto . inet_service . %s; }",
+	    name, type, type);
+	if (!t->oom)
+		line(arg, t->s, t->len);
+	xl_nft_prefix_mask(af, plen, mask.b);
+	t->len = 0;
+	put(t,
+	    "insert rule " T " src_check%c %s daddr . meta l4proto . th dport "
+	    ". %s saddr",
+	    v6 ? '6' : '4', ip, ip);
+	if (plen < addr_len(af) * 8)
+		put(t, " & %s", xl_addr_format(af, &mask, m, sizeof(m)));
+	put(t, " @%s return", name);
+	if (!t->oom)
+		line(arg, t->s, t->len);
+}
 
 #define SNAT_RULE "add rule " T " postrouting meta l4proto { tcp, udp, sctp } "
 #define CT_KEY(ip)                                                             \
@@ -497,25 +628,30 @@ int xl_nft_plan_text(const struct xl_nft_plan *p,
 		     void (*line)(void *arg, const char *text, size_t len),
 		     void *arg)
 {
-	struct xl_nft_group g[2 * XL_NFT_NSETS * 2];
+	struct xl_nft_group g[XL_NFT_GROUPS_MAX];
 	size_t ng = xl_nft_plan_groups(p, g);
 	struct text t = {0};
+	char name[XL_NFT_SETNAME_MAX];
 
 	for (size_t i = 0; p->replace && i < XL_ARRAY_SIZE(replace_text); i++)
 		line(arg, replace_text[i], strlen(replace_text[i]));
 	for (size_t i = 0; p->src_base && i < XL_ARRAY_SIZE(src_base_text); i++)
 		line(arg, src_base_text[i], strlen(src_base_text[i]));
+	for (int v6 = 0; v6 < 2; v6++)
+		for (unsigned l = 0; l < XL_NFT_PLENS; l++)
+			if (p->src_len[v6][l])
+				src_len_text(&t, v6, l, line, arg);
 	for (size_t i = 0; p->snat_base && i < XL_ARRAY_SIZE(snat_base_text);
 	     i++)
 		line(arg, snat_base_text[i], strlen(snat_base_text[i]));
-	for (size_t i = 0; i < ng; i++) {
+	for (size_t i = 0; i < ng && !t.oom; i++) {
 		t.len = 0;
 		put(&t, "%s element " T " %s { ", g[i].add ? "add" : "delete",
-		    xl_nft_set_name(g[i].set, g[i].v6));
-		for (size_t k = 0; k < g[i].e->n; k++) {
+		    xl_nft_set_name(g[i].set, g[i].v6, g[i].plen, name));
+		for (size_t k = 0; k < g[i].n; k++) {
 			if (k)
 				put(&t, ", ");
-			put_elem(&t, g[i].set, &g[i].e->v[k]);
+			put_elem(&t, g[i].set, &g[i].v[k]);
 		}
 		put(&t, " }");
 		if (t.oom)

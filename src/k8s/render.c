@@ -148,8 +148,8 @@ static int range_keep(void *arg, const char *range)
 
 	if (!xl_rule_cidr(range, &c, &host_bits, why, sizeof(why)))
 		return 0;
-	/* extlbd refuses a range listed twice or inside another (nftables
-	 * intervals may not overlap); the wider one says it all */
+	/* extlbd refuses a range listed twice; one inside another is
+	 * allowed but adds nothing: the wider one says it all */
 	for (size_t i = r->range_first; i < r->nranges; i++) {
 		if (xl_cidr_contains(&r->ranges[i], &c))
 			return 0;
