@@ -316,20 +316,26 @@ static void process(struct client *cl);
 static void on_job(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct client *cl = container_of(w, struct client, jtw);
-	char err[1024] = "";
-	const char *text;
-	size_t n = 0;
+	char err[1024] = "", *buf;
+	size_t at = 0, n = 0;
 	int rc;
 
 	(void)revents;
 	if ((rc = cl->jops->step(cl->job, err, sizeof(err))) > 0)
 		return;
 	ev_timer_stop(loop, w);
-	text = rc ? NULL : cl->jops->text(cl->job, &n);
-	if (rc || !text || !n)
+	buf = rc ? NULL : cl->jops->take(cl->job, &at, &n);
+	if (rc || !buf || !n) {
+		free(buf);
 		reply_error(cl, err[0] ? err : "failed", false);
-	else if (!queue(cl, text, n - 1)) /* queue adds the newline */
-		reply_error(cl, "out of memory", false);
+	} else {
+		/* the job's buffer becomes the output, which was empty (a job
+		 * starts only once the reply before is written) */
+		free(cl->out);
+		cl->out = buf;
+		cl->outpos = at;
+		cl->outlen = at + n;
+	}
 	cl->jops->free(cl->job);
 	cl->job = NULL;
 	process(cl);
