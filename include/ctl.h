@@ -76,12 +76,17 @@ struct xl_ctl_limits {
 	double read_timeout;  /* for a whole request, from its first wait */
 	double write_timeout; /* without the client taking a byte */
 	size_t max_clients;   /* at once; more are told so and closed */
+	/* bytes a second a reply is taken at, on average, at least: a reply
+	 * of n bytes must be taken within write_timeout + n / min_rate
+	 * seconds of its first write, however steadily (0: no such limit) */
+	size_t min_rate;
 };
 
 #define XL_CTL_MAX_REQUEST (1 << 20)
 #define XL_CTL_READ_TIMEOUT 10.
 #define XL_CTL_WRITE_TIMEOUT 30.
 #define XL_CTL_MAX_CLIENTS 64
+#define XL_CTL_MIN_RATE (1u << 20)
 
 /* A server without a socket yet; d is handed to every handler. */
 struct xl_ctl *xl_ctl_new(struct ev_loop *loop, struct xl_daemon *d,
