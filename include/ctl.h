@@ -39,8 +39,10 @@ typedef int (*xl_ctl_handler)(struct xl_daemon *d, struct json_object *req,
  * A command whose reply grows with the table (status at 10,000 services)
  * is built over several loop iterations instead: start makes a job from
  * the request (NULL with err), step builds a slice of it (1: more to do,
- * 0: done, -1 with err: it cannot go on), text is then the whole reply,
- * one JSON line with its "\n" and its own "ok", sent as it is.  While a
+ * 0: done, -1 with err: it cannot go on), take then hands the whole reply
+ * over: one JSON line with its "\n" and its own "ok", at [*at, *at +
+ * *len) of a malloc'ed buffer that the server sends as it is and frees
+ * (a reply of tens of megabytes is never copied).  While a
  * job runs, its client's further requests wait, and so does the server's
  * look at the socket: a client that closed is found when its reply is
  * written (a half-closed one still wants it), and its job freed then, or
@@ -50,7 +52,7 @@ struct xl_ctl_job_ops {
 	void *(*start)(struct xl_daemon *d, struct json_object *req, char *err,
 		       size_t errlen);
 	int (*step)(void *job, char *err, size_t errlen);
-	const char *(*text)(void *job, size_t *len);
+	char *(*take)(void *job, size_t *at, size_t *len);
 	void (*free)(void *job);
 };
 
@@ -74,12 +76,17 @@ struct xl_ctl_limits {
 	double read_timeout;  /* for a whole request, from its first wait */
 	double write_timeout; /* without the client taking a byte */
 	size_t max_clients;   /* at once; more are told so and closed */
+	/* bytes a second a reply is taken at, on average, at least: a reply
+	 * of n bytes must be taken within write_timeout + n / min_rate
+	 * seconds of its first write, however steadily (0: no such limit) */
+	size_t min_rate;
 };
 
 #define XL_CTL_MAX_REQUEST (1 << 20)
 #define XL_CTL_READ_TIMEOUT 10.
 #define XL_CTL_WRITE_TIMEOUT 30.
 #define XL_CTL_MAX_CLIENTS 64
+#define XL_CTL_MIN_RATE (1u << 20)
 
 /* A server without a socket yet; d is handed to every handler. */
 struct xl_ctl *xl_ctl_new(struct ev_loop *loop, struct xl_daemon *d,

@@ -7,7 +7,8 @@
  * daemon's loop goes on between steps (health checks stay on schedule at
  * 10,000 services): each step reads its services' counters from the
  * kernel (one request per service) and appends their JSON text to the
- * job's buffer; nothing holds the whole reply as a tree.  The reply is
+ * job's buffer; nothing holds the whole reply as a tree, and the text is
+ * made once, in that buffer, which the control socket then sends.  The reply is
  * one JSON object, {"ok":true,"exit":N,...,"services":[...]}, on one
  * line; xl_status_print() turns a parsed reply into the readable table
  * (it needs nothing of the daemon: extlbctl links it too).
@@ -49,9 +50,17 @@ struct xl_status_job *xl_status_start(struct xl_daemon *d, const char *service,
 int xl_status_step(struct xl_status_job *j, size_t budget, char *err,
 		   size_t errlen);
 
-/* After step returned 0: the whole reply followed by "\n", and its exit
- * value (0: every server up and every quorum held, 1 otherwise). */
+/* After step returned 0: the whole reply followed by "\n" (and a NUL),
+ * and its exit value (0: every server up and every quorum held, 1
+ * otherwise). */
 const char *xl_status_text(const struct xl_status_job *j, size_t *len);
+/*
+ * The same reply handed over instead of copied (it is tens of megabytes at
+ * 10,000 services): the buffer it was built in, the caller's to free, with
+ * the reply at [*at, *at + *len).  The job keeps no text after it; NULL
+ * when there is none.
+ */
+char *xl_status_take(struct xl_status_job *j, size_t *at, size_t *len);
 int xl_status_exit(const struct xl_status_job *j);
 void xl_status_free(struct xl_status_job *j);
 

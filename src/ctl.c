@@ -6,7 +6,12 @@
  * also runs the health checks: nothing here ever waits.  A client has a
  * read buffer capped at the request size limit, one timer (the deadline of
  * the request it is expected to send, or of the write that must progress),
- * and an output buffer written as the socket takes it.  While a reply is
+ * and an output buffer written as the socket takes it.  A reply must keep
+ * moving (the write timeout runs from the last byte taken, as nginx's
+ * send_timeout does) and must also be taken whole within the write timeout
+ * plus a second per min_rate bytes: a client that takes a little now and
+ * then, just often enough, would otherwise hold one of the few slots, and
+ * its reply's memory, for ever.  While a reply is
  * being written the client's requests are not read (it cannot make the
  * daemon queue replies it does not read).  A connection serves requests
  * until the client closes it or stays silent for the read timeout.
@@ -51,9 +56,12 @@ struct client {
 	size_t scanned; /* of in, bytes known to hold no newline */
 	char *out;
 	size_t outlen, outpos;
-	bool eof;     /* the client sent all it will */
-	bool closing; /* close once out is written */
-	void *job;    /* a reply being built in slices, and its ops */
+	double wstart;	/* when the reply in out was first written, or 0 */
+	size_t wsize;	/* its bytes then */
+	bool wdeadline; /* the timer is the reply's deadline, not a stall's */
+	bool eof;	/* the client sent all it will */
+	bool closing;	/* close once out is written */
+	void *job;	/* a reply being built in slices, and its ops */
 	const struct xl_ctl_job_ops *jops;
 	ev_timer jtw; /* the job's next slice, on the next iteration */
 };
@@ -87,9 +95,9 @@ struct xl_ctl *xl_ctl_new(struct ev_loop *loop, struct xl_daemon *d,
 	c->d = d;
 	c->cmds = cmds;
 	c->ncmds = ncmds;
-	c->lim =
-	    (struct xl_ctl_limits){XL_CTL_MAX_REQUEST, XL_CTL_READ_TIMEOUT,
-				   XL_CTL_WRITE_TIMEOUT, XL_CTL_MAX_CLIENTS};
+	c->lim = (struct xl_ctl_limits){XL_CTL_MAX_REQUEST, XL_CTL_READ_TIMEOUT,
+					XL_CTL_WRITE_TIMEOUT,
+					XL_CTL_MAX_CLIENTS, XL_CTL_MIN_RATE};
 	c->lfd = -1;
 	return c;
 }
@@ -186,11 +194,18 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct client *cl = container_of(w, struct client, timer);
 
-	(void)loop;
 	(void)revents;
-	xl_debug("control: client (pid %ld) dropped: %s", (long)cl->pid,
-		 cl->outlen ? "it does not read its reply"
-			    : "no complete request in time");
+	if (cl->outlen && cl->wdeadline)
+		xl_warn("control: client of uid %ld (pid %ld) dropped: it "
+			"took %zu of its %zu-byte reply in %.1f s, slower than "
+			"%zu bytes a second",
+			(long)cl->uid, (long)cl->pid,
+			cl->wsize - (cl->outlen - cl->outpos), cl->wsize,
+			ev_now(loop) - cl->wstart, cl->ctl->lim.min_rate);
+	else
+		xl_debug("control: client (pid %ld) dropped: %s", (long)cl->pid,
+			 cl->outlen ? "it does not read its reply"
+				    : "no complete request in time");
 	client_close(cl);
 }
 
@@ -316,20 +331,26 @@ static void process(struct client *cl);
 static void on_job(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct client *cl = container_of(w, struct client, jtw);
-	char err[1024] = "";
-	const char *text;
-	size_t n = 0;
+	char err[1024] = "", *buf;
+	size_t at = 0, n = 0;
 	int rc;
 
 	(void)revents;
 	if ((rc = cl->jops->step(cl->job, err, sizeof(err))) > 0)
 		return;
 	ev_timer_stop(loop, w);
-	text = rc ? NULL : cl->jops->text(cl->job, &n);
-	if (rc || !text || !n)
+	buf = rc ? NULL : cl->jops->take(cl->job, &at, &n);
+	if (rc || !buf || !n) {
+		free(buf);
 		reply_error(cl, err[0] ? err : "failed", false);
-	else if (!queue(cl, text, n - 1)) /* queue adds the newline */
-		reply_error(cl, "out of memory", false);
+	} else {
+		/* the job's buffer becomes the output, which was empty (a job
+		 * starts only once the reply before is written) */
+		free(cl->out);
+		cl->out = buf;
+		cl->outpos = at;
+		cl->outlen = at + n;
+	}
 	cl->jops->free(cl->job);
 	cl->job = NULL;
 	process(cl);
@@ -440,6 +461,10 @@ static int flush(struct client *cl)
 	size_t before = cl->outpos;
 	bool writing = ev_is_active(&cl->wio);
 
+	if (!cl->wstart) { /* a new reply: its deadline starts */
+		cl->wstart = ev_now(c->loop);
+		cl->wsize = cl->outlen - cl->outpos;
+	}
 	while (cl->outpos < cl->outlen) {
 		ssize_t n = send(cl->fd, cl->out + cl->outpos,
 				 cl->outlen - cl->outpos, MSG_NOSIGNAL);
@@ -459,11 +484,26 @@ static int flush(struct client *cl)
 		/* no request is read while a reply waits */
 		ev_io_stop(c->loop, &cl->rio);
 		ev_io_start(c->loop, &cl->wio);
-		/* the write's deadline: from the last byte taken */
-		if (!writing || cl->outpos != before)
-			arm(cl, c->lim.write_timeout);
+		/* the write's deadline: from the last byte taken, and never
+		 * after the whole reply's */
+		if (!writing || cl->outpos != before) {
+			double left = c->lim.write_timeout;
+
+			if (c->lim.min_rate) {
+				double all =
+				    c->lim.write_timeout +
+				    (double)cl->wsize / (double)c->lim.min_rate;
+
+				left = cl->wstart + all - ev_now(c->loop);
+			}
+			cl->wdeadline = left < c->lim.write_timeout;
+			arm(cl, cl->wdeadline ? (left > 0 ? left : 0)
+					      : c->lim.write_timeout);
+		}
 		return 0;
 	}
+	cl->wstart = 0;
+	cl->wdeadline = false;
 	ev_io_stop(c->loop, &cl->wio);
 	if (cl->outlen > KEEP_BUF) {
 		free(cl->out);

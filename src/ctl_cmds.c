@@ -191,9 +191,9 @@ static int status_step(void *job, char *err, size_t errlen)
 	return xl_status_step(job, XL_STATUS_SLICE, err, errlen);
 }
 
-static const char *status_text(void *job, size_t *len)
+static char *status_take(void *job, size_t *at, size_t *len)
 {
-	return xl_status_text(job, len);
+	return xl_status_take(job, at, len);
 }
 
 static void status_free(void *job)
@@ -204,7 +204,7 @@ static void status_free(void *job)
 static const struct xl_ctl_job_ops status_job = {
     status_start,
     status_step,
-    status_text,
+    status_take,
     status_free,
 };
 

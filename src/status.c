@@ -5,9 +5,12 @@
  * counters), serialized and freed at once: the reply grows as text, and
  * the largest tree alive is one service's.  The head (exit value,
  * counts) is known only at the end, so it is written last, before the
- * services' text.  Between two steps the configuration may be reloaded:
- * every step first checks the generation it started from, since the
- * indexes it walks belong to that configuration alone.
+ * services' text: room for it is left at the front of the buffer the
+ * services are appended to, and the head is written into it at the end,
+ * so that the reply is made in that one buffer, never copied, and can be
+ * handed over whole to whoever sends it.  Between two steps the configuration
+ * may be reloaded: every step first checks the generation it started from,
+ * since the indexes it walks belong to that configuration alone.
  */
 #include "status.h"
 
@@ -24,10 +27,11 @@ struct xl_status_job {
 	struct xl_status_src src;
 	size_t next, end; /* positions in cfg->by_id */
 	size_t only;	  /* the one service asked for, or XL_VS_NONE */
-	char *buf;	  /* "svc,svc,..." */
+	char *buf;	  /* room for the head, then "svc,svc,..." */
 	size_t len, cap;
-	char *reply;
-	size_t reply_len;
+	size_t room;		    /* bytes of buf before the services' text */
+	size_t reply_at, reply_len; /* the reply in buf, once finished */
+	bool done;
 	xl_status_service_fn hook;
 	void *hook_arg;
 	struct {
@@ -329,6 +333,15 @@ struct xl_status_job *xl_status_start_src(const struct xl_status_src *src,
 	j->now = src->now ? src->now() : real_now();
 	j->only = vs ? (size_t)(vs - src->cfg->vs) : XL_VS_NONE;
 	j->end = vs ? 1 : src->cfg->by_id ? src->cfg->nvs : 0;
+	/* the head's room: its fixed text with 20-digit numbers is under 400
+	 * bytes, and json-c writes a byte of the path as 6 at most (\u00XX) */
+	j->room = 512 + 6 * (src->conf_path ? strlen(src->conf_path) : 0);
+	j->len = j->room;
+	if (XL_GROW(j->buf, j->cap, j->len + 1, 65536) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(j);
+		return NULL;
+	}
 	return j;
 }
 
@@ -361,7 +374,7 @@ static int build_one(struct xl_status_job *j, size_t v)
 		j->hook(j->hook_arg, o);
 	} else if (!(text = json_object_to_json_string_length(
 			 o, JSON_C_TO_STRING_PLAIN, &n)) ||
-		   (j->len && append(j, ",", 1) < 0) ||
+		   (j->len > j->room && append(j, ",", 1) < 0) ||
 		   append(j, text, n) < 0) {
 		rc = -ENOMEM;
 	}
@@ -394,15 +407,15 @@ static json_object *summary(const struct xl_status_job *j)
 	return o;
 }
 
-/* The head, then the services' text: the reply, once. */
-static int finish(struct xl_status_job *j)
+/* The head written into the room before the services' text, and the end
+ * after it: the reply, in place. */
+static int finish(struct xl_status_job *j, char *err, size_t errlen)
 {
 	static const char mid[] = ",\"services\":[", end[] = "]}\n";
 	json_object *h = json_object_new_object();
-	char *r;
 	const char *text;
 	size_t n;
-	int rc = -ENOMEM;
+	int rc = -1;
 
 	add(h, "ok", json_object_new_boolean(1));
 	add(h, "exit", json_object_new_int(exit_value(j)));
@@ -413,22 +426,23 @@ static int finish(struct xl_status_job *j)
 	add(h, "time", iso_time(j->now));
 	add(h, "summary", summary(j));
 	text = json_object_to_json_string_length(h, JSON_C_TO_STRING_PLAIN, &n);
-	if (!text || n < 2)
+	if (!text || n < 2 || append(j, end, sizeof(end) - 1) < 0) {
+		snprintf(err, errlen, "out of memory");
 		goto out;
-	j->reply_len = n - 1 + sizeof(mid) - 1 + j->len + sizeof(end) - 1;
-	if (!(r = malloc(j->reply_len + 1)))
+	}
+	/* the head without its closing brace, then the list's opening */
+	if (n - 1 + sizeof(mid) - 1 > j->room) {
+		snprintf(err, errlen,
+			 "the status head outgrew its room (%zu "
+			 "bytes)",
+			 n);
 		goto out;
-	/* the head without its closing brace, then the list: copies, not a
-	 * format, for tens of megabytes */
-	memcpy(r, text, n - 1);
-	memcpy(r + n - 1, mid, sizeof(mid) - 1);
-	if (j->len)
-		memcpy(r + n - 1 + sizeof(mid) - 1, j->buf, j->len);
-	memcpy(r + j->reply_len - (sizeof(end) - 1), end, sizeof(end));
-	j->reply = r;
-	free(j->buf);
-	j->buf = NULL;
-	j->len = j->cap = 0;
+	}
+	j->reply_at = j->room - (n - 1) - (sizeof(mid) - 1);
+	memcpy(j->buf + j->reply_at, text, n - 1);
+	memcpy(j->buf + j->reply_at + n - 1, mid, sizeof(mid) - 1);
+	j->reply_len = j->len - j->reply_at;
+	j->done = true;
 	rc = 0;
 out:
 	json_object_put(h);
@@ -438,7 +452,7 @@ out:
 int xl_status_step(struct xl_status_job *j, size_t budget, char *err,
 		   size_t errlen)
 {
-	if (j->reply)
+	if (j->done)
 		return 0;
 	if (j->src.live_generation &&
 	    *j->src.live_generation != j->src.generation) {
@@ -459,9 +473,7 @@ int xl_status_step(struct xl_status_job *j, size_t budget, char *err,
 	}
 	if (j->next < j->end)
 		return 1;
-	if (finish(j) < 0)
-		goto oom;
-	return 0;
+	return finish(j, err, errlen);
 oom:
 	snprintf(err, errlen, "out of memory");
 	return -1;
@@ -469,8 +481,20 @@ oom:
 
 const char *xl_status_text(const struct xl_status_job *j, size_t *len)
 {
-	*len = j->reply ? j->reply_len : 0;
-	return j->reply;
+	*len = j->done && j->buf ? j->reply_len : 0;
+	return *len ? j->buf + j->reply_at : NULL;
+}
+
+char *xl_status_take(struct xl_status_job *j, size_t *at, size_t *len)
+{
+	char *buf = j->buf;
+
+	if (!xl_status_text(j, len))
+		return NULL;
+	*at = j->reply_at;
+	j->buf = NULL;
+	j->len = j->cap = 0;
+	return buf;
 }
 
 int xl_status_exit(const struct xl_status_job *j)
@@ -483,6 +507,5 @@ void xl_status_free(struct xl_status_job *j)
 	if (!j)
 		return;
 	free(j->buf);
-	free(j->reply);
 	free(j);
 }

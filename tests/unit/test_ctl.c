@@ -7,7 +7,8 @@
  * Clients are socketpairs handed to the server with the access the test
  * chooses (the listener's credential check is tested on its own, with a
  * real connect from a process of another uid).  Timeouts are a fraction
- * of a second here; the daemon's are 10 s and 30 s.
+ * of a second here, and a reply's minimum rate 256 KiB/s; the daemon's are
+ * 10 s and 30 s, and 1 MiB/s.
  */
 #include "ctl.h"
 
@@ -32,6 +33,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "logcap.h"
 
 #define BIG_REPLY (1u << 20) /* several times a socket buffer */
 
@@ -157,12 +160,18 @@ static int slow_step(void *job, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *slow_text(void *job, size_t *len)
+/* Handed over with a few bytes before it, as status's is. */
+static char *slow_take(void *job, size_t *at, size_t *len)
 {
 	struct slow *j = job;
+	char *buf = malloc(8 + sizeof(j->text));
 
+	assert_non_null(buf);
+	memset(buf, '#', 8);
+	memcpy(buf + 8, j->text, sizeof(j->text));
+	*at = 8;
 	*len = strlen(j->text);
-	return j->text;
+	return buf;
 }
 
 static void slow_free(void *job)
@@ -171,7 +180,7 @@ static void slow_free(void *job)
 	free(job);
 }
 
-static const struct xl_ctl_job_ops slow_ops = {slow_start, slow_step, slow_text,
+static const struct xl_ctl_job_ops slow_ops = {slow_start, slow_step, slow_take,
 					       slow_free};
 
 static const struct xl_ctl_cmd cmds[] = {
@@ -185,6 +194,7 @@ static const struct xl_ctl_limits fast = {
     .read_timeout = 0.2,
     .write_timeout = 0.3,
     .max_clients = 8,
+    .min_rate = 256u << 10, /* "mid" must be read within 2.3 s */
 };
 
 struct fx {
@@ -492,9 +502,16 @@ static void test_megabyte(void **state)
 	size_t len = XL_CTL_MAX_REQUEST + 100, at = 0;
 	char *big = malloc(len);
 	struct json_object *r;
-	int fd = client(XL_CTL_FULL), fd2 = client(XL_CTL_FULL);
+	struct xl_ctl_limits roomy = fast;
+	int fd, fd2;
 
 	(void)state;
+	/* sizes, not times, are tested: a megabyte may take valgrind on a
+	 * busy machine longer than fast's 0.2 s to send */
+	roomy.read_timeout = 30.;
+	xl_ctl_set_limits(fx.ctl, &roomy);
+	fd = client(XL_CTL_FULL);
+	fd2 = client(XL_CTL_FULL);
 	memset(big, 'a', len);
 	while (at < len) {
 		ssize_t n = send(fd, big + at, len - at, MSG_NOSIGNAL);
@@ -520,8 +537,10 @@ static void test_megabyte(void **state)
 
 		if (n > 0)
 			at += (size_t)n;
-		else
+		else if (n < 0 && errno == EAGAIN)
 			ev_run(fx.loop, EVRUN_NOWAIT);
+		else
+			fail_msg("send: %s", strerror(errno));
 	}
 	assert_non_null(r = reply_of(fd2, 10., NULL));
 	assert_non_null(strstr(error_of(r), "bad JSON"));
@@ -623,7 +642,81 @@ static void test_slow_reader(void **state)
 	close(other);
 }
 
-/* A reader that keeps up gets the whole big reply. */
+static double drip_took;
+static size_t drip_read;
+
+/*
+ * A reader of 2 KiB every 50 ms (40 KiB/s) whose write never stalls for
+ * the write timeout (0.3 s), yet 512 KiB at 256 KiB/s must be taken within
+ * 0.3 + 2 s.  The server's end has the smallest send buffer: the kernel
+ * frees a unix socket's buffer a whole packet at a time (half the buffer),
+ * so 2 KiB taken frees room for the write every 100 ms here; with the
+ * default buffer the same is a packet every 29 s against the daemon's 30.
+ */
+static void drip(void)
+{
+	int sv[2], small = 4096;
+	char buf[2048];
+	double t0;
+	int fd;
+
+	assert_int_equal(socketpair(AF_UNIX,
+				    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				    0, sv),
+			 0);
+	assert_int_equal(
+	    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	xl_ctl_add_client(fx.ctl, sv[1], XL_CTL_READ_ONLY);
+	fd = sv[0];
+
+	drip_read = 0;
+	t0 = now(); /* before the reply's first write, whatever the load */
+	say(fd, "{\"cmd\":\"mid\"}\n");
+	while (xl_ctl_nclients(fx.ctl) && now() - t0 < 10.) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+
+		if (r > 0)
+			drip_read += (size_t)r;
+		spin(0.05);
+	}
+	drip_took = now() - t0;
+	close(fd);
+}
+
+/*
+ * A client that takes just enough of its reply to keep the write moving is
+ * dropped once its reply is overdue at the minimum rate, and the log
+ * names it; one that keeps up is not (test_big_reply).
+ */
+static void test_slow_steady_reader(void **state)
+{
+	struct logcap cap = logcap_start();
+	const char *log;
+
+	(void)state;
+	drip();
+	log = logcap_end(&cap);
+	assert_int_equal(xl_ctl_nclients(fx.ctl), 0);
+	/* not before the deadline; margins for valgrind after it */
+	if (drip_took < 2.25 || drip_took > 6.)
+		fail_msg("dropped after %.2f s, wanted 2.3 s", drip_took);
+	assert_true(drip_read < (512u << 10));
+	if (!strstr(log, "dropped: it took") ||
+	    !strstr(log, "-byte reply in ") ||
+	    !strstr(log, "slower than 262144 bytes a second"))
+		fail_msg("the log: %s", log);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "client of uid %ld (pid %ld)",
+			 (long)geteuid(), (long)getpid());
+		if (!strstr(log, want))
+			fail_msg("no \"%s\" in the log: %s", want, log);
+	}
+}
+
+/* A reader that keeps up gets the whole big reply, however large (the
+ * minimum rate gives it 4.3 s here), and is served on. */
 static void test_big_reply(void **state)
 {
 	int fd = client(XL_CTL_FULL);
@@ -644,6 +737,16 @@ static void test_big_reply(void **state)
 	if (n <= BIG_REPLY)
 		fail_msg("%zu bytes: %.200s", n, buf);
 	assert_int_equal(buf[n - 1], '\n');
+	/* and served on */
+	assert_int_equal(xl_ctl_nclients(fx.ctl), 1);
+	{
+		struct json_object *r;
+
+		say(fd, "{\"cmd\":\"ping\"}\n");
+		assert_non_null(r = reply_of(fd, 2., NULL));
+		assert_true(ok_of(r));
+		json_object_put(r);
+	}
 	close(fd);
 	free(buf);
 }
@@ -1011,6 +1114,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_eof_midway, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slow_steady_reader, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_big_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ten_thousand, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listen, setup, teardown),

@@ -464,6 +464,49 @@ static void test_hook_takes_the_services(void **state)
 	fx_free(f);
 }
 
+/*
+ * The reply is handed over, not copied: take gives the very buffer that
+ * text pointed into, and the job keeps nothing.  The head fits the room
+ * left for it even at its longest: a path json-c escapes six bytes a
+ * byte, and numbers of twenty digits.
+ */
+static void test_take_hands_the_reply_over(void **state)
+{
+	struct fx *f = fx_new();
+	char path[1001], err[128], *buf;
+	struct xl_status_job *j;
+	const char *text;
+	size_t len, len2, at_;
+	json_object *o;
+
+	(void)state;
+	memset(path, '\x01', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	f->src.conf_path = path;
+	f->src.generation = f->generation = INT64_MAX;
+	assert_non_null(
+	    j = xl_status_start_src(&f->src, NULL, err, sizeof(err)));
+	while (xl_status_step(j, 1, err, sizeof(err)) == 1)
+		;
+	assert_non_null(text = xl_status_text(j, &len));
+	assert_non_null(buf = xl_status_take(j, &at_, &len2));
+	assert_ptr_equal(buf + at_, text);
+	assert_int_equal(len2, len);
+	assert_null(xl_status_text(j, &len2));
+	assert_int_equal(len2, 0);
+	assert_null(xl_status_take(j, &at_, &len2));
+	xl_status_free(j);
+	/* the buffer outlives the job, and is the whole reply */
+	assert_int_equal(strlen(buf + at_), len);
+	assert_non_null(o = json_tokener_parse(buf + at_));
+	assert_string_equal(s_at(o, "config"), path);
+	assert_int_equal(json_object_get_int64(at(o, "generation")), INT64_MAX);
+	assert_int_equal(json_object_array_length(at(o, "services")), 2);
+	json_object_put(o);
+	free(buf);
+	fx_free(f);
+}
+
 /* The table a person reads: ipvsadm's columns, the health, the reason. */
 static void test_table(void **state)
 {
@@ -609,6 +652,7 @@ int main(void)
 	    cmocka_unit_test(test_reload_between_steps),
 	    cmocka_unit_test(test_service_not_in_kernel),
 	    cmocka_unit_test(test_hook_takes_the_services),
+	    cmocka_unit_test(test_take_hands_the_reply_over),
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_large_table_in_slices),
 	};

@@ -27,6 +27,7 @@
 #include "conftext.h"
 #include "desired.h"
 #include "drain.h"
+#include "logcap.h"
 #include "sync.h"
 
 /* ---- the fake kernel --------------------------------------------------- */
@@ -537,23 +538,10 @@ static const char *w_name(void *arg, const struct xl_service *svc)
 /* What xl_log writes to stderr while fn(w) runs. */
 static char *captured(struct world *w, void (*fn)(struct world *))
 {
-	FILE *cap = tmpfile();
-	int saved = dup(2);
-	static char buf[1 << 16];
-	size_t n;
+	struct logcap cap = logcap_start();
 
-	assert_non_null(cap);
-	fflush(stderr);
-	assert_int_equal(dup2(fileno(cap), 2), 2);
 	fn(w);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(cap);
-	n = fread(buf, 1, sizeof(buf) - 1, cap);
-	buf[n] = '\0';
-	fclose(cap);
-	return buf;
+	return logcap_end(&cap);
 }
 
 static void run_full(struct world *w)

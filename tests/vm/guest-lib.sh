@@ -449,3 +449,19 @@ xl_requests() {
         i=$((i + 1))
     done
 }
+
+# xl_conf_big N FILE: a configuration of N services x 10 real servers, check "none"
+# (t-status-big's table, and bench/ctl-status-memory-guest.sh's)
+xl_conf_big() {
+    awk -v n="$1" 'BEGIN {
+        print "global: { check = { type = \"none\"; }; resync_interval = 3600; };"
+        print "virtual_services = ("
+        for (v = 0; v < n; v++) {
+            printf "%s{ name = \"s%d\"; vip = \"10.%d.%d.1\"; port = 80; real_servers = (", v ? "," : "", v, int(v / 250) + 1, v % 250
+            for (r = 0; r < 10; r++)
+                printf "%s{ address = \"172.16.%d.%d\"; port = 80; }", r ? "," : "", v % 250, r + 1
+            print "); }"
+        }
+        print ");"
+    }' >"$2"
+}

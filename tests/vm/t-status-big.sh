@@ -8,17 +8,7 @@
 
 NVS=${NVS:-10000}
 conf=/tmp/big.conf
-awk -v n="$NVS" 'BEGIN {
-    print "global: { check = { type = \"none\"; }; resync_interval = 3600; };"
-    print "virtual_services = ("
-    for (v = 0; v < n; v++) {
-        printf "%s{ name = \"s%d\"; vip = \"10.%d.%d.1\"; port = 80; real_servers = (", v ? "," : "", v, int(v / 250) + 1, v % 250
-        for (r = 0; r < 10; r++)
-            printf "%s{ address = \"172.16.%d.%d\"; port = 80; }", r ? "," : "", v % 250, r + 1
-        print "); }"
-    }
-    print ");"
-}' >"$conf"
+xl_conf_big "$NVS" "$conf"
 
 XL_WAIT_TIMEOUT=600
 xl_check "extlbd starts with $NVS services x 10" xl_extlbd_start "$conf"
