@@ -57,7 +57,7 @@ while [ "$r" -le "$reloads" ]; do
     svcs=$(echo "$nline" | sed -n 's/.* \([0-9]*\) services\{0,1\} (.*/\1/p')
     added=$(echo "$nline" | sed -n 's/.*(\([0-9]*\) elements added.*/\1/p')
     deleted=$(echo "$nline" | sed -n 's/.* \([0-9]*\) deleted[;)].*/\1/p')
-    named=$(echo "$nline" | sed -n 's/.*deleted[^)]*): //p')
+    named=$(echo "$nline" | sed -n 's/.*deleted[^)]*): //p' | tr -d '"') # names are quoted
     ops=$(echo "$oline" | sed -n 's/.*reload: \([0-9]*\) ops applied.*/\1/p')
     line_s=$(secs "$(day_secs "$t_hup")" "$(log_secs "$nline")")
     # the table now: the new range there, and nothing else changed
