@@ -30,14 +30,17 @@ int xl_ipvs_family(const struct xl_ipvs *h);
 int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out);
 
 /* The destinations of one service (key: svc's identity), with their
- * connection counters, into out->dests (out is a copy of svc). */
+ * connection counters, into out->dests (out is a copy of svc); with
+ * stats, their packet and byte counters into *stats, one per destination
+ * in out->dests' order (the caller frees it). */
 int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
-			 struct xl_service *out);
+			 struct xl_service *out, struct xl_ipvs_stats **stats);
 
 /* One service as the kernel holds it now, its attributes and its
- * destinations (key: svc's identity); -ESRCH when it has none such. */
+ * destinations (key: svc's identity), stats as for xl_ipvs_dump_service;
+ * -ESRCH when it has none such. */
 int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
-			struct xl_service *out);
+			struct xl_service *out, struct xl_ipvs_stats **stats);
 
 /*
  * Applies ops in order, in batches.  Returns the number of ops that
@@ -77,6 +80,6 @@ struct nl_msg *xl_ipvs_msg_set_config(int family, const uint32_t v[3]);
 /* nested IPVS_CMD_ATTR_SERVICE / IPVS_CMD_ATTR_DEST; 0 or -EINVAL */
 int xl_ipvs_parse_service(struct nlattr *nest, struct xl_service *out);
 int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,
-		       struct xl_dest *out);
+		       struct xl_dest *out, struct xl_ipvs_stats *stats);
 
 #endif

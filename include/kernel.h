@@ -23,6 +23,12 @@ struct xl_kernel_ops {
 	 * -errno. */
 	int (*get_service)(void *kernel, const struct xl_service *key,
 			   struct xl_service *out);
+	/* As get_service, and the counters of its destinations into *stats,
+	 * one per out->dests entry, in that order (the caller frees it).
+	 * Optional: status alone asks. */
+	int (*get_service_stats)(void *kernel, const struct xl_service *key,
+				 struct xl_service *out,
+				 struct xl_ipvs_stats **stats);
 	/* Applies ops in order, each refused one reported to fn.  Returns how
 	 * many were refused, or -errno when the kernel could not be reached
 	 * (the state of what was not acknowledged is then unknown). */

@@ -49,11 +49,12 @@ struct xl_dest {
 	uint16_t tun_port; /* host order, gue only */
 	uint16_t tun_flags;
 
-	/* Read from the kernel only; never compared. */
+	/* Read from the kernel only; never compared.  (Its counters are not
+	 * here: a table holds 100,000 of these several times over, and only
+	 * status reads them, through get_service_stats, kernel.h.) */
 	uint32_t active_conns;
 	uint32_t inact_conns;
 	uint32_t persist_conns;
-	struct xl_ipvs_stats stats;
 };
 
 /*

@@ -184,7 +184,7 @@ static long drain_conns(void *arg, const struct xl_drain_entry *e)
 	struct xl_service s;
 	long n = -1;
 
-	if (xl_ipvs_dump_service(d->ipvs, &e->svc, &s) < 0)
+	if (xl_ipvs_dump_service(d->ipvs, &e->svc, &s, NULL) < 0)
 		return -1;
 	for (size_t i = 0; i < s.ndests; i++)
 		if (!xl_dest_cmp(&s.dests[i], &e->dest))

@@ -200,6 +200,8 @@ struct svc_sink {
 struct dest_sink {
 	struct xl_service *s;
 	size_t cap;
+	struct xl_ipvs_stats *st; /* NULL: counters not wanted */
+	bool want;
 };
 
 static int svc_item(struct nlattr **tb, void *arg)
@@ -221,13 +223,19 @@ static int dest_item(struct nlattr **tb, void *arg)
 {
 	struct dest_sink *k = arg;
 	struct xl_service *s = k->s;
+	struct xl_ipvs_stats st = {0};
 	struct xl_dest d;
+	size_t cap = k->cap;
 
 	if (!tb[IPVS_CMD_ATTR_DEST] ||
-	    xl_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST], s->af, &d) < 0)
+	    xl_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST], s->af, &d,
+			       k->want ? &st : NULL) < 0)
 		return 0;
-	if (XL_GROW(s->dests, k->cap, s->ndests + 1, 1) < 0)
+	if (XL_GROW(s->dests, k->cap, s->ndests + 1, 1) < 0 ||
+	    (k->want && XL_GROW(k->st, cap, s->ndests + 1, 1) < 0))
 		return -1;
+	if (k->want)
+		k->st[s->ndests] = st;
 	s->dests[s->ndests++] = d;
 	return 0;
 }
@@ -259,6 +267,36 @@ static void qsort_dests(struct xl_service *s)
 	struct xl_table one = {.svcs = s, .nsvcs = 1};
 
 	xl_table_sort(&one);
+}
+
+/* A destination with its counters, to sort the two together. */
+struct dest_pair {
+	struct xl_dest d;
+	struct xl_ipvs_stats st;
+};
+
+static int pair_qcmp(const void *a, const void *b)
+{
+	return xl_dest_cmp(&((const struct dest_pair *)a)->d,
+			   &((const struct dest_pair *)b)->d);
+}
+
+/* s->dests sorted, st (one per destination) kept in step; -ENOMEM. */
+static int qsort_dests_stats(struct xl_service *s, struct xl_ipvs_stats *st)
+{
+	struct dest_pair *p = malloc((s->ndests ? s->ndests : 1) * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->ndests; i++)
+		p[i] = (struct dest_pair){s->dests[i], st[i]};
+	qsort(p, s->ndests, sizeof(*p), pair_qcmp);
+	for (size_t i = 0; i < s->ndests; i++) {
+		s->dests[i] = p[i].d;
+		st[i] = p[i].st;
+	}
+	free(p);
+	return 0;
 }
 
 int xl_ipvs_dump(struct xl_ipvs *h, struct xl_table *out)
@@ -295,7 +333,7 @@ static int one_rx(struct nlmsghdr *nh, void *arg)
 }
 
 int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
-			struct xl_service *out)
+			struct xl_service *out, struct xl_ipvs_stats **stats)
 {
 	struct xl_table t = {0};
 	struct svc_sink k = {.t = &t};
@@ -303,6 +341,8 @@ int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
 	struct nl_msg *m = xl_ipvs_msg_get_service(h->family, key);
 	int rc;
 
+	if (stats)
+		*stats = NULL;
 	if (!m)
 		return -ENOMEM;
 	if ((rc = send_one(h, m, &d.seq)) < 0 ||
@@ -314,23 +354,34 @@ int xl_ipvs_get_service(struct xl_ipvs *h, const struct xl_service *key,
 		return -ESRCH;
 	for (size_t i = 1; i < t.nsvcs; i++)
 		xl_service_free(&t.svcs[i]);
-	rc = xl_ipvs_dump_service(h, &t.svcs[0], out);
+	rc = xl_ipvs_dump_service(h, &t.svcs[0], out, stats);
 	free(t.svcs);
 	return rc;
 }
 
 int xl_ipvs_dump_service(struct xl_ipvs *h, const struct xl_service *svc,
-			 struct xl_service *out)
+			 struct xl_service *out, struct xl_ipvs_stats **stats)
 {
-	struct dest_sink k = {.s = out};
+	struct dest_sink k = {.s = out, .want = stats != NULL};
 	int rc;
 
 	*out = xl_service_key(svc);
 	rc = dump(h, xl_ipvs_msg_dump_dests(h->family, svc), dest_item, &k);
-	if (rc < 0)
-		xl_service_free(out);
-	else
+	if (rc >= 0 && !stats) {
 		qsort_dests(out);
+		return rc;
+	}
+	if (rc >= 0 && !k.st) /* no destination: an array all the same */
+		k.st = calloc(1, sizeof(*k.st));
+	if (rc >= 0)
+		rc = k.st ? qsort_dests_stats(out, k.st) : -ENOMEM;
+	if (rc < 0) {
+		xl_service_free(out);
+		free(k.st);
+		k.st = NULL;
+	}
+	if (stats)
+		*stats = k.st;
 	return rc;
 }
 
@@ -482,7 +533,14 @@ static int kops_dump(void *h, struct xl_table *out)
 static int kops_get_service(void *h, const struct xl_service *key,
 			    struct xl_service *out)
 {
-	return xl_ipvs_get_service(h, key, out);
+	return xl_ipvs_get_service(h, key, out, NULL);
+}
+
+static int kops_get_service_stats(void *h, const struct xl_service *key,
+				  struct xl_service *out,
+				  struct xl_ipvs_stats **stats)
+{
+	return xl_ipvs_get_service(h, key, out, stats);
 }
 
 static long kops_apply(void *h, const struct xl_op *ops, size_t n,
@@ -500,6 +558,7 @@ static const char *kops_strerror(void *h, const struct xl_op *op, int err)
 const struct xl_kernel_ops xl_ipvs_kernel_ops = {
     .dump = kops_dump,
     .get_service = kops_get_service,
+    .get_service_stats = kops_get_service_stats,
     .apply = kops_apply,
     .strerror = kops_strerror,
 };

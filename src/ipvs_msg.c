@@ -408,7 +408,7 @@ static uint32_t get_u32_or(struct nlattr *a, uint32_t dflt)
 }
 
 int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,
-		       struct xl_dest *out)
+		       struct xl_dest *out, struct xl_ipvs_stats *stats)
 {
 	struct nlattr *tb[IPVS_DEST_ATTR_MAX + 1];
 
@@ -431,8 +431,9 @@ int xl_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af,
 	out->active_conns = get_u32_or(tb[IPVS_DEST_ATTR_ACTIVE_CONNS], 0);
 	out->inact_conns = get_u32_or(tb[IPVS_DEST_ATTR_INACT_CONNS], 0);
 	out->persist_conns = get_u32_or(tb[IPVS_DEST_ATTR_PERSIST_CONNS], 0);
-	get_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS],
-		  &out->stats);
+	if (stats)
+		get_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS],
+			  stats);
 	if (tb[IPVS_DEST_ATTR_TUN_TYPE])
 		out->tun_type = nla_get_u8(tb[IPVS_DEST_ATTR_TUN_TYPE]);
 	if (tb[IPVS_DEST_ATTR_TUN_PORT])

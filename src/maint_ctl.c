@@ -113,7 +113,7 @@ static long active_conns(struct xl_daemon *d, const struct xl_vs_config *vs,
 	struct xl_service s;
 	long n = -1;
 
-	if (!d->ipvs || xl_ipvs_dump_service(d->ipvs, &vs->svc, &s) < 0)
+	if (!d->ipvs || xl_ipvs_dump_service(d->ipvs, &vs->svc, &s, NULL) < 0)
 		return -1;
 	for (size_t i = 0; i < s.ndests; i++)
 		if (!xl_dest_cmp(&s.dests[i], x))

@@ -39,6 +39,9 @@ struct xl_status_job {
 		    quorum_lost, quorum_unknown;
 	} n;
 	double now;
+	/* the kernel's counters of the destinations of the service being
+	 * made, one per entry of its kernel view, or NULL */
+	struct xl_ipvs_stats *kst;
 };
 
 static double real_now(void)
@@ -118,8 +121,8 @@ static const struct xl_dest *kernel_dest(const struct xl_service *k,
 }
 
 /* What the kernel holds of d: effective weight, connections, counters. */
-static void kernel_fields(json_object *o, const struct xl_service *k,
-			  const struct xl_dest *d)
+static void kernel_fields(const struct xl_status_job *j, json_object *o,
+			  const struct xl_service *k, const struct xl_dest *d)
 {
 	const struct xl_dest *kd = kernel_dest(k, d);
 
@@ -130,7 +133,8 @@ static void kernel_fields(json_object *o, const struct xl_service *k,
 	add(o, "active", json_object_new_int64(kd->active_conns));
 	add(o, "inactive", json_object_new_int64(kd->inact_conns));
 	add(o, "persistent", json_object_new_int64(kd->persist_conns));
-	add(o, "stats", stats_obj(&kd->stats));
+	if (j->kst)
+		add(o, "stats", stats_obj(&j->kst[kd - k->dests]));
 }
 
 static json_object *server_id(json_object *o, const struct xl_dest *d)
@@ -199,7 +203,7 @@ static json_object *server_obj(struct xl_status_job *j, size_t v, size_t r,
 	add(o, "health", json_object_new_string(state));
 	add(o, "maintenance", json_object_new_boolean(off));
 	add(o, "weight", json_object_new_int(d->weight));
-	kernel_fields(o, k, d);
+	kernel_fields(j, o, k, d);
 	add(o, "consecutive_ok", json_object_new_int64(hi.ok));
 	add(o, "consecutive_fail", json_object_new_int64(hi.fail));
 	add(o, "check", check_obj(j, xl_rs_check(vs, r), &hi));
@@ -224,7 +228,7 @@ static json_object *draining(struct xl_status_job *j, size_t v,
 		o = server_id(json_object_new_object(), &e->dest);
 		add(o, "since", iso_time(e->since));
 		add(o, "deadline", iso_time(e->deadline));
-		kernel_fields(o, k, &e->dest);
+		kernel_fields(j, o, k, &e->dest);
 		json_object_array_add(list, o);
 		j->n.draining++;
 	}
@@ -276,7 +280,10 @@ static json_object *service_obj(struct xl_status_job *j, size_t v)
 	struct xl_service ks = {0}, *k = NULL;
 	int rc = -ENOSYS;
 
-	if (j->src.kops)
+	if (j->src.kops && j->src.kops->get_service_stats)
+		rc = j->src.kops->get_service_stats(j->src.kernel, &vs->svc,
+						    &ks, &j->kst);
+	else if (j->src.kops)
 		rc = j->src.kops->get_service(j->src.kernel, &vs->svc, &ks);
 	if (!rc)
 		k = &ks;
@@ -304,13 +311,15 @@ static json_object *service_obj(struct xl_status_job *j, size_t v)
 		    server_id(json_object_new_object(), &vs->sorry);
 
 		add(s, "weight", json_object_new_int(vs->sorry.weight));
-		kernel_fields(s, k, &vs->sorry);
+		kernel_fields(j, s, k, &vs->sorry);
 		add(o, "sorry", s);
 	}
 	if ((dl = draining(j, v, k)))
 		add(o, "draining", dl);
 	j->n.services++;
 	xl_service_free(&ks);
+	free(j->kst);
+	j->kst = NULL;
 	return o;
 }
 

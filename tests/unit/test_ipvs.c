@@ -835,6 +835,7 @@ static void test_parse_dest_full(void **state)
 	struct xl_dest d = mk_gue("2001:db8::9", 8000);
 	struct kdest_opts o = {0};
 	struct nl_msg *m = nlmsg_alloc();
+	struct xl_ipvs_stats st;
 	struct xl_dest got;
 
 	(void)state;
@@ -847,12 +848,12 @@ static void test_parse_dest_full(void **state)
 	memset(&got, 0xa5, sizeof(got));
 	/* an inet6 server in an inet service: ADDR_FAMILY wins */
 	assert_int_equal(
-	    xl_ipvs_parse_dest(kernel_dest(m, &d, &o), AF_INET, &got), 0);
+	    xl_ipvs_parse_dest(kernel_dest(m, &d, &o), AF_INET, &got, &st), 0);
 	expect_same_dest(&got, &d, true);
 	/* put_stats: 1000 + the attribute in STATS64, which wins */
-	assert_int_equal(got.stats.conns, 1000 + IPVS_STATS_ATTR_CONNS);
-	assert_int_equal(got.stats.inbytes, 1000 + IPVS_STATS_ATTR_INBYTES);
-	assert_int_equal(got.stats.outbps, 1000 + IPVS_STATS_ATTR_OUTBPS);
+	assert_int_equal(st.conns, 1000 + IPVS_STATS_ATTR_CONNS);
+	assert_int_equal(st.inbytes, 1000 + IPVS_STATS_ATTR_INBYTES);
+	assert_int_equal(st.outbps, 1000 + IPVS_STATS_ATTR_OUTBPS);
 	nlmsg_free(m);
 }
 
@@ -862,17 +863,18 @@ static void test_parse_dest_stats32(void **state)
 	struct xl_dest d = mk_dest("10.20.0.5", 80, IP_VS_CONN_F_MASQ, 1);
 	struct kdest_opts o = {.no_stats64 = true};
 	struct nl_msg *m = nlmsg_alloc();
+	struct xl_ipvs_stats st;
 	struct xl_dest got;
 
 	(void)state;
-	memset(&got, 0xa5, sizeof(got));
+	memset(&st, 0xa5, sizeof(st));
 	assert_int_equal(
-	    xl_ipvs_parse_dest(kernel_dest(m, &d, &o), AF_INET, &got), 0);
-	assert_int_equal(got.stats.conns, 100 + IPVS_STATS_ATTR_CONNS);
-	assert_int_equal(got.stats.inpkts, 100 + IPVS_STATS_ATTR_INPKTS);
-	assert_int_equal(got.stats.inbytes, 1000 + IPVS_STATS_ATTR_INBYTES);
-	assert_int_equal(got.stats.outbytes, 1000 + IPVS_STATS_ATTR_OUTBYTES);
-	assert_int_equal(got.stats.outbps, 100 + IPVS_STATS_ATTR_OUTBPS);
+	    xl_ipvs_parse_dest(kernel_dest(m, &d, &o), AF_INET, &got, &st), 0);
+	assert_int_equal(st.conns, 100 + IPVS_STATS_ATTR_CONNS);
+	assert_int_equal(st.inpkts, 100 + IPVS_STATS_ATTR_INPKTS);
+	assert_int_equal(st.inbytes, 1000 + IPVS_STATS_ATTR_INBYTES);
+	assert_int_equal(st.outbytes, 1000 + IPVS_STATS_ATTR_OUTBYTES);
+	assert_int_equal(st.outbps, 100 + IPVS_STATS_ATTR_OUTBPS);
 	nlmsg_free(m);
 }
 
@@ -889,10 +891,12 @@ static void test_parse_dest_old_kernel(void **state)
 	memset(&got, 0xa5, sizeof(got));
 	/* no ADDR_FAMILY: the service's family */
 	assert_int_equal(
-	    xl_ipvs_parse_dest(kernel_dest(m, &d4, &o), AF_INET, &got), 0);
+	    xl_ipvs_parse_dest(kernel_dest(m, &d4, &o), AF_INET, &got, NULL),
+	    0);
 	expect_same_dest(&got, &d4, true);
 	assert_int_equal(
-	    xl_ipvs_parse_dest(kernel_dest(m, &d6, &o), AF_INET6, &got), 0);
+	    xl_ipvs_parse_dest(kernel_dest(m, &d6, &o), AF_INET6, &got, NULL),
+	    0);
 	expect_same_dest(&got, &d6, true);
 	nlmsg_free(m);
 }
@@ -912,8 +916,8 @@ static void test_parse_dest_missing_attrs(void **state)
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		struct kdest_opts o = {.skip = required[i]};
 		struct nl_msg *m = nlmsg_alloc();
-		int rc =
-		    xl_ipvs_parse_dest(kernel_dest(m, &d, &o), AF_INET, &got);
+		int rc = xl_ipvs_parse_dest(kernel_dest(m, &d, &o), AF_INET,
+					    &got, NULL);
 
 		if (rc != -EINVAL)
 			print_error("without attribute %d\n", required[i]);
@@ -960,8 +964,9 @@ static void roundtrip_dest(const struct xl_service *s, const struct xl_dest *d)
 		assert_int_equal(
 		    genlmsg_parse(nlmsg_hdr(m), 0, tb, IPVS_CMD_ATTR_MAX, NULL),
 		    0);
-		assert_int_equal(
-		    xl_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST], s->af, &got), 0);
+		assert_int_equal(xl_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST],
+						    s->af, &got, NULL),
+				 0);
 		expect_same_dest(&got, d, false);
 		nlmsg_free(m);
 	}
@@ -1038,8 +1043,9 @@ static void test_non_tunnel_dest_converges(void **state)
 		assert_int_equal(
 		    genlmsg_parse(nlmsg_hdr(m), 0, tb, IPVS_CMD_ATTR_MAX, NULL),
 		    0);
-		assert_int_equal(
-		    xl_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST], s.af, &kept), 0);
+		assert_int_equal(xl_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST],
+						    s.af, &kept, NULL),
+				 0);
 		nlmsg_free(m);
 		assert_int_equal(kept.tun_type, 0);
 		assert_int_equal(kept.tun_port, 0);

@@ -84,7 +84,24 @@ static int fk_get(void *k, const struct xl_service *key, struct xl_service *out)
 	return xl_service_copy(out, s);
 }
 
-static const struct xl_kernel_ops fake_kernel = {.get_service = fk_get};
+/* The counters of destination i: conns 500 + i, 2 connections a second. */
+static int fk_get_stats(void *k, const struct xl_service *key,
+			struct xl_service *out, struct xl_ipvs_stats **st)
+{
+	int rc = fk_get(k, key, out);
+
+	*st = NULL;
+	if (rc < 0)
+		return rc;
+	*st = calloc(out->ndests + 1, sizeof(**st));
+	assert_non_null(*st);
+	for (size_t i = 0; i < out->ndests; i++)
+		(*st)[i] = (struct xl_ipvs_stats){.conns = 500 + i, .cps = 2};
+	return 0;
+}
+
+static const struct xl_kernel_ops fake_kernel = {
+    .get_service = fk_get, .get_service_stats = fk_get_stats};
 
 /* The index of service name in the configuration. */
 static size_t vs_of(const struct xl_config *c, const char *name)
@@ -307,6 +324,9 @@ static void test_reply(void **state)
 	assert_string_equal(s_at(o, "services.0.servers.0.health"), "up");
 	assert_int_equal(i_at(o, "services.0.servers.0.effective_weight"), 1);
 	assert_int_equal(i_at(o, "services.0.servers.0.active"), 3);
+	/* its counters, the kernel's first destination's */
+	assert_int_equal(i_at(o, "services.0.servers.0.stats.conns"), 500);
+	assert_int_equal(i_at(o, "services.0.servers.0.stats.cps"), 2);
 	assert_int_equal(i_at(o, "services.0.servers.0.consecutive_ok"), 5);
 	assert_string_equal(s_at(o, "services.0.servers.0.check.result"),
 			    "success");

@@ -80,7 +80,16 @@ if $has_ctl; then
     xl_assert_eq "extlbctl status exits 1: a server is down" 1 "$rc"
     xl_check "extlbctl status: 10.20.0.7:81 down with its reason" \
         grep -E -q '^  -> 10.20.0.7:81 .* down +connection refused' /tmp/status.txt
+    # each server's connection counter, as the kernel's: 4 requests, and the kernel's
+    # counters are summed every 2 s
+    xl_requests 4 client "$VIP" 8000 >/dev/null
+    sleep 3
     extlbctl -j status >/tmp/status.json
+    xl_assert_eq "status -j: each server's connections counted, as ipvsadm --stats says" \
+        "$(ipvsadm -Ln --stats -t "$VIP:8000" | awk '$1 == "->" && $2 ~ /^[0-9]/ { print $2, $3 }' | sort)" \
+        "$(awk -F'"' '/"name": / { srv = "" } /"server": / { srv = $4 }
+            srv ~ /:80$/ && /"conns": / { gsub(/[^0-9]/, "", $3); print srv, $3 }' /tmp/status.json |
+            sort)"
     # every server the kernel holds, with its weight, as status -j says
     kernel=$(ipvsadm -Ln | awk '$1 == "->" && $2 ~ /^[0-9]/ { print $2, $4 }' | sort)
     json=$(awk -F'"' '/"name": / { srv = "" } /"server": / { srv = $4 }
