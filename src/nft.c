@@ -13,7 +13,11 @@
  * services that go without, the others keep what they have, and IPVS
  * serves them all regardless.  The resync looks for the table by asking
  * for an empty set it holds, which costs the same at any size, and
- * rebuilds it when it is gone (nft flush ruleset, nft delete table).
+ * rebuilds it when it is gone (nft flush ruleset, nft delete table); then
+ * asks for the ruleset's generation, and only when a commit of anyone's
+ * moved it since extlbd's last change reads the rules and the sets back
+ * (nft_read.c) and rebuilds the table when they are not what extlbd put
+ * there (an element or a rule deleted or added by hand).
  *
  * (Through libnftables, parsing and evaluating the text of 10,000
  * services' 40,000 elements took 2.3-4.3 s of user time in the bench's
@@ -51,6 +55,11 @@ struct xl_nft {
 	struct xl_nft_caps caps;
 	const char *lacks_src, *lacks_snat; /* the feature missing */
 	char err[512];			    /* the last transaction's */
+	/* after extlbd's last change: the ruleset's generation and the
+	 * table's rules, to tell at a resync whether anyone changed it */
+	uint32_t gen;
+	bool gen_known;
+	struct nft_rules_digest rules;
 };
 
 struct xl_nft *xl_nft_new(void)
@@ -417,6 +426,103 @@ static void log_plan(const char *why, const struct xl_nft_plan *p)
 		xl_debug("nftables: %s: out of memory for the text", why);
 }
 
+/* What the resync's audit compares with: the generation and the rules
+ * right after extlbd's change.  (A commit of someone else's between the
+ * two goes unseen until the generation moves again.) */
+static void note_commit(struct xl_nft *n)
+{
+	n->gen_known = nft_read_gen(n->nl, n->seq++, &n->gen, n->err,
+				    sizeof(n->err)) == 0 &&
+		       nft_read_rules(n->nl, n->seq++, XL_NFT_TABLE, &n->rules,
+				      n->err, sizeof(n->err)) == 0;
+}
+
+/* The keys of group g as the kernel holds them, sorted; NULL when out of
+ * memory. */
+static uint8_t *expected_keys(const struct xl_nft_group *g)
+{
+	uint8_t *k = calloc(g->n ? g->n : 1, NFT_READ_KEY);
+
+	for (size_t i = 0; k && i < g->n; i++)
+		xl_nft_elem_key(&g->v[i], k + i * NFT_READ_KEY);
+	if (k)
+		nft_read_keys_sort(k, g->n);
+	return k;
+}
+
+/* Does every set hold the elements n->have gives it?  1 yes, 0 no (why),
+ * -1 out of memory. */
+static int audit_sets(struct xl_nft *n, char *why, size_t len)
+{
+	struct xl_nft_group g[XL_NFT_GROUPS_MAX];
+	char name[XL_NFT_SETNAME_MAX], err[128];
+	struct xl_nft_plan p;
+	int rc = 1;
+	size_t ng;
+
+	if (xl_nft_plan_full(&n->have, &p) < 0)
+		return -1;
+	ng = xl_nft_plan_groups(&p, g);
+	for (size_t i = 0; rc == 1 && i < ng; i++) {
+		uint8_t *want, *got = NULL;
+		size_t ngot = 0;
+
+		xl_nft_set_name(g[i].set, g[i].v6, g[i].plen, name);
+		if (!(want = expected_keys(&g[i]))) {
+			rc = -1;
+		} else if (nft_read_keys(n->nl, n->seq++, XL_NFT_TABLE, name,
+					 &got, &ngot, err, sizeof(err)) < 0) {
+			snprintf(why, len, "set %s: %s", name, err);
+			rc = 0;
+		} else if (ngot != g[i].n ||
+			   memcmp(want, got, ngot * NFT_READ_KEY)) {
+			snprintf(why, len,
+				 "set %s holds %zu elements, not the %zu "
+				 "extlbd put there",
+				 name, ngot, g[i].n);
+			rc = 0;
+		}
+		free(want);
+		free(got);
+	}
+	xl_nft_plan_free(&p);
+	return rc;
+}
+
+/* Is the table as extlbd left it?  Nothing committed anywhere since is a
+ * yes at the cost of one question; otherwise its rules and sets are read
+ * back.  1 yes, 0 no (why), -1 it could not be told (n->err). */
+static int audit(struct xl_nft *n, char *why, size_t len)
+{
+	struct nft_rules_digest d;
+	uint32_t gen;
+	int rc;
+
+	if (nft_read_gen(n->nl, n->seq++, &gen, n->err, sizeof(n->err)) < 0)
+		return -1;
+	if (n->gen_known && gen == n->gen)
+		return 1;
+	if (nft_read_rules(n->nl, n->seq++, XL_NFT_TABLE, &d, n->err,
+			   sizeof(n->err)) < 0)
+		return -1;
+	if (!n->gen_known) {
+		n->rules = d; /* the first look: nothing to compare with */
+	} else if (d.n != n->rules.n || d.sum != n->rules.sum) {
+		snprintf(why, len, "%zu rules, not the %zu extlbd put there",
+			 d.n, n->rules.n);
+		return 0;
+	}
+	if ((rc = audit_sets(n, why, len)) < 0) {
+		snprintf(n->err, sizeof(n->err), "out of memory");
+		return -1;
+	}
+	if (rc == 1) { /* someone else's commit: ours is as it was */
+		n->gen = gen;
+		n->gen_known = true;
+	}
+	return rc;
+}
+
 /* The plan sent as one batch; on success the state it leads to becomes
  * n->have. */
 static int send_plan(struct xl_nft *n, const char *why, struct xl_nft_plan *p,
@@ -435,6 +541,7 @@ static int send_plan(struct xl_nft *n, const char *why, struct xl_nft_plan *p,
 		log_plan(why, p);
 		xl_nft_state_move(&n->have, want);
 		n->table = true;
+		note_commit(n);
 	}
 	return rc;
 }
@@ -552,6 +659,7 @@ void xl_nft_reload(struct xl_nft *n, const struct xl_config *c)
 
 void xl_nft_resync(struct xl_nft *n, const struct xl_config *c)
 {
+	char why[320];
 	bool had_caps;
 
 	if (!n)
@@ -576,13 +684,28 @@ void xl_nft_resync(struct xl_nft *n, const struct xl_config *c)
 		return;
 	/* only that set is asked for, without its (no) elements: the
 	 * same cost at any size of the table */
-	if (owner_exists(n) == 1)
+	if (owner_exists(n) != 1) {
+		xl_warn("nftables: table %s is gone (nft flush ruleset, or "
+			"deleted by hand): rebuilt",
+			T);
+		n->table = false;
+		rebuild(n, "resync", c);
 		return;
-	xl_warn("nftables: table %s is gone (nft flush ruleset, or deleted "
-		"by hand): rebuilt",
-		T);
-	n->table = false;
-	rebuild(n, "resync", c);
+	}
+	switch (audit(n, why, sizeof(why))) {
+	case 1:
+		return;
+	case 0:
+		xl_warn("nftables: table %s was changed behind extlbd's back "
+			"(%s): rebuilt",
+			T, why);
+		rebuild(n, "resync", c);
+		return;
+	default:
+		xl_warn("nftables: resync: table %s could not be read back: "
+			"%s",
+			T, n->err);
+	}
 }
 
 void xl_nft_stop(struct xl_nft *n, bool remove)

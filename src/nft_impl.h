@@ -63,4 +63,31 @@ enum nft_probe {
  * table is created, filled and deleted in one batch. */
 void nft_batch_probe(struct nft_batch *b, enum nft_probe what);
 
+/* ---- nft_read.c: the table read back, for the resync's audit ---------- */
+
+struct mnl_socket;
+
+/* The ruleset's generation, which every commit moves; 0 or -1 (err). */
+int nft_read_gen(struct mnl_socket *nl, uint32_t seq, uint32_t *gen, char *err,
+		 size_t len);
+
+/* The keys of set of table, NFT_READ_KEY bytes each (zero-padded),
+ * sorted, into *keys (the caller frees it); 0 or -1 (err: a set that is
+ * not there, too). */
+#define NFT_READ_KEY XL_NFT_KEY_MAX
+int nft_read_keys(struct mnl_socket *nl, uint32_t seq, const char *table,
+		  const char *set, uint8_t **keys, size_t *n, char *err,
+		  size_t len);
+/* n keys sorted as nft_read_keys sorts them. */
+void nft_read_keys_sort(uint8_t *keys, size_t n);
+
+/* The rules of table, as a count and an order-free digest of each rule's
+ * chain and expressions. */
+struct nft_rules_digest {
+	uint64_t sum;
+	size_t n;
+};
+int nft_read_rules(struct mnl_socket *nl, uint32_t seq, const char *table,
+		   struct nft_rules_digest *out, char *err, size_t len);
+
 #endif

@@ -2,7 +2,8 @@
 # allowed_sources: a client inside a service's ranges gets answers, one outside none; a
 # reload that widens the range lets it in with one nftables transaction that touches that
 # service's elements alone (and creates the set and rule of a prefix length used for the
-# first time); `nft flush ruleset` is put right within resync_interval; two prefix lengths on
+# first time); `nft flush ruleset`, an element deleted or added and the drop rule deleted by
+# hand are put right within resync_interval (a commit elsewhere is not); two prefix lengths on
 # one service each let their own client in, and a /0 lets everyone in; and on a kernel
 # without nftables extlbd names the missing feature while IPVS keeps serving.
 # shellcheck source=tests/vm/guest-lib.sh
@@ -81,6 +82,33 @@ xl_assert_eq "resync rebuilt the table" "$other_before" "$(ranges 8001)"
 xl_assert_eq "and logged it" 1 "$(xl_log_since "$mark" | grep -c 'table inet extlb is gone')"
 xl_assert_eq "restored: other refuses the outside client again" FAIL "$(get client2 8001)"
 xl_assert_eq "restored: web lets it in" backend1 "$(get client2 8000)"
+
+# Changed by hand rather than flushed: an element, then the drop rule. The resync reads the
+# table back once another commit has moved the ruleset's generation, and rebuilds it. (What
+# the change lets through meanwhile is not asserted: the resync may come first.)
+changed() { # NAME WHAT: the table rebuilt within resync_interval, and why logged
+    xl_check "$1: put right within resync_interval" xl_wait_for -t 30 sh -c \
+        "tail -n +$((mark + 1)) $XL_EXTLBD_LOG | grep -q 'changed behind extlbd.s back ($2): rebuilt'"
+}
+mark=$(xl_log_lines)
+nft delete element inet extlb src4_32 "{ $VIP . tcp . 8001 . $IN }"
+changed "an element deleted" "set src4_32 holds [0-9]* elements, not the [0-9]* extlbd put there"
+xl_assert_eq "restored: the inside client reaches other again" backend1 "$(get client 8001)"
+mark=$(xl_log_lines)
+nft add element inet extlb src4_24 "{ $VIP . tcp . 8001 . 10.10.0.0 }"
+changed "an element added" "set src4_24 holds [0-9]* elements, not the [0-9]* extlbd put there"
+xl_assert_eq "restored: other refuses it again" FAIL "$(get client2 8001)"
+mark=$(xl_log_lines)
+nft delete rule inet extlb src_check4 handle \
+    "$(nft -a list chain inet extlb src_check4 | awk '$1 == "drop" { print $NF }')"
+changed "the drop rule deleted" "[0-9]* rules, not the [0-9]* extlbd put there"
+xl_assert_eq "restored: other refuses it again" FAIL "$(get client2 8001)"
+mark=$(xl_log_lines)
+nft add table ip someone_else
+sleep 4
+xl_assert_eq "a commit to another table: nothing rebuilt" 0 \
+    "$(xl_log_since "$mark" | grep -c 'nftables: resync: 1 transaction')"
+nft delete table ip someone_else
 
 # Two prefix lengths on one service, a /0 on another: one transaction for both services,
 # the sets and rules of /25 and /0 created in it.
