@@ -37,7 +37,7 @@ for f in "$repo"/src/config*.c "$repo"/src/check*.c; do config_srcs+=" src/${f##
 declare -A sources=(
     [fuzz_include]="$config_srcs"
     [fuzz_k8s_list]="$k8s_srcs"
-    [fuzz_ctl]="src/ctl.c src/log.c src/util.c"
+    [fuzz_ctl]="src/ctl.c src/ctl_listen.c src/log.c src/util.c"
 )
 declare -A libs=(
     [fuzz_include]="-I$out -DXL_CURL_DLOPEN -DCURL_DISABLE_TYPECHECK $(pkg-config --cflags --libs libconfig libcurl) -lev -ldl -lm"
